@@ -1,0 +1,118 @@
+//! Dispatch: from an argument vector to a reply, through Redis's gates.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::table::{Command, KeySpec, flags};
+use crate::protocol::{Reply, errors};
+use crate::server::Server;
+use crate::server::client::Client;
+use crate::store::{Keyspace, shard_of_key};
+
+/// What a handler works with: the server, the keyspace view holding the command's shards, the
+/// calling client's session, and its output buffer.
+pub struct Ctx<'s, 'c> {
+    pub server: &'s Server,
+    pub ks: Keyspace<'s>,
+    pub client: &'c mut Client,
+    pub out: &'c mut Reply,
+    /// Index of the running command's table entry.
+    pub entry: usize,
+}
+
+impl Ctx<'_, '_> {
+    /// Replies `ERR syntax error`.
+    pub fn syntax_error(&mut self) {
+        self.out.error(errors::SYNTAX);
+    }
+
+    /// Switches the client and this view to database `db` (the caller checked the range).
+    pub fn select(&mut self, db: usize) {
+        self.client.db = db;
+        self.ks.db = db;
+        self.client.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`.
+fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> u32 {
+    match cmd.keys {
+        KeySpec::None => 0,
+        KeySpec::Range { first, last, step } => {
+            let argc = argv.len() as i32;
+            let last = if last < 0 { argc + last } else { last.min(argc - 1) };
+            let mut mask = 0u32;
+            let mut i = first;
+            while i <= last && i < argc && step > 0 {
+                mask |= 1 << shard_of_key(argv[i as usize]);
+                i += step;
+            }
+            mask
+        }
+        KeySpec::Custom(f) => {
+            f(argv).into_iter().filter(|&i| i < argv.len()).fold(0, |m, i| {
+                m | 1 << shard_of_key(argv[i])
+            })
+        }
+    }
+}
+
+/// Runs one request. `argv` is not empty.
+pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
+    let table = &server.table;
+    let Some(mut idx) = table.lookup(argv[0]) else {
+        out.error(&errors::unknown_command(argv[0], &argv[1..]));
+        server.stats.count_errors(out);
+        return;
+    };
+    let parent = &table.entries[idx];
+    if !parent.cmd.subcommands.is_empty() && argv.len() >= 2 {
+        match table.lookup_sub(idx, argv[1]) {
+            Some(s) => idx = s,
+            None => {
+                out.error(&errors::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])));
+                server.stats.count_errors(out);
+                return;
+            }
+        }
+    }
+    let entry = &table.entries[idx];
+    let cmd = entry.cmd;
+    let reject = |out: &mut Reply, msg: &str| {
+        out.error(msg);
+        entry.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        server.stats.count_errors(out);
+    };
+    if !cmd.arity_ok(argv.len()) {
+        return reject(out, &errors::wrong_arity(&entry.full_name));
+    }
+    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 && server.auth_required() {
+        return reject(out, errors::NOAUTH);
+    }
+    if cmd.flags & flags::PROTECTED != 0 && !server.protected_allowed(cmd, client) {
+        return reject(out, errors::DEBUG_DISABLED);
+    }
+
+    let now = crate::util::now_ms();
+    let ks = if cmd.flags & flags::ALL_SHARDS != 0 {
+        server.store.lock_all(client.db, now)
+    } else {
+        server.store.lock_mask(client.db, now, shard_mask(cmd, argv))
+    };
+    let started = Instant::now();
+    let mut ctx = Ctx { server, ks, client, out, entry: idx };
+    (cmd.handler)(&mut ctx, argv);
+    let dirty = ctx.ks.dirty;
+    drop(ctx);
+    let usec = started.elapsed().as_micros() as u64;
+    if dirty > 0 {
+        server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
+    }
+    entry.stats.calls.fetch_add(1, Ordering::Relaxed);
+    entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
+    if out.has_errors() {
+        entry.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        server.stats.count_errors(out);
+    }
+    client.info.last_cmd.store(idx, Ordering::Relaxed);
+}

@@ -1,0 +1,443 @@
+//! Request decoder: RESP multibulk and inline requests, parsed in place.
+//!
+//! The decoder is an incremental state machine. It is always handed the read buffer starting at
+//! the first byte of the request being parsed; the positions it keeps across calls are relative
+//! to that start, so the connection may append bytes between calls but only ever advances the
+//! buffer past whole requests. A request that arrives one byte at a time is parsed once, not
+//! re-scanned from the start on every read.
+//!
+//! Limits and error texts are Redis 7.0's (`processMultibulkBuffer` / `processInlineBuffer`).
+//! This module knows nothing of commands or the keyspace.
+
+use super::splitargs::split_args;
+use crate::util::parse_i64_strict;
+
+/// Longest inline request, or count line without CR, that is waited for (Redis's
+/// `PROTO_INLINE_MAX_SIZE`).
+pub const INLINE_MAX_SIZE: usize = 64 * 1024;
+/// Bulk length from which the connection reads the argument into an exactly sized buffer.
+pub const MBULK_BIG_ARG: usize = 32 * 1024;
+/// Largest multibulk count accepted before authentication.
+const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// Largest bulk length accepted before authentication.
+const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// Limits the decoder enforces; taken from the live config for each call.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub proto_max_bulk_len: i64,
+    pub auth_required: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { proto_max_bulk_len: 512 * 1024 * 1024, auth_required: false }
+    }
+}
+
+/// A protocol error; its text follows `-ERR Protocol error: ` on the wire, and the connection
+/// is closed once the reply is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    TooBigInline,
+    UnbalancedQuotes,
+    TooBigMbulkCount,
+    InvalidMultibulkLength,
+    UnauthenticatedMultibulkLength,
+    TooBigBulkCount,
+    ExpectedDollar(u8),
+    InvalidBulkLength,
+    UnauthenticatedBulkLength,
+}
+
+impl ProtocolError {
+    /// Returns the reply line, without the leading `-` and trailing CRLF.
+    pub fn message(&self) -> String {
+        let what = match self {
+            ProtocolError::TooBigInline => "too big inline request".to_string(),
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in request".to_string(),
+            ProtocolError::TooBigMbulkCount => "too big mbulk count string".to_string(),
+            ProtocolError::InvalidMultibulkLength => "invalid multibulk length".to_string(),
+            ProtocolError::UnauthenticatedMultibulkLength => {
+                "unauthenticated multibulk length".to_string()
+            }
+            ProtocolError::TooBigBulkCount => "too big bulk count string".to_string(),
+            ProtocolError::ExpectedDollar(c) => format!("expected '$', got '{}'", *c as char),
+            ProtocolError::InvalidBulkLength => "invalid bulk length".to_string(),
+            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length".to_string(),
+        };
+        format!("ERR Protocol error: {what}")
+    }
+}
+
+/// What one call to [`Decoder::decode`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// More bytes are needed. `want` is a hint: the total buffer length that would complete the
+    /// current big argument, so the reader can size its buffer exactly.
+    Incomplete { want: Option<usize> },
+    /// A whole request of `consumed` bytes; its arguments are in [`Decoder::args`]. The request
+    /// may have no arguments (an empty line, `*0`), in which case nothing is to be run.
+    Request { consumed: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unknown,
+    Multibulk,
+}
+
+/// The decoder of one connection. Reused for every request; allocates only when a request has
+/// more arguments than any before it, or for inline requests.
+#[derive(Debug)]
+pub struct Decoder {
+    kind: Kind,
+    /// Parse position in the current request.
+    pos: usize,
+    /// Arguments still to read of the current multibulk request.
+    remaining: i64,
+    /// Length of the bulk being read, or -1 when its `$` line is still to come.
+    bulk_len: i64,
+    /// Argument ranges (start, end) relative to the request start, for multibulk requests.
+    ranges: Vec<(usize, usize)>,
+    /// Arguments of an inline request (escapes in quotes make them differ from the bytes).
+    inline: Vec<Vec<u8>>,
+    is_inline: bool,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Finds `needle` in `buf` the way C's `strchr` does on Redis's query buffer: the search stops
+/// at the first NUL byte. (Redis's desync defence depends on this: a NUL before any newline
+/// makes the request wait for the 64 KiB limit.)
+fn strchr(buf: &[u8], needle: u8) -> Option<usize> {
+    for (i, &b) in buf.iter().enumerate() {
+        if b == needle {
+            return Some(i);
+        }
+        if b == 0 {
+            return None;
+        }
+    }
+    None
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Decoder {
+            kind: Kind::Unknown,
+            pos: 0,
+            remaining: 0,
+            bulk_len: -1,
+            ranges: Vec::with_capacity(8),
+            inline: Vec::new(),
+            is_inline: false,
+        }
+    }
+
+    /// Parses the request that starts at `buf[0]`. On `Request`, the arguments are read with
+    /// [`Decoder::arg`] / [`Decoder::argc`] against the same `buf`, until the next call.
+    pub fn decode(&mut self, buf: &[u8], limits: &Limits) -> Result<Decoded, ProtocolError> {
+        if self.kind == Kind::Unknown {
+            if buf.is_empty() {
+                return Ok(Decoded::Incomplete { want: None });
+            }
+            if buf[0] == b'*' {
+                self.kind = Kind::Multibulk;
+                self.pos = 0;
+                self.remaining = 0;
+                self.bulk_len = -1;
+                self.ranges.clear();
+            } else {
+                return self.decode_inline(buf);
+            }
+        }
+        let r = self.decode_multibulk(buf, limits);
+        if !matches!(r, Ok(Decoded::Incomplete { .. })) {
+            self.kind = Kind::Unknown;
+        }
+        r
+    }
+
+    fn decode_inline(&mut self, buf: &[u8]) -> Result<Decoded, ProtocolError> {
+        let Some(nl) = strchr(buf, b'\n') else {
+            if buf.len() > INLINE_MAX_SIZE {
+                return Err(ProtocolError::TooBigInline);
+            }
+            return Ok(Decoded::Incomplete { want: None });
+        };
+        let mut line = &buf[..nl];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
+        self.inline = args;
+        self.is_inline = true;
+        self.ranges.clear();
+        Ok(Decoded::Request { consumed: nl + 1 })
+    }
+
+    fn decode_multibulk(&mut self, buf: &[u8], limits: &Limits) -> Result<Decoded, ProtocolError> {
+        self.is_inline = false;
+        if self.remaining == 0 {
+            // The count line: `*<n>\r\n`.
+            let Some(cr) = strchr(buf, b'\r') else {
+                if buf.len() > INLINE_MAX_SIZE {
+                    return Err(ProtocolError::TooBigMbulkCount);
+                }
+                return Ok(Decoded::Incomplete { want: None });
+            };
+            if cr + 2 > buf.len() {
+                return Ok(Decoded::Incomplete { want: None });
+            }
+            let n = parse_i64_strict(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+            if n > i32::MAX as i64 {
+                return Err(ProtocolError::InvalidMultibulkLength);
+            }
+            self.pos = cr + 2;
+            if n <= 0 {
+                self.ranges.clear();
+                return Ok(Decoded::Request { consumed: self.pos });
+            }
+            if limits.auth_required && n > UNAUTH_MAX_MULTIBULK {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+            }
+            self.remaining = n;
+            self.bulk_len = -1;
+            // Reserve for the arguments, but not blindly for a huge claimed count.
+            self.ranges.reserve((n as usize).min(1024));
+        }
+        while self.remaining > 0 {
+            if self.bulk_len < 0 {
+                let rest = &buf[self.pos..];
+                let Some(cr) = strchr(rest, b'\r') else {
+                    if rest.len() > INLINE_MAX_SIZE {
+                        return Err(ProtocolError::TooBigBulkCount);
+                    }
+                    return Ok(Decoded::Incomplete { want: None });
+                };
+                if cr + 2 > rest.len() {
+                    return Ok(Decoded::Incomplete { want: None });
+                }
+                if rest[0] != b'$' {
+                    return Err(ProtocolError::ExpectedDollar(rest[0]));
+                }
+                let n = match parse_i64_strict(&rest[1..cr]) {
+                    Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n,
+                    _ => return Err(ProtocolError::InvalidBulkLength),
+                };
+                if limits.auth_required && n > UNAUTH_MAX_BULK {
+                    return Err(ProtocolError::UnauthenticatedBulkLength);
+                }
+                self.pos += cr + 2;
+                self.bulk_len = n;
+            }
+            let len = self.bulk_len as usize;
+            if buf.len() - self.pos < len + 2 {
+                let want = if len >= MBULK_BIG_ARG { Some(self.pos + len + 2) } else { None };
+                return Ok(Decoded::Incomplete { want });
+            }
+            self.ranges.push((self.pos, self.pos + len));
+            // Like Redis, the two bytes after the payload are skipped unchecked.
+            self.pos += len + 2;
+            self.bulk_len = -1;
+            self.remaining -= 1;
+        }
+        Ok(Decoded::Request { consumed: self.pos })
+    }
+
+    /// Returns the number of arguments of the request just decoded.
+    pub fn argc(&self) -> usize {
+        if self.is_inline { self.inline.len() } else { self.ranges.len() }
+    }
+
+    /// Returns argument `i` of the request just decoded; `buf` must be the buffer given to
+    /// `decode`.
+    pub fn arg<'a>(&'a self, buf: &'a [u8], i: usize) -> &'a [u8] {
+        if self.is_inline {
+            &self.inline[i]
+        } else {
+            let (s, e) = self.ranges[i];
+            &buf[s..e]
+        }
+    }
+
+    /// Fills `out` with every argument of the request just decoded.
+    pub fn args_into<'a>(&'a self, buf: &'a [u8], out: &mut smallvec::SmallVec<[&'a [u8]; 8]>) {
+        out.clear();
+        if self.is_inline {
+            out.extend(self.inline.iter().map(|a| a.as_slice()));
+        } else {
+            out.extend(self.ranges.iter().map(|&(s, e)| &buf[s..e]));
+        }
+    }
+
+    /// True when the request just decoded was inline (not multibulk).
+    pub fn was_inline(&self) -> bool {
+        self.is_inline
+    }
+
+    /// True while a multibulk request has been started but not finished.
+    pub fn in_progress(&self) -> bool {
+        self.kind != Kind::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        let mut d = Decoder::new();
+        let limits = Limits::default();
+        let mut out = Vec::new();
+        let mut start = 0;
+        loop {
+            match d.decode(&input[start..], &limits)? {
+                Decoded::Incomplete { .. } => return Ok(out),
+                Decoded::Request { consumed } => {
+                    let buf = &input[start..];
+                    let args: Vec<Vec<u8>> =
+                        (0..d.argc()).map(|i| d.arg(buf, i).to_vec()).collect();
+                    if !args.is_empty() {
+                        out.push(args);
+                    }
+                    start += consumed;
+                }
+            }
+        }
+    }
+
+    /// Feeds `input` split at every offset, and byte by byte, and checks that the requests
+    /// decoded are always the same.
+    fn every_split(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let whole = all(input).unwrap();
+        for cut in 0..=input.len() {
+            let mut d = Decoder::new();
+            let limits = Limits::default();
+            let mut buf = Vec::new();
+            let mut got = Vec::new();
+            for chunk in [&input[..cut], &input[cut..]] {
+                buf.extend_from_slice(chunk);
+                loop {
+                    match d.decode(&buf, &limits).unwrap() {
+                        Decoded::Incomplete { .. } => break,
+                        Decoded::Request { consumed } => {
+                            let args: Vec<Vec<u8>> =
+                                (0..d.argc()).map(|i| d.arg(&buf, i).to_vec()).collect();
+                            if !args.is_empty() {
+                                got.push(args);
+                            }
+                            buf.drain(..consumed);
+                        }
+                    }
+                }
+            }
+            assert_eq!(got, whole, "split at {cut}");
+        }
+        let mut d = Decoder::new();
+        let limits = Limits::default();
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        for &b in input {
+            buf.push(b);
+            loop {
+                match d.decode(&buf, &limits).unwrap() {
+                    Decoded::Incomplete { .. } => break,
+                    Decoded::Request { consumed } => {
+                        let args: Vec<Vec<u8>> =
+                            (0..d.argc()).map(|i| d.arg(&buf, i).to_vec()).collect();
+                        if !args.is_empty() {
+                            got.push(args);
+                        }
+                        buf.drain(..consumed);
+                    }
+                }
+            }
+        }
+        assert_eq!(got, whole, "byte by byte");
+        whole
+    }
+
+    fn v(args: &[&str]) -> Vec<Vec<u8>> {
+        args.iter().map(|a| a.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn multibulk_and_inline_at_every_split() {
+        let got = every_split(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*1\r\n$4\r\nPING\r\nSET a \"b c\"\n");
+        assert_eq!(got, vec![v(&["GET", "k"]), v(&["PING"]), v(&["PING"]), v(&["SET", "a", "b c"])]);
+    }
+
+    #[test]
+    fn empty_lines_and_counts_are_ignored() {
+        let got = every_split(b"\r\n*0\r\n*-10\r\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(got, vec![v(&["PING"])]);
+    }
+
+    #[test]
+    fn payload_terminator_is_skipped_unchecked() {
+        let got = all(b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n").unwrap();
+        assert_eq!(got, vec![v(&["PING"]), v(&["PING"])]);
+    }
+
+    #[test]
+    fn protocol_errors() {
+        assert_eq!(all(b"*3000000000\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(all(b"*abc\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(all(b"*1\r\nfoo\r\n"), Err(ProtocolError::ExpectedDollar(b'f')));
+        assert_eq!(all(b"*1\r\n$-10\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(all(b"*1\r\n$2000000000\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(all(b"*1\r\n$blabla\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(all(b"set \"\"\"a\"\"\" b\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        let mut big = vec![b'A'; 70_000];
+        assert_eq!(all(&big), Err(ProtocolError::TooBigInline));
+        big[0] = b'*';
+        assert_eq!(all(&big), Err(ProtocolError::TooBigMbulkCount));
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.extend(std::iter::repeat_n(b'1', 70_000));
+        assert_eq!(all(&bulk), Err(ProtocolError::TooBigBulkCount));
+        assert_eq!(
+            ProtocolError::ExpectedDollar(b'f').message(),
+            "ERR Protocol error: expected '$', got 'f'"
+        );
+    }
+
+    #[test]
+    fn nul_byte_waits_for_the_inline_limit() {
+        let mut buf = b"\x00AAAA\n".to_vec();
+        assert_eq!(all(&buf), Ok(vec![]));
+        buf.extend(std::iter::repeat_n(b'A', 70_000));
+        assert_eq!(all(&buf), Err(ProtocolError::TooBigInline));
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let limits = Limits { auth_required: true, ..Limits::default() };
+        let mut d = Decoder::new();
+        assert_eq!(d.decode(b"*11\r\n", &limits), Err(ProtocolError::UnauthenticatedMultibulkLength));
+        let mut d = Decoder::new();
+        assert_eq!(
+            d.decode(b"*2\r\n$3\r\nGET\r\n$20000\r\n", &limits),
+            Err(ProtocolError::UnauthenticatedBulkLength)
+        );
+    }
+
+    #[test]
+    fn big_argument_asks_for_its_exact_size() {
+        let mut d = Decoder::new();
+        let r = d.decode(b"*1\r\n$40000\r\nabc", &Limits::default()).unwrap();
+        assert_eq!(r, Decoded::Incomplete { want: Some(13 + 40000 + 1) });
+    }
+
+    #[test]
+    fn proto_max_bulk_len_is_enforced() {
+        let limits = Limits { proto_max_bulk_len: 10, auth_required: false };
+        let mut d = Decoder::new();
+        assert_eq!(d.decode(b"*1\r\n$11\r\n", &limits), Err(ProtocolError::InvalidBulkLength));
+    }
+}

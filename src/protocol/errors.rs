@@ -1,0 +1,89 @@
+//! Every fixed error string the server replies, in one place, exactly as Redis 7.0 words it.
+//! Messages carry their code (`ERR`, `WRONGTYPE`, ...) and no leading `-` or trailing CRLF.
+//! Messages with arguments are built by the functions at the bottom.
+//!
+//! Sections per command family keep concurrent additions apart.
+
+// ---- shared ----
+pub const SYNTAX: &str = "ERR syntax error";
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const OUT_OF_RANGE_INDEX: &str = "ERR index out of range";
+pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const NO_PASSWORD_SET: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+pub const INTERNAL_SHARD: &str = "ERR internal error: key outside the locked shards";
+pub const POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+
+// ---- strings (cmd/string.rs) ----
+pub const INCR_OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const DECR_OVERFLOW: &str = "ERR decrement would overflow";
+pub const INCR_NAN: &str = "ERR increment would produce NaN or Infinity";
+
+// ---- keys and expiry (cmd/keys.rs) ----
+
+// ---- connection and server (cmd/connection.rs, cmd/server.rs) ----
+pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+// ---- config (config/) ----
+
+// ---- messages with arguments ----
+
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' `, as Redis builds it: the name
+/// and each argument cut to 128 bytes, at most the first few arguments shown.
+pub fn unknown_command(name: &[u8], args: &[&[u8]]) -> String {
+    let mut listed: Vec<u8> = Vec::new();
+    for a in args {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        listed.push(b'\'');
+        listed.extend_from_slice(&a[..a.len().min(room)]);
+        listed.extend_from_slice(b"' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        String::from_utf8_lossy(&name[..name.len().min(128)]),
+        String::from_utf8_lossy(&listed)
+    )
+}
+
+/// `ERR wrong number of arguments for 'get' command`
+pub fn wrong_arity(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{}' command", name.to_ascii_lowercase())
+}
+
+/// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
+pub fn unknown_subcommand(sub: &[u8], parent: &str) -> String {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]);
+    format!("ERR unknown subcommand '{}'. Try {} HELP.", sub, parent.to_ascii_uppercase())
+}
+
+/// `ERR invalid expire time in 'set' command`
+pub fn invalid_expire(cmd: &str) -> String {
+    format!("ERR invalid expire time in '{}' command", cmd.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_text() {
+        assert_eq!(
+            unknown_command(b"foo", &[b"bar", b"baz"]),
+            "ERR unknown command 'foo', with args beginning with: 'bar' 'baz' "
+        );
+        assert_eq!(unknown_command(b"foo", &[]), "ERR unknown command 'foo', with args beginning with: ");
+    }
+}

@@ -1,0 +1,162 @@
+//! The server: shared state, listeners, the connection loop, the cron, and shutdown.
+//!
+//! One tokio runtime; one task per connection; commands run inline on the connection's task
+//! (see `conn`). The cron task does the periodic work Redis's `serverCron` does: active expiry,
+//! incremental rehashing, client timeouts, instantaneous metrics.
+
+pub mod client;
+pub mod conn;
+pub mod cron;
+pub mod listen;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::command::{Command, Table};
+use crate::config::Config;
+use crate::protocol::Reply;
+use crate::store::Store;
+use client::{Client, Clients};
+
+/// Server-wide counters (INFO stats). Relaxed atomics: they are statistics, not
+/// synchronisation.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub total_connections_received: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    /// Changes since the last save (`rdb_changes_since_last_save`).
+    pub dirty: AtomicU64,
+    pub errorstats: Mutex<HashMap<String, u64>>,
+}
+
+impl Stats {
+    /// Counts the errors a reply buffer recorded (total and per code), and forgets them.
+    pub fn count_errors(&self, out: &mut Reply) {
+        if !out.has_errors() {
+            return;
+        }
+        let errs = out.take_errors();
+        self.total_error_replies.fetch_add(errs.len() as u64, Ordering::Relaxed);
+        let mut map = self.errorstats.lock();
+        for e in errs {
+            // Redis stops tracking new error codes past 128 of them.
+            if map.len() >= 128 && !map.contains_key(&e) {
+                continue;
+            }
+            *map.entry(e).or_insert(0) += 1;
+        }
+    }
+
+    /// Resets what CONFIG RESETSTAT resets.
+    pub fn reset(&self) {
+        for a in [
+            &self.total_connections_received,
+            &self.total_commands_processed,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.total_error_replies,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.errorstats.lock().clear();
+    }
+}
+
+/// Everything connections share.
+pub struct Server {
+    pub store: Store,
+    pub table: Table,
+    pub config: RwLock<Config>,
+    pub stats: Stats,
+    pub clients: Clients,
+    pub started: Instant,
+    /// Unix time of start-up, in seconds.
+    pub started_unix: i64,
+    /// 40 hex characters, new every start.
+    pub run_id: String,
+    /// Unix time of the last successful save, in seconds.
+    pub lastsave: AtomicI64,
+    /// Set once shutdown has begun.
+    pub shutting_down: AtomicBool,
+    /// Wakes the main task to shut down.
+    pub shutdown: tokio::sync::Notify,
+    /// The TCP port actually listened on.
+    pub port: AtomicU64,
+}
+
+impl Server {
+    pub fn new(config: Config, families: &[&'static [Command]]) -> Server {
+        let store = Store::new(config.databases);
+        let table = Table::build(families, &config.renames);
+        let now = crate::util::now_ms() / 1000;
+        let run_id = {
+            use rand::RngExt;
+            let mut rng = rand::rng();
+            (0..40).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+        };
+        Server {
+            store,
+            table,
+            port: AtomicU64::new(config.port as u64),
+            config: RwLock::new(config),
+            stats: Stats::default(),
+            clients: Clients::default(),
+            started: Instant::now(),
+            started_unix: now,
+            run_id,
+            lastsave: AtomicI64::new(now),
+            shutting_down: AtomicBool::new(false),
+            shutdown: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// True when a password is set, so new clients must authenticate.
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        self.config.read().requirepass.is_some()
+    }
+
+    /// True when a protected command (DEBUG, MODULE) may run for this client, following
+    /// `enable-debug-command` (`yes`, `no` or `local`).
+    pub fn protected_allowed(&self, _cmd: &Command, client: &Client) -> bool {
+        match self.config.read().enable_debug_command.as_str() {
+            "yes" => true,
+            "local" => client.info.is_local(),
+            _ => false,
+        }
+    }
+
+    /// Runs one request for `client`, writing the reply into `out`.
+    pub fn execute(&self, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
+        self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+        crate::command::execute(self, client, out, argv);
+    }
+
+    /// Asks the server to shut down.
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.shutdown.notify_one();
+    }
+}
+
+/// Builds the server from its config and runs it until shutdown. Returns the exit code.
+pub fn run(config: Config) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!("Failed creating the runtime: {e}");
+            return 1;
+        }
+    };
+    let server = Arc::new(Server::new(config, crate::cmd::FAMILIES));
+    rt.block_on(listen::serve(server))
+}
