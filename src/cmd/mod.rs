@@ -2,7 +2,9 @@
 //! (`COMMANDS`) next to its handlers; pure keyspace work goes through `store`, replies through
 //! `ctx.out`.
 
+pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod keys;
 pub mod server;
 pub mod string;
@@ -10,5 +12,11 @@ pub mod string;
 use crate::command::Command;
 
 /// Every family's rows, in the order COMMAND lists them.
-pub const FAMILIES: &[&[Command]] =
-    &[string::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS];
+pub const FAMILIES: &[&[Command]] = &[
+    string::COMMANDS,
+    keys::COMMANDS,
+    connection::COMMANDS,
+    server::COMMANDS,
+    config::COMMANDS,
+    debug::COMMANDS,
+];

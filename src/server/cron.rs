@@ -21,7 +21,9 @@ pub async fn run(server: Arc<Server>) {
             return;
         }
         update_lru_clock();
-        active_expire(&server, hz);
+        if server.active_expire.load(Ordering::Relaxed) {
+            active_expire(&server, hz);
+        }
         housekeeping(&server);
         close_idle_clients(&server);
     }

@@ -91,6 +91,8 @@ pub struct Server {
     pub shutdown: tokio::sync::Notify,
     /// The TCP port actually listened on.
     pub port: AtomicU64,
+    /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
 }
 
 impl Server {
@@ -116,6 +118,7 @@ impl Server {
             lastsave: AtomicI64::new(now),
             shutting_down: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
+            active_expire: AtomicBool::new(true),
         }
     }
 

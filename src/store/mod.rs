@@ -21,6 +21,7 @@
 
 pub mod dict;
 pub mod entry;
+pub mod lazyfree;
 pub mod value;
 
 use std::sync::OnceLock;

@@ -1,0 +1,5 @@
+//! DEBUG and its subcommands that the test suite and the benchmarks use.
+
+use crate::command::Command;
+
+pub const COMMANDS: &[Command] = &[];
