@@ -1,10 +1,58 @@
-//! Generic key commands and expiry.
+//! Generic key commands (Redis's `generic` group and the keyspace part of `server`): deleting,
+//! inspecting, renaming, moving and copying keys, listing them (KEYS, SCAN, RANDOMKEY), whole
+//! databases (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB), and expiry (EXPIRE and friends, TTL and
+//! friends, PERSIST).
+//!
+//! Handlers parse and reply; the keyspace work goes through `store::Keyspace`. Keys live in
+//! the shard of their hash in every database, so MOVE and COPY to another database stay within
+//! the shards their declared keys locked.
+
+use std::sync::atomic::Ordering;
 
 use crate::command::{Command, Ctx, KeySpec, flags::*};
-use crate::store::lazyfree;
+use crate::protocol::{Reply, errors};
+use crate::store::expires::free_value;
+use crate::store::value::Value;
+use crate::store::{Flushed, idle_seconds, lazyfree, lfu_decayed};
+use crate::util::glob::glob_match;
+use crate::util::parse_i64_strict;
 
 const ALL_KEYS: KeySpec = KeySpec::Range { first: 1, last: -1, step: 1 };
 const KEY1: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const KEY1_2: KeySpec = KeySpec::Range { first: 1, last: 2, step: 1 };
+const KEY2: KeySpec = KeySpec::Range { first: 2, last: 2, step: 1 };
+
+/// OBJECT REFCOUNT of a shared object in Redis (`OBJ_SHARED_REFCOUNT`, INT_MAX).
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+/// Redis shares the integer objects below this (`OBJ_SHARED_INTEGERS`).
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// Parses a database index as Redis's `getIntFromObjectOrReply` does: a strict integer that
+/// fits an `int`.
+fn parse_int(arg: &[u8]) -> Option<i64> {
+    parse_i64_strict(arg).filter(|n| i32::try_from(*n).is_ok())
+}
+
+/// Returns database `n` when it exists.
+fn db_index(ctx: &Ctx, n: i64) -> Option<usize> {
+    usize::try_from(n).ok().filter(|&i| i < ctx.server.store.databases())
+}
+
+/// Replies with a HELP text the way Redis's `addReplyHelp` does: a header naming the command,
+/// the lines, then HELP's own entry, all as status replies.
+fn reply_help(out: &mut Reply, cmd: &[u8], lines: &[&str]) {
+    out.array(lines.len() + 3);
+    let mut head = cmd.to_ascii_uppercase();
+    head.extend_from_slice(b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    out.simple(&head);
+    for l in lines {
+        out.simple(l.as_bytes());
+    }
+    out.simple(b"HELP");
+    out.simple(b"    Prints this help.");
+}
+
+// ---- deleting and inspecting ----
 
 /// Deletes the keys of `argv[1..]`, freeing big values in the background when `lazy`.
 fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
@@ -12,10 +60,7 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
     for k in &argv[1..] {
         if let Some(v) = ctx.ks.remove(k) {
             n += 1;
-            let effort = v.free_effort();
-            if lazy && effort > 64 {
-                lazyfree::free_later(v, 1);
-            }
+            free_value(v, lazy);
         }
     }
     ctx.out.int(n);
@@ -23,7 +68,8 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
 
 /// DEL key [key ...]
 fn del(ctx: &mut Ctx, argv: &[&[u8]]) {
-    del_generic(ctx, argv, false);
+    let lazy = ctx.server.store.tunables.lazy_user_del.load(Ordering::Relaxed);
+    del_generic(ctx, argv, lazy);
 }
 
 /// UNLINK key [key ...]
@@ -37,14 +83,254 @@ fn exists(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.int(n as i64);
 }
 
+/// TOUCH key [key ...]
+fn touch(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let n = argv[1..].iter().filter(|k| ctx.ks.get(k).is_some()).count();
+    ctx.out.int(n as i64);
+}
+
 /// TYPE key
 fn type_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let name = match ctx.ks.peek(argv[1]) {
+    let name = match ctx.ks.inspect(argv[1]) {
         Some(e) => e.value().value_type().name(),
         None => "none",
     };
     ctx.out.simple(name.as_bytes());
 }
+
+// ---- renaming, moving, copying ----
+
+/// Shared by RENAME and RENAMENX: moves the value, its TTL and its access clock to the new
+/// name, replacing what was there unless `nx`.
+fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
+    let (src, dst) = (argv[1], argv[2]);
+    let db = ctx.ks.db;
+    if ctx.ks.get_mut(src).is_none() {
+        return ctx.out.error(errors::NO_SUCH_KEY);
+    }
+    if src == dst {
+        return if nx { ctx.out.int(0) } else { ctx.out.ok() };
+    }
+    if ctx.ks.entry_in(db, dst).is_some() {
+        if nx {
+            return ctx.out.int(0);
+        }
+        let lazy = ctx.server.store.tunables.lazy_server_del.load(Ordering::Relaxed);
+        if let Some(old) = ctx.ks.remove_in(db, dst) {
+            free_value(old, lazy);
+        }
+    }
+    let Some(mut e) = ctx.ks.take_entry_in(db, src) else {
+        return ctx.out.error(errors::NO_SUCH_KEY);
+    };
+    let moved = crate::store::entry::Entry::new(
+        dst,
+        e.replace_value(Value::Int(0)),
+        e.expire(),
+        e.clock(),
+    );
+    ctx.ks.put_entry_in(db, moved);
+    ctx.ks.dirty += 1;
+    if nx { ctx.out.int(1) } else { ctx.out.ok() }
+}
+
+/// RENAME key newkey
+fn rename(ctx: &mut Ctx, argv: &[&[u8]]) {
+    rename_generic(ctx, argv, false);
+}
+
+/// RENAMENX key newkey
+fn renamenx(ctx: &mut Ctx, argv: &[&[u8]]) {
+    rename_generic(ctx, argv, true);
+}
+
+/// MOVE key db
+fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(n) = parse_int(argv[2]) else { return ctx.out.error(errors::NOT_INTEGER) };
+    let Some(dst) = db_index(ctx, n) else {
+        return ctx.out.error(errors::DB_INDEX_OUT_OF_RANGE);
+    };
+    let src = ctx.ks.db;
+    if src == dst {
+        return ctx.out.error(errors::SAME_OBJECT);
+    }
+    let key = argv[1];
+    if ctx.ks.get_mut(key).is_none() || ctx.ks.entry_in(dst, key).is_some() {
+        return ctx.out.int(0);
+    }
+    // The key is in the same shard in every database, so the entry moves as it is.
+    if let Some(e) = ctx.ks.take_entry_in(src, key) {
+        ctx.ks.put_entry_in(dst, e);
+        ctx.ks.dirty += 1;
+    }
+    ctx.out.int(1);
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let src_db = ctx.ks.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < argv.len() {
+        let opt = argv[j];
+        if opt.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else if opt.eq_ignore_ascii_case(b"db") && j + 1 < argv.len() {
+            let Some(n) = parse_int(argv[j + 1]) else {
+                return ctx.out.error(errors::NOT_INTEGER);
+            };
+            let Some(d) = db_index(ctx, n) else {
+                return ctx.out.error(errors::DB_INDEX_OUT_OF_RANGE);
+            };
+            dst_db = d;
+            j += 1;
+        } else {
+            return ctx.syntax_error();
+        }
+        j += 1;
+    }
+    let (src, dst) = (argv[1], argv[2]);
+    if src_db == dst_db && src == dst {
+        return ctx.out.error(errors::SAME_OBJECT);
+    }
+    let Some(v) = ctx.ks.get(src) else { return ctx.out.int(0) };
+    let value = v.clone();
+    let expire = ctx.ks.expire_of(src).flatten();
+    if ctx.ks.entry_in(dst_db, dst).is_some() {
+        if !replace {
+            return ctx.out.int(0);
+        }
+        let lazy = ctx.server.store.tunables.lazy_server_del.load(Ordering::Relaxed);
+        if let Some(old) = ctx.ks.remove_in(dst_db, dst) {
+            free_value(old, lazy);
+        }
+    }
+    ctx.ks.insert_in(dst_db, dst, value, expire);
+    ctx.ks.dirty += 1;
+    ctx.out.int(1);
+}
+
+// ---- listing keys ----
+
+/// KEYS pattern
+fn keys(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let pattern = argv[1];
+    let all = pattern == b"*";
+    // The count is known only at the end: encode the keys aside, then prefix the header.
+    let mut body = Reply::default();
+    body.resp3 = ctx.out.resp3;
+    let mut n = 0;
+    let db = ctx.ks.db;
+    ctx.ks.for_each_in(db, |e| {
+        if all || glob_match(pattern, e.key(), false) {
+            body.bulk(e.key());
+            n += 1;
+        }
+    });
+    ctx.out.array(n);
+    ctx.out.raw(&body.buf);
+}
+
+/// Parses a SCAN cursor as Redis does (`strtoul`): an optional sign and decimal digits, no
+/// leading space, nothing after; a negative number wraps around; an empty string is 0.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // A lone sign is not a number; an empty string is (strtoul consumes nothing).
+        return if arg.is_empty() { Some(0) } else { None };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(mut cursor) = parse_cursor(argv[1]) else {
+        return ctx.out.error(errors::INVALID_CURSOR);
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let (opt, has_value) = (argv[i], i + 1 < argv.len());
+        if opt.eq_ignore_ascii_case(b"count") && has_value {
+            let Some(n) = parse_i64_strict(argv[i + 1]) else {
+                return ctx.out.error(errors::NOT_INTEGER);
+            };
+            if n < 1 {
+                return ctx.syntax_error();
+            }
+            count = n;
+        } else if opt.eq_ignore_ascii_case(b"match") && has_value {
+            // A lone `*` matches everything, even the empty key the matcher would refuse.
+            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
+        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
+            type_name = Some(argv[i + 1]);
+        } else {
+            return ctx.syntax_error();
+        }
+        i += 2;
+    }
+    let count = count as usize;
+    let db = ctx.ks.db;
+    let now = ctx.ks.now;
+    // (key, passes the filters, expired): filtering happens after the walk, as in Redis.
+    let mut found: Vec<(Vec<u8>, bool)> = Vec::new();
+    // About `count` buckets' worth, and at most ten times as many steps when the table is
+    // sparse, so one call never walks a huge empty table.
+    let mut steps_left = count.saturating_mul(10);
+    loop {
+        cursor = ctx.ks.scan_step(db, cursor, |e| {
+            let keep = pattern.is_none_or(|p| glob_match(p, e.key(), false))
+                && type_name.is_none_or(|t| {
+                    t.eq_ignore_ascii_case(e.value().value_type().name().as_bytes())
+                });
+            let expired = e.expire().is_some_and(|t| now > t);
+            if keep {
+                found.push((e.key().to_vec(), expired));
+            }
+        });
+        if cursor == 0 || steps_left == 0 || found.len() >= count {
+            break;
+        }
+        steps_left -= 1;
+    }
+    // Expired keys are deleted on the way, as a lookup would.
+    let mut live = Vec::with_capacity(found.len());
+    for (k, expired) in found {
+        if expired {
+            ctx.ks.peek(&k);
+        } else {
+            live.push(k);
+        }
+    }
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(cursor).as_bytes());
+    ctx.out.bulks(live.iter().map(|k| k.as_slice()));
+}
+
+/// RANDOMKEY
+fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let db = ctx.ks.db;
+    match ctx.ks.random_key(db) {
+        Some(k) => ctx.out.bulk(&k),
+        None => ctx.out.null(),
+    }
+}
+
+// ---- whole databases ----
 
 /// DBSIZE
 fn dbsize(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -54,69 +340,398 @@ fn dbsize(ctx: &mut Ctx, _argv: &[&[u8]]) {
 }
 
 /// Parses FLUSHDB / FLUSHALL's optional ASYNC|SYNC; returns Some(async) or None on bad input.
-fn flush_mode(argv: &[&[u8]]) -> Option<bool> {
-    match argv.get(1) {
-        None => Some(false),
-        Some(a) if argv.len() == 2 && a.eq_ignore_ascii_case(b"async") => Some(true),
-        Some(a) if argv.len() == 2 && a.eq_ignore_ascii_case(b"sync") => Some(false),
+/// Without one, `lazyfree-lazy-user-flush` decides.
+fn flush_mode(ctx: &Ctx, argv: &[&[u8]]) -> Option<bool> {
+    match argv {
+        [_] => Some(ctx.server.store.tunables.lazy_user_flush.load(Ordering::Relaxed)),
+        [_, a] if a.eq_ignore_ascii_case(b"async") => Some(true),
+        [_, a] if a.eq_ignore_ascii_case(b"sync") => Some(false),
         _ => None,
     }
 }
 
-fn free_dicts(dicts: Vec<crate::store::dict::Dict>, lazy: bool) {
-    let n: usize = dicts.iter().map(|d| d.len()).sum();
-    if lazy && n > 0 {
-        lazyfree::free_later(dicts, n as u64);
+/// Frees what a flush took out: on the lazy-free thread when `lazy` (counted per key, as
+/// Redis counts `lazyfreed_objects`), here otherwise.
+fn free_flushed(old: Flushed, lazy: bool) {
+    if lazy && old.keys() > 0 {
+        let n = old.keys() as u64;
+        lazyfree::free_later(old, n);
     }
 }
 
 /// FLUSHDB [ASYNC|SYNC]
 fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(lazy) = flush_mode(argv) else { return ctx.syntax_error() };
+    let Some(lazy) = flush_mode(ctx, argv) else { return ctx.syntax_error() };
     let db = ctx.ks.db;
     let old = ctx.ks.flush_db(db);
-    free_dicts(old, lazy);
+    free_flushed(old, lazy);
     ctx.out.ok();
 }
 
 /// FLUSHALL [ASYNC|SYNC]
 fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(lazy) = flush_mode(argv) else { return ctx.syntax_error() };
+    let Some(lazy) = flush_mode(ctx, argv) else { return ctx.syntax_error() };
+    let mut all = Flushed::default();
     for db in 0..ctx.server.store.databases() {
-        let old = ctx.ks.flush_db(db);
-        free_dicts(old, lazy);
+        all.extend(ctx.ks.flush_db(db));
     }
+    free_flushed(all, lazy);
     ctx.out.ok();
 }
+
+/// SWAPDB index1 index2
+fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(a) = parse_int(argv[1]) else { return ctx.out.error(errors::INVALID_FIRST_DB) };
+    let Some(b) = parse_int(argv[2]) else { return ctx.out.error(errors::INVALID_SECOND_DB) };
+    let (Some(a), Some(b)) = (db_index(ctx, a), db_index(ctx, b)) else {
+        return ctx.out.error(errors::DB_INDEX_OUT_OF_RANGE);
+    };
+    ctx.ks.swap_db(a, b);
+    ctx.out.ok();
+}
+
+// ---- OBJECT ----
+
+/// OBJECT is a container; its subcommands have their own rows.
+fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ctx.out.error(&errors::unknown_subcommand(argv.get(1).copied().unwrap_or(b""), "object"));
+}
+
+/// OBJECT ENCODING key
+fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match ctx.ks.inspect(argv[2]) {
+        Some(e) => {
+            let name = e.value().encoding_name();
+            ctx.out.bulk(name.as_bytes())
+        }
+        None => ctx.out.null(),
+    }
+}
+
+/// OBJECT REFCOUNT key
+fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let shared_ints = ctx.server.store.tunables.shared_integers.load(Ordering::Relaxed);
+    match ctx.ks.inspect(argv[2]) {
+        // Redis keeps small integers as shared objects; everything else has one reference.
+        Some(e) => match e.value() {
+            Value::Int(n) if shared_ints && (0..SHARED_INTEGERS).contains(n) => {
+                ctx.out.int(SHARED_REFCOUNT)
+            }
+            _ => ctx.out.int(1),
+        },
+        None => ctx.out.null(),
+    }
+}
+
+/// OBJECT IDLETIME key
+fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let lfu = ctx.server.store.tunables.lfu.load(Ordering::Relaxed);
+    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    if lfu {
+        return ctx.out.error(errors::IDLETIME_UNDER_LFU);
+    }
+    let idle = idle_seconds(e.clock());
+    ctx.out.int(idle as i64);
+}
+
+/// OBJECT FREQ key
+fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let t = &ctx.server.store.tunables;
+    let (lfu, decay) = (t.lfu.load(Ordering::Relaxed), t.lfu_decay_time.load(Ordering::Relaxed));
+    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    if !lfu {
+        return ctx.out.error(errors::FREQ_WITHOUT_LFU);
+    }
+    let freq = lfu_decayed(e.clock(), decay);
+    ctx.out.int(freq as i64);
+}
+
+/// OBJECT HELP
+fn object_help(ctx: &mut Ctx, argv: &[&[u8]]) {
+    reply_help(
+        ctx.out,
+        argv[0],
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
+}
+
+// ---- expiry ----
+
+/// Conditions of EXPIRE and friends.
+#[derive(Default, Clone, Copy)]
+struct ExpireCond {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+/// Parses EXPIRE's NX|XX|GT|LT flags, replying the error of the first bad one.
+fn parse_expire_flags(ctx: &mut Ctx, args: &[&[u8]]) -> Option<ExpireCond> {
+    let mut c = ExpireCond::default();
+    for a in args {
+        if a.eq_ignore_ascii_case(b"nx") {
+            c.nx = true;
+        } else if a.eq_ignore_ascii_case(b"xx") {
+            c.xx = true;
+        } else if a.eq_ignore_ascii_case(b"gt") {
+            c.gt = true;
+        } else if a.eq_ignore_ascii_case(b"lt") {
+            c.lt = true;
+        } else {
+            ctx.out.error(&errors::unsupported_option(a));
+            return None;
+        }
+    }
+    if c.nx && (c.xx || c.gt || c.lt) {
+        ctx.out.error(errors::EXPIRE_NX_AND_OTHERS);
+        return None;
+    }
+    if c.gt && c.lt {
+        ctx.out.error(errors::EXPIRE_GT_AND_LT);
+        return None;
+    }
+    Some(c)
+}
+
+/// Shared by EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT: `relative` adds the command's clock to
+/// the argument, `seconds` scales it to milliseconds; `name` is for the error text. A time not
+/// in the future deletes the key.
+fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, name: &str) {
+    let Some(cond) = parse_expire_flags(ctx, &argv[3..]) else { return };
+    let Some(mut when) = parse_i64_strict(argv[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    if seconds {
+        match when.checked_mul(1000) {
+            Some(ms) => when = ms,
+            None => return ctx.out.error(&errors::invalid_expire(name)),
+        }
+    }
+    let base = if relative { ctx.ks.now } else { 0 };
+    if when > i64::MAX - base {
+        return ctx.out.error(&errors::invalid_expire(name));
+    }
+    when += base;
+    let key = argv[1];
+    let current = match ctx.ks.get_mut(key) {
+        None => return ctx.out.int(0),
+        Some(_) => ctx.ks.expire_of(key).flatten(),
+    };
+    // A missing TTL counts as infinite: GT never beats it, LT always does.
+    let refused = (cond.nx && current.is_some())
+        || (cond.xx && current.is_none())
+        || (cond.gt && current.is_none_or(|cur| when <= cur))
+        || (cond.lt && current.is_some_and(|cur| when >= cur));
+    if refused {
+        return ctx.out.int(0);
+    }
+    if when <= ctx.ks.now {
+        let lazy = ctx.server.store.tunables.lazy_expire.load(Ordering::Relaxed);
+        if let Some(v) = ctx.ks.remove(key) {
+            free_value(v, lazy);
+        }
+    } else {
+        ctx.ks.set_expire(key, Some(when));
+    }
+    ctx.out.int(1);
+}
+
+/// EXPIRE key seconds [NX|XX|GT|LT]
+fn expire(ctx: &mut Ctx, argv: &[&[u8]]) {
+    expire_generic(ctx, argv, true, true, "expire");
+}
+
+/// PEXPIRE key milliseconds [NX|XX|GT|LT]
+fn pexpire(ctx: &mut Ctx, argv: &[&[u8]]) {
+    expire_generic(ctx, argv, true, false, "pexpire");
+}
+
+/// EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
+fn expireat(ctx: &mut Ctx, argv: &[&[u8]]) {
+    expire_generic(ctx, argv, false, true, "expireat");
+}
+
+/// PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
+fn pexpireat(ctx: &mut Ctx, argv: &[&[u8]]) {
+    expire_generic(ctx, argv, false, false, "pexpireat");
+}
+
+/// Shared by TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 for a missing key, -1 for one without
+/// a TTL; otherwise the time left (or the absolute time), in ms or rounded to seconds.
+fn ttl_generic(ctx: &mut Ctx, argv: &[&[u8]], ms: bool, absolute: bool) {
+    let now = ctx.ks.now;
+    let expire = match ctx.ks.inspect(argv[1]) {
+        None => return ctx.out.int(-2),
+        Some(e) => e.expire(),
+    };
+    let Some(at) = expire else { return ctx.out.int(-1) };
+    let t = if absolute { at } else { at.saturating_sub(now) }.max(0);
+    ctx.out.int(if ms { t } else { t.saturating_add(500) / 1000 });
+}
+
+/// TTL key
+fn ttl(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ttl_generic(ctx, argv, false, false);
+}
+
+/// PTTL key
+fn pttl(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ttl_generic(ctx, argv, true, false);
+}
+
+/// EXPIRETIME key
+fn expiretime(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ttl_generic(ctx, argv, false, true);
+}
+
+/// PEXPIRETIME key
+fn pexpiretime(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ttl_generic(ctx, argv, true, true);
+}
+
+/// PERSIST key
+fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let key = argv[1];
+    let had_ttl = ctx.ks.get_mut(key).is_some() && ctx.ks.expire_of(key).flatten().is_some();
+    if had_ttl {
+        ctx.ks.set_expire(key, None);
+    }
+    ctx.out.int(had_ttl as i64);
+}
+
+// ---- the table ----
+
+const OBJECT_SUBCOMMANDS: &[Command] = &[
+    Command {
+        keys: KEY2,
+        since: "2.2.3",
+        summary: "Inspect the internal encoding of a Redis object",
+        acl: &["keyspace"],
+        ..Command::new("encoding", 3, READONLY, object_encoding)
+    },
+    Command {
+        keys: KEY2,
+        since: "4.0.0",
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        acl: &["keyspace"],
+        ..Command::new("freq", 3, READONLY, object_freq)
+    },
+    Command {
+        since: "6.2.0",
+        summary: "Show helpful text about the different subcommands",
+        acl: &["keyspace"],
+        ..Command::new("help", 2, LOADING | STALE, object_help)
+    },
+    Command {
+        keys: KEY2,
+        since: "2.2.3",
+        summary: "Get the time since a Redis object was last accessed",
+        acl: &["keyspace"],
+        ..Command::new("idletime", 3, READONLY, object_idletime)
+    },
+    Command {
+        keys: KEY2,
+        since: "2.2.3",
+        summary: "Get the number of references to the value of the key",
+        acl: &["keyspace"],
+        ..Command::new("refcount", 3, READONLY, object_refcount)
+    },
+];
 
 pub const COMMANDS: &[Command] = &[
     Command {
         keys: ALL_KEYS,
         summary: "Delete a key",
-        complexity: "O(N)",
+        complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
         acl: &["keyspace"],
         ..Command::new("del", -2, WRITE, del)
     },
     Command {
         keys: ALL_KEYS,
         since: "4.0.0",
-        summary: "Delete a key asynchronously in another thread",
-        complexity: "O(1) for each key removed regardless of its size",
+        summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+        complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
         acl: &["keyspace"],
         ..Command::new("unlink", -2, WRITE | FAST, unlink)
     },
     Command {
         keys: ALL_KEYS,
         summary: "Determine if a key exists",
-        complexity: "O(N)",
+        complexity: "O(N) where N is the number of keys to check.",
         acl: &["keyspace"],
         ..Command::new("exists", -2, READONLY | FAST, exists)
+    },
+    Command {
+        keys: ALL_KEYS,
+        since: "3.2.1",
+        summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+        complexity: "O(N) where N is the number of keys that will be touched.",
+        acl: &["keyspace"],
+        ..Command::new("touch", -2, READONLY | FAST, touch)
     },
     Command {
         keys: KEY1,
         summary: "Determine the type stored at key",
         acl: &["keyspace"],
         ..Command::new("type", 2, READONLY | FAST, type_cmd)
+    },
+    Command {
+        keys: KEY1_2,
+        summary: "Rename a key",
+        acl: &["keyspace"],
+        ..Command::new("rename", 3, WRITE, rename)
+    },
+    Command {
+        keys: KEY1_2,
+        summary: "Rename a key, only if the new key does not exist",
+        acl: &["keyspace"],
+        ..Command::new("renamenx", 3, WRITE | FAST, renamenx)
+    },
+    Command {
+        keys: KEY1,
+        summary: "Move a key to another database",
+        acl: &["keyspace"],
+        ..Command::new("move", 3, WRITE | FAST, move_cmd)
+    },
+    Command {
+        keys: KEY1_2,
+        since: "6.2.0",
+        summary: "Copy a key",
+        complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
+        acl: &["keyspace"],
+        ..Command::new("copy", -3, WRITE | DENYOOM, copy)
+    },
+    Command {
+        summary: "Find all keys matching the given pattern",
+        complexity: "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
+        acl: &["keyspace", "dangerous"],
+        ..Command::new("keys", 2, READONLY | ALL_SHARDS, keys)
+    },
+    Command {
+        since: "2.8.0",
+        summary: "Incrementally iterate the keys space",
+        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+        acl: &["keyspace"],
+        ..Command::new("scan", -2, READONLY | ALL_SHARDS, scan)
+    },
+    Command {
+        summary: "Return a random key from the keyspace",
+        acl: &["keyspace"],
+        ..Command::new("randomkey", 1, READONLY | ALL_SHARDS, randomkey)
     },
     Command {
         group: "server",
@@ -127,15 +742,91 @@ pub const COMMANDS: &[Command] = &[
     Command {
         group: "server",
         summary: "Remove all keys from the current database",
-        complexity: "O(N)",
+        complexity: "O(N) where N is the number of keys in the selected database",
         acl: &["keyspace", "dangerous"],
         ..Command::new("flushdb", -1, WRITE | ALL_SHARDS, flushdb)
     },
     Command {
         group: "server",
         summary: "Remove all keys from all databases",
-        complexity: "O(N)",
+        complexity: "O(N) where N is the total number of keys in all databases",
         acl: &["keyspace", "dangerous"],
         ..Command::new("flushall", -1, WRITE | ALL_SHARDS, flushall)
+    },
+    Command {
+        group: "server",
+        since: "4.0.0",
+        summary: "Swaps two Redis databases",
+        complexity: "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+        acl: &["keyspace", "dangerous"],
+        ..Command::new("swapdb", 3, WRITE | FAST | ALL_SHARDS, swapdb)
+    },
+    Command {
+        since: "2.2.3",
+        summary: "A container for object introspection commands",
+        complexity: "Depends on subcommand.",
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..Command::new("object", -2, 0, object)
+    },
+    Command {
+        keys: KEY1,
+        summary: "Set a key's time to live in seconds",
+        acl: &["keyspace"],
+        ..Command::new("expire", -3, WRITE | FAST, expire)
+    },
+    Command {
+        keys: KEY1,
+        since: "2.6.0",
+        summary: "Set a key's time to live in milliseconds",
+        acl: &["keyspace"],
+        ..Command::new("pexpire", -3, WRITE | FAST, pexpire)
+    },
+    Command {
+        keys: KEY1,
+        since: "1.2.0",
+        summary: "Set the expiration for a key as a UNIX timestamp",
+        acl: &["keyspace"],
+        ..Command::new("expireat", -3, WRITE | FAST, expireat)
+    },
+    Command {
+        keys: KEY1,
+        since: "2.6.0",
+        summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+        acl: &["keyspace"],
+        ..Command::new("pexpireat", -3, WRITE | FAST, pexpireat)
+    },
+    Command {
+        keys: KEY1,
+        summary: "Get the time to live for a key in seconds",
+        acl: &["keyspace"],
+        ..Command::new("ttl", 2, READONLY | FAST, ttl)
+    },
+    Command {
+        keys: KEY1,
+        since: "2.6.0",
+        summary: "Get the time to live for a key in milliseconds",
+        acl: &["keyspace"],
+        ..Command::new("pttl", 2, READONLY | FAST, pttl)
+    },
+    Command {
+        keys: KEY1,
+        since: "7.0.0",
+        summary: "Get the expiration Unix timestamp for a key",
+        acl: &["keyspace"],
+        ..Command::new("expiretime", 2, READONLY | FAST, expiretime)
+    },
+    Command {
+        keys: KEY1,
+        since: "7.0.0",
+        summary: "Get the expiration Unix timestamp for a key in milliseconds",
+        acl: &["keyspace"],
+        ..Command::new("pexpiretime", 2, READONLY | FAST, pexpiretime)
+    },
+    Command {
+        keys: KEY1,
+        since: "2.2.0",
+        summary: "Remove the expiration from a key",
+        acl: &["keyspace"],
+        ..Command::new("persist", 2, WRITE | FAST, persist)
     },
 ];

@@ -30,6 +30,15 @@ pub const DECR_OVERFLOW: &str = "ERR decrement would overflow";
 pub const INCR_NAN: &str = "ERR increment would produce NaN or Infinity";
 
 // ---- keys and expiry (cmd/keys.rs) ----
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
+pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
+pub const EXPIRE_NX_AND_OTHERS: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const EXPIRE_GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const IDLETIME_UNDER_LFU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+pub const FREQ_WITHOUT_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
 // ---- connection and server (cmd/connection.rs, cmd/server.rs) ----
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
@@ -72,6 +81,11 @@ pub fn unknown_subcommand(sub: &[u8], parent: &str) -> String {
 /// `ERR invalid expire time in 'set' command`
 pub fn invalid_expire(cmd: &str) -> String {
     format!("ERR invalid expire time in '{}' command", cmd.to_ascii_lowercase())
+}
+
+/// `ERR Unsupported option AB` (EXPIRE and friends).
+pub fn unsupported_option(opt: &[u8]) -> String {
+    format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))
 }
 
 #[cfg(test)]

@@ -1,57 +1,199 @@
 //! The periodic task, run `hz` times a second like Redis's `serverCron`: refresh the access
 //! clock, expire keys actively, advance table resizes, close idle clients.
+//!
+//! The active expiry is Redis 7.0's `activeExpireCycle`: a slow cycle every tick, spending at
+//! most 25% of the tick (plus 2% per `active-expire-effort` step above 1), visiting 16
+//! databases per call round-robin (all of them after a cycle that ran out of time), and in each
+//! database sampling about 20 keys with a TTL per round, repeating while more than 10% of the
+//! sample was expired. Between ticks, when the last slow cycle ran out of time or the estimated
+//! share of expired keys is high, fast cycles of 1 ms run every few milliseconds, as Redis
+//! runs them before sleeping. Each round locks one shard, so clients wait at most a round.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Server;
-use crate::store::{SHARDS, update_lru_clock};
+use crate::config::Config;
+use crate::store::{SHARDS, Store, update_lru_clock};
 
-/// Keys examined per shard and database per expiry pass before checking the time budget.
-const EXPIRE_BUDGET: usize = 200;
 /// Buckets moved per shard and database per cron tick while a table resizes.
 const REHASH_BUCKETS: usize = 1000;
+/// Databases visited per slow cycle (Redis's `CRON_DBS_PER_CALL`).
+const DBS_PER_CALL: usize = 16;
+/// Keys with a TTL sampled per round at effort 1 (`ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
+const KEYS_PER_LOOP: usize = 20;
+/// Time of a fast cycle at effort 1, in microseconds.
+const FAST_DURATION_US: u64 = 1000;
+/// Share of a tick the slow cycle may use at effort 1, in percent.
+const SLOW_TIME_PERC: u64 = 25;
+/// Percentage of expired keys in a sample above which a database is sampled again.
+const ACCEPTABLE_STALE: usize = 10;
 
 pub async fn run(server: Arc<Server>) {
+    sync_tunables(&server);
+    let mut cycle = ExpireCycle::default();
     loop {
         let hz = server.config.read().hz.clamp(1, 500);
-        tokio::time::sleep(Duration::from_millis(1000 / hz as u64)).await;
+        let period = Duration::from_millis(1000 / hz as u64);
+        let tick_at = Instant::now() + period;
+        // Fast cycles fill the wait when the keyspace has a backlog of expired keys.
+        loop {
+            let now = Instant::now();
+            if now >= tick_at {
+                break;
+            }
+            let active = server.active_expire.load(Ordering::Relaxed);
+            if active && cycle.wants_fast(&server.store) {
+                let wait = (tick_at - now).min(Duration::from_micros(2 * fast_duration(&server)));
+                tokio::time::sleep(wait).await;
+                if Instant::now() < tick_at && server.active_expire.load(Ordering::Relaxed) {
+                    cycle.run(&server.store, hz, Kind::Fast);
+                }
+            } else {
+                tokio::time::sleep(tick_at - now).await;
+            }
+            if server.shutting_down.load(Ordering::Acquire) {
+                return;
+            }
+        }
         if server.shutting_down.load(Ordering::Acquire) {
             return;
         }
         update_lru_clock();
+        sync_tunables(&server);
         if server.active_expire.load(Ordering::Relaxed) {
-            active_expire(&server, hz);
+            cycle.run(&server.store, hz, Kind::Slow);
         }
         housekeeping(&server);
         close_idle_clients(&server);
     }
 }
 
-/// Expires keys whose time has come, using at most a quarter of a cron period, as Redis's slow
-/// cycle does; a shard whose sample was more than 10% expired is visited again.
-fn active_expire(server: &Server, hz: u32) {
-    let deadline = Instant::now() + Duration::from_micros(250_000 / hz as u64);
-    let dbs = server.store.databases();
-    for i in 0..SHARDS {
-        loop {
-            let now = crate::util::now_ms();
-            let mut shard = server.store.shard(i);
-            let (mut examined, mut expired) = (0, 0);
-            for db in 0..dbs {
-                let (e, x) = shard.active_expire(db, now, EXPIRE_BUDGET);
-                examined += e;
-                expired += x;
+fn fast_duration(server: &Server) -> u64 {
+    let effort = server.store.tunables.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
+    FAST_DURATION_US + FAST_DURATION_US / 4 * (effort as u64 - 1)
+}
+
+/// Copies the settings the keyspace reads on its hot paths from the config into the store's
+/// [`crate::store::Tunables`]. Run at start-up and on every tick; CONFIG SET should call it
+/// after a change so the change is seen by the next command.
+pub fn sync_tunables(server: &Server) {
+    let cfg = server.config.read();
+    apply_tunables(&cfg, &server.store);
+}
+
+/// Returns a directive's value as the config holds it (typed fields first, then the
+/// directives stored as text).
+fn directive<'c>(cfg: &'c Config, name: &str) -> Option<&'c str> {
+    cfg.other.get(name).map(|s| s.as_str())
+}
+
+fn apply_tunables(cfg: &Config, store: &Store) {
+    let t = &store.tunables;
+    let yes = |name: &str| directive(cfg, name).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+    let num = |name: &str, default: u32| {
+        directive(cfg, name).and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(default)
+    };
+    let policy = directive(cfg, "maxmemory-policy").unwrap_or("noeviction").to_ascii_lowercase();
+    let lfu = policy.ends_with("-lfu");
+    let lru_or_lfu = lfu || policy.ends_with("-lru");
+    let maxmemory = directive(cfg, "maxmemory")
+        .and_then(|v| crate::util::parse_memory(v.as_bytes()))
+        .unwrap_or(0);
+    t.lfu.store(lfu, Ordering::Relaxed);
+    t.shared_integers.store(maxmemory == 0 || !lru_or_lfu, Ordering::Relaxed);
+    t.lfu_log_factor.store(num("lfu-log-factor", 10), Ordering::Relaxed);
+    t.lfu_decay_time.store(num("lfu-decay-time", 1), Ordering::Relaxed);
+    t.lazy_user_del.store(yes("lazyfree-lazy-user-del"), Ordering::Relaxed);
+    t.lazy_user_flush.store(yes("lazyfree-lazy-user-flush"), Ordering::Relaxed);
+    t.lazy_expire.store(yes("lazyfree-lazy-expire"), Ordering::Relaxed);
+    t.lazy_server_del.store(yes("lazyfree-lazy-server-del"), Ordering::Relaxed);
+    t.active_expire_effort.store(num("active-expire-effort", 1).clamp(1, 10), Ordering::Relaxed);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Slow,
+    Fast,
+}
+
+/// The state Redis keeps in `activeExpireCycle`'s statics.
+#[derive(Default)]
+struct ExpireCycle {
+    /// Next database to visit.
+    current_db: usize,
+    /// The last cycle stopped at its time limit.
+    timelimit_exit: bool,
+    last_fast: Option<Instant>,
+}
+
+impl ExpireCycle {
+    /// True when a fast cycle is due: the last cycle ran out of time, or the estimated share of
+    /// expired keys is above what is acceptable.
+    fn wants_fast(&self, store: &Store) -> bool {
+        let effort = store.tunables.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
+        let acceptable = (ACCEPTABLE_STALE - (effort as usize - 1)) as f64 / 100.0;
+        self.timelimit_exit || store.expire_stats.stale_fraction() >= acceptable
+    }
+
+    /// Runs one cycle. Returns (keys sampled, keys expired).
+    fn run(&mut self, store: &Store, hz: u32, kind: Kind) -> (usize, usize) {
+        let effort = store.tunables.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
+        let effort = effort as usize - 1;
+        let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
+        let fast_us = FAST_DURATION_US + FAST_DURATION_US / 4 * effort as u64;
+        let slow_perc = SLOW_TIME_PERC + 2 * effort as u64;
+        let acceptable = ACCEPTABLE_STALE - effort;
+        let lazy = store.tunables.lazy_expire.load(Ordering::Relaxed);
+        let start = Instant::now();
+        if kind == Kind::Fast {
+            if !self.wants_fast(store) {
+                return (0, 0);
             }
-            drop(shard);
-            if examined == 0 || expired * 10 <= examined || Instant::now() >= deadline {
-                break;
+            if self.last_fast.is_some_and(|t| start < t + Duration::from_micros(fast_us * 2)) {
+                return (0, 0);
+            }
+            self.last_fast = Some(start);
+        }
+        let dbnum = store.databases();
+        let dbs = if self.timelimit_exit { dbnum } else { DBS_PER_CALL.min(dbnum) };
+        let limit = match kind {
+            Kind::Slow => Duration::from_micros((slow_perc * 1_000_000 / hz as u64 / 100).max(1)),
+            Kind::Fast => Duration::from_micros(fast_us),
+        };
+        self.timelimit_exit = false;
+        let (mut total_sampled, mut total_expired) = (0, 0);
+        let mut iteration = 0u64;
+        'dbs: for _ in 0..dbs {
+            let db = self.current_db % dbnum;
+            self.current_db = self.current_db.wrapping_add(1);
+            // Each shard holds a slice of the database; each slice is walked like a Redis
+            // database, one locked round at a time.
+            for i in 0..SHARDS {
+                loop {
+                    iteration += 1;
+                    let r = store.shard(i).expire_round(db, crate::util::now_ms(), keys_per_loop, lazy);
+                    if r.idle {
+                        break;
+                    }
+                    total_sampled += r.sampled;
+                    total_expired += r.expired;
+                    if iteration % 16 == 0 && start.elapsed() > limit {
+                        self.timelimit_exit = true;
+                        store.expire_stats.time_cap_reached.fetch_add(1, Ordering::Relaxed);
+                        break 'dbs;
+                    }
+                    if r.sampled != 0 && r.expired * 100 / r.sampled <= acceptable {
+                        break;
+                    }
+                }
             }
         }
-        if Instant::now() >= deadline {
-            break;
-        }
+        let used = start.elapsed().as_micros() as u64;
+        store.expire_stats.time_used_us.fetch_add(used, Ordering::Relaxed);
+        store.expire_stats.record_stale(total_sampled, total_expired);
+        (total_sampled, total_expired)
     }
 }
 
@@ -72,5 +214,76 @@ fn close_idle_clients(server: &Server) {
         if now - c.last_interaction_ms.load(Ordering::Relaxed) > timeout as i64 * 1000 {
             c.kill();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::value::Value;
+
+    #[test]
+    fn slow_cycle_expires_due_keys_across_dbs_and_counts() {
+        let store = Store::new(4);
+        let now = crate::util::now_ms();
+        for db in 0..4 {
+            let mut ks = store.lock_all(db, now);
+            for i in 0..200 {
+                let k = format!("k{db}:{i}");
+                ks.set_with_expire(k.as_bytes(), Value::Int(i), Some(now - 10));
+                ks.set(format!("p{db}:{i}").as_bytes(), Value::Int(i), false);
+            }
+            ks.set_with_expire(b"later", Value::Int(1), Some(now + 100_000));
+        }
+        let mut cycle = ExpireCycle::default();
+        let (sampled, expired) = cycle.run(&store, 10, Kind::Slow);
+        // Every sample was expired, so every slice was walked until its keys were gone.
+        assert_eq!(expired, 800);
+        assert!(sampled >= 800);
+        for db in 0..4 {
+            let (keys, volatile, avg_ttl) = store.db_info(db);
+            assert_eq!((keys, volatile), (201, 1));
+            assert!(avg_ttl > 90_000 && avg_ttl <= 100_000, "{avg_ttl}");
+        }
+        assert_eq!(store.stats().expired_keys, 800);
+        assert!(store.expire_stats.stale_fraction() > 0.04);
+    }
+
+    #[test]
+    fn fast_cycle_runs_only_when_there_is_a_backlog() {
+        let store = Store::new(1);
+        let now = crate::util::now_ms();
+        {
+            let mut ks = store.lock_all(0, now);
+            ks.set_with_expire(b"a", Value::Int(1), Some(now - 1));
+        }
+        let mut cycle = ExpireCycle::default();
+        assert!(!cycle.wants_fast(&store));
+        assert_eq!(cycle.run(&store, 10, Kind::Fast), (0, 0));
+        assert_eq!(store.db_sizes(0), (1, 1));
+        store.expire_stats.record_stale(1, 1);
+        store.expire_stats.record_stale(1, 1);
+        store.expire_stats.record_stale(1, 1);
+        assert!(cycle.wants_fast(&store));
+        assert_eq!(cycle.run(&store, 10, Kind::Fast), (1, 1));
+        assert_eq!(store.db_sizes(0), (0, 0));
+    }
+
+    #[test]
+    fn tunables_follow_the_config() {
+        let store = Store::new(1);
+        let mut cfg = Config::default();
+        apply_tunables(&cfg, &store);
+        assert!(!store.tunables.lfu.load(Ordering::Relaxed));
+        assert!(store.tunables.shared_integers.load(Ordering::Relaxed));
+        cfg.other.insert("maxmemory-policy".into(), "allkeys-lfu".into());
+        cfg.other.insert("maxmemory".into(), "1mb".into());
+        cfg.other.insert("lazyfree-lazy-user-del".into(), "yes".into());
+        cfg.other.insert("lfu-decay-time".into(), "0".into());
+        apply_tunables(&cfg, &store);
+        assert!(store.tunables.lfu.load(Ordering::Relaxed));
+        assert!(!store.tunables.shared_integers.load(Ordering::Relaxed));
+        assert!(store.tunables.lazy_user_del.load(Ordering::Relaxed));
+        assert_eq!(store.tunables.lfu_decay_time.load(Ordering::Relaxed), 0);
     }
 }

@@ -6,26 +6,62 @@
 //! server. Both need stable bucket positions and two live tables during a resize, which is how
 //! Redis's dict works; no general-purpose map exposes either.
 //!
-//! During a resize both tables hold entries; bucket `rehash_idx` and those below it in the old
-//! table are empty. Each lookup or write moves one bucket, and the server cron moves more in
-//! the background, so a resize of millions of keys costs a little per operation, never one long
+//! During a resize both tables hold nodes; bucket `rehash_idx` and those below it in the old
+//! table are empty. Each write moves one bucket, and the server cron moves more in the
+//! background, so a resize of millions of keys costs a little per operation, never one long
 //! pause.
 //!
 //! The caller hashes the key (with the store's seeded hasher) and passes the hash in, so one
 //! hash computation serves shard choice and bucket choice.
+//!
+//! The table is generic over its [`Node`] so the same machinery (incremental resize, cursor
+//! walk) serves the keyspace's entries and the per-database index of keys with a TTL
+//! (`store::expires`).
 
 use super::entry::Entry;
 
 const INITIAL_SIZE: usize = 4;
 
-#[derive(Default)]
-struct Table {
-    buckets: Vec<Option<Entry>>,
+/// What the table needs of the nodes it chains: the hash a node is filed under, and its link
+/// to the next node of the same bucket.
+pub trait Node: Sized {
+    /// Returns the hash the node is filed under. Entries do not store it (8 bytes a key) and
+    /// recompute it from the key; this is only called while a resize moves a node.
+    fn node_hash(&self) -> u64;
+    fn next_node(&self) -> Option<&Self>;
+    fn next_link(&mut self) -> &mut Option<Self>;
+}
+
+impl Node for Entry {
+    #[inline]
+    fn node_hash(&self) -> u64 {
+        super::hash_key(self.key())
+    }
+
+    #[inline]
+    fn next_node(&self) -> Option<&Entry> {
+        self.next()
+    }
+
+    #[inline]
+    fn next_link(&mut self) -> &mut Option<Entry> {
+        self.next_mut()
+    }
+}
+
+struct Table<N> {
+    buckets: Vec<Option<N>>,
     used: usize,
 }
 
-impl Table {
-    fn with_size(size: usize) -> Table {
+impl<N> Default for Table<N> {
+    fn default() -> Self {
+        Table { buckets: Vec::new(), used: 0 }
+    }
+}
+
+impl<N> Table<N> {
+    fn with_size(size: usize) -> Table<N> {
         let mut buckets = Vec::with_capacity(size);
         buckets.resize_with(size, || None);
         Table { buckets, used: 0 }
@@ -42,25 +78,48 @@ impl Table {
     }
 }
 
-/// A hash table of entries keyed by their key bytes.
-#[derive(Default)]
-pub struct Dict {
-    t0: Table,
-    t1: Table,
+/// A hash table of nodes (by default the keyspace's entries).
+pub struct Dict<N = Entry> {
+    t0: Table<N>,
+    t1: Table<N>,
     /// Next bucket of `t0` to move to `t1`, while a resize is under way.
     rehash_idx: Option<usize>,
+}
+
+impl<N> Default for Dict<N> {
+    fn default() -> Self {
+        Dict { t0: Table::default(), t1: Table::default(), rehash_idx: None }
+    }
+}
+
+/// What [`Dict::find_or_evict`] found.
+pub enum Found<'a, N> {
+    Live(&'a mut N),
+    /// The node was there but had to go; it is no longer in the table.
+    Evicted(N),
+    Absent,
 }
 
 fn rev(v: u64) -> u64 {
     v.reverse_bits()
 }
 
-impl Dict {
-    pub fn new() -> Dict {
+/// Visits the chain starting at `head`.
+#[inline]
+fn walk<N: Node>(head: Option<&N>, f: &mut impl FnMut(&N)) {
+    let mut cur = head;
+    while let Some(n) = cur {
+        f(n);
+        cur = n.next_node();
+    }
+}
+
+impl<N: Node> Dict<N> {
+    pub fn new() -> Dict<N> {
         Dict::default()
     }
 
-    /// Returns the number of keys.
+    /// Returns the number of nodes.
     #[inline]
     pub fn len(&self) -> usize {
         self.t0.used + self.t1.used
@@ -81,14 +140,16 @@ impl Dict {
         self.rehash_idx.is_some()
     }
 
-    /// Moves up to `n` buckets from the old table to the new one. Returns true while more
-    /// remain.
+    /// Moves up to `n` buckets from the old table to the new one, visiting at most `10 * n`
+    /// empty buckets on the way (as Redis does, so a sparse table cannot make one step long).
+    /// Returns true while more remain.
     pub fn rehash(&mut self, n: usize) -> bool {
         let Some(mut idx) = self.rehash_idx else { return false };
-        let mut empty_visits = n * 10;
+        let mut empty_visits = n.max(1) * 10;
         let mut moved = 0;
         while moved < n && self.t0.used > 0 {
-            while self.t0.buckets[idx].is_none() {
+            // Buckets below `idx` are empty and `used > 0`, so a full bucket lies ahead.
+            while idx < self.t0.buckets.len() && self.t0.buckets[idx].is_none() {
                 idx += 1;
                 empty_visits -= 1;
                 if empty_visits == 0 {
@@ -96,14 +157,15 @@ impl Dict {
                     return true;
                 }
             }
-            let mut chain = self.t0.buckets[idx].take();
-            while let Some(mut e) = chain {
-                chain = e.take_next();
-                let h = self.rehash_hash(&e);
-                let mask = self.t1.mask();
-                let slot = &mut self.t1.buckets[(h as usize) & mask];
-                e.set_next(slot.take());
-                *slot = Some(e);
+            let Some(slot) = self.t0.buckets.get_mut(idx) else { break };
+            let mut chain = slot.take();
+            let mask = self.t1.mask();
+            while let Some(mut node) = chain {
+                chain = node.next_link().take();
+                let b = (node.node_hash() as usize) & mask;
+                let slot = &mut self.t1.buckets[b];
+                *node.next_link() = slot.take();
+                *slot = Some(node);
                 self.t0.used -= 1;
                 self.t1.used += 1;
             }
@@ -118,13 +180,6 @@ impl Dict {
             self.rehash_idx = Some(idx);
             true
         }
-    }
-
-    /// The hash of an entry being moved. Entries do not store their hash (8 bytes a key), so it
-    /// is recomputed with the hasher installed by the store.
-    #[inline]
-    fn rehash_hash(&self, e: &Entry) -> u64 {
-        super::hash_key(e.key())
     }
 
     #[inline]
@@ -176,18 +231,18 @@ impl Dict {
         false
     }
 
-    /// Finds the entry for `key`.
-    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+    /// Finds the first node filed under `hash` for which `is` holds.
+    pub fn find(&self, hash: u64, mut is: impl FnMut(&N) -> bool) -> Option<&N> {
         for t in [&self.t0, &self.t1] {
             if t.is_empty_table() {
                 continue;
             }
             let mut cur = t.buckets[(hash as usize) & t.mask()].as_ref();
-            while let Some(e) = cur {
-                if e.key() == key {
-                    return Some(e);
+            while let Some(n) = cur {
+                if is(n) {
+                    return Some(n);
                 }
-                cur = e.next();
+                cur = n.next_node();
             }
             if self.rehash_idx.is_none() {
                 break;
@@ -196,8 +251,21 @@ impl Dict {
         None
     }
 
-    /// Locates `key`: which table, which bucket, and how deep in the chain.
-    fn locate(&self, hash: u64, key: &[u8]) -> Option<(bool, usize, usize)> {
+    /// Visits every node of the bucket(s) where a node of this hash would be: the caller
+    /// filters (nodes of other hashes share buckets).
+    pub fn visit_bucket_of(&self, hash: u64, mut f: impl FnMut(&N)) {
+        for t in [&self.t0, &self.t1] {
+            if !t.is_empty_table() {
+                walk(t.buckets[(hash as usize) & t.mask()].as_ref(), &mut f);
+            }
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Locates a node: which table, which bucket, and how deep in the chain.
+    fn locate(&self, hash: u64, mut is: impl FnMut(&N) -> bool) -> Option<(bool, usize, usize)> {
         for (second, t) in [(false, &self.t0), (true, &self.t1)] {
             if t.is_empty_table() {
                 continue;
@@ -205,11 +273,11 @@ impl Dict {
             let b = (hash as usize) & t.mask();
             let mut cur = t.buckets[b].as_ref();
             let mut depth = 0;
-            while let Some(e) = cur {
-                if e.key() == key {
+            while let Some(n) = cur {
+                if is(n) {
                     return Some((second, b, depth));
                 }
-                cur = e.next();
+                cur = n.next_node();
                 depth += 1;
             }
             if self.rehash_idx.is_none() {
@@ -219,8 +287,19 @@ impl Dict {
         None
     }
 
-    /// Returns the link (bucket slot or previous entry's `next`) that holds the entry.
-    fn link_mut(&mut self, at: (bool, usize, usize)) -> &mut Option<Entry> {
+    /// Returns the located node.
+    fn node_at(&self, at: (bool, usize, usize)) -> Option<&N> {
+        let (second, b, depth) = at;
+        let t = if second { &self.t1 } else { &self.t0 };
+        let mut cur = t.buckets[b].as_ref();
+        for _ in 0..depth {
+            cur = cur?.next_node();
+        }
+        cur
+    }
+
+    /// Returns the link (bucket slot or previous node's `next`) that holds the located node.
+    fn link_mut(&mut self, at: (bool, usize, usize)) -> &mut Option<N> {
         let (second, b, depth) = at;
         let t = if second { &mut self.t1 } else { &mut self.t0 };
         let mut link = &mut t.buckets[b];
@@ -228,76 +307,103 @@ impl Dict {
             // The depth came from `locate` on the same unchanged table, so the chain is long
             // enough.
             link = match link {
-                Some(e) => e.next_mut(),
+                Some(n) => n.next_link(),
                 None => unreachable!("dict chain shorter than located depth"),
             };
         }
         link
     }
 
-    /// Finds the entry for `key`, for writing. Advances a resize under way by one bucket.
-    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+    /// Finds a node for writing, unless `evict` says it must go, in which case it is unlinked
+    /// and handed back: one walk of the chain for the common lookup that may find an expired
+    /// key. Advances a resize under way by one bucket.
+    pub fn find_or_evict(
+        &mut self,
+        hash: u64,
+        is: impl FnMut(&N) -> bool,
+        evict: impl FnOnce(&N) -> bool,
+    ) -> Found<'_, N> {
         self.step();
-        let at = self.locate(hash, key)?;
-        self.link_mut(at).as_mut()
-    }
-
-    /// Inserts an entry whose key is not in the table (the caller checked).
-    pub fn insert_new(&mut self, hash: u64, mut e: Entry) {
-        self.step();
-        self.grow_if_needed();
-        let t = if self.rehash_idx.is_some() { &mut self.t1 } else { &mut self.t0 };
-        let mask = t.mask();
-        let slot = &mut t.buckets[(hash as usize) & mask];
-        e.set_next(slot.take());
-        *slot = Some(e);
-        t.used += 1;
-    }
-
-    /// Removes and returns the entry for `key`.
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        self.step();
-        let at = self.locate(hash, key)?;
+        let Some(at) = self.locate(hash, is) else { return Found::Absent };
+        if !self.node_at(at).is_some_and(evict) {
+            return match self.link_mut(at).as_mut() {
+                Some(n) => Found::Live(n),
+                None => Found::Absent,
+            };
+        }
         let link = self.link_mut(at);
-        let mut e = link.take()?;
-        *link = e.take_next();
+        let Some(mut node) = link.take() else { return Found::Absent };
+        *link = node.next_link().take();
         if at.0 {
             self.t1.used -= 1;
         } else {
             self.t0.used -= 1;
         }
-        Some(e)
+        Found::Evicted(node)
     }
 
-    /// Applies `f` to the entry for `key`, which may replace the entry by another with the same
-    /// key (to add or drop its expire field). Returns false when the key is absent.
-    pub fn update(&mut self, hash: u64, key: &[u8], f: impl FnOnce(Entry) -> Entry) -> bool {
+    /// Finds a node for writing. Advances a resize under way by one bucket.
+    pub fn find_mut(&mut self, hash: u64, is: impl FnMut(&N) -> bool) -> Option<&mut N> {
         self.step();
-        let Some(at) = self.locate(hash, key) else { return false };
+        let at = self.locate(hash, is)?;
+        self.link_mut(at).as_mut()
+    }
+
+    /// Files a node under `hash`, without checking for an equal one (the caller did).
+    pub fn insert(&mut self, hash: u64, mut node: N) {
+        self.step();
+        self.grow_if_needed();
+        let t = if self.rehash_idx.is_some() { &mut self.t1 } else { &mut self.t0 };
+        let mask = t.mask();
+        let slot = &mut t.buckets[(hash as usize) & mask];
+        *node.next_link() = slot.take();
+        *slot = Some(node);
+        t.used += 1;
+    }
+
+    /// Unlinks and returns the first node filed under `hash` for which `is` holds.
+    pub fn remove_where(&mut self, hash: u64, is: impl FnMut(&N) -> bool) -> Option<N> {
+        self.step();
+        let at = self.locate(hash, is)?;
         let link = self.link_mut(at);
-        if let Some(e) = link.take() {
-            *link = Some(f(e));
+        let mut node = link.take()?;
+        *link = node.next_link().take();
+        if at.0 {
+            self.t1.used -= 1;
+        } else {
+            self.t0.used -= 1;
+        }
+        Some(node)
+    }
+
+    /// Applies `f` to the first node under `hash` for which `is` holds; `f` may replace the
+    /// node by another filed under the same hash (its `next` link must move with it). Returns
+    /// false when there is no such node.
+    pub fn update_where(
+        &mut self,
+        hash: u64,
+        is: impl FnMut(&N) -> bool,
+        f: impl FnOnce(N) -> N,
+    ) -> bool {
+        self.step();
+        let Some(at) = self.locate(hash, is) else { return false };
+        let link = self.link_mut(at);
+        if let Some(n) = link.take() {
+            *link = Some(f(n));
         }
         true
     }
 
-    /// Visits the bucket(s) for cursor `v` and returns the next cursor (0 when done). Every key
-    /// present from the first call to the last is visited at least once; some may be visited
-    /// more than once.
-    pub fn scan(&self, mut v: u64, mut visit: impl FnMut(&Entry)) -> u64 {
+    /// Visits the bucket(s) for cursor `v` and returns the next cursor (0 when done). Every node
+    /// present from the first call to the last is visited at least once, however the table
+    /// grows or shrinks in between; some may be visited more than once.
+    pub fn scan(&self, mut v: u64, mut visit: impl FnMut(&N)) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        let emit = |t: &Table, idx: usize, visit: &mut dyn FnMut(&Entry)| {
-            let mut cur = t.buckets[idx].as_ref();
-            while let Some(e) = cur {
-                visit(e);
-                cur = e.next();
-            }
-        };
         if self.rehash_idx.is_none() {
             let m0 = self.t0.mask() as u64;
-            emit(&self.t0, (v & m0) as usize, &mut visit);
+            walk(self.t0.buckets[(v & m0) as usize].as_ref(), &mut visit);
             v |= !m0;
             v = rev(rev(v).wrapping_add(1));
         } else {
@@ -308,10 +414,10 @@ impl Dict {
             };
             let m0 = small.mask() as u64;
             let m1 = large.mask() as u64;
-            emit(small, (v & m0) as usize, &mut visit);
+            walk(small.buckets[(v & m0) as usize].as_ref(), &mut visit);
             // Then every bucket of the large table that expands the small one's bucket.
             loop {
-                emit(large, (v & m1) as usize, &mut visit);
+                walk(large.buckets[(v & m1) as usize].as_ref(), &mut visit);
                 v |= !m1;
                 v = rev(rev(v).wrapping_add(1));
                 if v & (m0 ^ m1) == 0 {
@@ -322,22 +428,41 @@ impl Dict {
         v
     }
 
-    /// Visits every entry.
-    pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
+    /// Returns the number of buckets of the main table (what Redis's `dictSlots` reports
+    /// outside a resize).
+    pub fn slots(&self) -> usize {
+        self.t0.buckets.len().max(self.t1.buckets.len())
+    }
+
+    /// Visits bucket `idx` (masked to each table's size) of both tables, for a sequential walk
+    /// like the active expiry's; returns how many buckets were looked at.
+    pub fn visit_slot(&self, idx: u64, mut f: impl FnMut(&N)) -> usize {
+        let mut checked = 0;
+        for t in [&self.t0, &self.t1] {
+            if t.is_empty_table() {
+                continue;
+            }
+            checked += 1;
+            walk(t.buckets[(idx as usize) & t.mask()].as_ref(), &mut f);
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+        checked
+    }
+
+    /// Visits every node.
+    pub fn for_each(&self, mut f: impl FnMut(&N)) {
         for t in [&self.t0, &self.t1] {
             for b in &t.buckets {
-                let mut cur = b.as_ref();
-                while let Some(e) = cur {
-                    f(e);
-                    cur = e.next();
-                }
+                walk(b.as_ref(), &mut f);
             }
         }
     }
 
-    /// Returns an entry picked at random (uniform over buckets, then over the chain), using
-    /// `rnd` as the source of randomness.
-    pub fn random(&self, mut rnd: impl FnMut() -> u64) -> Option<&Entry> {
+    /// Returns a node picked at random (uniform over buckets, then over the chain), using `rnd`
+    /// as the source of randomness.
+    pub fn random(&self, mut rnd: impl FnMut() -> u64) -> Option<&N> {
         if self.is_empty() {
             return None;
         }
@@ -350,15 +475,11 @@ impl Dict {
             let bucket = if i < n0 { &self.t0.buckets[i] } else { &self.t1.buckets[i - n0] };
             if let Some(head) = bucket.as_ref() {
                 let mut len = 0;
-                let mut cur = Some(head);
-                while let Some(e) = cur {
-                    len += 1;
-                    cur = e.next();
-                }
+                walk(Some(head), &mut |_| len += 1);
                 let mut pick = (rnd() as usize) % len;
                 let mut cur = head;
                 while pick > 0 {
-                    cur = cur.next()?;
+                    cur = cur.next_node()?;
                     pick -= 1;
                 }
                 return Some(cur);
@@ -366,9 +487,43 @@ impl Dict {
         }
     }
 
-    /// Removes every entry and returns them as a dict, so the caller may free it elsewhere.
-    pub fn take(&mut self) -> Dict {
+    /// Removes every node and returns them as a dict, so the caller may free it elsewhere.
+    pub fn take(&mut self) -> Dict<N> {
         std::mem::take(self)
+    }
+}
+
+/// The keyspace's lookups by key.
+impl Dict<Entry> {
+    /// Finds the entry for `key`.
+    #[inline]
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        self.find(hash, |e| e.key() == key)
+    }
+
+    /// Finds the entry for `key`, for writing. Advances a resize under way by one bucket.
+    #[inline]
+    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        self.find_mut(hash, |e| e.key() == key)
+    }
+
+    /// Inserts an entry whose key is not in the table (the caller checked).
+    #[inline]
+    pub fn insert_new(&mut self, hash: u64, e: Entry) {
+        self.insert(hash, e)
+    }
+
+    /// Removes and returns the entry for `key`.
+    #[inline]
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        self.remove_where(hash, |e| e.key() == key)
+    }
+
+    /// Applies `f` to the entry for `key`, which may replace the entry by another with the same
+    /// key (to add or drop its expire field). Returns false when the key is absent.
+    #[inline]
+    pub fn update(&mut self, hash: u64, key: &[u8], f: impl FnOnce(Entry) -> Entry) -> bool {
+        self.update_where(hash, |e| e.key() == key, f)
     }
 }
 

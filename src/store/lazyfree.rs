@@ -12,6 +12,10 @@ use parking_lot::Mutex;
 
 type Job = (Box<dyn Send>, u64);
 
+/// Above this many allocations to free, a value is freed in the background rather than by the
+/// command that dropped it (Redis's `LAZYFREE_THRESHOLD`).
+pub const THRESHOLD: usize = 64;
+
 static PENDING: AtomicU64 = AtomicU64::new(0);
 static FREED: AtomicU64 = AtomicU64::new(0);
 static QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();

@@ -15,22 +15,40 @@
 //!   DBSIZE, RANDOMKEY, and later MULTI/EXEC and scripts) lock every shard, in order.
 //!
 //! Locks are `parking_lot` mutexes, held only while a command runs and never across an
-//! `.await`: a command never waits on I/O while holding one.
+//! `.await`: a command never waits on I/O while holding one. The cron's active expiry and
+//! table housekeeping lock one shard at a time, for one short round each.
 //!
 //! The hasher is process-wide and randomly seeded, against collision flooding.
+//!
+//! # Expiry
+//!
+//! A key's expire time is in its entry; it is expired when the clock is past it (`now > when`,
+//! as Redis), lazily by any lookup ([`Keyspace`]'s `find`) and actively by the cron walking the
+//! per-database index of keys with a TTL (`expires.rs`), so the walk never visits keys without
+//! one. A command sees one clock (`Keyspace::now`) for its whole run, as Redis's cached
+//! `mstime` in a command.
+//!
+//! # Access clock
+//!
+//! Each entry has 24 bits of access information: with an LRU (or no) `maxmemory-policy`, the
+//! last access in seconds (OBJECT IDLETIME); with an LFU one, Redis's 16-bit minutes of the last
+//! decrement and 8-bit logarithmic counter (OBJECT FREQ). The policy and the other settings read
+//! on hot paths are mirrored in [`Tunables`], so commands never take the config lock.
 
 pub mod dict;
 pub mod entry;
+pub mod expires;
 pub mod lazyfree;
 pub mod value;
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use dict::Dict;
+use dict::{Dict, Found};
 use entry::Entry;
+use expires::{Index, Round, free_value};
 use value::Value;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
@@ -56,10 +74,14 @@ pub fn shard_of_key(key: &[u8]) -> usize {
     shard_of(hash_key(key))
 }
 
+/// The wall clock in seconds, as of the last cron tick (the source of both access clocks).
+static CLOCK_SECS: AtomicU64 = AtomicU64::new(0);
 /// The access clock, in seconds, 24 bits (Redis's LRU clock at its default resolution).
 static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
 /// Mask of the 24-bit clock.
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+/// The counter a new key starts with under an LFU policy, so it is not evicted at once.
+pub const LFU_INIT_VAL: u32 = 5;
 
 /// Returns the current access clock.
 #[inline]
@@ -67,10 +89,11 @@ pub fn lru_clock() -> u32 {
     LRU_CLOCK.load(Ordering::Relaxed)
 }
 
-/// Refreshes the access clock from the wall clock; called by the server cron.
+/// Refreshes the access clocks from the wall clock; called by the server cron.
 pub fn update_lru_clock() {
-    let secs = (crate::util::now_ms() / 1000) as u32;
-    LRU_CLOCK.store(secs & LRU_CLOCK_MAX, Ordering::Relaxed);
+    let secs = (crate::util::now_ms() / 1000).max(0) as u64;
+    CLOCK_SECS.store(secs, Ordering::Relaxed);
+    LRU_CLOCK.store(secs as u32 & LRU_CLOCK_MAX, Ordering::Relaxed);
 }
 
 /// Returns how many seconds ago an entry with this clock was last touched.
@@ -79,14 +102,113 @@ pub fn idle_seconds(clock: u32) -> u64 {
     if now >= clock { (now - clock) as u64 } else { (LRU_CLOCK_MAX - clock + now) as u64 }
 }
 
+/// Returns the LFU clock: minutes, 16 bits.
+#[inline]
+fn lfu_minutes() -> u32 {
+    ((CLOCK_SECS.load(Ordering::Relaxed) / 60) & 0xffff) as u32
+}
+
+/// Returns the LFU counter of an entry's clock after the decay due since its last decrement:
+/// one per `decay_time` minutes (none when it is 0). What OBJECT FREQ reports.
+pub fn lfu_decayed(clock: u32, decay_time: u32) -> u32 {
+    let (ldt, counter) = (clock >> 8, clock & 0xff);
+    let now = lfu_minutes();
+    let elapsed = if now >= ldt { now - ldt } else { 0xffff - ldt + now };
+    let periods = if decay_time > 0 { elapsed / decay_time } else { 0 };
+    counter.saturating_sub(periods)
+}
+
+/// Increments an LFU counter with probability `1 / ((counter - LFU_INIT_VAL) * factor + 1)`,
+/// so it grows logarithmically with the number of accesses and saturates at 255.
+fn lfu_log_incr(counter: u32, factor: u32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let p = 1.0 / (base * factor as f64 + 1.0);
+    if rand::random::<f64>() < p { counter + 1 } else { counter }
+}
+
+/// Returns an LFU clock holding `counter`, stamped now.
+pub fn lfu_clock(counter: u32) -> u32 {
+    (lfu_minutes() << 8) | (counter & 0xff)
+}
+
+/// Settings the keyspace reads on its hot paths, mirrored from the config by the server (at
+/// start-up, after CONFIG SET, and on every cron tick) so commands never take the config lock.
+#[derive(Debug)]
+pub struct Tunables {
+    /// `maxmemory-policy` is an LFU one: entries' clocks hold LFU data.
+    pub lfu: AtomicBool,
+    pub lfu_log_factor: AtomicU32,
+    pub lfu_decay_time: AtomicU32,
+    /// Integers 0..10000 are shared objects in Redis unless an LRU/LFU policy is in force with
+    /// a `maxmemory` (OBJECT REFCOUNT reports them as such).
+    pub shared_integers: AtomicBool,
+    /// `lazyfree-lazy-user-del`, `-user-flush`, `-expire`, `-server-del`.
+    pub lazy_user_del: AtomicBool,
+    pub lazy_user_flush: AtomicBool,
+    pub lazy_expire: AtomicBool,
+    pub lazy_server_del: AtomicBool,
+    /// `active-expire-effort`, 1 to 10.
+    pub active_expire_effort: AtomicU32,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            lfu: AtomicBool::new(false),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
+            shared_integers: AtomicBool::new(true),
+            lazy_user_del: AtomicBool::new(false),
+            lazy_user_flush: AtomicBool::new(false),
+            lazy_expire: AtomicBool::new(false),
+            lazy_server_del: AtomicBool::new(false),
+            active_expire_effort: AtomicU32::new(1),
+        }
+    }
+}
+
+impl Tunables {
+    #[inline]
+    fn flag(b: &AtomicBool) -> bool {
+        b.load(Ordering::Relaxed)
+    }
+
+    /// Returns the clock a new entry starts with under the current policy.
+    #[inline]
+    pub fn fresh_clock(&self) -> u32 {
+        if Self::flag(&self.lfu) { lfu_clock(LFU_INIT_VAL) } else { lru_clock() }
+    }
+
+    /// Records an access to an entry: its LFU counter decays then maybe grows, or its LRU clock
+    /// moves to now.
+    #[inline]
+    pub fn touch(&self, e: &mut Entry) {
+        if Self::flag(&self.lfu) {
+            let decay = self.lfu_decay_time.load(Ordering::Relaxed);
+            let factor = self.lfu_log_factor.load(Ordering::Relaxed);
+            let counter = lfu_log_incr(lfu_decayed(e.clock(), decay), factor);
+            e.set_clock(lfu_clock(counter));
+        } else {
+            e.set_clock(lru_clock());
+        }
+    }
+}
+
 /// One database's slice of keys within a shard.
 #[derive(Default)]
 pub struct Db {
     pub dict: Dict,
+    /// One tag per key with an expire time (see `expires.rs`).
+    expires: Index,
     /// Keys that have an expire time.
     pub volatile: usize,
-    /// Where the active expiry cycle resumes.
+    /// Where the active expiry's walk of `expires` resumes.
     expire_cursor: u64,
+    /// Running estimate of the TTL left on keys that have one, in ms (INFO's `avg_ttl`).
+    pub avg_ttl: i64,
 }
 
 /// Counters kept per shard (no atomics: they change under the shard's lock) and summed for
@@ -96,7 +218,7 @@ pub struct ShardStats {
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub expired_keys: u64,
-    /// Keys scanned by the active expiry cycle, and how many of those were expired.
+    /// Keys with a TTL sampled by the active expiry, and how many of those were expired.
     pub expire_cycle_scanned: u64,
     pub expire_cycle_expired: u64,
 }
@@ -108,40 +230,14 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Runs the active expiry on database `db`: walks buckets from where the last run stopped,
-    /// deleting keys whose time has come, until `budget` keys were examined or the walk wrapped.
-    /// Returns (examined, expired).
-    pub fn active_expire(&mut self, db: usize, now: i64, budget: usize) -> (usize, usize) {
-        let d = &mut self.dbs[db];
-        if d.volatile == 0 {
-            return (0, 0);
-        }
-        let mut examined = 0;
-        let mut due: Vec<Vec<u8>> = Vec::new();
-        let mut cursor = d.expire_cursor;
-        loop {
-            cursor = d.dict.scan(cursor, |e| {
-                examined += 1;
-                if e.expire().is_some_and(|t| t <= now) {
-                    due.push(e.key().to_vec());
-                }
-            });
-            if cursor == 0 || examined >= budget {
-                break;
-            }
-        }
-        d.expire_cursor = cursor;
-        let n = due.len();
-        for k in due {
-            let h = hash_key(&k);
-            if d.dict.remove(h, &k).is_some() {
-                d.volatile -= 1;
-            }
-        }
-        self.stats.expired_keys += n as u64;
-        self.stats.expire_cycle_scanned += examined as u64;
-        self.stats.expire_cycle_expired += n as u64;
-        (examined, n)
+    /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
+    /// counts what it expired.
+    pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
+        let r = self.dbs[db].expire_round(now, keys, lazy);
+        self.stats.expired_keys += r.expired as u64;
+        self.stats.expire_cycle_scanned += r.sampled as u64;
+        self.stats.expire_cycle_expired += r.expired as u64;
+        r
     }
 
     /// Advances resizes and starts shrinking sparse tables; called by the server cron.
@@ -149,7 +245,62 @@ impl Shard {
         for d in &mut self.dbs {
             d.dict.shrink_if_needed();
             d.dict.rehash(rehash_buckets);
+            d.expires.shrink_if_needed();
+            d.expires.rehash(rehash_buckets);
         }
+    }
+}
+
+/// Statistics of the active expiry cycle (INFO stats), kept by the cron.
+#[derive(Default, Debug)]
+pub struct ExpireCycleStats {
+    /// Running estimate of the fraction of keys with a TTL that are already logically expired,
+    /// as `f64` bits (`expired_stale_perc` is it in percent).
+    stale: AtomicU64,
+    /// Cycles that stopped at their time limit (`expired_time_cap_reached_count`).
+    pub time_cap_reached: AtomicU64,
+    /// Microseconds spent in the cycle (`expire_cycle_cpu_milliseconds` is it in ms).
+    pub time_used_us: AtomicU64,
+}
+
+impl ExpireCycleStats {
+    /// Returns the estimated fraction (0 to 1) of keys with a TTL that are already expired.
+    pub fn stale_fraction(&self) -> f64 {
+        f64::from_bits(self.stale.load(Ordering::Relaxed))
+    }
+
+    /// Folds one cycle's sample into the estimate, with a weight of 5% as Redis does.
+    pub fn record_stale(&self, sampled: usize, expired: usize) {
+        let current = if sampled > 0 { expired as f64 / sampled as f64 } else { 0.0 };
+        let v = current * 0.05 + self.stale_fraction() * 0.95;
+        self.stale.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        self.stale.store(0f64.to_bits(), Ordering::Relaxed);
+        self.time_cap_reached.store(0, Ordering::Relaxed);
+        self.time_used_us.store(0, Ordering::Relaxed);
+    }
+}
+
+/// What FLUSHDB / FLUSHALL took out of the keyspace, to be freed by the caller or on the
+/// lazy-free thread.
+#[derive(Default)]
+pub struct Flushed {
+    dbs: Vec<Db>,
+    keys: usize,
+}
+
+impl Flushed {
+    /// Returns the number of keys taken out.
+    pub fn keys(&self) -> usize {
+        self.keys
+    }
+
+    /// Adds what another flush took out.
+    pub fn extend(&mut self, other: Flushed) {
+        self.keys += other.keys;
+        self.dbs.extend(other.dbs);
     }
 }
 
@@ -157,6 +308,8 @@ impl Shard {
 pub struct Store {
     shards: Box<[Mutex<Shard>]>,
     databases: usize,
+    pub tunables: Tunables,
+    pub expire_stats: ExpireCycleStats,
 }
 
 impl Store {
@@ -170,7 +323,12 @@ impl Store {
                 })
             })
             .collect();
-        Store { shards, databases }
+        Store {
+            shards,
+            databases,
+            tunables: Tunables::default(),
+            expire_stats: ExpireCycleStats::default(),
+        }
     }
 
     /// Returns the number of databases.
@@ -232,24 +390,54 @@ impl Store {
         sum
     }
 
-    /// Resets the counters of every shard (CONFIG RESETSTAT).
+    /// Resets the counters of every shard and of the expiry cycle (CONFIG RESETSTAT).
     pub fn reset_stats(&self) {
         for s in self.shards.iter() {
             s.lock().stats = ShardStats::default();
         }
+        self.expire_stats.reset();
     }
 
     /// Returns (keys, keys with an expire) of database `db`; locks shards one at a time, so
     /// the figure is not one instant's (as INFO's is not in Redis either, under writes).
     pub fn db_sizes(&self, db: usize) -> (usize, usize) {
-        let (mut keys, mut volatile) = (0, 0);
-        for s in self.shards.iter() {
-            let g = s.lock();
-            keys += g.dbs[db].dict.len();
-            volatile += g.dbs[db].volatile;
-        }
+        let (keys, volatile, _) = self.db_info(db);
         (keys, volatile)
     }
+
+    /// Returns (keys, keys with an expire, estimated average TTL in ms) of database `db`: the
+    /// figures of INFO keyspace's `db0:keys=...,expires=...,avg_ttl=...`.
+    pub fn db_info(&self, db: usize) -> (usize, usize, i64) {
+        let (mut keys, mut volatile) = (0, 0);
+        // The average of the shards' estimates, weighted by their keys with a TTL.
+        let (mut weighted, mut weight) = (0i128, 0i128);
+        for s in self.shards.iter() {
+            let g = s.lock();
+            let Some(d) = g.dbs.get(db) else { return (0, 0, 0) };
+            keys += d.dict.len();
+            volatile += d.volatile;
+            if d.avg_ttl > 0 {
+                weighted += d.avg_ttl as i128 * d.volatile as i128;
+                weight += d.volatile as i128;
+            }
+        }
+        let avg = if weight > 0 { (weighted / weight) as i64 } else { 0 };
+        (keys, volatile, avg)
+    }
+}
+
+/// How a lookup treats what it finds: whether it counts a keyspace hit or miss (INFO's
+/// `keyspace_hits`/`keyspace_misses`) and whether it records an access on the entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Neither (internal inspections).
+    Peek,
+    /// Both: a read of the value (GET, TOUCH).
+    Read,
+    /// Counts, does not touch: TYPE, EXISTS, TTL, OBJECT (Redis's `LOOKUP_NOTOUCH`).
+    Inspect,
+    /// Touches, does not count: a write (Redis's `LOOKUP_WRITE`).
+    Write,
 }
 
 /// A command's view of the keyspace: the current database and the locks it holds. Dropping it
@@ -262,7 +450,8 @@ pub struct Keyspace<'a> {
     /// The command's clock, in milliseconds: one instant for the whole command, as Redis's
     /// cached `mstime` is.
     pub now: i64,
-    /// Changes made, for `rdb_changes_since_last_save`.
+    /// Changes made, for `rdb_changes_since_last_save`; counted as Redis counts
+    /// `server.dirty` (one per key written or deleted, one per TTL change).
     pub dirty: u64,
 }
 
@@ -283,79 +472,95 @@ impl<'a> Keyspace<'a> {
         self.guards[i].get_or_insert_with(|| self.store.shards[i].lock())
     }
 
-    /// Finds a live entry, deleting it first if its time has passed.
-    fn find(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+    /// Finds a live entry of database `db`, deleting it first if its time has passed, and
+    /// accounts for the lookup as `access` says.
+    fn find(&mut self, db: usize, key: &[u8], access: Access) -> Option<&mut Entry> {
         let h = hash_key(key);
         let now = self.now;
+        let store: &'a Store = self.store;
+        let tun = &store.tunables;
+        let lazy = Tunables::flag(&tun.lazy_expire);
+        let count = matches!(access, Access::Read | Access::Inspect);
+        let touch = matches!(access, Access::Read | Access::Write);
         let shard = self.shard_mut(shard_of(h));
         let d = &mut shard.dbs[db];
-        let e: *mut Entry = d.dict.get_mut(h, key)?;
-        // SAFETY: `e` points into `d.dict`, which is not touched again on the path that returns
-        // it; the raw pointer only works around the borrow checker's conditional-return limit.
-        let expired = unsafe { (*e).expire().is_some_and(|t| t <= now) };
-        if expired {
-            d.dict.remove(h, key);
-            d.volatile -= 1;
-            shard.stats.expired_keys += 1;
-            return None;
-        }
-        Some(unsafe { &mut *e })
-    }
-
-    /// Looks a key up for reading: counts a keyspace hit or miss and touches its access clock.
-    pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
-        let db = self.db;
-        let h = hash_key(key);
-        let found = self.find(db, key).map(|e| {
-            e.set_clock(lru_clock());
-            e as *const Entry
-        });
-        let stats = &mut self.shard_mut(shard_of(h)).stats;
+        let found = d.dict.find_or_evict(
+            h,
+            |e| e.key() == key,
+            |e| e.expire().is_some_and(|t| now > t),
+        );
         match found {
-            // SAFETY: the entry is still in the dict; only the stats were touched since.
-            Some(e) => {
-                stats.keyspace_hits += 1;
-                Some(unsafe { (*e).value() })
+            Found::Live(e) => {
+                if touch {
+                    tun.touch(e);
+                }
+                if count {
+                    shard.stats.keyspace_hits += 1;
+                }
+                Some(e)
             }
-            None => {
-                stats.keyspace_misses += 1;
+            Found::Evicted(mut e) => {
+                // Field by field: `d.dict` may not be borrowed again on this path.
+                d.volatile -= 1;
+                d.expires.remove_where(h, |t| t.hash() == h);
+                shard.stats.expired_keys += 1;
+                if count {
+                    shard.stats.keyspace_misses += 1;
+                }
+                free_value(e.replace_value(Value::Int(0)), lazy);
+                None
+            }
+            Found::Absent => {
+                if count {
+                    shard.stats.keyspace_misses += 1;
+                }
                 None
             }
         }
     }
 
+    /// Looks a key up for reading: counts a keyspace hit or miss and records the access.
+    pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
+        let db = self.db;
+        self.find(db, key, Access::Read).map(|e| &*e.value())
+    }
+
     /// Looks a key up without counting a hit or miss and without touching its clock (for
-    /// TYPE, OBJECT, TTL and other inspections).
+    /// internal inspections).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         let db = self.db;
-        self.find(db, key).map(|e| &*e)
+        self.find(db, key, Access::Peek).map(|e| &*e)
     }
 
-    /// Looks a key up for writing; touches its access clock.
+    /// Looks a key up the way TYPE, EXISTS, TTL and OBJECT do: counts a keyspace hit or miss
+    /// but leaves the access clock alone.
+    pub fn inspect(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.db;
+        self.find(db, key, Access::Inspect).map(|e| &*e)
+    }
+
+    /// Looks a key up for writing; records the access, counts no hit or miss.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.db;
-        self.find(db, key).map(|e| {
-            e.set_clock(lru_clock());
-            e.value_mut()
-        })
+        self.find(db, key, Access::Write).map(|e| e.value_mut())
     }
 
-    /// Returns the live entry of `key` in database `db`, for writing.
+    /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
-        self.find(db, key)
+        self.find(db, key, Access::Peek)
     }
 
-    /// True when `key` exists (and has not expired). Counts a hit or miss, like Redis's EXISTS.
+    /// True when `key` exists (and has not expired). Counts a hit or miss and leaves the access
+    /// clock alone, like Redis's EXISTS.
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+        self.inspect(key).is_some()
     }
 
     /// Stores `value` at `key`, keeping the key's TTL when `keep_ttl`, otherwise clearing it.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         let db = self.db;
-        if let Some(e) = self.find(db, key) {
+        if let Some(e) = self.find(db, key, Access::Write) {
             e.replace_value(value);
-            e.set_clock(lru_clock());
             if !keep_ttl && e.expire().is_some() {
                 self.set_expire_in(db, key, None);
             }
@@ -368,28 +573,38 @@ impl<'a> Keyspace<'a> {
     /// Stores `value` at `key` with the given expire time (replacing any old value and TTL).
     pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire: Option<i64>) {
         let db = self.db;
-        if self.find(db, key).is_some() {
-            self.remove_in(db, key);
+        if let Some(e) = self.find(db, key, Access::Write) {
+            e.replace_value(value);
+            self.set_expire_in(db, key, expire);
+        } else {
+            self.insert_in(db, key, value, expire);
         }
-        self.insert_in(db, key, value, expire);
         self.dirty += 1;
     }
 
     /// Inserts a key known to be absent from database `db`.
     pub fn insert_in(&mut self, db: usize, key: &[u8], value: Value, expire: Option<i64>) {
+        let clock = self.store.tunables.fresh_clock();
+        self.put_entry_in(db, Entry::new(key, value, expire, clock));
+    }
+
+    /// Files an entry whose key is known to be absent from database `db` (RENAME, MOVE and
+    /// COPY move or build whole entries, keeping their TTL and access clock).
+    pub fn put_entry_in(&mut self, db: usize, e: Entry) {
+        let h = hash_key(e.key());
+        self.shard_mut(shard_of(h)).dbs[db].link(h, e);
+    }
+
+    /// Takes the entry of `key` out of database `db`, expired or not.
+    pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let h = hash_key(key);
-        let shard = self.shard_mut(shard_of(h));
-        let d = &mut shard.dbs[db];
-        if expire.is_some() {
-            d.volatile += 1;
-        }
-        d.dict.insert_new(h, Entry::new(key, value, expire, lru_clock()));
+        self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)
     }
 
     /// Deletes `key`; returns its value if it existed.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let db = self.db;
-        self.find(db, key)?;
+        self.find(db, key, Access::Peek)?;
         let v = self.remove_in(db, key);
         self.dirty += 1;
         v
@@ -402,20 +617,15 @@ impl<'a> Keyspace<'a> {
 
     /// Removes `key` from database `db` (expired or not); returns its value.
     pub fn remove_in(&mut self, db: usize, key: &[u8]) -> Option<Value> {
-        let h = hash_key(key);
-        let d = &mut self.shard_mut(shard_of(h)).dbs[db];
-        let mut e = d.dict.remove(h, key)?;
-        if e.expire().is_some() {
-            d.volatile -= 1;
-        }
+        let mut e = self.take_entry_in(db, key)?;
         Some(e.replace_value(Value::Int(0)))
     }
 
     /// Returns the expire time of `key`: `None` if the key does not exist, `Some(None)` if it
-    /// has no TTL.
+    /// has no TTL. Counts no hit or miss.
     pub fn expire_of(&mut self, key: &[u8]) -> Option<Option<i64>> {
         let db = self.db;
-        self.find(db, key).map(|e| e.expire())
+        self.find(db, key, Access::Peek).map(|e| e.expire())
     }
 
     /// Sets (or with `None` removes) the expire time of an existing key in database `db`.
@@ -423,23 +633,23 @@ impl<'a> Keyspace<'a> {
     pub fn set_expire_in(&mut self, db: usize, key: &[u8], when: Option<i64>) -> bool {
         let h = hash_key(key);
         let d = &mut self.shard_mut(shard_of(h)).dbs[db];
-        let mut delta: isize = 0;
+        let mut had = None;
         let found = d.dict.update(h, key, |e| {
-            match (e.expire().is_some(), when.is_some()) {
-                (false, true) => delta = 1,
-                (true, false) => delta = -1,
-                _ => {}
-            }
+            had = Some(e.expire().is_some());
             e.with_expire(when)
         });
-        d.volatile = (d.volatile as isize + delta) as usize;
+        match (had, when.is_some()) {
+            (Some(false), true) => d.add_volatile(h),
+            (Some(true), false) => d.drop_volatile(h),
+            _ => {}
+        }
         found
     }
 
     /// Sets (or removes) the expire time of `key` in the current database.
     pub fn set_expire(&mut self, key: &[u8], when: Option<i64>) -> bool {
         let db = self.db;
-        if self.find(db, key).is_none() {
+        if self.find(db, key, Access::Peek).is_none() {
             return false;
         }
         self.dirty += 1;
@@ -458,19 +668,19 @@ impl<'a> Keyspace<'a> {
     }
 
     /// Empties database `db` and returns what it held, so the caller may free it elsewhere.
-    pub fn flush_db(&mut self, db: usize) -> Vec<Dict> {
-        let mut old = Vec::with_capacity(SHARDS);
+    /// Counts one change per key removed, as Redis's FLUSHDB adds to `dirty`.
+    pub fn flush_db(&mut self, db: usize) -> Flushed {
+        let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
         for i in 0..SHARDS {
-            let d = &mut self.shard_mut(i).dbs[db];
-            d.volatile = 0;
-            d.expire_cursor = 0;
-            old.push(d.dict.take());
+            let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
+            old.keys += d.dict.len();
+            old.dbs.push(d);
         }
-        self.dirty += 1;
+        self.dirty += old.keys as u64;
         old
     }
 
-    /// Swaps two databases in every shard.
+    /// Swaps two databases in every shard (their keys, TTL index and statistics).
     pub fn swap_db(&mut self, a: usize, b: usize) {
         for i in 0..SHARDS {
             self.shard_mut(i).dbs.swap(a, b);
@@ -483,7 +693,7 @@ impl<'a> Keyspace<'a> {
         let now = self.now;
         for i in 0..SHARDS {
             self.shard_mut(i).dbs[db].dict.for_each(|e| {
-                if !e.expire().is_some_and(|t| t <= now) {
+                if !e.expire().is_some_and(|t| now > t) {
                     f(e)
                 }
             });
@@ -513,13 +723,16 @@ impl<'a> Keyspace<'a> {
         }
     }
 
-    /// Returns a random live key of database `db`, or `None` when it is empty.
+    /// Returns a random live key of database `db`, or `None` when it is empty. Expired keys
+    /// met on the way are deleted, as Redis's RANDOMKEY does, so the loop ends.
     pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
         use rand::RngExt;
         let mut rng = rand::rng();
-        for _ in 0..100 {
-            let sizes: Vec<usize> =
-                (0..SHARDS).map(|i| self.shard_mut(i).dbs[db].dict.len()).collect();
+        loop {
+            let mut sizes = [0usize; SHARDS];
+            for (i, s) in sizes.iter_mut().enumerate() {
+                *s = self.shard_mut(i).dbs[db].dict.len();
+            }
             let total: usize = sizes.iter().sum();
             if total == 0 {
                 return None;
@@ -534,12 +747,10 @@ impl<'a> Keyspace<'a> {
                 .dict
                 .random(|| rng.random::<u64>())
                 .map(|e| e.key().to_vec())?;
-            // Expired keys are deleted on the way, as Redis's RANDOMKEY does.
-            if self.find(db, &key).is_some() {
+            if self.find(db, &key, Access::Peek).is_some() {
                 return Some(key);
             }
         }
-        None
     }
 }
 
@@ -562,7 +773,10 @@ mod tests {
         assert_eq!(ks.expire_of(b"a"), Some(None));
         assert_eq!(ks.db_volatile(0), 0);
         ks.set_with_expire(b"b", Value::string(b"x"), Some(1001));
+        // Expired only once the clock is past the expire time, as in Redis.
         ks.now = 1001;
+        assert!(ks.get(b"b").is_some());
+        ks.now = 1002;
         assert!(ks.get(b"b").is_none());
         assert_eq!(ks.db_len(0), 1);
         assert!(ks.delete(b"a"));
@@ -570,7 +784,7 @@ mod tests {
         drop(ks);
         let st = store.stats();
         assert_eq!(st.expired_keys, 1);
-        assert_eq!(st.keyspace_hits, 1);
+        assert_eq!(st.keyspace_hits, 2);
         assert_eq!(st.keyspace_misses, 1);
     }
 
@@ -606,9 +820,16 @@ mod tests {
         }
         let mut expired = 0;
         for i in 0..SHARDS {
-            expired += store.shard(i).active_expire(0, 20, 1000).1;
+            loop {
+                let r = store.shard(i).expire_round(0, 20, 20, false);
+                if r.idle || r.expired == 0 {
+                    break;
+                }
+                expired += r.expired;
+            }
         }
         assert_eq!(expired, 100);
+        assert_eq!(store.stats().expired_keys, 100);
         assert_eq!(store.db_sizes(0), (1, 0));
     }
 }
