@@ -830,3 +830,507 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("persist", 2, WRITE | FAST, persist)
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::protocol::reply::Value as R;
+    use crate::server::Server;
+    use crate::server::client::{Client, ClientInfo};
+
+    /// A server and one client, with commands run straight through dispatch.
+    struct T {
+        server: Server,
+        client: Client,
+    }
+
+    impl T {
+        fn new() -> T {
+            let server = Server::new(Config::default(), crate::cmd::FAMILIES);
+            let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), -1, false));
+            T { server, client: Client::new(info, true) }
+        }
+
+        fn run(&mut self, args: &[&str]) -> R {
+            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let mut out = Reply::new();
+            self.server.execute(&mut self.client, &mut out, &argv);
+            let (v, used) = R::parse(&out.buf).expect("one reply");
+            assert_eq!(used, out.buf.len(), "one reply only");
+            v
+        }
+
+        fn int(&mut self, args: &[&str]) -> i64 {
+            match self.run(args) {
+                R::Int(n) => n,
+                other => panic!("{args:?}: expected an integer, got {other:?}"),
+            }
+        }
+
+        fn err(&mut self, args: &[&str]) -> String {
+            match self.run(args) {
+                R::Error(e) => e,
+                other => panic!("{args:?}: expected an error, got {other:?}"),
+            }
+        }
+
+        /// Stores a key with an expire time already in the past, as if time had passed.
+        fn stale(&self, db: usize, key: &str) {
+            let now = crate::util::now_ms();
+            let mut ks = self.server.store.lock_all(db, now);
+            ks.set_with_expire(key.as_bytes(), Value::string(b"old"), Some(now - 1000));
+        }
+
+        fn now(&self) -> i64 {
+            crate::util::now_ms()
+        }
+
+        fn dirty(&self) -> u64 {
+            self.server.stats.dirty.load(Ordering::Relaxed)
+        }
+    }
+
+    fn bulk(s: &str) -> R {
+        R::Bulk(s.as_bytes().to_vec())
+    }
+
+    fn ok() -> R {
+        R::Simple("OK".into())
+    }
+
+    fn sorted(v: R) -> Vec<String> {
+        let R::Array(items) = v else { panic!("not an array: {v:?}") };
+        let mut keys: Vec<String> = items
+            .into_iter()
+            .map(|i| match i {
+                R::Bulk(b) => String::from_utf8(b).unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn del_unlink_exists_touch_count_each_argument() {
+        let mut t = T::new();
+        t.run(&["SET", "a", "1"]);
+        t.run(&["SET", "b", "2"]);
+        assert_eq!(t.int(&["EXISTS", "a", "a", "b", "nope"]), 3);
+        assert_eq!(t.int(&["TOUCH", "a", "nope", "b"]), 2);
+        let before = t.dirty();
+        assert_eq!(t.int(&["DEL", "a", "a", "nope"]), 1);
+        assert_eq!(t.dirty() - before, 1);
+        assert_eq!(t.int(&["UNLINK", "b", "nope"]), 1);
+        assert_eq!(t.int(&["EXISTS", "a", "b"]), 0);
+        t.stale(0, "old");
+        assert_eq!(t.int(&["DEL", "old"]), 0, "an expired key is not deleted, it is gone");
+        let st = t.server.store.stats();
+        assert_eq!(st.expired_keys, 1);
+    }
+
+    #[test]
+    fn type_and_exists_count_hits_without_touching() {
+        let mut t = T::new();
+        t.run(&["SET", "a", "x"]);
+        assert_eq!(t.run(&["TYPE", "a"]), R::Simple("string".into()));
+        assert_eq!(t.run(&["TYPE", "nope"]), R::Simple("none".into()));
+        let st = t.server.store.stats();
+        assert_eq!((st.keyspace_hits, st.keyspace_misses), (1, 1));
+    }
+
+    #[test]
+    fn rename_moves_value_and_ttl() {
+        let mut t = T::new();
+        t.run(&["SET", "a", "hello"]);
+        assert_eq!(t.int(&["EXPIRE", "a", "100"]), 1);
+        assert_eq!(t.run(&["RENAME", "a", "b"]), ok());
+        assert_eq!(t.int(&["EXISTS", "a"]), 0);
+        assert_eq!(t.run(&["GET", "b"]), bulk("hello"));
+        let ttl = t.int(&["TTL", "b"]);
+        assert!((99..=100).contains(&ttl), "{ttl}");
+        // The target's own TTL is not inherited.
+        t.run(&["SET", "c", "plain"]);
+        t.run(&["SET", "d", "timed"]);
+        t.int(&["EXPIRE", "d", "100"]);
+        assert_eq!(t.run(&["RENAME", "c", "d"]), ok());
+        assert_eq!(t.int(&["TTL", "d"]), -1);
+        assert_eq!(t.run(&["GET", "d"]), bulk("plain"));
+        assert_eq!(t.server.store.db_sizes(0), (2, 1));
+        // Same-key and missing-key cases.
+        assert_eq!(t.run(&["RENAME", "d", "d"]), ok());
+        assert_eq!(t.int(&["RENAMENX", "d", "d"]), 0);
+        assert_eq!(t.err(&["RENAME", "nope", "nope"]), "ERR no such key");
+        assert_eq!(t.err(&["RENAMENX", "nope", "x"]), "ERR no such key");
+        assert_eq!(t.int(&["RENAMENX", "d", "b"]), 0);
+        assert_eq!(t.int(&["RENAMENX", "d", "e"]), 1);
+        assert_eq!(t.run(&["GET", "e"]), bulk("plain"));
+    }
+
+    #[test]
+    fn move_carries_the_ttl_and_refuses_existing_targets() {
+        let mut t = T::new();
+        t.run(&["SET", "k", "v"]);
+        t.int(&["EXPIRE", "k", "100"]);
+        assert_eq!(t.int(&["MOVE", "k", "3"]), 1);
+        assert_eq!(t.int(&["EXISTS", "k"]), 0);
+        t.run(&["SELECT", "3"]);
+        assert_eq!(t.run(&["GET", "k"]), bulk("v"));
+        assert!(t.int(&["TTL", "k"]) > 0);
+        assert_eq!(t.server.store.db_sizes(3), (1, 1));
+        assert_eq!(t.server.store.db_sizes(0), (0, 0));
+        t.run(&["SELECT", "0"]);
+        t.run(&["SET", "k", "other"]);
+        assert_eq!(t.int(&["MOVE", "k", "3"]), 0);
+        assert_eq!(t.int(&["MOVE", "nope", "3"]), 0);
+        assert_eq!(t.err(&["MOVE", "k", "0"]), "ERR source and destination objects are the same");
+        assert_eq!(t.err(&["MOVE", "k", "16"]), "ERR DB index is out of range");
+        assert_eq!(t.err(&["MOVE", "k", "-1"]), "ERR DB index is out of range");
+        assert_eq!(t.err(&["MOVE", "k", "x"]), "ERR value is not an integer or out of range");
+        assert_eq!(
+            t.err(&["MOVE", "k", "4294967296"]),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn copy_options_ttl_and_independence() {
+        let mut t = T::new();
+        t.run(&["SET", "src", "foobar"]);
+        assert_eq!(t.int(&["COPY", "src", "dst"]), 1);
+        assert_eq!(t.int(&["TTL", "dst"]), -1);
+        assert_eq!(t.int(&["COPY", "src", "dst"]), 0);
+        t.int(&["EXPIRE", "src", "100"]);
+        assert_eq!(t.int(&["COPY", "src", "dst", "REPLACE"]), 1);
+        assert!(t.int(&["TTL", "dst"]) > 0);
+        assert_eq!(t.int(&["COPY", "src", "src", "DB", "5"]), 1);
+        t.run(&["SELECT", "5"]);
+        t.run(&["SET", "src", "changed"]);
+        t.run(&["SELECT", "0"]);
+        assert_eq!(t.run(&["GET", "src"]), bulk("foobar"));
+        assert_eq!(t.err(&["COPY", "src", "src"]), "ERR source and destination objects are the same");
+        assert_eq!(t.err(&["COPY", "src", "x", "DB"]), "ERR syntax error");
+        assert_eq!(t.err(&["COPY", "src", "x", "FOO"]), "ERR syntax error");
+        assert_eq!(
+            t.err(&["COPY", "src", "x", "DB", "notanumber"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(t.err(&["COPY", "src", "x", "DB", "16"]), "ERR DB index is out of range");
+        assert_eq!(t.int(&["COPY", "nope", "x"]), 0);
+    }
+
+    #[test]
+    fn expire_conditions() {
+        let mut t = T::new();
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(t.int(&["EXPIRE", "k", "100", "XX"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "k", "100", "GT"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "k", "100", "LT"]), 1);
+        assert_eq!(t.int(&["EXPIRE", "k", "200", "NX"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "k", "50", "GT"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "k", "200", "gt"]), 1);
+        assert_eq!(t.int(&["EXPIRE", "k", "300", "LT"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "k", "150", "LT", "XX"]), 1);
+        let ttl = t.int(&["TTL", "k"]);
+        assert!((149..=150).contains(&ttl), "{ttl}");
+        assert_eq!(t.int(&["PERSIST", "k"]), 1);
+        assert_eq!(t.int(&["PERSIST", "k"]), 0);
+        assert_eq!(t.int(&["PERSIST", "nope"]), 0);
+        assert_eq!(t.int(&["EXPIRE", "nope", "100", "NX"]), 0);
+        assert_eq!(
+            t.err(&["EXPIRE", "k", "1", "NX", "XX"]),
+            "ERR NX and XX, GT or LT options at the same time are not compatible"
+        );
+        assert_eq!(
+            t.err(&["EXPIRE", "k", "1", "GT", "LT"]),
+            "ERR GT and LT options at the same time are not compatible"
+        );
+        // Options are checked before the number, as Redis does.
+        assert_eq!(t.err(&["EXPIRE", "k", "x", "AB"]), "ERR Unsupported option AB");
+        assert_eq!(t.err(&["EXPIRE", "k", ""]), "ERR value is not an integer or out of range");
+    }
+
+    #[test]
+    fn expire_overflow_and_past_times() {
+        let mut t = T::new();
+        t.run(&["SET", "k", "v"]);
+        for n in ["9223370399119966", "9223372036854776", "-9223372036854776"] {
+            assert_eq!(t.err(&["EXPIRE", "k", n]), "ERR invalid expire time in 'expire' command");
+        }
+        assert_eq!(
+            t.err(&["PEXPIRE", "k", "9223372036854770000"]),
+            "ERR invalid expire time in 'pexpire' command"
+        );
+        assert_eq!(t.int(&["TTL", "k"]), -1);
+        assert_eq!(t.int(&["PEXPIREAT", "k", "9223372036854770000"]), 1);
+        assert_eq!(t.int(&["PEXPIRETIME", "k"]), 9223372036854770000);
+        let before = t.dirty();
+        assert_eq!(t.int(&["EXPIRE", "k", "-10", "LT"]), 1);
+        assert_eq!(t.dirty() - before, 1);
+        assert_eq!(t.int(&["TTL", "k"]), -2);
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(t.int(&["PEXPIREAT", "k", "-9223372036854770000"]), 1);
+        assert_eq!(t.int(&["EXISTS", "k"]), 0);
+        assert_eq!(t.server.store.db_sizes(0), (0, 0));
+    }
+
+    #[test]
+    fn ttl_family() {
+        let mut t = T::new();
+        for c in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
+            assert_eq!(t.int(&[c, "nope"]), -2);
+        }
+        t.run(&["SET", "k", "v"]);
+        for c in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
+            assert_eq!(t.int(&[c, "k"]), -1);
+        }
+        let at = t.now() + 10_000;
+        assert_eq!(t.int(&["PEXPIREAT", "k", &at.to_string()]), 1);
+        assert_eq!(t.int(&["PEXPIRETIME", "k"]), at);
+        assert_eq!(t.int(&["EXPIRETIME", "k"]), (at + 500) / 1000);
+        let pttl = t.int(&["PTTL", "k"]);
+        assert!(pttl > 9000 && pttl <= 10_000, "{pttl}");
+        assert_eq!(t.int(&["TTL", "k"]), 10);
+        let at_s = t.now() / 1000 + 100;
+        assert_eq!(t.int(&["EXPIREAT", "k", &at_s.to_string()]), 1);
+        assert_eq!(t.int(&["EXPIRETIME", "k"]), at_s);
+    }
+
+    #[test]
+    fn keys_filters_by_pattern_and_skips_expired() {
+        let mut t = T::new();
+        for k in ["key_x", "key_y", "foo_a", "foo_b", ""] {
+            t.run(&["SET", k, "hello"]);
+        }
+        t.stale(0, "foo_old");
+        assert_eq!(sorted(t.run(&["KEYS", "foo*"])), ["foo_a", "foo_b"]);
+        assert_eq!(sorted(t.run(&["KEYS", "*"])), ["", "foo_a", "foo_b", "key_x", "key_y"]);
+        assert_eq!(sorted(t.run(&["KEYS", "key_[x]"])), ["key_x"]);
+        assert_eq!(sorted(t.run(&["KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"])).len(), 0);
+    }
+
+    /// Runs a full SCAN with extra arguments and returns every key seen (with duplicates
+    /// removed) and the number of calls.
+    fn scan_all(t: &mut T, extra: &[&str]) -> (HashSet<String>, usize) {
+        let mut cursor = "0".to_string();
+        let mut seen = HashSet::new();
+        let mut calls = 0;
+        loop {
+            let mut args = vec!["SCAN", cursor.as_str()];
+            args.extend_from_slice(extra);
+            let R::Array(parts) = t.run(&args) else { panic!("scan reply") };
+            calls += 1;
+            let [R::Bulk(c), R::Array(keys)] = &parts[..] else { panic!("scan shape") };
+            for k in keys {
+                let R::Bulk(k) = k else { panic!() };
+                seen.insert(String::from_utf8(k.clone()).unwrap());
+            }
+            cursor = String::from_utf8(c.clone()).unwrap();
+            if cursor == "0" {
+                return (seen, calls);
+            }
+            assert!(calls < 100_000, "scan does not end");
+        }
+    }
+
+    #[test]
+    fn scan_iterates_everything_with_options() {
+        let mut t = T::new();
+        for i in 0..1000 {
+            t.run(&["SET", &format!("key:{i}"), "abc"]);
+        }
+        let (all, calls) = scan_all(&mut t, &[]);
+        assert_eq!(all.len(), 1000);
+        let (all, calls_small) = scan_all(&mut t, &["COUNT", "5"]);
+        assert_eq!(all.len(), 1000);
+        assert!(calls_small > calls, "COUNT 5 takes more calls than the default 10");
+        let (some, _) = scan_all(&mut t, &["MATCH", "key:1??"]);
+        assert_eq!(some.len(), 100);
+        let (none, _) = scan_all(&mut t, &["TYPE", "list"]);
+        assert!(none.is_empty());
+        let (strings, _) = scan_all(&mut t, &["type", "STRING", "match", "key:*", "count", "10"]);
+        assert_eq!(strings.len(), 1000);
+        let (big, calls) = scan_all(&mut t, &["COUNT", "100000"]);
+        assert_eq!((big.len(), calls), (1000, 1));
+    }
+
+    #[test]
+    fn scan_deletes_expired_keys_it_meets() {
+        let mut t = T::new();
+        t.run(&["SET", "live", "1"]);
+        t.stale(0, "dead1");
+        t.stale(0, "dead2");
+        assert_eq!(t.int(&["DBSIZE"]), 3);
+        let (keys, _) = scan_all(&mut t, &["COUNT", "1000"]);
+        assert_eq!(keys, HashSet::from(["live".to_string()]));
+        assert_eq!(t.int(&["DBSIZE"]), 1);
+    }
+
+    #[test]
+    fn scan_cursor_and_option_errors() {
+        let mut t = T::new();
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b" 1"), None);
+        assert_eq!(parse_cursor(b"1x"), None);
+        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(t.err(&["SCAN", "abc"]), "ERR invalid cursor");
+        assert_eq!(t.err(&["SCAN", "0", "COUNT", "0"]), "ERR syntax error");
+        assert_eq!(t.err(&["SCAN", "0", "COUNT", "x"]), "ERR value is not an integer or out of range");
+        assert_eq!(t.err(&["SCAN", "0", "MATCH"]), "ERR syntax error");
+        assert_eq!(t.err(&["SCAN", "0", "FOO", "x"]), "ERR syntax error");
+        // Any cursor is safe, even one no scan returned.
+        t.run(&["SET", "a", "1"]);
+        let R::Array(parts) = t.run(&["SCAN", "18446744073709551615"]) else { panic!() };
+        assert_eq!(parts.len(), 2);
+    }
+
+    #[test]
+    fn scan_guarantee_under_writes() {
+        let mut t = T::new();
+        for i in 0..100 {
+            t.run(&["SET", &format!("k{i}"), "v"]);
+        }
+        let mut cursor = "0".to_string();
+        let mut seen = HashSet::new();
+        let mut n = 0;
+        loop {
+            let R::Array(parts) = t.run(&["SCAN", &cursor]) else { panic!() };
+            let [R::Bulk(c), R::Array(keys)] = &parts[..] else { panic!() };
+            for k in keys {
+                let R::Bulk(k) = k else { panic!() };
+                seen.insert(String::from_utf8(k.clone()).unwrap());
+            }
+            cursor = String::from_utf8(c.clone()).unwrap();
+            if cursor == "0" {
+                break;
+            }
+            // Grow the table a lot while the scan goes on.
+            for j in 0..50 {
+                t.run(&["SET", &format!("added:{n}:{j}"), "v"]);
+            }
+            n += 1;
+        }
+        for i in 0..100 {
+            assert!(seen.contains(&format!("k{i}")), "k{i} missed");
+        }
+    }
+
+    #[test]
+    fn randomkey_skips_and_deletes_expired_keys() {
+        let mut t = T::new();
+        assert_eq!(t.run(&["RANDOMKEY"]), R::Null);
+        for i in 0..20 {
+            t.stale(0, &format!("dead{i}"));
+        }
+        assert_eq!(t.run(&["RANDOMKEY"]), R::Null);
+        assert_eq!(t.int(&["DBSIZE"]), 0);
+        t.run(&["SET", "foo", "x"]);
+        t.run(&["SET", "bar", "y"]);
+        let mut seen = HashSet::new();
+        for _ in 0..100 {
+            let R::Bulk(k) = t.run(&["RANDOMKEY"]) else { panic!() };
+            seen.insert(k);
+        }
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn flush_and_swap_databases() {
+        let mut t = T::new();
+        t.run(&["SET", "a", "1"]);
+        t.run(&["SET", "b", "2"]);
+        t.run(&["SELECT", "1"]);
+        t.run(&["SET", "c", "3"]);
+        t.int(&["EXPIRE", "c", "100"]);
+        assert_eq!(t.run(&["SWAPDB", "0", "1"]), ok());
+        assert_eq!(t.int(&["DBSIZE"]), 2);
+        assert_eq!(t.server.store.db_sizes(0), (1, 1));
+        assert_eq!(t.err(&["SWAPDB", "x", "1"]), "ERR invalid first DB index");
+        assert_eq!(t.err(&["SWAPDB", "1", "x"]), "ERR invalid second DB index");
+        assert_eq!(t.err(&["SWAPDB", "0", "16"]), "ERR DB index is out of range");
+        assert_eq!(t.run(&["SWAPDB", "0", "0"]), ok());
+        let before = t.dirty();
+        assert_eq!(t.run(&["FLUSHDB"]), ok());
+        assert_eq!(t.dirty() - before, 2, "one change per key flushed");
+        assert_eq!(t.int(&["DBSIZE"]), 0);
+        assert_eq!(t.server.store.db_sizes(0), (1, 1));
+        assert_eq!(t.err(&["FLUSHDB", "x"]), "ERR syntax error");
+        assert_eq!(t.err(&["FLUSHALL", "ASYNC", "x"]), "ERR syntax error");
+        let freed = lazyfree::freed_objects();
+        assert_eq!(t.run(&["FLUSHALL", "async"]), ok());
+        assert_eq!(t.server.store.db_sizes(0), (0, 0));
+        for _ in 0..1000 {
+            if lazyfree::freed_objects() > freed {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(lazyfree::freed_objects() > freed);
+    }
+
+    #[test]
+    fn object_subcommands() {
+        let mut t = T::new();
+        t.run(&["SET", "int", "100"]);
+        t.run(&["SET", "big", "100000"]);
+        t.run(&["SET", "str", "hello"]);
+        assert_eq!(t.run(&["OBJECT", "ENCODING", "int"]), bulk("int"));
+        assert_eq!(t.run(&["OBJECT", "encoding", "str"]), bulk("embstr"));
+        assert_eq!(t.run(&["OBJECT", "ENCODING", "nope"]), R::Null);
+        assert_eq!(t.int(&["OBJECT", "REFCOUNT", "int"]), 2147483647);
+        assert_eq!(t.int(&["OBJECT", "REFCOUNT", "big"]), 1);
+        assert_eq!(t.int(&["OBJECT", "REFCOUNT", "str"]), 1);
+        assert_eq!(t.run(&["OBJECT", "REFCOUNT", "nope"]), R::Null);
+        assert_eq!(t.int(&["OBJECT", "IDLETIME", "str"]), 0);
+        assert!(t.err(&["OBJECT", "FREQ", "str"]).starts_with("ERR An LFU maxmemory policy is not"));
+        assert_eq!(t.err(&["OBJECT"]), "ERR wrong number of arguments for 'object' command");
+        assert_eq!(t.err(&["OBJECT", "foo"]), "ERR unknown subcommand 'foo'. Try OBJECT HELP.");
+        assert_eq!(
+            t.err(&["OBJECT", "ENCODING"]),
+            "ERR wrong number of arguments for 'object|encoding' command"
+        );
+        let R::Array(help) = t.run(&["object", "help"]) else { panic!() };
+        assert_eq!(help.len(), 15);
+        assert_eq!(
+            help[0],
+            R::Simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into())
+        );
+        // Under an LFU policy new keys start at LFU_INIT_VAL and idle time is not tracked.
+        t.server.store.tunables.lfu.store(true, Ordering::Relaxed);
+        t.run(&["SET", "lfu", "x"]);
+        assert_eq!(t.int(&["OBJECT", "FREQ", "lfu"]), 5);
+        for _ in 0..100 {
+            t.run(&["GET", "lfu"]);
+        }
+        let f = t.int(&["OBJECT", "FREQ", "lfu"]);
+        assert!(f > 5 && f < 20, "logarithmic growth, got {f}");
+        assert!(t.err(&["OBJECT", "IDLETIME", "lfu"]).starts_with("ERR An LFU maxmemory policy is"));
+    }
+
+    #[test]
+    fn idle_time_is_not_touched_by_inspection() {
+        let mut t = T::new();
+        t.run(&["SET", "k", "v"]);
+        // Pretend the key was last used a minute ago.
+        {
+            let mut ks = t.server.store.lock_all(0, t.now());
+            let clock = crate::store::lru_clock().wrapping_sub(60) & crate::store::LRU_CLOCK_MAX;
+            ks.entry_in(0, b"k").unwrap().set_clock(clock);
+        }
+        t.int(&["TTL", "k"]);
+        t.run(&["TYPE", "k"]);
+        t.int(&["EXISTS", "k"]);
+        t.run(&["OBJECT", "ENCODING", "k"]);
+        assert!(t.int(&["OBJECT", "IDLETIME", "k"]) >= 59);
+        t.int(&["TOUCH", "k"]);
+        assert!(t.int(&["OBJECT", "IDLETIME", "k"]) < 2);
+    }
+}
