@@ -894,6 +894,15 @@ mod tests {
         }
     }
 
+    impl Drop for T {
+        /// Every test ends with the TTL index in step with the keys.
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                self.server.store.check_indexes();
+            }
+        }
+    }
+
     fn bulk(s: &str) -> R {
         R::Bulk(s.as_bytes().to_vec())
     }

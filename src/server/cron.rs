@@ -17,8 +17,10 @@ use super::Server;
 use crate::config::Config;
 use crate::store::{SHARDS, Store, update_lru_clock};
 
-/// Buckets moved per shard and database per cron tick while a table resizes.
-const REHASH_BUCKETS: usize = 1000;
+/// Buckets moved per shard and database per lock while a table resizes.
+const REHASH_CHUNK: usize = 100;
+/// Time the cron spends moving buckets per tick.
+const REHASH_BUDGET: Duration = Duration::from_millis(1);
 /// Databases visited per slow cycle (Redis's `CRON_DBS_PER_CALL`).
 const DBS_PER_CALL: usize = 16;
 /// Keys with a TTL sampled per round at effort 1 (`ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
@@ -62,10 +64,14 @@ pub async fn run(server: Arc<Server>) {
         }
         update_lru_clock();
         sync_tunables(&server);
-        if server.active_expire.load(Ordering::Relaxed) {
-            cycle.run(&server.store, hz, Kind::Slow);
-        }
-        housekeeping(&server);
+        // The slow cycle may take a quarter of the tick: let the runtime move this worker's
+        // other tasks elsewhere meanwhile.
+        blocking(|| {
+            if server.active_expire.load(Ordering::Relaxed) {
+                cycle.run(&server.store, hz, Kind::Slow);
+            }
+            housekeeping(&server.store);
+        });
         close_idle_clients(&server);
     }
 }
@@ -197,9 +203,35 @@ impl ExpireCycle {
     }
 }
 
-fn housekeeping(server: &Server) {
+/// Runs `f` on this thread, telling a multi-threaded tokio runtime first that it may block.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// Starts shrinking sparse tables and moves resizes forward, for at most about a millisecond
+/// a tick (Redis's `databasesCron` budget), a chunk of buckets per lock.
+fn housekeeping(store: &Store) {
+    let start = Instant::now();
     for i in 0..SHARDS {
-        server.store.shard(i).housekeeping(REHASH_BUCKETS);
+        loop {
+            let more = store.shard(i).housekeeping(REHASH_CHUNK);
+            if !more || start.elapsed() >= REHASH_BUDGET {
+                break;
+            }
+        }
+        if start.elapsed() >= REHASH_BUDGET {
+            // Starting shrinks is cheap; the moves continue next tick.
+            for j in i + 1..SHARDS {
+                store.shard(j).housekeeping(0);
+            }
+            return;
+        }
     }
 }
 

@@ -200,6 +200,8 @@ impl Tunables {
 /// One database's slice of keys within a shard.
 #[derive(Default)]
 pub struct Db {
+    /// The keys. Read it freely; add and remove entries only through [`Keyspace`] (or
+    /// `Db::link`/`unlink`), which keep the TTL index and `volatile` in step.
     pub dict: Dict,
     /// One tag per key with an expire time (see `expires.rs`).
     expires: Index,
@@ -229,6 +231,23 @@ pub struct Shard {
     pub stats: ShardStats,
 }
 
+impl Db {
+    /// Checks that the TTL index and the count of keys with a TTL agree with the entries.
+    #[cfg(test)]
+    pub fn check_index(&self) {
+        let mut with_ttl = 0;
+        self.dict.for_each(|e| {
+            if e.expire().is_some() {
+                with_ttl += 1;
+                let h = hash_key(e.key());
+                assert!(self.expires.find(h, |t| t.hash() == h).is_some(), "tag missing");
+            }
+        });
+        assert_eq!(with_ttl, self.volatile);
+        assert_eq!(self.expires.len(), self.volatile);
+    }
+}
+
 impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
@@ -240,14 +259,22 @@ impl Shard {
         r
     }
 
-    /// Advances resizes and starts shrinking sparse tables; called by the server cron.
-    pub fn housekeeping(&mut self, rehash_buckets: usize) {
+    /// Starts shrinking sparse tables and moves resizes under way forward by up to
+    /// `rehash_buckets` buckets per table; called by the server cron. Returns true while some
+    /// resize has more to do.
+    pub fn housekeeping(&mut self, rehash_buckets: usize) -> bool {
+        let mut more = false;
         for d in &mut self.dbs {
             d.dict.shrink_if_needed();
-            d.dict.rehash(rehash_buckets);
             d.expires.shrink_if_needed();
-            d.expires.rehash(rehash_buckets);
+            if rehash_buckets > 0 {
+                more |= d.dict.rehash(rehash_buckets);
+                more |= d.expires.rehash(rehash_buckets);
+            } else {
+                more |= d.dict.is_rehashing() || d.expires.is_rehashing();
+            }
         }
+        more
     }
 }
 
@@ -396,6 +423,16 @@ impl Store {
             s.lock().stats = ShardStats::default();
         }
         self.expire_stats.reset();
+    }
+
+    /// Checks every database slice's TTL index (see [`Db::check_index`]).
+    #[cfg(test)]
+    pub fn check_indexes(&self) {
+        for s in self.shards.iter() {
+            for d in &s.lock().dbs {
+                d.check_index();
+            }
+        }
     }
 
     /// Returns (keys, keys with an expire) of database `db`; locks shards one at a time, so
@@ -601,13 +638,22 @@ impl<'a> Keyspace<'a> {
         self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)
     }
 
-    /// Deletes `key`; returns its value if it existed.
+    /// Deletes `key`; returns its value if it existed. A key whose time had passed counts as
+    /// expired, not deleted.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        let db = self.db;
-        self.find(db, key, Access::Peek)?;
-        let v = self.remove_in(db, key);
+        let (db, now) = (self.db, self.now);
+        let lazy = Tunables::flag(&self.store.tunables.lazy_expire);
+        let h = hash_key(key);
+        let shard = self.shard_mut(shard_of(h));
+        let mut e = shard.dbs[db].unlink(h, key)?;
+        let v = e.replace_value(Value::Int(0));
+        if e.expire().is_some_and(|t| now > t) {
+            shard.stats.expired_keys += 1;
+            free_value(v, lazy);
+            return None;
+        }
         self.dirty += 1;
-        v
+        Some(v)
     }
 
     /// Deletes `key`; returns true if it existed.
