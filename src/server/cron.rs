@@ -153,6 +153,10 @@ impl ExpireCycle {
         let acceptable = ACCEPTABLE_STALE - effort;
         let lazy = store.tunables.lazy_expire.load(Ordering::Relaxed);
         let start = Instant::now();
+        // With clients paused the dataset must stay as it is.
+        if store.tunables.expire_paused.load(Ordering::Relaxed) {
+            return (0, 0);
+        }
         if kind == Kind::Fast {
             if !self.wants_fast(store) {
                 return (0, 0);

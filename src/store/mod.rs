@@ -152,6 +152,9 @@ pub struct Tunables {
     pub lazy_server_del: AtomicBool,
     /// `active-expire-effort`, 1 to 10.
     pub active_expire_effort: AtomicU32,
+    /// Set while clients are paused for writes (CLIENT PAUSE): the dataset must not change,
+    /// so expired keys read as missing but are not deleted, and the active expiry waits.
+    pub expire_paused: AtomicBool,
 }
 
 impl Default for Tunables {
@@ -166,6 +169,7 @@ impl Default for Tunables {
             lazy_expire: AtomicBool::new(false),
             lazy_server_del: AtomicBool::new(false),
             active_expire_effort: AtomicU32::new(1),
+            expire_paused: AtomicBool::new(false),
         }
     }
 }
@@ -517,16 +521,21 @@ impl<'a> Keyspace<'a> {
         let store: &'a Store = self.store;
         let tun = &store.tunables;
         let lazy = Tunables::flag(&tun.lazy_expire);
+        let paused = Tunables::flag(&tun.expire_paused);
         let count = matches!(access, Access::Read | Access::Inspect);
         let touch = matches!(access, Access::Read | Access::Write);
         let shard = self.shard_mut(shard_of(h));
         let d = &mut shard.dbs[db];
-        let found = d.dict.find_or_evict(
-            h,
-            |e| e.key() == key,
-            |e| e.expire().is_some_and(|t| now > t),
-        );
+        let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
+        let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
         match found {
+            // While expiry is paused an expired key stays but reads as missing.
+            Found::Live(e) if paused && expired(e) => {
+                if count {
+                    shard.stats.keyspace_misses += 1;
+                }
+                None
+            }
             Found::Live(e) => {
                 if touch {
                     tun.touch(e);
@@ -643,11 +652,13 @@ impl<'a> Keyspace<'a> {
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let (db, now) = (self.db, self.now);
         let lazy = Tunables::flag(&self.store.tunables.lazy_expire);
+        let paused = Tunables::flag(&self.store.tunables.expire_paused);
         let h = hash_key(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
         let v = e.replace_value(Value::Int(0));
-        if e.expire().is_some_and(|t| now > t) {
+        // (While expiry is paused, DEL deletes an expired key like any other, as Redis does.)
+        if !paused && e.expire().is_some_and(|t| now > t) {
             shard.stats.expired_keys += 1;
             free_value(v, lazy);
             return None;
@@ -770,11 +781,15 @@ impl<'a> Keyspace<'a> {
     }
 
     /// Returns a random live key of database `db`, or `None` when it is empty. Expired keys
-    /// met on the way are deleted, as Redis's RANDOMKEY does, so the loop ends.
+    /// met on the way are deleted, as Redis's RANDOMKEY does, so the loop ends. While expiry
+    /// is paused they cannot be deleted, so after 100 tries an expired key is returned (as
+    /// Redis does on a replica, where it cannot delete either).
     pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
         use rand::RngExt;
         let mut rng = rand::rng();
+        let mut tries = 0;
         loop {
+            tries += 1;
             let mut sizes = [0usize; SHARDS];
             for (i, s) in sizes.iter_mut().enumerate() {
                 *s = self.shard_mut(i).dbs[db].dict.len();
@@ -793,7 +808,9 @@ impl<'a> Keyspace<'a> {
                 .dict
                 .random(|| rng.random::<u64>())
                 .map(|e| e.key().to_vec())?;
-            if self.find(db, &key, Access::Peek).is_some() {
+            if self.find(db, &key, Access::Peek).is_some()
+                || (tries >= 100 && Tunables::flag(&self.store.tunables.expire_paused))
+            {
                 return Some(key);
             }
         }
@@ -832,6 +849,47 @@ mod tests {
         assert_eq!(st.expired_keys, 1);
         assert_eq!(st.keyspace_hits, 2);
         assert_eq!(st.keyspace_misses, 1);
+    }
+
+    #[test]
+    fn paused_expiry_keeps_expired_keys_but_hides_them() {
+        let store = Store::new(1);
+        store.tunables.expire_paused.store(true, Ordering::Relaxed);
+        let mut ks = store.lock_all(0, 100);
+        ks.set_with_expire(b"k", Value::Int(1), Some(50));
+        assert!(ks.get(b"k").is_none());
+        assert_eq!(ks.expire_of(b"k"), None);
+        assert_eq!(ks.db_len(0), 1);
+        assert_eq!(ks.random_key(0), Some(b"k".to_vec()));
+        drop(ks);
+        assert_eq!(store.stats().expired_keys, 0);
+        store.tunables.expire_paused.store(false, Ordering::Relaxed);
+        let mut ks = store.lock_all(0, 100);
+        assert!(ks.get(b"k").is_none());
+        assert_eq!(ks.db_len(0), 0);
+        drop(ks);
+        assert_eq!(store.stats().expired_keys, 1);
+        store.check_indexes();
+    }
+
+    #[test]
+    fn lfu_counter_decays_and_grows_logarithmically() {
+        update_lru_clock();
+        let now = lfu_minutes();
+        // Ten minutes untouched with a decay time of 1: ten periods off the counter.
+        let clock = (now.wrapping_sub(10) & 0xffff) << 8 | 30;
+        assert_eq!(lfu_decayed(clock, 1), 20);
+        assert_eq!(lfu_decayed(clock, 0), 30);
+        assert_eq!(lfu_decayed(clock, 100), 30);
+        assert_eq!(lfu_decayed((now.wrapping_sub(100) & 0xffff) << 8 | 30, 1), 0);
+        assert_eq!(lfu_log_incr(255, 10), 255);
+        // At or below the initial value the counter always grows.
+        assert_eq!(lfu_log_incr(3, 10), 4);
+        let mut c = LFU_INIT_VAL;
+        for _ in 0..10_000 {
+            c = lfu_log_incr(c, 10);
+        }
+        assert!(c > 10 && c < 60, "{c}");
     }
 
     #[test]
