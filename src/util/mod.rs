@@ -2,6 +2,7 @@
 //! matcher, and clocks. Depends on nothing else in the crate.
 
 pub mod glob;
+pub mod long_double;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
