@@ -154,7 +154,7 @@ impl Server {
 /// Builds the server from its config and runs it until shutdown. Returns the exit code.
 pub fn run(config: Config) -> i32 {
     let one_core = std::thread::available_parallelism().map(|n| n.get() == 1).unwrap_or(false);
-    let built = if one_core && std::env::var_os("RRS_MT").is_none() {
+    let built = if one_core {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
