@@ -8,8 +8,8 @@
 //! `ks.dirty` moves exactly where Redis bumps `server.dirty`.
 //!
 //! Lookups follow Redis's two kinds: commands that read (GET, MGET, GETRANGE...) use `ks.get`,
-//! which counts keyspace hits and misses; commands that write look keys up with `get_mut` /
-//! `peek`, which do not.
+//! which counts keyspace hits and misses; commands that write look keys up with `get_mut`,
+//! which does not. Both touch the key's access clock.
 
 use thin_vec::ThinVec;
 
@@ -212,7 +212,8 @@ fn set_generic(
     if get && get_generic(ctx, key) == Read::WrongType {
         return;
     }
-    let found = ctx.ks.peek(key).is_some();
+    // A write lookup: touches the key's access clock even when NX/XX then stops the command.
+    let found = ctx.ks.get_mut(key).is_some();
     if (flags & NX != 0 && found) || (flags & XX != 0 && !found) {
         if !get {
             match replies {
@@ -312,10 +313,9 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(t) => {
             ctx.ks.set_expire(key, Some(t));
         }
-        None if opts.flags & PERSIST != 0 => {
-            if ctx.ks.expire_of(key).flatten().is_some() {
-                ctx.ks.set_expire(key, None);
-            }
+        // PERSIST on a key without a TTL changes nothing (and dirties nothing).
+        None if opts.flags & PERSIST != 0 && ctx.ks.expire_of(key).flatten().is_some() => {
+            ctx.ks.set_expire(key, None);
         }
         None => {}
     }
@@ -338,12 +338,12 @@ fn mget(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// Stores every key/value pair of argv[1..]; with `nx`, nothing at all when any key exists.
 fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, nx: bool) {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return ctx.out.error(&errors::wrong_arity(name));
     }
     if nx {
         for pair in argv[1..].chunks_exact(2) {
-            if ctx.ks.peek(pair[0]).is_some() {
+            if ctx.ks.get_mut(pair[0]).is_some() {
                 return ctx.out.int(0);
             }
         }
@@ -369,7 +369,7 @@ fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// APPEND key value
 fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (key, add) = (argv[1], argv[2]);
-    let Some(cur_len) = ctx.ks.peek(key).map(|e| e.value().str_len()) else {
+    let Some(cur_len) = ctx.ks.get_mut(key).map(|v| v.str_len()) else {
         // A new key is stored as SET would store it (possibly int-encoded).
         ctx.ks.set(key, Value::string(add), false);
         return ctx.out.int(add.len() as i64);
@@ -396,9 +396,9 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     if offset < 0 {
         return ctx.out.error(errors::OFFSET_OUT_OF_RANGE);
     }
-    let cur_len = match ctx.ks.peek(key) {
+    let cur_len = match ctx.ks.get_mut(key) {
         None => None,
-        Some(e) => match e.value().str_len() {
+        Some(v) => match v.str_len() {
             Some(n) => Some(n),
             None => return ctx.out.error(errors::WRONGTYPE),
         },
@@ -645,12 +645,10 @@ fn lcs_compute(
             }
             close = run.is_some();
         }
-        if close {
-            if let Some((a0, a1, b0, b1)) = run.take() {
-                let len = (a1 - a0 + 1) as u64;
-                if want_matches && (min_len == 0 || len >= min_len) {
-                    runs.push(Match { a: (a0, a1), b: (b0, b1) });
-                }
+        if close && let Some((a0, a1, b0, b1)) = run.take() {
+            let len = (a1 - a0 + 1) as u64;
+            if want_matches && (min_len == 0 || len >= min_len) {
+                runs.push(Match { a: (a0, a1), b: (b0, b1) });
             }
         }
     }
@@ -923,3 +921,447 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("lcs", -3, READONLY, lcs)
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::testing::{Harness, bulk, err};
+    use crate::config::Config;
+    use crate::protocol::reply::Value as R;
+    use std::sync::atomic::Ordering;
+
+    fn ok() -> R {
+        R::Simple("OK".into())
+    }
+
+    fn encoding(h: &Harness, key: &str) -> &'static str {
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        ks.peek(key.as_bytes()).map(|e| e.value().encoding_name()).unwrap_or("none")
+    }
+
+    /// Returns the key's expire time: `None` when missing, `Some(None)` without a TTL.
+    fn expire(h: &Harness, key: &str) -> Option<Option<i64>> {
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        ks.expire_of(key.as_bytes())
+    }
+
+    fn dirty(h: &Harness) -> u64 {
+        h.server.stats.dirty.load(Ordering::Relaxed)
+    }
+
+    fn int_pairs(v: &[(i64, i64)]) -> R {
+        R::Array(v.iter().map(|&(a, b)| R::Array(vec![R::Int(a), R::Int(b)])).collect())
+    }
+
+    #[test]
+    fn set_options_and_their_conflicts() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["SET", "k", "1", "nx"]), ok());
+        assert_eq!(h.run(&["SET", "k", "2", "NX"]), R::Null);
+        assert_eq!(h.run(&["SET", "nokey", "2", "xx"]), R::Null);
+        assert_eq!(h.run(&["SET", "k", "2", "xx"]), ok());
+        assert_eq!(h.run(&["SET", "k", "3", "get"]), bulk("2"));
+        assert_eq!(h.run(&["SET", "k", "4", "get", "nx"]), bulk("3"));
+        assert_eq!(h.run(&["GET", "k"]), bulk("3"));
+        assert_eq!(h.run(&["SET", "new", "v", "get", "xx"]), R::Null);
+        assert_eq!(h.run(&["GET", "new"]), R::Null);
+        for bad in [
+            &["SET", "k", "v", "xx", "nx"][..],
+            &["SET", "k", "v", "nx", "xx"],
+            &["SET", "k", "v", "ex", "10", "px", "100"],
+            &["SET", "k", "v", "ex"],
+            &["SET", "k", "v", "keepttl", "ex", "10"],
+            &["SET", "k", "v", "exat", "10", "keepttl"],
+            &["SET", "k", "v", "persist"],
+            &["SET", "k", "v", "nxx"],
+        ] {
+            assert_eq!(h.run(bad), err(errors::SYNTAX), "{bad:?}");
+        }
+        // A repeated expire keyword is allowed; the last value wins.
+        assert_eq!(h.run(&["SET", "k", "v", "ex", "10", "ex", "20"]), ok());
+        let t = expire(&h, "k").unwrap().unwrap() - crate::util::now_ms();
+        assert!((15_000..=20_000).contains(&t), "{t}");
+        // Options are compared as C strings: anything after a NUL byte is ignored.
+        assert_eq!(h.run_bytes(&[b"SET", b"k", b"w", b"nx\0junk"]), R::Null);
+    }
+
+    #[test]
+    fn set_expire_validation() {
+        let mut h = Harness::new();
+        let invalid = err("ERR invalid expire time in 'set' command");
+        for args in [
+            ["ex", "0"],
+            ["ex", "-1"],
+            ["px", "0"],
+            ["ex", "9223372036854775807"],
+            ["ex", "9223372036854776"],
+            ["px", "9223372036854775807"],
+            ["exat", "-5"],
+        ] {
+            assert_eq!(h.run(&["SET", "k", "v", args[0], args[1]]), invalid, "{args:?}");
+        }
+        assert_eq!(h.run(&["SET", "k", "v", "ex", "abc"]), err(errors::NOT_INTEGER));
+        assert_eq!(h.run(&["SET", "k", "v", "ex", "1.5"]), err(errors::NOT_INTEGER));
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+        assert_eq!(h.run(&["SET", "k", "v", "pxat", "9223372036854775807"]), ok());
+        assert_eq!(expire(&h, "k"), Some(Some(i64::MAX)));
+        assert_eq!(
+            h.run(&["SETEX", "k", "0", "v"]),
+            err("ERR invalid expire time in 'setex' command")
+        );
+        assert_eq!(
+            h.run(&["PSETEX", "k", "-3", "v"]),
+            err("ERR invalid expire time in 'psetex' command")
+        );
+    }
+
+    #[test]
+    fn set_ttl_handling() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["SET", "k", "v", "px", "100000"]), ok());
+        let t = expire(&h, "k").unwrap().unwrap();
+        assert_eq!(h.run(&["SET", "k", "v2", "keepttl"]), ok());
+        assert_eq!(expire(&h, "k"), Some(Some(t)));
+        assert_eq!(h.run(&["SET", "k", "v3"]), ok());
+        assert_eq!(expire(&h, "k"), Some(None));
+        assert_eq!(h.run(&["SETEX", "k", "100", "v"]), ok());
+        assert!(expire(&h, "k").unwrap().is_some());
+        assert_eq!(h.run(&["GETSET", "k", "w"]), bulk("v"));
+        assert_eq!(expire(&h, "k"), Some(None), "GETSET clears the TTL");
+        // An absolute time in the past stores a key that is already gone.
+        assert_eq!(h.run(&["SET", "k", "v", "exat", "1"]), ok());
+        assert_eq!(h.run(&["GET", "k"]), R::Null);
+    }
+
+    #[test]
+    fn setnx_getset_getdel() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["SETNX", "k", "a"]), R::Int(1));
+        assert_eq!(h.run(&["SETNX", "k", "b"]), R::Int(0));
+        assert_eq!(h.run(&["GET", "k"]), bulk("a"));
+        assert_eq!(h.run(&["GETSET", "n", "x"]), R::Null);
+        assert_eq!(h.run(&["GET", "n"]), bulk("x"));
+        assert_eq!(h.run(&["GETDEL", "k"]), bulk("a"));
+        assert_eq!(h.run(&["GETDEL", "k"]), R::Null);
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+    }
+
+    #[test]
+    fn getex_options() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["GETEX", "nokey", "ex", "-1"]), R::Null, "no key, no expire check");
+        h.run(&["SET", "k", "v"]);
+        assert_eq!(h.run(&["GETEX", "k"]), bulk("v"));
+        assert_eq!(expire(&h, "k"), Some(None));
+        assert_eq!(
+            h.run(&["GETEX", "k", "ex", "-1"]),
+            err("ERR invalid expire time in 'getex' command")
+        );
+        assert_eq!(h.run(&["GETEX", "k", "ex", "x"]), err(errors::NOT_INTEGER));
+        for bad in [
+            &["GETEX", "k", "nx"][..],
+            &["GETEX", "k", "keepttl"],
+            &["GETEX", "k", "persist", "ex", "1"],
+            &["GETEX", "k", "ex", "1", "persist"],
+            &["GETEX", "k", "px"],
+        ] {
+            assert_eq!(h.run(bad), err(errors::SYNTAX), "{bad:?}");
+        }
+        assert_eq!(h.run(&["GETEX", "k", "ex", "100"]), bulk("v"));
+        let t = expire(&h, "k").unwrap().unwrap() - crate::util::now_ms();
+        assert!((95_000..=100_000).contains(&t), "{t}");
+        let before = dirty(&h);
+        assert_eq!(h.run(&["GETEX", "k", "persist"]), bulk("v"));
+        assert_eq!(expire(&h, "k"), Some(None));
+        assert_eq!(dirty(&h), before + 1);
+        assert_eq!(h.run(&["GETEX", "k", "persist"]), bulk("v"));
+        assert_eq!(dirty(&h), before + 1, "PERSIST without a TTL changes nothing");
+        let at = (crate::util::now_ms() + 50_000).to_string();
+        assert_eq!(h.run(&["GETEX", "k", "pxat", &at]), bulk("v"));
+        assert_eq!(expire(&h, "k"), Some(Some(at.parse().unwrap())));
+        // A past absolute time deletes the key after replying its value.
+        assert_eq!(h.run(&["GETEX", "k", "exat", "1"]), bulk("v"));
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+    }
+
+    #[test]
+    fn mget_mset_msetnx() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["MSET", "a", "1", "b", "2"]), ok());
+        assert_eq!(
+            h.run(&["MGET", "a", "nokey", "b"]),
+            R::Array(vec![bulk("1"), R::Null, bulk("2")])
+        );
+        assert_eq!(
+            h.run(&["MSET", "a", "1", "b"]),
+            err("ERR wrong number of arguments for 'mset' command")
+        );
+        assert_eq!(
+            h.run(&["MSETNX", "x", "1", "y"]),
+            err("ERR wrong number of arguments for 'msetnx' command")
+        );
+        assert_eq!(h.run(&["MSETNX", "c", "3", "a", "9"]), R::Int(0));
+        assert_eq!(h.run(&["EXISTS", "c"]), R::Int(0));
+        assert_eq!(h.run(&["MSETNX", "c", "3", "c", "4"]), R::Int(1));
+        assert_eq!(h.run(&["GET", "c"]), bulk("4"));
+        let before = dirty(&h);
+        h.run(&["MSET", "a", "1", "b", "2", "a", "3"]);
+        assert_eq!(dirty(&h), before + 3);
+        assert_eq!(h.run(&["GET", "a"]), bulk("3"));
+    }
+
+    #[test]
+    fn encodings_follow_redis() {
+        let mut h = Harness::new();
+        h.run(&["SET", "k", "1234"]);
+        assert_eq!(encoding(&h, "k"), "int");
+        assert_eq!(h.run(&["SETRANGE", "k", "0", ""]), R::Int(4));
+        assert_eq!(encoding(&h, "k"), "int", "an empty SETRANGE leaves the value alone");
+        assert_eq!(h.run(&["SETRANGE", "k", "0", "2"]), R::Int(4));
+        assert_eq!(encoding(&h, "k"), "raw");
+        assert_eq!(h.run(&["GET", "k"]), bulk("2234"));
+        assert_eq!(h.run(&["INCR", "k"]), R::Int(2235));
+        assert_eq!(encoding(&h, "k"), "int");
+        assert_eq!(h.run(&["APPEND", "k", ""]), R::Int(4));
+        assert_eq!(encoding(&h, "k"), "raw", "APPEND unshares even when adding nothing");
+        assert_eq!(h.run(&["APPEND", "new", "42"]), R::Int(2));
+        assert_eq!(encoding(&h, "new"), "int", "APPEND to nothing stores like SET");
+        h.run(&["SET", "f", "1.5"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "1.5"]), bulk("3"));
+        assert_eq!(encoding(&h, "f"), "embstr", "INCRBYFLOAT stores text");
+        h.run(&["SET", "s", &"x".repeat(44)]);
+        assert_eq!(encoding(&h, "s"), "embstr");
+        h.run(&["SET", "s", &"x".repeat(45)]);
+        assert_eq!(encoding(&h, "s"), "raw");
+        assert_eq!(h.run(&["SETRANGE", "sr", "0", "ab"]), R::Int(2));
+        assert_eq!(encoding(&h, "sr"), "raw");
+    }
+
+    #[test]
+    fn append_and_strlen() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["APPEND", "k", "hello"]), R::Int(5));
+        assert_eq!(h.run(&["APPEND", "k", " world"]), R::Int(11));
+        assert_eq!(h.run(&["GET", "k"]), bulk("hello world"));
+        assert_eq!(h.run(&["STRLEN", "k"]), R::Int(11));
+        assert_eq!(h.run(&["STRLEN", "nokey"]), R::Int(0));
+        h.run(&["SET", "n", "-555"]);
+        assert_eq!(h.run(&["STRLEN", "n"]), R::Int(4));
+        assert_eq!(h.run(&["APPEND", "n", "1"]), R::Int(5));
+        assert_eq!(h.run(&["GET", "n"]), bulk("-5551"));
+    }
+
+    #[test]
+    fn length_limit_follows_live_config() {
+        let cfg = Config { proto_max_bulk_len: 10, ..Config::default() };
+        let mut h = Harness::with_config(cfg);
+        h.run(&["SET", "k", "12345"]);
+        assert_eq!(h.run(&["APPEND", "k", "123456"]), err(errors::STRING_TOO_LONG));
+        assert_eq!(h.run(&["APPEND", "k", "12345"]), R::Int(10));
+        assert_eq!(h.run(&["SETRANGE", "k", "10", "x"]), err(errors::STRING_TOO_LONG));
+        assert_eq!(h.run(&["SETRANGE", "new", "9", "xy"]), err(errors::STRING_TOO_LONG));
+        assert_eq!(h.run(&["EXISTS", "new"]), R::Int(0));
+        h.server.config.write().proto_max_bulk_len = 512 * 1024 * 1024;
+        assert_eq!(h.run(&["APPEND", "k", "x"]), R::Int(11));
+    }
+
+    #[test]
+    fn setrange_cases() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["SETRANGE", "k", "0", ""]), R::Int(0));
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+        assert_eq!(h.run(&["SETRANGE", "k", "1", "foo"]), R::Int(4));
+        assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"\0foo".to_vec()));
+        h.run(&["SET", "k", "foo"]);
+        assert_eq!(h.run(&["SETRANGE", "k", "1", "b"]), R::Int(3));
+        assert_eq!(h.run(&["GET", "k"]), bulk("fbo"));
+        assert_eq!(h.run(&["SETRANGE", "k", "4", "bar"]), R::Int(7));
+        assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"fbo\0bar".to_vec()));
+        assert_eq!(h.run(&["SETRANGE", "k", "-1", "x"]), err(errors::OFFSET_OUT_OF_RANGE));
+        assert_eq!(h.run(&["SETRANGE", "k", "x", "x"]), err(errors::NOT_INTEGER));
+        for off in ["536870908", "9223372036854775807", "2147483647"] {
+            assert_eq!(h.run(&["SETRANGE", "k", off, "world"]), err(errors::STRING_TOO_LONG));
+        }
+        let before = dirty(&h);
+        h.run(&["SETRANGE", "k", "0", ""]);
+        assert_eq!(dirty(&h), before);
+        h.run(&["SETRANGE", "k", "0", "F"]);
+        assert_eq!(dirty(&h), before + 1);
+    }
+
+    #[test]
+    fn getrange_cases() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["GETRANGE", "nokey", "0", "-1"]), bulk(""));
+        h.run(&["SET", "k", "Hello World"]);
+        let cases = [
+            ("0", "3", "Hell"),
+            ("0", "-1", "Hello World"),
+            ("-4", "-1", "orld"),
+            ("5", "3", ""),
+            ("5", "5000", " World"),
+            ("-5000", "10000", "Hello World"),
+            ("-1", "-5", ""),
+            ("0", "4294967297", "Hello World"),
+            ("-9223372036854775808", "9223372036854775807", "Hello World"),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(h.run(&["GETRANGE", "k", a, b]), bulk(want), "{a} {b}");
+            assert_eq!(h.run(&["SUBSTR", "k", a, b]), bulk(want), "{a} {b}");
+        }
+        assert_eq!(h.run(&["GETRANGE", "k", "a", "1"]), err(errors::NOT_INTEGER));
+        h.run(&["SET", "i", "1234"]);
+        assert_eq!(h.run(&["GETRANGE", "i", "-3", "-1"]), bulk("234"));
+        h.run(&["SET", "e", ""]);
+        assert_eq!(h.run(&["GETRANGE", "e", "0", "-1"]), bulk(""));
+        assert_eq!(substr_range(0, -1, 0), None);
+        assert_eq!(substr_range(3, 0, 0), Some((0, 0)));
+    }
+
+    #[test]
+    fn incr_family() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["INCR", "n"]), R::Int(1));
+        assert_eq!(h.run(&["INCRBY", "n", "17179869184"]), R::Int(17179869185));
+        assert_eq!(h.run(&["DECRBY", "n", "17179869186"]), R::Int(-1));
+        assert_eq!(h.run(&["DECR", "n"]), R::Int(-2));
+        assert_eq!(h.run(&["INCRBY", "n", "abc"]), err(errors::NOT_INTEGER));
+        assert_eq!(h.run(&["INCRBY", "n", "9223372036854775808"]), err(errors::NOT_INTEGER));
+        assert_eq!(h.run(&["DECRBY", "n", "-9223372036854775808"]), err(errors::DECR_OVERFLOW));
+        h.run(&["SET", "n", "9223372036854775807"]);
+        assert_eq!(h.run(&["INCR", "n"]), err(errors::INCR_OVERFLOW));
+        h.run(&["SET", "n", "-9223372036854775808"]);
+        assert_eq!(h.run(&["DECR", "n"]), err(errors::INCR_OVERFLOW));
+        for bad in ["    11", "11    ", " 11 ", "011", "1.5", ""] {
+            h.run(&["SET", "s", bad]);
+            assert_eq!(h.run(&["INCR", "s"]), err(errors::NOT_INTEGER), "{bad:?}");
+        }
+        // A numeric string that is not int-encoded still counts.
+        h.run(&["SETRANGE", "r", "0", "41"]);
+        assert_eq!(h.run(&["INCR", "r"]), R::Int(42));
+        // The TTL survives an increment.
+        h.run(&["SET", "t", "5", "ex", "100"]);
+        assert_eq!(h.run(&["INCR", "t"]), R::Int(6));
+        assert!(expire(&h, "t").unwrap().is_some());
+    }
+
+    #[test]
+    fn incr_updates_int_in_place() {
+        let mut h = Harness::new();
+        h.run(&["SET", "n", "20000"]);
+        let addr = |h: &Harness| {
+            let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+            ks.peek(b"n").map(|e| e.value() as *const Value as usize)
+        };
+        let before = addr(&h);
+        assert_eq!(h.run(&["INCR", "n"]), R::Int(20001));
+        assert_eq!(addr(&h), before);
+        assert_eq!(encoding(&h, "n"), "int");
+    }
+
+    #[test]
+    fn incrbyfloat_cases() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "1"]), bulk("1"));
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "0.25"]), bulk("1.25"));
+        h.run(&["SET", "f", "10.5"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "0.1"]), bulk("10.6"));
+        h.run(&["SET", "f", "1"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "-1.1"]), bulk("-0.1"));
+        h.run(&["SET", "f", "17179869184"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "1.5"]), bulk("17179869185.5"));
+        h.run(&["SET", "f", "5.0e3"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "2.0e2"]), bulk("5200"));
+        h.run(&["DEL", "z"]);
+        h.run(&["INCRBYFLOAT", "z", &(1.0f64 / 41.0).to_string()]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "z", &(-1.0f64 / 41.0).to_string()]), bulk("0"));
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "abc"]), err(errors::NOT_FLOAT));
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "nan"]), err(errors::NOT_FLOAT));
+        assert_eq!(h.run(&["INCRBYFLOAT", "f", "+inf"]), err(errors::INCR_NAN));
+        for bad in ["    11", "11    ", " 11 "] {
+            h.run(&["SET", "s", bad]);
+            assert_eq!(h.run(&["INCRBYFLOAT", "s", "1.0"]), err(errors::NOT_FLOAT), "{bad:?}");
+        }
+        // The stored value is checked before the increment.
+        assert_eq!(h.run(&["INCRBYFLOAT", "s", "abc"]), err(errors::NOT_FLOAT));
+        h.run(&["SET", "s", "1"]);
+        h.run(&["SETRANGE", "s", "2", "2"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "s", "1"]), err(errors::NOT_FLOAT), "embedded NUL");
+        h.run(&["SET", "t", "5", "ex", "100"]);
+        assert_eq!(h.run(&["INCRBYFLOAT", "t", "0.5"]), bulk("5.5"));
+        assert!(expire(&h, "t").unwrap().is_some(), "the TTL survives");
+    }
+
+    const RNA1: &str = concat!(
+        "CACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGC",
+        "TGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACT",
+        "CGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTTCGTCCGGGTGTG",
+    );
+    const RNA2: &str = concat!(
+        "ATTAAAGGTTTATACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAA",
+        "AATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGG",
+        "ACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTT",
+    );
+
+    #[test]
+    fn lcs_string_len_and_indexes() {
+        let mut h = Harness::new();
+        h.run(&["SET", "a", RNA1]);
+        h.run(&["SET", "b", RNA2]);
+        let want = &RNA1[1..RNA1.len() - 12];
+        assert_eq!(h.run(&["LCS", "a", "b"]), bulk(want));
+        assert_eq!(h.run(&["LCS", "a", "b", "LEN"]), R::Int(want.len() as i64));
+        let R::Array(v) = h.run(&["LCS", "a", "b", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "5"])
+        else {
+            panic!("not an array")
+        };
+        assert_eq!(v.len(), 4);
+        assert_eq!(v[0], bulk("matches"));
+        assert_eq!(
+            v[1],
+            R::Array(vec![R::Array(vec![
+                R::Array(vec![R::Int(1), R::Int(222)]),
+                R::Array(vec![R::Int(13), R::Int(234)]),
+                R::Int(222),
+            ])])
+        );
+        assert_eq!(v[2], bulk("len"));
+        assert_eq!(v[3], R::Int(227));
+        h.run(&["SET", "x", "ohmytext"]);
+        h.run(&["SET", "y", "mynewtext"]);
+        let R::Array(v) = h.run(&["LCS", "x", "y", "IDX"]) else { panic!("not an array") };
+        let R::Array(m) = &v[1] else { panic!("matches") };
+        assert_eq!(m[0], int_pairs(&[(4, 7), (5, 8)]));
+        assert_eq!(m[1], int_pairs(&[(2, 3), (0, 1)]));
+        assert_eq!(h.run(&["LCS", "x", "nokey"]), bulk(""));
+        assert_eq!(h.run(&["LCS", "x", "y", "IDX", "LEN"]), err(errors::LCS_LEN_AND_IDX));
+        assert_eq!(h.run(&["LCS", "x", "y", "MINMATCHLEN"]), err(errors::SYNTAX));
+        assert_eq!(h.run(&["LCS", "x", "y", "MINMATCHLEN", "z"]), err(errors::NOT_INTEGER));
+    }
+
+    #[test]
+    fn lcs_table_is_capped() {
+        let cfg = Config { proto_max_bulk_len: 1000, ..Config::default() };
+        let mut h = Harness::with_config(cfg);
+        h.run(&["SET", "a", &"a".repeat(20)]);
+        h.run(&["SET", "b", &"a".repeat(20)]);
+        assert_eq!(h.run(&["LCS", "a", "b", "LEN"]), err(errors::LCS_TABLE_TOO_BIG));
+        h.run(&["SET", "b", &"a".repeat(5)]);
+        assert_eq!(h.run(&["LCS", "a", "b", "LEN"]), R::Int(5));
+    }
+
+    #[test]
+    fn dirty_counts_like_redis() {
+        let mut h = Harness::new();
+        let d0 = dirty(&h);
+        h.run(&["SET", "k", "1"]);
+        h.run(&["SET", "k", "1", "nx"]);
+        h.run(&["GET", "k"]);
+        h.run(&["INCR", "k"]);
+        h.run(&["INCRBYFLOAT", "k", "1"]);
+        h.run(&["APPEND", "k", "x"]);
+        h.run(&["GETDEL", "nokey"]);
+        h.run(&["SET", "k", "v", "ex", "0"]);
+        assert_eq!(dirty(&h) - d0, 4);
+    }
+}
