@@ -1340,6 +1340,27 @@ mod tests {
     }
 
     #[test]
+    fn lcs_idx_is_a_map_in_resp3() {
+        let mut h = Harness::new();
+        h.out.resp3 = true;
+        h.run(&["SET", "x", "ohmytext"]);
+        h.run(&["SET", "y", "mynewtext"]);
+        let R::Map(m) = h.run(&["LCS", "x", "y", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN"])
+        else {
+            panic!("not a map")
+        };
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].0, bulk("matches"));
+        let mut run = int_pairs(&[(4, 7), (5, 8)]);
+        if let R::Array(v) = &mut run {
+            v.push(R::Int(4));
+        }
+        assert_eq!(m[0].1, R::Array(vec![run]));
+        assert_eq!(m[1], (bulk("len"), R::Int(6)));
+        assert_eq!(h.run(&["GET", "nokey"]), R::Null);
+    }
+
+    #[test]
     fn lcs_table_is_capped() {
         let cfg = Config { proto_max_bulk_len: 1000, ..Config::default() };
         let mut h = Harness::with_config(cfg);
