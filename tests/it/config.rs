@@ -7,8 +7,18 @@ use crate::support::{Conn, Resp, Server, check, cmd, show};
 fn config_unknown_subcommand() {
     // Row 14.
     let srv = Server::start();
-    check(&srv, b"CONFIG FOO\r\n", b"-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n", Conn::Open);
-    check(&srv, b"CONFIG\r\n", b"-ERR wrong number of arguments for 'config' command\r\n", Conn::Open);
+    check(
+        &srv,
+        b"CONFIG FOO\r\n",
+        b"-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"CONFIG\r\n",
+        b"-ERR wrong number of arguments for 'config' command\r\n",
+        Conn::Open,
+    );
     check(
         &srv,
         b"CONFIG GET\r\n",

@@ -17,7 +17,12 @@ fn unknown_command_lists_its_arguments() {
         b"-ERR unknown command 'foo', with args beginning with: 'bar' 'baz' \r\n",
         Conn::Open,
     );
-    check(&srv, b"FOO\r\n", b"-ERR unknown command 'FOO', with args beginning with: \r\n", Conn::Open);
+    check(
+        &srv,
+        b"FOO\r\n",
+        b"-ERR unknown command 'FOO', with args beginning with: \r\n",
+        Conn::Open,
+    );
     check(
         &srv,
         &cmd(&["nosuch", ""]),
@@ -33,7 +38,8 @@ fn unknown_command_text_is_capped_at_128_bytes() {
     let name = "n".repeat(200);
     let a = "a".repeat(100);
     let b = "b".repeat(100);
-    let mut want = format!("-ERR unknown command '{}', with args beginning with: ", "n".repeat(128));
+    let mut want =
+        format!("-ERR unknown command '{}', with args beginning with: ", "n".repeat(128));
     // 'a..a' takes 103 bytes of the 128; the next argument gets the 25 left; then it stops.
     want.push_str(&format!("'{a}' '{}' \r\n", "b".repeat(25)));
     check(&srv, &cmd(&[&name, &a, &b, "c"]), want.as_bytes(), Conn::Open);
@@ -72,7 +78,12 @@ fn select_range_and_parsing() {
     check(&srv, b"SELECT abc\r\n", b"-ERR value is not an integer or out of range\r\n", Conn::Open);
     check(&srv, b"SELECT 1.5\r\n", b"-ERR value is not an integer or out of range\r\n", Conn::Open);
     check(&srv, b"SELECT 15\r\n", b"+OK\r\n", Conn::Open);
-    check(&srv, b"SELECT\r\n", b"-ERR wrong number of arguments for 'select' command\r\n", Conn::Open);
+    check(
+        &srv,
+        b"SELECT\r\n",
+        b"-ERR wrong number of arguments for 'select' command\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]

@@ -266,7 +266,10 @@ fn tool(name: &str) -> Option<PathBuf> {
         std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
     });
     if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "{name} is not installed (apt-get install redis-tools)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed (apt-get install redis-tools)"
+        );
         eprintln!("note: {name} not installed; install redis-tools to run this test");
     }
     found
@@ -324,16 +327,16 @@ fn real_redis_benchmark() {
     let srv = Server::start();
     let p = srv.port.to_string();
     for extra in [&[][..], &["-P", "16"], &["-3"]] {
-        let mut args = vec!["-p", &p, "-n", "2000", "-c", "4", "-t", "ping,set,get,incr,mset", "-q"];
+        let mut args =
+            vec!["-p", &p, "-n", "2000", "-c", "4", "-t", "ping,set,get,incr,mset", "-q"];
         args.extend_from_slice(extra);
         let out = run(&bench, &args, None);
         assert!(!out.contains("WARNING"), "redis-benchmark {extra:?}: {out}");
         for t in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"] {
             assert!(
                 // -q rewrites a progress line in place with CRs before the final figure.
-                out.split(['\r', '\n'])
-                    .any(|l| l.trim().starts_with(&format!("{t}: "))
-                        && l.contains("requests per second")),
+                out.split(['\r', '\n']).any(|l| l.trim().starts_with(&format!("{t}: "))
+                    && l.contains("requests per second")),
                 "redis-benchmark {extra:?} has no {t} result: {out}"
             );
         }

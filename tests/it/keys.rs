@@ -17,7 +17,12 @@ fn expire_invalid_times() {
         let want = format!("-ERR invalid expire time in '{}' command\r\n", c.to_lowercase());
         check(&srv, &cmd(&[c, "k", v]), want.as_bytes(), Conn::Open);
     }
-    check(&srv, b"EXPIRE k abc\r\n", b"-ERR value is not an integer or out of range\r\n", Conn::Open);
+    check(
+        &srv,
+        b"EXPIRE k abc\r\n",
+        b"-ERR value is not an integer or out of range\r\n",
+        Conn::Open,
+    );
     check(
         &srv,
         b"EXPIRE k 10 NX XX\r\n",
@@ -42,7 +47,12 @@ fn pathological_keys_pattern_returns_promptly() {
     check(&srv, &cmd(&["KEYS", &pattern]), b"*0\r\n", Conn::Open);
     let long = format!("{}b", "*".repeat(40) + &"a*".repeat(20));
     check(&srv, &cmd(&["KEYS", &long]), b"*0\r\n", Conn::Open);
-    check(&srv, &cmd(&["SCAN", "0", "MATCH", &pattern, "COUNT", "1000"]), b"*2\r\n$1\r\n0\r\n*0\r\n", Conn::Open);
+    check(
+        &srv,
+        &cmd(&["SCAN", "0", "MATCH", &pattern, "COUNT", "1000"]),
+        b"*2\r\n$1\r\n0\r\n*0\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]
@@ -52,5 +62,10 @@ fn key_command_errors() {
     check(&srv, b"SCAN abc\r\n", b"-ERR invalid cursor\r\n", Conn::Open);
     check(&srv, b"SCAN 0 COUNT 0\r\n", b"-ERR syntax error\r\n", Conn::Open);
     check(&srv, b"DEL\r\n", b"-ERR wrong number of arguments for 'del' command\r\n", Conn::Open);
-    check(&srv, b"SET a 1\r\nEXISTS a a nosuch\r\nTYPE a\r\nTYPE nosuch\r\n", b"+OK\r\n:2\r\n+string\r\n+none\r\n", Conn::Open);
+    check(
+        &srv,
+        b"SET a 1\r\nEXISTS a a nosuch\r\nTYPE a\r\nTYPE nosuch\r\n",
+        b"+OK\r\n:2\r\n+string\r\n+none\r\n",
+        Conn::Open,
+    );
 }

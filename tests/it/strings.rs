@@ -15,7 +15,12 @@ fn incr_on_a_non_integer() {
         req.extend_from_slice(b"INCR n\r\n");
         check(&srv, &req, &[b"+OK\r\n", NOT_INT].concat(), Conn::Open);
     }
-    check(&srv, b"SET n -0\r\nINCR n\r\n", b"+OK\r\n-ERR value is not an integer or out of range\r\n", Conn::Open);
+    check(
+        &srv,
+        b"SET n -0\r\nINCR n\r\n",
+        b"+OK\r\n-ERR value is not an integer or out of range\r\n",
+        Conn::Open,
+    );
     check(&srv, b"SET n 41\r\nINCR n\r\nGET n\r\n", b"+OK\r\n:42\r\n$2\r\n42\r\n", Conn::Open);
 }
 
@@ -57,10 +62,30 @@ fn incrbyfloat_errors() {
         b"+OK\r\n-ERR value is not a valid float\r\n",
         Conn::Open,
     );
-    check(&srv, b"INCRBYFLOAT f inf\r\n", b"-ERR increment would produce NaN or Infinity\r\n", Conn::Open);
-    check(&srv, b"SET s abc\r\nINCRBYFLOAT s 1\r\n", b"+OK\r\n-ERR value is not a valid float\r\n", Conn::Open);
-    check(&srv, b"INCRBYFLOAT f 10.5\r\nINCRBYFLOAT f 0.1\r\n", b"$4\r\n10.5\r\n$4\r\n10.6\r\n", Conn::Open);
-    check(&srv, b"EXISTS f2\r\nINCRBYFLOAT f2 nan\r\n", b":0\r\n-ERR value is not a valid float\r\n", Conn::Open);
+    check(
+        &srv,
+        b"INCRBYFLOAT f inf\r\n",
+        b"-ERR increment would produce NaN or Infinity\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"SET s abc\r\nINCRBYFLOAT s 1\r\n",
+        b"+OK\r\n-ERR value is not a valid float\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"INCRBYFLOAT f 10.5\r\nINCRBYFLOAT f 0.1\r\n",
+        b"$4\r\n10.5\r\n$4\r\n10.6\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"EXISTS f2\r\nINCRBYFLOAT f2 nan\r\n",
+        b":0\r\n-ERR value is not a valid float\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]
@@ -79,7 +104,12 @@ fn set_option_conflicts() {
     }
     check(&srv, b"SET k v EX abc\r\n", NOT_INT, Conn::Open);
     check(&srv, b"GET k\r\n", b"$-1\r\n", Conn::Open);
-    check(&srv, b"SET k v NX GET\r\nSET k w XX GET\r\nGET k\r\n", b"$-1\r\n$1\r\nv\r\n$1\r\nw\r\n", Conn::Open);
+    check(
+        &srv,
+        b"SET k v NX GET\r\nSET k w XX GET\r\nGET k\r\n",
+        b"$-1\r\n$1\r\nv\r\n$1\r\nw\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]
@@ -127,9 +157,19 @@ fn setbit_argument_errors() {
         b"-ERR bit offset is not an integer or out of range\r\n",
         Conn::Open,
     );
-    check(&srv, b"SETBIT b -1 1\r\n", b"-ERR bit offset is not an integer or out of range\r\n", Conn::Open);
+    check(
+        &srv,
+        b"SETBIT b -1 1\r\n",
+        b"-ERR bit offset is not an integer or out of range\r\n",
+        Conn::Open,
+    );
     check(&srv, b"SETBIT b 0 2\r\n", b"-ERR bit is not an integer or out of range\r\n", Conn::Open);
-    check(&srv, b"EXISTS b\r\nSETBIT b 7 1\r\nGET b\r\n", b":0\r\n:0\r\n$1\r\n\x01\r\n", Conn::Open);
+    check(
+        &srv,
+        b"EXISTS b\r\nSETBIT b 7 1\r\nGET b\r\n",
+        b":0\r\n:0\r\n$1\r\n\x01\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]
@@ -137,9 +177,24 @@ fn mset_arity_and_msetnx_duplicates() {
     // CVE-2023-28425: MSETNX with a repeated key sets it once.
     let srv = Server::start();
     check(&srv, b"MSETNX x 1 x 2\r\nGET x\r\n", b":1\r\n$1\r\n2\r\n", Conn::Open);
-    check(&srv, b"MSET a\r\n", b"-ERR wrong number of arguments for 'mset' command\r\n", Conn::Open);
-    check(&srv, b"MSET a b c\r\n", b"-ERR wrong number of arguments for 'mset' command\r\n", Conn::Open);
-    check(&srv, b"MSETNX a b c\r\n", b"-ERR wrong number of arguments for 'msetnx' command\r\n", Conn::Open);
+    check(
+        &srv,
+        b"MSET a\r\n",
+        b"-ERR wrong number of arguments for 'mset' command\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"MSET a b c\r\n",
+        b"-ERR wrong number of arguments for 'mset' command\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"MSETNX a b c\r\n",
+        b"-ERR wrong number of arguments for 'msetnx' command\r\n",
+        Conn::Open,
+    );
 }
 
 #[test]

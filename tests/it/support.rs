@@ -105,8 +105,8 @@ impl Server {
         for _attempt in 0..5 {
             let port = free_port();
             let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir()
-                .join(format!("rrs-it-{}-{}-{}", std::process::id(), n, port));
+            let dir =
+                std::env::temp_dir().join(format!("rrs-it-{}-{}-{}", std::process::id(), n, port));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("create the server's directory");
             let log = dir.join("stdout.log");
@@ -455,7 +455,10 @@ pub enum Resp {
     Double(String),
     Boolean(bool),
     BigNumber(String),
-    Verbatim { format: String, text: Vec<u8> },
+    Verbatim {
+        format: String,
+        text: Vec<u8>,
+    },
     Map(Vec<(Resp, Resp)>),
     Set(Vec<Resp>),
     Push(Vec<Resp>),
