@@ -68,6 +68,7 @@ fn hello_can_authenticate() {
     expect_hello(&mut c, 3);
     c.send(b"CLIENT GETNAME\r\nGET nosuch\r\n");
     c.expect(b"$6\r\nconn-a\r\n_\r\n");
+    srv.assert_alive();
 }
 
 #[test]

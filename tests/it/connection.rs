@@ -1,6 +1,6 @@
 //! Connection-level commands and admission: unknown commands, CR/LF in echoed errors, SELECT,
-//! QUIT, HELLO, maxclients and protected mode (redis-behaviour.md B.3.1 rows 12, 24, 29, 40,
-//! 42, 44, 49).
+//! QUIT, HELLO, CLIENT, SHUTDOWN and DEBUG refusals, maxclients and protected mode
+//! (redis-behaviour.md B.3.1 rows 12, 24, 29, 38-42, 44, 49).
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -290,4 +290,60 @@ fn protected_mode_denies_non_loopback_peers() {
     c.send(b"AUTH pw\r\n");
     c.expect(b"+OK\r\n");
     c.expect_open();
+}
+
+#[test]
+fn client_subcommand_errors() {
+    // Row 39.
+    let srv = Server::start();
+    check(&srv, b"CLIENT KILL 1.2.3.4:5\r\n", b"-ERR No such client\r\n", Conn::Open);
+    check(&srv, b"CLIENT NO-EVICT maybe\r\n", b"-ERR syntax error\r\n", Conn::Open);
+    check(
+        &srv,
+        b"CLIENT SETNAME \"a b\"\r\n",
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+        Conn::Open,
+    );
+    check(
+        &srv,
+        b"CLIENT FOO\r\n",
+        b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
+        Conn::Open,
+    );
+}
+
+#[test]
+fn shutdown_argument_errors_keep_the_server_up() {
+    // Row 41: a refused SHUTDOWN must not stop the server.
+    let srv = Server::start();
+    check(&srv, b"SHUTDOWN foo\r\n", b"-ERR syntax error\r\n", Conn::Open);
+    check(&srv, b"SHUTDOWN NOSAVE SAVE\r\n", b"-ERR syntax error\r\n", Conn::Open);
+    check(&srv, b"SHUTDOWN ABORT\r\n", b"-ERR No shutdown in progress.\r\n", Conn::Open);
+}
+
+#[test]
+fn shutdown_closes_without_a_reply_and_the_server_exits() {
+    let mut srv = Server::start();
+    let mut c = srv.raw();
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    c.expect_closed();
+    assert!(srv.wait_exit(), "the server is still running after SHUTDOWN");
+}
+
+#[test]
+fn debug_is_refused_unless_enabled() {
+    // Row 38.
+    let srv = Server::start();
+    check(
+        &srv,
+        b"DEBUG SLEEP 0\r\n",
+        b"-ERR DEBUG command not allowed. If the enable-debug-command option is set to \
+          \"local\", you can run it from a local connection, otherwise you need to set this \
+          option in the configuration file, and then restart the server.\r\n",
+        Conn::Open,
+    );
+    let srv = Server::with_args(&["--enable-debug-command", "yes"]);
+    check(&srv, b"DEBUG SLEEP 0\r\n", b"+OK\r\n", Conn::Open);
+    let srv = Server::with_args(&["--enable-debug-command", "local"]);
+    check(&srv, b"DEBUG SLEEP 0\r\n", b"+OK\r\n", Conn::Open);
 }

@@ -225,6 +225,19 @@ impl Server {
         }
     }
 
+    /// Waits for the server process to exit by itself; false if it is still running after the
+    /// reply timeout.
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
     /// Returns the process id of the server.
     pub fn pid(&self) -> u32 {
         self.child.id()
