@@ -1,7 +1,6 @@
 //! Dispatch: from an argument vector to a reply, through Redis's gates.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::table::{Command, KeySpec, flags};
 use crate::protocol::{Reply, errors};
@@ -99,12 +98,12 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     } else {
         server.store.lock_mask(client.db, now, shard_mask(cmd, argv))
     };
-    let started = Instant::now();
+    let started = crate::util::mono_ns();
     let mut ctx = Ctx { server, ks, client, out, entry: idx };
     (cmd.handler)(&mut ctx, argv);
     let dirty = ctx.ks.dirty;
     drop(ctx);
-    let usec = started.elapsed().as_micros() as u64;
+    let usec = (crate::util::mono_ns() - started) / 1000;
     if dirty > 0 {
         server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
     }

@@ -11,6 +11,7 @@
 
 pub mod dispatch;
 pub mod table;
+pub mod testing;
 
 pub use dispatch::{Ctx, execute};
 pub use table::{Command, Handler, KeySpec, Table, flags};

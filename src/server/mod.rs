@@ -153,7 +153,13 @@ impl Server {
 
 /// Builds the server from its config and runs it until shutdown. Returns the exit code.
 pub fn run(config: Config) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let one_core = std::thread::available_parallelism().map(|n| n.get() == 1).unwrap_or(false);
+    let built = if one_core {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             tracing::warn!("Failed creating the runtime: {e}");

@@ -2,6 +2,7 @@
 //! matcher, and clocks. Depends on nothing else in the crate.
 
 pub mod glob;
+pub mod long_double;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -85,10 +86,26 @@ pub fn fmt_i64(v: i64, buf: &mut itoa::Buffer) -> &[u8] {
     buf.format(v).as_bytes()
 }
 
-/// Returns the wall clock in milliseconds since the Unix epoch.
+fn clock(id: libc::clockid_t) -> (i64, i64) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    (ts.tv_sec as i64, ts.tv_nsec as i64)
+}
+
+/// Returns the wall clock in milliseconds since the Unix epoch. Called once per command, so it
+/// reads the clock directly rather than through `SystemTime` arithmetic.
 #[inline]
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    let (s, ns) = clock(libc::CLOCK_REALTIME);
+    s * 1000 + ns / 1_000_000
+}
+
+/// Returns a monotonic clock in nanoseconds, for measuring durations.
+#[inline]
+pub fn mono_ns() -> u64 {
+    let (s, ns) = clock(libc::CLOCK_MONOTONIC);
+    (s as u64) * 1_000_000_000 + ns as u64
 }
 
 /// Returns the wall clock in microseconds since the Unix epoch.
