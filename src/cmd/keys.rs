@@ -311,7 +311,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut live = Vec::with_capacity(found.len());
     for (k, expired) in found {
         if expired {
-            ctx.ks.peek(&k);
+            ctx.ks.expire_if_due(&k);
         } else {
             live.push(k);
         }

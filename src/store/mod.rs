@@ -471,8 +471,10 @@ impl Store {
 /// `keyspace_hits`/`keyspace_misses`) and whether it records an access on the entry.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {
-    /// Neither (internal inspections).
+    /// Neither (internal inspections and the checks before a write).
     Peek,
+    /// Neither, and an expired key found while expiry is paused stays (SCAN, RANDOMKEY).
+    Lazy,
     /// Both: a read of the value (GET, TOUCH).
     Read,
     /// Counts, does not touch: TYPE, EXISTS, TTL, OBJECT (Redis's `LOOKUP_NOTOUCH`).
@@ -524,6 +526,9 @@ impl<'a> Keyspace<'a> {
         let paused = Tunables::flag(&tun.expire_paused);
         let count = matches!(access, Access::Read | Access::Inspect);
         let touch = matches!(access, Access::Read | Access::Write);
+        // Only lookups that cannot lead to a write may leave an expired key in place: a write
+        // (or the existence check before one) must never see a key it then adds again.
+        let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
         let shard = self.shard_mut(shard_of(h));
         let d = &mut shard.dbs[db];
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
@@ -594,6 +599,13 @@ impl<'a> Keyspace<'a> {
     /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.find(db, key, Access::Peek)
+    }
+
+    /// Deletes `key` if its time has passed (unless expiry is paused); true when it is still
+    /// there and live. For SCAN's filtering: counts nothing, touches nothing.
+    pub fn expire_if_due(&mut self, key: &[u8]) -> bool {
+        let db = self.db;
+        self.find(db, key, Access::Lazy).is_some()
     }
 
     /// True when `key` exists (and has not expired). Counts a hit or miss and leaves the access
@@ -808,7 +820,7 @@ impl<'a> Keyspace<'a> {
                 .dict
                 .random(|| rng.random::<u64>())
                 .map(|e| e.key().to_vec())?;
-            if self.find(db, &key, Access::Peek).is_some()
+            if self.find(db, &key, Access::Lazy).is_some()
                 || (tries >= 100 && Tunables::flag(&self.store.tunables.expire_paused))
             {
                 return Some(key);
@@ -858,17 +870,25 @@ mod tests {
         let mut ks = store.lock_all(0, 100);
         ks.set_with_expire(b"k", Value::Int(1), Some(50));
         assert!(ks.get(b"k").is_none());
-        assert_eq!(ks.expire_of(b"k"), None);
+        assert!(!ks.exists(b"k"));
         assert_eq!(ks.db_len(0), 1);
         assert_eq!(ks.random_key(0), Some(b"k".to_vec()));
+        assert!(!ks.expire_if_due(b"k"));
+        assert_eq!(ks.db_len(0), 1);
+        // A write never sees the stale key: it is deleted first, not added twice.
+        ks.set(b"k", Value::Int(2), false);
+        assert_eq!(ks.db_len(0), 1);
+        assert!(ks.delete(b"k"));
+        ks.set_with_expire(b"k", Value::Int(1), Some(50));
+        assert!(ks.get(b"k").is_none());
         drop(ks);
-        assert_eq!(store.stats().expired_keys, 0);
+        assert_eq!(store.stats().expired_keys, 1, "only the write expired a key");
         store.tunables.expire_paused.store(false, Ordering::Relaxed);
         let mut ks = store.lock_all(0, 100);
         assert!(ks.get(b"k").is_none());
         assert_eq!(ks.db_len(0), 0);
         drop(ks);
-        assert_eq!(store.stats().expired_keys, 1);
+        assert_eq!(store.stats().expired_keys, 2);
         store.check_indexes();
     }
 
