@@ -912,6 +912,107 @@ mod tests {
         assert!(c > 10 && c < 60, "{c}");
     }
 
+    /// Random operations against a model: values, TTLs, lazy and active expiry, resizes and
+    /// database swaps all keep the keyspace, its TTL index and the counts in step.
+    #[test]
+    fn random_operations_match_a_model() {
+        use rand::{RngExt, SeedableRng};
+        use std::collections::HashMap;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let store = Store::new(2);
+        // (db, key) -> (value, expire)
+        let mut model: HashMap<(usize, Vec<u8>), (i64, Option<i64>)> = HashMap::new();
+        let mut now = 1_000_000i64;
+        for step in 0..60_000 {
+            let db = rng.random_range(0..2usize);
+            let key = format!("k{}", rng.random_range(0..400)).into_bytes();
+            let mut ks = store.lock_all(db, now);
+            let live = |m: &HashMap<(usize, Vec<u8>), (i64, Option<i64>)>| {
+                m.get(&(db, key.clone())).filter(|(_, e)| !e.is_some_and(|t| now > t)).copied()
+            };
+            match rng.random_range(0..10) {
+                0 | 1 => {
+                    let v = rng.random_range(0..1000);
+                    ks.set(&key, Value::Int(v), false);
+                    model.insert((db, key.clone()), (v, None));
+                }
+                2 => {
+                    let v = rng.random_range(0..1000);
+                    let t = now + rng.random_range(-50..200);
+                    ks.set_with_expire(&key, Value::Int(v), Some(t));
+                    model.insert((db, key.clone()), (v, Some(t)));
+                }
+                3 => {
+                    let t = if rng.random_bool(0.3) { None } else { Some(now + rng.random_range(1..200)) };
+                    let exists = live(&model).is_some();
+                    assert_eq!(ks.set_expire(&key, t), exists, "step {step}");
+                    if exists {
+                        model.get_mut(&(db, key.clone())).unwrap().1 = t;
+                    } else {
+                        model.remove(&(db, key.clone()));
+                    }
+                }
+                4 => {
+                    let removed = ks.remove(&key).is_some();
+                    assert_eq!(removed, live(&model).is_some(), "step {step}");
+                    model.remove(&(db, key.clone()));
+                }
+                5 => {
+                    let got = ks.get(&key).map(|v| match v {
+                        Value::Int(n) => *n,
+                        _ => panic!("not an int"),
+                    });
+                    assert_eq!(got, live(&model).map(|(v, _)| v), "step {step}");
+                    if got.is_none() {
+                        model.remove(&(db, key.clone()));
+                    }
+                }
+                6 => now += rng.random_range(0..30),
+                7 => {
+                    drop(ks);
+                    for i in 0..SHARDS {
+                        store.shard(i).expire_round(db, now, 20, false);
+                        store.shard(i).housekeeping(rng.random_range(0..3));
+                    }
+                    continue;
+                }
+                8 if rng.random_bool(0.01) => {
+                    ks.swap_db(0, 1);
+                    let swapped = model.drain().map(|((d, k), v)| ((1 - d, k), v)).collect();
+                    model = swapped;
+                }
+                _ => {
+                    let exp = ks.expire_of(&key);
+                    assert_eq!(exp, live(&model).map(|(_, e)| e), "step {step}");
+                    if exp.is_none() {
+                        model.remove(&(db, key.clone()));
+                    }
+                }
+            }
+            drop(ks);
+            if step % 5000 == 0 {
+                store.check_indexes();
+            }
+        }
+        store.check_indexes();
+        // What the store holds is what the model holds, once expired keys are set aside.
+        for db in 0..2 {
+            let mut ks = store.lock_all(db, now);
+            let mut seen = 0;
+            ks.for_each_in(db, |e| {
+                let (v, t) = model[&(db, e.key().to_vec())];
+                assert!(matches!(e.value(), Value::Int(n) if *n == v));
+                assert_eq!(e.expire(), t);
+                seen += 1;
+            });
+            let want = model
+                .iter()
+                .filter(|((d, _), (_, t))| *d == db && !t.is_some_and(|t| now > t))
+                .count();
+            assert_eq!(seen, want);
+        }
+    }
+
     #[test]
     fn scan_across_shards_sees_every_key() {
         let store = Store::new(1);
