@@ -51,10 +51,18 @@ pub fn set_file(path: &str) {
 pub fn enable_syslog(ident: &str, facility: i32) {
     // openlog keeps the pointer: the identity must live for the rest of the process.
     let ident: &'static std::ffi::CStr = Box::leak(
-        std::ffi::CString::new(ident.replace('\0', "")).unwrap_or_default().into_boxed_c_str(),
+        std::ffi::CString::new(ident.replace('\0', ""))
+            .unwrap_or_default()
+            .into_boxed_c_str(),
     );
     // SAFETY: `ident` is a NUL-terminated string that is never freed.
-    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT, facility) };
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility,
+        )
+    };
     SYSLOG.store(true, Ordering::Relaxed);
 }
 
@@ -65,7 +73,9 @@ fn to_syslog(level: u8, msg: &str) {
         2 => libc::LOG_NOTICE,
         _ => libc::LOG_WARNING,
     };
-    let Ok(msg) = std::ffi::CString::new(msg.replace('\0', "")) else { return };
+    let Ok(msg) = std::ffi::CString::new(msg.replace('\0', "")) else {
+        return;
+    };
     // SAFETY: a constant format string with one NUL-terminated argument.
     unsafe { libc::syslog(prio, c"%s".as_ptr(), msg.as_ptr()) };
 }
@@ -96,9 +106,18 @@ fn timestamp() -> String {
     // length written.
     let n = unsafe {
         libc::localtime_r(&secs, &mut tm);
-        libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), c"%d %b %Y %H:%M:%S".as_ptr(), &tm)
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%d %b %Y %H:%M:%S".as_ptr(),
+            &tm,
+        )
     };
-    format!("{}.{:03}", String::from_utf8_lossy(&buf[..n]), now.subsec_millis())
+    format!(
+        "{}.{:03}",
+        String::from_utf8_lossy(&buf[..n]),
+        now.subsec_millis()
+    )
 }
 
 /// Writes one raw line (no prefix) to the log destination.
@@ -108,7 +127,11 @@ pub fn write_raw(text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-    } else if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+    } else if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
         let _ = f.write_all(text.as_bytes());
     }
 }

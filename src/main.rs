@@ -81,8 +81,14 @@ fn special_first_argument(args: &[Vec<u8>]) {
 }
 
 fn main() {
-    let argv0 = std::env::args_os().next().map(|a| a.as_bytes().to_vec()).unwrap_or_default();
-    let args: Vec<Vec<u8>> = std::env::args_os().skip(1).map(|a| a.as_bytes().to_vec()).collect();
+    let argv0 = std::env::args_os()
+        .next()
+        .map(|a| a.as_bytes().to_vec())
+        .unwrap_or_default();
+    let args: Vec<Vec<u8>> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
     special_first_argument(&args);
 
     // Log to stdout until the config says otherwise.

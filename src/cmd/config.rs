@@ -18,7 +18,8 @@ fn lossy(b: &[u8]) -> String {
 /// CONFIG (container; dispatch selects a subcommand before a handler runs)
 fn config(ctx: &mut Ctx, argv: &[&[u8]]) {
     let sub = argv.get(1).copied().unwrap_or_default();
-    ctx.out.error(&crate::protocol::errors::unknown_subcommand(sub, "config"));
+    ctx.out
+        .error(&crate::protocol::errors::unknown_subcommand(sub, "config"));
 }
 
 /// CONFIG GET parameter [parameter ...]
@@ -104,7 +105,10 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             Some("can't set immutable config")
         } else if d.flags & cf::PROTECTED != 0 && !protected_ok {
             Some("can't set protected config")
-        } else if dirs.iter().any(|(o, n)| std::ptr::eq(*o, d) && (n.as_str() != d.name) == alias) {
+        } else if dirs
+            .iter()
+            .any(|(o, n)| std::ptr::eq(*o, d) && (n.as_str() != d.name) == alias)
+        {
             // Redis keeps an alias as its own entry, so only the same spelling is a duplicate.
             Some("duplicate parameter")
         } else {
@@ -114,7 +118,11 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             error = Some(set_failed(&lossy(name), reason));
             continue;
         }
-        let shown = if alias { d.alias.unwrap_or(d.name) } else { d.name };
+        let shown = if alias {
+            d.alias.unwrap_or(d.name)
+        } else {
+            d.name
+        };
         dirs.push((d, shown.to_string()));
         values.push(value);
     }
@@ -136,7 +144,9 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
                     return ctx.out.error(&set_failed(name, &reason));
                 }
                 Ok(changed) => {
-                    if changed && d.apply != Apply::None && !hooks.iter().any(|(a, _)| *a == d.apply)
+                    if changed
+                        && d.apply != Apply::None
+                        && !hooks.iter().any(|(a, _)| *a == d.apply)
                     {
                         hooks.push((d.apply, i));
                     }
@@ -232,7 +242,11 @@ fn used_memory() -> u64 {
     }
     let pages = std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     pages * 4096
 }
@@ -260,7 +274,9 @@ pub fn rewrite_config_file(server: &Server, force_all: bool) -> Result<(), Strin
 /// CONFIG REWRITE
 fn config_rewrite(ctx: &mut Ctx, _argv: &[&[u8]]) {
     if ctx.server.config.read().config_file.is_none() {
-        return ctx.out.error("ERR The server is running without a config file");
+        return ctx
+            .out
+            .error("ERR The server is running without a config file");
     }
     match rewrite_config_file(ctx.server, false) {
         Ok(()) => {
@@ -314,13 +330,23 @@ const SUBCOMMANDS: &[Command] = &[
         group: "server",
         since: "2.0.0",
         summary: "Reset the stats returned by INFO",
-        ..Command::new("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_resetstat)
+        ..Command::new(
+            "resetstat",
+            2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            config_resetstat,
+        )
     },
     Command {
         group: "server",
         since: "2.8.0",
         summary: "Rewrite the configuration file with the in memory configuration",
-        ..Command::new("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_rewrite)
+        ..Command::new(
+            "rewrite",
+            2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            config_rewrite,
+        )
     },
     Command {
         group: "server",
@@ -338,3 +364,291 @@ pub const COMMANDS: &[Command] = &[Command {
     subcommands: SUBCOMMANDS,
     ..Command::new("config", -2, 0, config)
 }];
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::protocol::Reply;
+    use crate::protocol::reply::Value;
+    use crate::server::Server;
+    use crate::server::client::{Client, ClientInfo};
+
+    fn server() -> Server {
+        Server::new(crate::config::Config::default(), crate::cmd::FAMILIES)
+    }
+
+    fn run_as(server: &Server, addr: &str, resp3: bool, argv: &[&str]) -> Value {
+        let info = Arc::new(ClientInfo::new(
+            1,
+            addr.into(),
+            "127.0.0.1:6379".into(),
+            -1,
+            false,
+        ));
+        let mut client = Client::new(info, true);
+        let mut out = Reply::new();
+        out.resp3 = resp3;
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        server.execute(&mut client, &mut out, &argv);
+        Value::parse(&out.buf).expect("one complete reply").0
+    }
+
+    fn run(server: &Server, argv: &[&str]) -> Value {
+        run_as(server, "127.0.0.1:5555", false, argv)
+    }
+
+    fn err(s: &str) -> Value {
+        Value::Error(s.into())
+    }
+
+    fn bulks(items: &[&str]) -> Value {
+        Value::Array(
+            items
+                .iter()
+                .map(|s| Value::Bulk(s.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn get_exact_patterns_and_duplicates() {
+        let s = server();
+        assert_eq!(
+            run(&s, &["CONFIG", "GET", "MAXMEMORY"]),
+            bulks(&["MAXMEMORY", "0"])
+        );
+        assert_eq!(run(&s, &["config", "get", "nosuch"]), Value::Array(vec![]));
+        let Value::Array(v) = run(
+            &s,
+            &["config", "get", "maxmemory", "maxmemory*", "bind", "*of"],
+        ) else {
+            panic!()
+        };
+        let names: Vec<Value> = v.iter().step_by(2).cloned().collect();
+        assert_eq!(names.len() * 2, v.len());
+        for n in [
+            "maxmemory",
+            "maxmemory-samples",
+            "maxmemory-clients",
+            "bind",
+            "slaveof",
+            "replicaof",
+        ] {
+            assert!(names.contains(&Value::Bulk(n.as_bytes().to_vec())), "{n}");
+        }
+        // Hidden directives need their exact name.
+        let Value::Array(all) = run(&s, &["config", "get", "*"]) else {
+            panic!()
+        };
+        assert_eq!(all.len(), 2 * 192);
+        assert!(!all.contains(&Value::Bulk(b"key-load-delay".to_vec())));
+        assert_eq!(
+            run(&s, &["config", "get", "key-load-delay"]),
+            bulks(&["key-load-delay", "0"])
+        );
+        // RESP3: a map.
+        assert_eq!(
+            run_as(&s, "127.0.0.1:1", true, &["config", "get", "maxmemory"]),
+            Value::Map(vec![(
+                Value::Bulk(b"maxmemory".to_vec()),
+                Value::Bulk(b"0".to_vec())
+            )])
+        );
+    }
+
+    #[test]
+    fn set_errors_as_redis() {
+        let s = server();
+        assert_eq!(
+            run(&s, &["config", "set", "nosuch", "1"]),
+            err("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'")
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "maxmemory", "abc"]),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must \
+                 be a memory value"
+            )
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "daemonize", "no"]),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set \
+                 immutable config"
+            )
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "dir", "x", "daemonize", "no"]),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected \
+                 config"
+            )
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "maxmemory", "1", "maxmemory", "2"]),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate \
+                 parameter"
+            )
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "a", "b", "c"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "a"]),
+            err("ERR wrong number of arguments for 'config|set' command")
+        );
+        assert_eq!(
+            run(&s, &["config", "foo"]),
+            err("ERR unknown subcommand 'foo'. Try CONFIG HELP.")
+        );
+        assert_eq!(
+            run(&s, &["config", "set", "HASH-MAX-ZIPLIST-ENTRIES", "x"]),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'hash-max-ziplist-entries') \
+                 - argument couldn't be parsed into an integer"
+            )
+        );
+        // An alias and its primary name are not duplicates; the last one wins.
+        assert_eq!(
+            run(
+                &s,
+                &[
+                    "config",
+                    "set",
+                    "hash-max-ziplist-entries",
+                    "1",
+                    "hash-max-listpack-entries",
+                    "2"
+                ]
+            ),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(s.config.read().hash_max_listpack_entries, 2);
+    }
+
+    #[test]
+    fn set_is_atomic_with_rollback() {
+        let s = server();
+        assert_eq!(
+            run(&s, &["config", "set", "maxmemory", "10000002"]),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            run(
+                &s,
+                &[
+                    "config",
+                    "set",
+                    "maxmemory",
+                    "10000001",
+                    "maxmemory-clients",
+                    "200%",
+                    "client-query-buffer-limit",
+                    "invalid"
+                ]
+            ),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - \
+                 percentage argument must be less or equal to 100"
+            )
+        );
+        let cfg = s.config.read();
+        assert_eq!(cfg.maxmemory, 10000002);
+        assert_eq!(cfg.maxmemory_clients, 0);
+        assert_eq!(cfg.client_query_buffer_limit, 1 << 30);
+    }
+
+    #[test]
+    fn set_several_and_apply_hooks() {
+        let s = server();
+        assert_eq!(
+            run(
+                &s,
+                &[
+                    "config",
+                    "set",
+                    "maxmemory",
+                    "10000001",
+                    "repl-backlog-size",
+                    "10000002",
+                    "save",
+                    "3000 5",
+                    "hz",
+                    "100000"
+                ]
+            ),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            run(&s, &["config", "get", "save"]),
+            bulks(&["save", "3000 5"])
+        );
+        assert_eq!(
+            run(&s, &["config", "get", "repl-backlog-size"]),
+            bulks(&["repl-backlog-size", "10000002"])
+        );
+        // The hz hook clamps the value, as Redis does.
+        assert_eq!(run(&s, &["config", "get", "hz"]), bulks(&["hz", "500"]));
+    }
+
+    #[test]
+    fn protected_configs_follow_enable_protected_configs() {
+        let mut cfg = crate::config::Config::default();
+        cfg.enable_protected_configs = "local".into();
+        let s = Server::new(cfg, crate::cmd::FAMILIES);
+        let dbf = ["config", "set", "dbfilename", "x.rdb"];
+        assert_eq!(
+            run_as(&s, "10.1.2.3:5000", false, &dbf),
+            err(
+                "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set \
+             protected config"
+            )
+        );
+        assert_eq!(
+            run_as(&s, "127.0.0.1:5000", false, &dbf),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            run(&s, &["config", "get", "dbfilename"]),
+            bulks(&["dbfilename", "x.rdb"])
+        );
+    }
+
+    #[test]
+    fn help_resetstat_rewrite() {
+        let s = server();
+        let Value::Array(help) = run(&s, &["config", "help"]) else {
+            panic!()
+        };
+        assert_eq!(help.len(), 11);
+        assert_eq!(
+            help[0],
+            Value::Simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into())
+        );
+        run(&s, &["nosuchcommand"]);
+        assert!(
+            s.stats
+                .total_error_replies
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        );
+        assert_eq!(
+            run(&s, &["config", "resetstat"]),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            s.stats
+                .total_error_replies
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        assert!(s.stats.errorstats.lock().is_empty());
+        assert_eq!(
+            run(&s, &["config", "rewrite"]),
+            err("ERR The server is running without a config file")
+        );
+    }
+}

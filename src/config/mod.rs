@@ -22,8 +22,8 @@ pub mod table;
 
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Mutex;
 
 use crate::protocol::splitargs::split_args;
@@ -115,14 +115,20 @@ pub mod notify {
 pub enum ConfigError {
     /// The `*** FATAL CONFIG FILE ERROR ***` block on stderr; `line` is the line number and
     /// the trimmed line, when the error belongs to one.
-    Fatal { line: Option<(usize, Vec<u8>)>, msg: String },
+    Fatal {
+        line: Option<(usize, Vec<u8>)>,
+        msg: String,
+    },
     /// An error Redis logs as a warning line (a config file that can't be opened).
     Log(String),
 }
 
 impl ConfigError {
     fn at(line_no: usize, line: &[u8], msg: impl Into<String>) -> ConfigError {
-        ConfigError::Fatal { line: Some((line_no, line.to_vec())), msg: msg.into() }
+        ConfigError::Fatal {
+            line: Some((line_no, line.to_vec())),
+            msg: msg.into(),
+        }
     }
 
     /// Returns the bytes Redis prints on stderr for a fatal error, or the log message.
@@ -170,9 +176,21 @@ pub const OBUF_NORMAL: usize = 0;
 pub const OBUF_REPLICA: usize = 1;
 pub const OBUF_PUBSUB: usize = 2;
 const OBUF_DEFAULTS: [ObufLimit; 3] = [
-    ObufLimit { hard_bytes: 0, soft_bytes: 0, soft_seconds: 0 },
-    ObufLimit { hard_bytes: 256 << 20, soft_bytes: 64 << 20, soft_seconds: 60 },
-    ObufLimit { hard_bytes: 32 << 20, soft_bytes: 8 << 20, soft_seconds: 60 },
+    ObufLimit {
+        hard_bytes: 0,
+        soft_bytes: 0,
+        soft_seconds: 0,
+    },
+    ObufLimit {
+        hard_bytes: 256 << 20,
+        soft_bytes: 64 << 20,
+        soft_seconds: 60,
+    },
+    ObufLimit {
+        hard_bytes: 32 << 20,
+        soft_bytes: 8 << 20,
+        soft_seconds: 60,
+    },
 ];
 
 /// The value of a directive without a typed field.
@@ -405,7 +423,10 @@ pub fn memtoull(s: &[u8]) -> Option<u64> {
     }
     let mut v: u64 = 0;
     for &c in &s[..digits] {
-        v = match v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)) {
+        v = match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+        {
             Some(v) => v,
             None => u64::MAX,
         };
@@ -430,7 +451,9 @@ fn strtoll(s: &[u8], base: u32) -> (i64, bool, bool) {
     let mut v: i128 = 0;
     let mut overflow = false;
     while i < s.len() {
-        let Some(d) = (s[i] as char).to_digit(base) else { break };
+        let Some(d) = (s[i] as char).to_digit(base) else {
+            break;
+        };
         v = v * base as i128 + d as i128;
         if v > i64::MAX as i128 + 1 {
             overflow = true;
@@ -489,7 +512,16 @@ fn parse_num(fmt: NumFmt, s: &[u8]) -> Result<i64, &'static str> {
 
 /// Checks a parsed number against its bounds, with Redis's messages.
 fn check_bounds(kind: &Kind, v: i64) -> Result<(), String> {
-    let Kind::Num { min, max, unsigned, fmt, .. } = *kind else { return Ok(()) };
+    let Kind::Num {
+        min,
+        max,
+        unsigned,
+        fmt,
+        ..
+    } = *kind
+    else {
+        return Ok(());
+    };
     if unsigned {
         let u = v as u64 as i128;
         if u > max || u < min {
@@ -501,10 +533,16 @@ fn check_bounds(kind: &Kind, v: i64) -> Result<(), String> {
         }
     } else if fmt == NumFmt::MemoryPercent && v < 0 {
         if (v as i128) < min {
-            return Err(format!("percentage argument must be less or equal to {}", -min));
+            return Err(format!(
+                "percentage argument must be less or equal to {}",
+                -min
+            ));
         }
     } else if (v as i128) > max || (v as i128) < min {
-        return Err(format!("argument must be between {} and {} inclusive", min, max));
+        return Err(format!(
+            "argument must be between {} and {} inclusive",
+            min, max
+        ));
     }
     Ok(())
 }
@@ -532,7 +570,11 @@ pub fn repr(s: &[u8]) -> Vec<u8> {
 /// Formats a percentile as Redis does (`%f`, trailing zeros and dot removed).
 fn fmt_percentile(v: f64) -> String {
     let s = format!("{v:.6}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// The text of an OS error number, as C's `strerror`.
@@ -592,9 +634,11 @@ impl Config {
             Field::Num(get, _) => Val::Num(get(self)),
             Field::Enum(get, _) => Val::Enum(get(self)),
             Field::Str(get, _) => Val::Str(get(self)),
-            Field::Stored | Field::Special => {
-                self.stored.get(d.name).cloned().unwrap_or_else(|| default_val(&d.kind))
-            }
+            Field::Stored | Field::Special => self
+                .stored
+                .get(d.name)
+                .cloned()
+                .unwrap_or_else(|| default_val(&d.kind)),
         }
     }
 
@@ -616,7 +660,13 @@ impl Config {
             return self.get_special(s);
         }
         match (self.read(d), &d.kind) {
-            (Val::Bool(b), _) => if b { b"yes".to_vec() } else { b"no".to_vec() },
+            (Val::Bool(b), _) => {
+                if b {
+                    b"yes".to_vec()
+                } else {
+                    b"no".to_vec()
+                }
+            }
             (Val::Num(v), Kind::Num { fmt, .. }) => match fmt {
                 NumFmt::MemoryPercent if v < 0 => format!("{}%", -(v as i128)).into_bytes(),
                 NumFmt::Memory | NumFmt::MemoryPercent => (v as u64).to_string().into_bytes(),
@@ -657,7 +707,9 @@ impl Config {
                 let v = &self.oom_score_adj_values;
                 format!("{} {} {}", v[0], v[1], v[2]).into_bytes()
             }
-            Special::NotifyKeyspaceEvents => notify::format(self.notify_keyspace_events).into_bytes(),
+            Special::NotifyKeyspaceEvents => {
+                notify::format(self.notify_keyspace_events).into_bytes()
+            }
             Special::Bind => self.bind.join(" ").into_bytes(),
             Special::ReplicaOf => match &self.replicaof {
                 Some((h, p)) => format!("{h} {p}").into_bytes(),
@@ -722,12 +774,20 @@ impl Config {
                 }
                 Val::Enum(v)
             }
-            Kind::Str { empty_is_null, check, .. } => {
+            Kind::Str {
+                empty_is_null,
+                check,
+                ..
+            } => {
                 let a = args.first().copied().unwrap_or_default();
                 if let Some(check) = check {
                     check(a)?;
                 }
-                Val::Str(if empty_is_null && a.is_empty() { None } else { Some(a.to_vec()) })
+                Val::Str(if empty_is_null && a.is_empty() {
+                    None
+                } else {
+                    Some(a.to_vec())
+                })
             }
         };
         let changed = self.read(d) != new;
@@ -766,7 +826,7 @@ impl Config {
                         OBUF_PUBSUB
                     } else {
                         return Err(
-                            "Invalid client class specified in buffer limit configuration.".into()
+                            "Invalid client class specified in buffer limit configuration.".into(),
                         );
                     };
                     let (Some(hard), Some(soft)) = (memtoull(chunk[1]), memtoull(chunk[2])) else {
@@ -778,8 +838,11 @@ impl Config {
                     if secs < 0 || !all {
                         return Err(BAD.into());
                     }
-                    limits[idx] =
-                        ObufLimit { hard_bytes: hard, soft_bytes: soft, soft_seconds: secs as i64 };
+                    limits[idx] = ObufLimit {
+                        hard_bytes: hard,
+                        soft_bytes: soft,
+                        soft_seconds: secs as i64,
+                    };
                 }
                 self.client_output_buffer_limit = limits;
                 Ok(true)
@@ -792,9 +855,11 @@ impl Config {
                 for (i, a) in args.iter().enumerate() {
                     let (v, _, all) = strtoll(a, 10);
                     if !all || !(-2000..=2000).contains(&v) {
-                        return Err("Invalid oom-score-adj-values, elements must be between -2000 \
+                        return Err(
+                            "Invalid oom-score-adj-values, elements must be between -2000 \
                                     and 2000."
-                            .into());
+                                .into(),
+                        );
                     }
                     values[i] = v as i32;
                 }
@@ -822,7 +887,11 @@ impl Config {
                 if args.len() > 16 {
                     return Err("Too many bind addresses specified.".into());
                 }
-                let args = if args.len() == 1 && args[0].is_empty() { &[][..] } else { args };
+                let args = if args.len() == 1 && args[0].is_empty() {
+                    &[][..]
+                } else {
+                    args
+                };
                 self.bind = args.iter().map(|a| lossy(a)).collect();
                 Ok(true)
             }
@@ -842,7 +911,11 @@ impl Config {
                 Ok(true)
             }
             Special::LatencyTrackingInfoPercentiles => {
-                let args = if args.len() == 1 && args[0].is_empty() { &[][..] } else { args };
+                let args = if args.len() == 1 && args[0].is_empty() {
+                    &[][..]
+                } else {
+                    args
+                };
                 let mut v = Vec::with_capacity(args.len());
                 for a in args {
                     let Some(p) = crate::util::parse_f64_strict(a) else {
@@ -899,8 +972,15 @@ impl Config {
 
     /// Returns the save points as (seconds, changes) pairs.
     pub fn save_params(&self) -> Vec<(i64, i64)> {
-        let nums: Vec<i64> = self.save.split(' ').filter_map(|s| s.parse().ok()).collect();
-        nums.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
+        let nums: Vec<i64> = self
+            .save
+            .split(' ')
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        nums.chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect()
     }
 
     /// True when `protected` actions (per `enable-*` value `setting`) are allowed for a client.
@@ -944,9 +1024,257 @@ fn enum_parse(names: &[(&str, i32)], args: &[&[u8]], bitflags: bool) -> Option<i
 
 // ---- loading config text ----
 
+/// Every top-level command of Redis 7.0.15 (`COMMAND LIST`), so `rename-command` of one we
+/// don't implement yet is accepted rather than refused as unknown.
+pub const REDIS_COMMANDS: &[&str] = &[
+    "acl",
+    "append",
+    "asking",
+    "auth",
+    "bgrewriteaof",
+    "bgsave",
+    "bitcount",
+    "bitfield",
+    "bitfield_ro",
+    "bitop",
+    "bitpos",
+    "blmove",
+    "blmpop",
+    "blpop",
+    "brpop",
+    "brpoplpush",
+    "bzmpop",
+    "bzpopmax",
+    "bzpopmin",
+    "client",
+    "cluster",
+    "command",
+    "config",
+    "copy",
+    "dbsize",
+    "debug",
+    "decr",
+    "decrby",
+    "del",
+    "discard",
+    "dump",
+    "echo",
+    "eval",
+    "eval_ro",
+    "evalsha",
+    "evalsha_ro",
+    "exec",
+    "exists",
+    "expire",
+    "expireat",
+    "expiretime",
+    "failover",
+    "fcall",
+    "fcall_ro",
+    "flushall",
+    "flushdb",
+    "function",
+    "geoadd",
+    "geodist",
+    "geohash",
+    "geopos",
+    "georadius",
+    "georadius_ro",
+    "georadiusbymember",
+    "georadiusbymember_ro",
+    "geosearch",
+    "geosearchstore",
+    "get",
+    "getbit",
+    "getdel",
+    "getex",
+    "getrange",
+    "getset",
+    "hdel",
+    "hello",
+    "hexists",
+    "hget",
+    "hgetall",
+    "hincrby",
+    "hincrbyfloat",
+    "hkeys",
+    "hlen",
+    "hmget",
+    "hmset",
+    "hrandfield",
+    "hscan",
+    "hset",
+    "hsetnx",
+    "hstrlen",
+    "hvals",
+    "incr",
+    "incrby",
+    "incrbyfloat",
+    "info",
+    "keys",
+    "lastsave",
+    "latency",
+    "lcs",
+    "lindex",
+    "linsert",
+    "llen",
+    "lmove",
+    "lmpop",
+    "lolwut",
+    "lpop",
+    "lpos",
+    "lpush",
+    "lpushx",
+    "lrange",
+    "lrem",
+    "lset",
+    "ltrim",
+    "memory",
+    "mget",
+    "migrate",
+    "module",
+    "monitor",
+    "move",
+    "mset",
+    "msetnx",
+    "multi",
+    "object",
+    "persist",
+    "pexpire",
+    "pexpireat",
+    "pexpiretime",
+    "pfadd",
+    "pfcount",
+    "pfdebug",
+    "pfmerge",
+    "pfselftest",
+    "ping",
+    "psetex",
+    "psubscribe",
+    "psync",
+    "pttl",
+    "publish",
+    "pubsub",
+    "punsubscribe",
+    "quit",
+    "randomkey",
+    "readonly",
+    "readwrite",
+    "rename",
+    "renamenx",
+    "replconf",
+    "replicaof",
+    "reset",
+    "restore",
+    "restore-asking",
+    "role",
+    "rpop",
+    "rpoplpush",
+    "rpush",
+    "rpushx",
+    "sadd",
+    "save",
+    "scan",
+    "scard",
+    "script",
+    "sdiff",
+    "sdiffstore",
+    "select",
+    "set",
+    "setbit",
+    "setex",
+    "setnx",
+    "setrange",
+    "shutdown",
+    "sinter",
+    "sintercard",
+    "sinterstore",
+    "sismember",
+    "slaveof",
+    "slowlog",
+    "smembers",
+    "smismember",
+    "smove",
+    "sort",
+    "sort_ro",
+    "spop",
+    "spublish",
+    "srandmember",
+    "srem",
+    "sscan",
+    "ssubscribe",
+    "strlen",
+    "subscribe",
+    "substr",
+    "sunion",
+    "sunionstore",
+    "sunsubscribe",
+    "swapdb",
+    "sync",
+    "time",
+    "touch",
+    "ttl",
+    "type",
+    "unlink",
+    "unsubscribe",
+    "unwatch",
+    "wait",
+    "watch",
+    "xack",
+    "xadd",
+    "xautoclaim",
+    "xclaim",
+    "xdel",
+    "xgroup",
+    "xinfo",
+    "xlen",
+    "xpending",
+    "xrange",
+    "xread",
+    "xreadgroup",
+    "xrevrange",
+    "xsetid",
+    "xtrim",
+    "zadd",
+    "zcard",
+    "zcount",
+    "zdiff",
+    "zdiffstore",
+    "zincrby",
+    "zinter",
+    "zintercard",
+    "zinterstore",
+    "zlexcount",
+    "zmpop",
+    "zmscore",
+    "zpopmax",
+    "zpopmin",
+    "zrandmember",
+    "zrange",
+    "zrangebylex",
+    "zrangebyscore",
+    "zrangestore",
+    "zrank",
+    "zrem",
+    "zremrangebylex",
+    "zremrangebyrank",
+    "zremrangebyscore",
+    "zrevrange",
+    "zrevrangebylex",
+    "zrevrangebyscore",
+    "zrevrank",
+    "zscan",
+    "zscore",
+    "zunion",
+    "zunionstore",
+];
+
 /// Deprecated directives Redis still accepts and ignores (with exactly one argument).
-const DEPRECATED: &[&str] =
-    &["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
+const DEPRECATED: &[&str] = &[
+    "list-max-ziplist-entries",
+    "list-max-ziplist-value",
+    "lua-replicate-commands",
+];
 
 /// What redis-server's arguments say: the config file, whether to read stdin, and the
 /// `--name value` options turned into config text.
@@ -961,7 +1289,10 @@ pub struct CommandLine {
 
 /// Splits redis-server's arguments (without the program name) as its `main()` does.
 pub fn parse_command_line(args: &[Vec<u8>]) -> CommandLine {
-    let mut cl = CommandLine { no_args: args.is_empty(), ..Default::default() };
+    let mut cl = CommandLine {
+        no_args: args.is_empty(),
+        ..Default::default()
+    };
     let mut start = 0;
     if let Some(first) = args.first() {
         if first.first() != Some(&b'-') {
@@ -1031,13 +1362,18 @@ pub fn options_to_text(args: &[String]) -> String {
 fn trim_line(line: &[u8]) -> &[u8] {
     let is_ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let start = line.iter().position(|c| !is_ws(c)).unwrap_or(line.len());
-    let end = line.iter().rposition(|c| !is_ws(c)).map_or(start, |e| e + 1);
+    let end = line
+        .iter()
+        .rposition(|c| !is_ws(c))
+        .map_or(start, |e| e + 1);
     &line[start..end]
 }
 
 /// Expands a glob pattern (`include /etc/redis/conf.d/*.conf`) into matching paths, sorted.
 fn glob_paths(pattern: &[u8]) -> Vec<Vec<u8>> {
-    let Ok(c) = std::ffi::CString::new(pattern) else { return Vec::new() };
+    let Ok(c) = std::ffi::CString::new(pattern) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     // SAFETY: glob(3) fills `g` (zeroed as it expects); we read gl_pathc entries of gl_pathv,
     // each a NUL-terminated string owned by `g`, then release it with globfree.
@@ -1092,8 +1428,11 @@ struct Loader<'a> {
     reading_file: bool,
     /// Whether a `save` line was already seen (the first one replaces the defaults).
     save_loaded: bool,
-    /// Command names, to check `rename-command` (None: not checked).
+    /// Command names as renamed so far (ours and Redis's), to check `rename-command` (None:
+    /// not checked).
     commands: Option<HashSet<Vec<u8>>>,
+    /// The commands we implement.
+    implemented: HashSet<Vec<u8>>,
     /// Include depth, against include loops.
     depth: usize,
 }
@@ -1203,6 +1542,12 @@ impl Loader<'_> {
                     if !to.is_empty() && !cmds.insert(to.clone()) {
                         return Err("Target command name already exists".into());
                     }
+                    if !self.implemented.contains(&from) {
+                        self.cfg.warnings.push(format!(
+                            "rename-command: '{}' is not implemented yet by rusty-redis-server",
+                            lossy(&from)
+                        ));
+                    }
                 }
                 self.cfg.renames.push((lossy(&from), lossy(&to)));
             }
@@ -1245,8 +1590,10 @@ impl Loader<'_> {
     fn finish(&mut self) -> Result<(), ConfigError> {
         if !self.cfg.logfile.is_empty() {
             // Fail now if the log file can't be opened: later the server couldn't say why.
-            if let Err(e) =
-                std::fs::OpenOptions::new().create(true).append(true).open(&self.cfg.logfile)
+            if let Err(e) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.cfg.logfile)
             {
                 return Err(ConfigError::Fatal {
                     line: None,
@@ -1314,13 +1661,26 @@ impl Config {
         self.load_text_with(text.as_bytes(), None)
     }
 
-    fn load_text_with(&mut self, text: &[u8], commands: Option<&[&str]>) -> Result<(), ConfigError> {
-        let commands = commands.map(|c| c.iter().map(|n| n.as_bytes().to_ascii_lowercase()).collect());
+    fn load_text_with(
+        &mut self,
+        text: &[u8],
+        commands: Option<&[&str]>,
+    ) -> Result<(), ConfigError> {
+        let lower = |n: &&str| n.as_bytes().to_ascii_lowercase();
+        let implemented: HashSet<Vec<u8>> = commands
+            .map(|c| c.iter().map(lower).collect())
+            .unwrap_or_default();
+        let commands = commands.map(|_| {
+            let mut all: HashSet<Vec<u8>> = REDIS_COMMANDS.iter().map(lower).collect();
+            all.extend(implemented.iter().cloned());
+            all
+        });
         let mut loader = Loader {
             cfg: self,
             reading_file: false,
             save_loaded: false,
             commands,
+            implemented,
             depth: 0,
         };
         loader.load_string(text)
@@ -1329,8 +1689,8 @@ impl Config {
     /// Sets a directive by name from a CONFIG SET value (one string; multi-argument directives
     /// split it on spaces), outside any config file.
     pub fn set_by_name(&mut self, name: &[u8], value: &[u8]) -> Result<bool, String> {
-        let (d, _) = table::lookup(name)
-            .ok_or_else(|| format!("Unknown option '{}'", lossy(name)))?;
+        let (d, _) =
+            table::lookup(name).ok_or_else(|| format!("Unknown option '{}'", lossy(name)))?;
         self.set_value(d, value)
     }
 
@@ -1338,7 +1698,11 @@ impl Config {
     /// spaces (Redis's `sdssplitlen`, so two spaces make an empty argument).
     pub fn set_value(&mut self, d: &'static Directive, value: &[u8]) -> Result<bool, String> {
         let args: Vec<&[u8]> = if d.multi_arg() {
-            if value.is_empty() { Vec::new() } else { value.split(|&c| c == b' ').collect() }
+            if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(|&c| c == b' ').collect()
+            }
         } else {
             vec![value]
         };
@@ -1377,8 +1741,15 @@ mod tests {
 
     #[test]
     fn command_line_options() {
-        let c = Config::from_args(&args(&["--port", "6380", "--save", "", "--loglevel", "verbose"]))
-            .unwrap();
+        let c = Config::from_args(&args(&[
+            "--port",
+            "6380",
+            "--save",
+            "",
+            "--loglevel",
+            "verbose",
+        ]))
+        .unwrap();
         assert_eq!(c.port, 6380);
         assert_eq!(c.save, "");
         assert_eq!(c.loglevel, "verbose");
@@ -1392,15 +1763,26 @@ mod tests {
         let c = Config::from_args(&args(&["--save", "3600 1 300 100"])).unwrap();
         assert_eq!(c.save, "3600 1 300 100");
         // Name and value in one argument, then another option.
-        let c = Config::from_args(&args(&["--maxmemory 700mb", "--maxmemory-policy volatile-lru"]))
-            .unwrap();
+        let c = Config::from_args(&args(&[
+            "--maxmemory 700mb",
+            "--maxmemory-policy volatile-lru",
+        ]))
+        .unwrap();
         assert_eq!(c.maxmemory, 700 << 20);
         assert_eq!(c.maxmemory_policy, "volatile-lru");
-        let c = Config::from_args(&args(&["--proc-title-template", "--save", "--save", "", "--loglevel", "verbose"]))
-            .unwrap();
+        let c = Config::from_args(&args(&[
+            "--proc-title-template",
+            "--save",
+            "--save",
+            "",
+            "--loglevel",
+            "verbose",
+        ]))
+        .unwrap();
         assert_eq!(get(&c, "proc-title-template"), "--save");
         assert_eq!(c.save, "");
-        let c = Config::from_args(&args(&["--shutdown-on-sigint", "nosave", "force", "now"])).unwrap();
+        let c =
+            Config::from_args(&args(&["--shutdown-on-sigint", "nosave", "force", "now"])).unwrap();
         assert_eq!(get(&c, "shutdown-on-sigint"), "nosave now force");
     }
 
@@ -1411,15 +1793,26 @@ mod tests {
             "port \"6379\" \"6380\" \n"
         );
         assert_eq!(options_to_text(&args(&["--save"])), "save \"\"\n");
-        assert_eq!(options_to_text(&args(&["--x", "a\"b\\\n\x07"])), "x \"a\\\"b\\\\\\n\\a\" \n");
+        assert_eq!(
+            options_to_text(&args(&["--x", "a\"b\\\n\x07"])),
+            "x \"a\\\"b\\\\\\n\\a\" \n"
+        );
     }
 
     #[test]
     fn errors_name_the_line() {
         let cases: &[(&[&str], &str, &str)] = &[
             (&["--port"], "port", "wrong number of arguments"),
-            (&["--port", "6380", "--loglevel"], "loglevel", "wrong number of arguments"),
-            (&["--port", "6379", "6380"], "port \"6379\" \"6380\"", "wrong number of arguments"),
+            (
+                &["--port", "6380", "--loglevel"],
+                "loglevel",
+                "wrong number of arguments",
+            ),
+            (
+                &["--port", "6379", "6380"],
+                "port \"6379\" \"6380\"",
+                "wrong number of arguments",
+            ),
             (
                 &["--port", "--loglevel", "verbose"],
                 "port \"--loglevel\" \"verbose\"",
@@ -1430,30 +1823,62 @@ mod tests {
                 "port \"--bla\"",
                 "argument couldn't be parsed into an integer",
             ),
-            (&["--maxclients", "abc"], "maxclients \"abc\"", "argument couldn't be parsed into an integer"),
+            (
+                &["--maxclients", "abc"],
+                "maxclients \"abc\"",
+                "argument couldn't be parsed into an integer",
+            ),
             (
                 &["--shutdown-on-sigint"],
                 "shutdown-on-sigint",
                 "argument(s) must be one of the following: default, save, nosave, now, force",
             ),
-            (&["--replicaof", "127.0.0.1", "abc"], "replicaof \"127.0.0.1\" \"abc\"", "Invalid master port"),
-            (&["--replicaof", "--127.0.0.1", "--abc"], "replicaof \"--127.0.0.1\"", "wrong number of arguments"),
-            (&["--nosuch", "1"], "nosuch \"1\"", "Bad directive or wrong number of arguments"),
-            (&["--maxmemory", "1xb"], "maxmemory \"1xb\"", "argument must be a memory value"),
+            (
+                &["--replicaof", "127.0.0.1", "abc"],
+                "replicaof \"127.0.0.1\" \"abc\"",
+                "Invalid master port",
+            ),
+            (
+                &["--replicaof", "--127.0.0.1", "--abc"],
+                "replicaof \"--127.0.0.1\"",
+                "wrong number of arguments",
+            ),
+            (
+                &["--nosuch", "1"],
+                "nosuch \"1\"",
+                "Bad directive or wrong number of arguments",
+            ),
+            (
+                &["--maxmemory", "1xb"],
+                "maxmemory \"1xb\"",
+                "argument must be a memory value",
+            ),
         ];
         for (a, line, msg) in cases {
             let e = Config::from_args(&args(a)).unwrap_err();
-            assert_eq!(fatal_msg(&e), (Some(line.to_string()), msg.to_string()), "{a:?}");
+            assert_eq!(
+                fatal_msg(&e),
+                (Some(line.to_string()), msg.to_string()),
+                "{a:?}"
+            );
         }
-        let e = Config::from_args(&args(&["--logfile", "--my--log--file", "--loglevel", "--bla"]))
-            .unwrap_err();
+        let e = Config::from_args(&args(&[
+            "--logfile",
+            "--my--log--file",
+            "--loglevel",
+            "--bla",
+        ]))
+        .unwrap_err();
         assert_eq!(fatal_msg(&e).0.as_deref(), Some("loglevel \"--bla\""));
-        assert!(fatal_msg(&e).1.starts_with("argument(s) must be one of the following"));
+        assert!(
+            fatal_msg(&e)
+                .1
+                .starts_with("argument(s) must be one of the following")
+        );
         let _ = std::fs::remove_file("--my--log--file");
-        let report = String::from_utf8(
-            ConfigError::at(2, b"port", "wrong number of arguments").report(),
-        )
-        .unwrap();
+        let report =
+            String::from_utf8(ConfigError::at(2, b"port", "wrong number of arguments").report())
+                .unwrap();
         assert_eq!(
             report,
             "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at \
@@ -1480,9 +1905,18 @@ mod tests {
         // CONFIG SET replaces.
         c.set_by_name(b"save", b"3000 5").unwrap();
         assert_eq!(c.save, "3000 5");
-        assert_eq!(c.set_by_name(b"save", b"100 10  5 5").unwrap_err(), "Invalid save parameters");
-        assert_eq!(c.set_by_name(b"save", b"100").unwrap_err(), "Invalid save parameters");
-        assert_eq!(c.set_by_name(b"save", b"0 1").unwrap_err(), "Invalid save parameters");
+        assert_eq!(
+            c.set_by_name(b"save", b"100 10  5 5").unwrap_err(),
+            "Invalid save parameters"
+        );
+        assert_eq!(
+            c.set_by_name(b"save", b"100").unwrap_err(),
+            "Invalid save parameters"
+        );
+        assert_eq!(
+            c.set_by_name(b"save", b"0 1").unwrap_err(),
+            "Invalid save parameters"
+        );
         c.set_by_name(b"save", b"+100 10").unwrap();
         assert_eq!(c.save, "100 10");
         c.set_by_name(b"save", b"").unwrap();
@@ -1497,7 +1931,8 @@ mod tests {
         assert_eq!(get(&c, "maxmemory"), "1073741824");
         c.set_by_name(b"maxmemory", b"").unwrap();
         assert_eq!(c.maxmemory, 0);
-        c.set_by_name(b"maxmemory", b"99999999999999999999").unwrap();
+        c.set_by_name(b"maxmemory", b"99999999999999999999")
+            .unwrap();
         assert_eq!(get(&c, "maxmemory"), "18446744073709551615");
         assert_eq!(
             c.set_by_name(b"maxmemory", b"abc").unwrap_err(),
@@ -1520,7 +1955,8 @@ mod tests {
             "argument couldn't be parsed into an integer"
         );
         assert_eq!(
-            c.set_by_name(b"hash-max-listpack-entries", b"-1").unwrap_err(),
+            c.set_by_name(b"hash-max-listpack-entries", b"-1")
+                .unwrap_err(),
             "argument must be between 0 and 9223372036854775807 inclusive"
         );
         c.set_by_name(b"maxmemory-clients", b"5%").unwrap();
@@ -1542,10 +1978,17 @@ mod tests {
         c.load_text("unixsocketperm 700\n").unwrap();
         assert_eq!(c.unixsocketperm, 0o700);
         assert_eq!(get(&c, "unixsocketperm"), "700");
-        let e = Config::default().load_text("unixsocketperm 1777\n").unwrap_err();
+        let e = Config::default()
+            .load_text("unixsocketperm 1777\n")
+            .unwrap_err();
         assert_eq!(e.message(), "argument must be between 0 and 777 inclusive");
-        let e = Config::default().load_text("unixsocketperm 8\n").unwrap_err();
-        assert_eq!(e.message(), "argument couldn't be parsed as an octal number");
+        let e = Config::default()
+            .load_text("unixsocketperm 8\n")
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "argument couldn't be parsed as an octal number"
+        );
     }
 
     #[test]
@@ -1560,7 +2003,8 @@ mod tests {
     #[test]
     fn booleans_enums_strings() {
         let mut c = Config::default();
-        c.load_text("daemonize YES\nloglevel WARNING\nrequirepass \"a\\x00b\"\npidfile \"\"\n").unwrap();
+        c.load_text("daemonize YES\nloglevel WARNING\nrequirepass \"a\\x00b\"\npidfile \"\"\n")
+            .unwrap();
         assert!(c.daemonize);
         assert_eq!(c.loglevel, "warning");
         assert_eq!(c.requirepass.as_deref(), Some(&b"a\x00b"[..]));
@@ -1576,11 +2020,16 @@ mod tests {
         c.set_by_name(b"oom-score-adj", b"relative").unwrap();
         assert_eq!(get(&c, "oom-score-adj"), "yes");
         assert_eq!(
-            c.set_by_name(b"shutdown-on-sigint", b"save nosave").unwrap_err(),
+            c.set_by_name(b"shutdown-on-sigint", b"save nosave")
+                .unwrap_err(),
             "shutdown options SAVE and NOSAVE can't be used simultaneously"
         );
-        c.set_by_name(b"shutdown-on-sigterm", b"nosave now").unwrap();
-        assert_eq!(c.shutdown_on_sigterm, table::SHUTDOWN_NOSAVE | table::SHUTDOWN_NOW);
+        c.set_by_name(b"shutdown-on-sigterm", b"nosave now")
+            .unwrap();
+        assert_eq!(
+            c.shutdown_on_sigterm,
+            table::SHUTDOWN_NOSAVE | table::SHUTDOWN_NOW
+        );
         c.set_by_name(b"requirepass", b"").unwrap();
         assert_eq!(c.requirepass, None);
         assert_eq!(
@@ -1589,14 +2038,19 @@ mod tests {
         );
         c.set_by_name(b"dbfilename", b"x.rdb").unwrap();
         assert_eq!(get(&c, "dbfilename"), "x.rdb");
-        assert!(c.set_by_name(b"activedefrag", b"yes").unwrap_err().starts_with("Active defrag"));
+        assert!(
+            c.set_by_name(b"activedefrag", b"yes")
+                .unwrap_err()
+                .starts_with("Active defrag")
+        );
         c.set_by_name(b"activedefrag", b"no").unwrap();
     }
 
     #[test]
     fn aliases_share_the_value() {
         let mut c = Config::default();
-        c.load_text("hash-max-listpack-entries 20\nhash-max-ziplist-entries 21\n").unwrap();
+        c.load_text("hash-max-listpack-entries 20\nhash-max-ziplist-entries 21\n")
+            .unwrap();
         assert_eq!(c.hash_max_listpack_entries, 21);
         assert_eq!(get(&c, "hash-max-ziplist-entries"), "21");
         c.load_text("slaveof 127.0.0.1 6380\n").unwrap();
@@ -1612,34 +2066,46 @@ mod tests {
             get(&c, "client-output-buffer-limit"),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
         );
-        c.set_by_name(b"client-output-buffer-limit", b"replica 1mb 2 3").unwrap();
+        c.set_by_name(b"client-output-buffer-limit", b"replica 1mb 2 3")
+            .unwrap();
         assert_eq!(
             get(&c, "client-output-buffer-limit"),
             "normal 0 0 0 slave 1048576 2 3 pubsub 33554432 8388608 60"
         );
         assert_eq!(
-            c.set_by_name(b"client-output-buffer-limit", b"normal 1 2").unwrap_err(),
+            c.set_by_name(b"client-output-buffer-limit", b"normal 1 2")
+                .unwrap_err(),
             "Wrong number of arguments in buffer limit configuration."
         );
         assert_eq!(
-            c.set_by_name(b"client-output-buffer-limit", b"master 1 2 3").unwrap_err(),
+            c.set_by_name(b"client-output-buffer-limit", b"master 1 2 3")
+                .unwrap_err(),
             "Invalid client class specified in buffer limit configuration."
         );
         assert_eq!(
-            c.set_by_name(b"client-output-buffer-limit", b"normal 1 2 -3").unwrap_err(),
+            c.set_by_name(b"client-output-buffer-limit", b"normal 1 2 -3")
+                .unwrap_err(),
             "Error in hard, soft or soft_seconds setting in buffer limit configuration."
         );
         c.set_by_name(b"notify-keyspace-events", b"KEA").unwrap();
         assert_eq!(get(&c, "notify-keyspace-events"), "AKE");
-        assert_eq!(c.notify_keyspace_events, notify::ALL | notify::KEYSPACE | notify::KEYEVENT);
+        assert_eq!(
+            c.notify_keyspace_events,
+            notify::ALL | notify::KEYSPACE | notify::KEYEVENT
+        );
         c.set_by_name(b"notify-keyspace-events", b"Ex$m").unwrap();
         assert_eq!(get(&c, "notify-keyspace-events"), "$xEm");
         assert!(c.set_by_name(b"notify-keyspace-events", b"x y").is_err());
-        c.set_by_name(b"latency-tracking-info-percentiles", b"50 99.99 0.5").unwrap();
+        c.set_by_name(b"latency-tracking-info-percentiles", b"50 99.99 0.5")
+            .unwrap();
         assert_eq!(get(&c, "latency-tracking-info-percentiles"), "50 99.99 0.5");
-        assert!(c.set_by_name(b"latency-tracking-info-percentiles", b"101").is_err());
+        assert!(
+            c.set_by_name(b"latency-tracking-info-percentiles", b"101")
+                .is_err()
+        );
         assert_eq!(
-            c.set_by_name(b"bind", b"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17").unwrap_err(),
+            c.set_by_name(b"bind", b"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17")
+                .unwrap_err(),
             "Too many bind addresses specified."
         );
         c.set_by_name(b"bind", b"127.0.0.1 -::1").unwrap();
@@ -1658,9 +2124,12 @@ mod tests {
     #[test]
     fn config_file_rules() {
         let mut c = Config::default();
-        c.load_text("# comment\n\n   \t port 7000  \r\nlist-max-ziplist-entries 5\n").unwrap();
+        c.load_text("# comment\n\n   \t port 7000  \r\nlist-max-ziplist-entries 5\n")
+            .unwrap();
         assert_eq!(c.port, 7000);
-        let e = Config::default().load_text("port 1\nport \"unbalanced\n").unwrap_err();
+        let e = Config::default()
+            .load_text("port 1\nport \"unbalanced\n")
+            .unwrap_err();
         assert_eq!(
             e,
             ConfigError::Fatal {
@@ -1668,15 +2137,23 @@ mod tests {
                 msg: "Unbalanced quotes in configuration line".into()
             }
         );
-        let e = Config::default().load_text("list-max-ziplist-entries 5 6\n").unwrap_err();
+        let e = Config::default()
+            .load_text("list-max-ziplist-entries 5 6\n")
+            .unwrap_err();
         assert_eq!(e.message(), "Bad directive or wrong number of arguments");
-        let e = Config::default().load_text("sentinel monitor x\n").unwrap_err();
+        let e = Config::default()
+            .load_text("sentinel monitor x\n")
+            .unwrap_err();
         assert_eq!(e.message(), "sentinel directive while not in sentinel mode");
         let mut c = Config::default();
-        c.load_text("rename-command flushdb badger\nrename-command config \"\"\n").unwrap();
+        c.load_text("rename-command flushdb badger\nrename-command config \"\"\n")
+            .unwrap();
         assert_eq!(
             c.renames,
-            vec![("flushdb".into(), "badger".into()), ("config".into(), "".into())]
+            vec![
+                ("flushdb".into(), "badger".into()),
+                ("config".into(), "".into())
+            ]
         );
         let mut c = Config::default();
         let e = c
@@ -1687,8 +2164,15 @@ mod tests {
             .load_text_with(b"rename-command get set\n", Some(&["get", "set"]))
             .unwrap_err();
         assert_eq!(e.message(), "Target command name already exists");
+        // A Redis command we don't implement yet can be renamed, with a warning.
         let mut c = Config::default();
-        c.load_text("user alice on >pw ~* +@all\nfoo.bar 1\nloadmodule /x.so\n").unwrap();
+        c.load_text_with(b"rename-command FLUSHALL \"\"\n", Some(&["get"]))
+            .unwrap();
+        assert_eq!(c.renames, vec![("flushall".into(), "".into())]);
+        assert_eq!(c.warnings.len(), 1);
+        let mut c = Config::default();
+        c.load_text("user alice on >pw ~* +@all\nfoo.bar 1\nloadmodule /x.so\n")
+            .unwrap();
         assert_eq!(c.users.len(), 1);
         assert_eq!(c.warnings.len(), 3);
         let e = Config::default().load_text("foo.bar\n").unwrap_err();
@@ -1702,11 +2186,14 @@ mod tests {
         std::fs::create_dir_all(dir.join("conf.d")).unwrap();
         std::fs::write(dir.join("conf.d/b.conf"), "port 2\nsave 10 10\n").unwrap();
         std::fs::write(dir.join("conf.d/a.conf"), "port 1\ntimeout 5\n").unwrap();
-        std::fs::write(dir.join("main.conf"), format!(
-            "include {}/conf.d/*.conf\ninclude {}/empty/*.conf\nmaxclients 7\n",
-            dir.display(),
-            dir.display()
-        ))
+        std::fs::write(
+            dir.join("main.conf"),
+            format!(
+                "include {}/conf.d/*.conf\ninclude {}/empty/*.conf\nmaxclients 7\n",
+                dir.display(),
+                dir.display()
+            ),
+        )
         .unwrap();
         let c = Config::from_args(&[dir.join("main.conf").display().to_string()]).unwrap();
         // Alphabetical: b.conf comes last and wins.
@@ -1714,11 +2201,17 @@ mod tests {
         assert_eq!(c.timeout, 5);
         assert_eq!(c.maxclients, 7);
         assert_eq!(c.save, "10 10");
-        assert_eq!(c.config_file.as_deref(), Some(dir.join("main.conf").to_str().unwrap()));
+        assert_eq!(
+            c.config_file.as_deref(),
+            Some(dir.join("main.conf").to_str().unwrap())
+        );
         // A plain missing include is fatal.
         std::fs::write(dir.join("bad.conf"), "include /nonexistent/x.conf\n").unwrap();
         let e = Config::from_args(&[dir.join("bad.conf").display().to_string()]).unwrap_err();
-        assert!(e.message().contains("can't open config file '/nonexistent/x.conf'"));
+        assert!(
+            e.message()
+                .contains("can't open config file '/nonexistent/x.conf'")
+        );
         let e = Config::from_args(&[dir.join("missing.conf").display().to_string()]).unwrap_err();
         assert!(matches!(e, ConfigError::Log(_)));
         let _ = std::fs::remove_dir_all(&dir);

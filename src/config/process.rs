@@ -33,7 +33,9 @@ fn errno() -> i32 {
 /// socket, a positive number when sent, a negative errno on failure.
 fn sd_notify(msg: &str) -> i32 {
     use std::os::unix::net::{SocketAddr, UnixDatagram};
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return 0 };
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return 0;
+    };
     let path = path.into_encoded_bytes();
     let addr = if let Some(name) = path.strip_prefix(b"@") {
         use std::os::linux::net::SocketAddrExt;
@@ -177,8 +179,11 @@ pub fn create_pid_file(cfg: &Config) {
     if !BACKGROUND.load(Ordering::Relaxed) && cfg.pidfile.is_empty() {
         return;
     }
-    let path =
-        if cfg.pidfile.is_empty() { DEFAULT_PID_FILE.to_string() } else { cfg.pidfile.clone() };
+    let path = if cfg.pidfile.is_empty() {
+        DEFAULT_PID_FILE.to_string()
+    } else {
+        cfg.pidfile.clone()
+    };
     let _ = std::fs::write(&path, format!("{}\n", std::process::id()));
     *PIDFILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(path);
 }
@@ -204,7 +209,10 @@ pub enum FdLimitError {
 /// `maxclients` when the limit could not be raised enough).
 pub fn adjust_open_files_limit(maxclients: u64) -> Result<u64, FdLimitError> {
     let maxfiles = maxclients + MIN_RESERVED_FDS;
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit fills the struct we pass.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
         tracing::warn!(
@@ -221,7 +229,10 @@ pub fn adjust_open_files_limit(maxclients: u64) -> Result<u64, FdLimitError> {
     let mut best = maxfiles;
     let mut set_error = 0;
     while best > old {
-        let want = libc::rlimit { rlim_cur: best, rlim_max: best };
+        let want = libc::rlimit {
+            rlim_cur: best,
+            rlim_max: best,
+        };
         // SAFETY: setrlimit reads the struct we pass.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &want) } != -1 {
             break;

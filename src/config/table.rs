@@ -59,14 +59,31 @@ pub type StrCheck = fn(&[u8]) -> Result<(), &'static str>;
 /// The type of a directive, with its default and rules.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
-    Bool { default: bool, check: Option<BoolCheck> },
+    Bool {
+        default: bool,
+        check: Option<BoolCheck>,
+    },
     /// `unsigned` selects Redis's unsigned bound check (unsigned int, size_t, unsigned long
     /// long): the parsed value's bit pattern is compared as an unsigned number.
-    Num { min: i128, max: i128, default: i64, unsigned: bool, fmt: NumFmt },
+    Num {
+        min: i128,
+        max: i128,
+        default: i64,
+        unsigned: bool,
+        fmt: NumFmt,
+    },
     /// With the `MULTI_ARG` flag the names are bit flags and several may be given.
-    Enum { names: &'static [(&'static str, i32)], default: i32, check: Option<EnumCheck> },
+    Enum {
+        names: &'static [(&'static str, i32)],
+        default: i32,
+        check: Option<EnumCheck>,
+    },
     /// `empty_is_null`: an empty value means "unset" (rewritten as absent).
-    Str { default: Option<&'static str>, empty_is_null: bool, check: Option<StrCheck> },
+    Str {
+        default: Option<&'static str>,
+        empty_is_null: bool,
+        check: Option<StrCheck>,
+    },
     Special(Special),
 }
 
@@ -91,7 +108,10 @@ pub enum Field {
     Bool(fn(&Config) -> bool, fn(&mut Config, bool)),
     Num(fn(&Config) -> i64, fn(&mut Config, i64)),
     Enum(fn(&Config) -> i32, fn(&mut Config, i32)),
-    Str(fn(&Config) -> Option<Vec<u8>>, fn(&mut Config, Option<Vec<u8>>)),
+    Str(
+        fn(&Config) -> Option<Vec<u8>>,
+        fn(&mut Config, Option<Vec<u8>>),
+    ),
     /// A typed field handled by the special directive's own code.
     Special,
 }
@@ -158,7 +178,14 @@ const fn row(
     kind: Kind,
     field: Field,
 ) -> Directive {
-    Directive { name, alias, flags, kind, field, apply: Apply::None }
+    Directive {
+        name,
+        alias,
+        flags,
+        kind,
+        field,
+        apply: Apply::None,
+    }
 }
 
 const fn boolean(
@@ -168,7 +195,16 @@ const fn boolean(
     default: bool,
     field: Field,
 ) -> Directive {
-    row(name, alias, flags, Kind::Bool { default, check: None }, field)
+    row(
+        name,
+        alias,
+        flags,
+        Kind::Bool {
+            default,
+            check: None,
+        },
+        field,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -182,7 +218,19 @@ const fn num(
     fmt: NumFmt,
     field: Field,
 ) -> Directive {
-    row(name, alias, flags, Kind::Num { min, max, default, unsigned: false, fmt }, field)
+    row(
+        name,
+        alias,
+        flags,
+        Kind::Num {
+            min,
+            max,
+            default,
+            unsigned: false,
+            fmt,
+        },
+        field,
+    )
 }
 
 /// A numeric directive with Redis's unsigned bound check.
@@ -197,7 +245,19 @@ const fn unum(
     fmt: NumFmt,
     field: Field,
 ) -> Directive {
-    row(name, alias, flags, Kind::Num { min, max, default, unsigned: true, fmt }, field)
+    row(
+        name,
+        alias,
+        flags,
+        Kind::Num {
+            min,
+            max,
+            default,
+            unsigned: true,
+            fmt,
+        },
+        field,
+    )
 }
 
 const fn enumd(
@@ -208,7 +268,17 @@ const fn enumd(
     default: i32,
     field: Field,
 ) -> Directive {
-    row(name, alias, flags, Kind::Enum { names, default, check: None }, field)
+    row(
+        name,
+        alias,
+        flags,
+        Kind::Enum {
+            names,
+            default,
+            check: None,
+        },
+        field,
+    )
 }
 
 const fn string(
@@ -219,10 +289,25 @@ const fn string(
     empty_is_null: bool,
     field: Field,
 ) -> Directive {
-    row(name, alias, flags, Kind::Str { default, empty_is_null, check: None }, field)
+    row(
+        name,
+        alias,
+        flags,
+        Kind::Str {
+            default,
+            empty_is_null,
+            check: None,
+        },
+        field,
+    )
 }
 
-const fn special(name: &'static str, alias: Option<&'static str>, flags: u32, s: Special) -> Directive {
+const fn special(
+    name: &'static str,
+    alias: Option<&'static str>,
+    flags: u32,
+    s: Special,
+) -> Directive {
     row(name, alias, flags, Kind::Special(s), Field::Special)
 }
 
@@ -259,13 +344,17 @@ pub const SYSLOG_FACILITY: &[(&str, i32)] = &[
     ("local6", libc::LOG_LOCAL6),
     ("local7", libc::LOG_LOCAL7),
 ];
-pub const LOGLEVEL: &[(&str, i32)] =
-    &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
+pub const LOGLEVEL: &[(&str, i32)] = &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
 pub const SUPERVISED: &[(&str, i32)] = &[("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)];
 const APPENDFSYNC: &[(&str, i32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
 /// Bit flags of `shutdown-on-sigint` / `shutdown-on-sigterm` (SHUTDOWN's options).
-pub const SHUTDOWN_ON_SIG: &[(&str, i32)] =
-    &[("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)];
+pub const SHUTDOWN_ON_SIG: &[(&str, i32)] = &[
+    ("default", 0),
+    ("save", 1),
+    ("nosave", 2),
+    ("now", 4),
+    ("force", 8),
+];
 pub const SHUTDOWN_SAVE: u32 = 1;
 pub const SHUTDOWN_NOSAVE: u32 = 2;
 pub const SHUTDOWN_NOW: u32 = 4;
@@ -285,7 +374,10 @@ const PROPAGATION_ERROR_BEHAVIOR: &[(&str, i32)] =
 
 /// Returns the value of enum name `name` (case-insensitive), if it is one.
 pub fn enum_value(names: &[(&str, i32)], name: &str) -> Option<i32> {
-    names.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, v)| v)
+    names
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, v)| v)
 }
 
 /// Returns the name of `value` as Redis shows it (`configEnumGetName`): the first exact match;
@@ -305,7 +397,11 @@ pub fn enum_name(names: &[(&str, i32)], value: i32, bitflags: bool) -> String {
             unmatched &= !v;
         }
     }
-    if out.is_empty() || unmatched != 0 { "unknown".to_string() } else { out }
+    if out.is_empty() || unmatched != 0 {
+        "unknown".to_string()
+    } else {
+        out
+    }
 }
 
 /// The value of a name-typed enum field, for the accessors below.
@@ -319,7 +415,9 @@ fn check_activedefrag(v: bool) -> Result<(), &'static str> {
     // Active defragmentation needs jemalloc's defrag hint, which neither the Debian build of
     // Redis 7.0.15 nor we have; the reply is the real server's.
     if v {
-        return Err("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution");
+        return Err("Active defragmentation cannot be enabled: it requires a Redis server \
+                    compiled with a modified Jemalloc like the one shipped by default with the \
+                    Redis source distribution");
     }
     Ok(())
 }
@@ -368,7 +466,10 @@ fn check_hostname(v: &[u8]) -> Result<(), &'static str> {
     if v.len() >= 256 {
         return Err("Hostnames must be less than 256 characters");
     }
-    if !v.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.') {
+    if !v
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+    {
         return Err("Hostnames may only contain alphanumeric characters, hyphens or dots");
     }
     Ok(())
@@ -395,7 +496,11 @@ fn check_proc_title(v: &[u8]) -> Result<(), &'static str> {
             p = start + 1;
             continue;
         }
-        let Some(close) = v[start..].iter().position(|&c| c == b'}').map(|i| start + i) else {
+        let Some(close) = v[start..]
+            .iter()
+            .position(|&c| c == b'}')
+            .map(|i| start + i)
+        else {
             return Err(BAD);
         };
         match &v[start..close] {
@@ -425,7 +530,10 @@ macro_rules! f_num {
 }
 macro_rules! f_enum_named {
     ($f:ident, $names:expr) => {
-        Field::Enum(|c| named($names, &c.$f), |c, v| c.$f = enum_name($names, v, false))
+        Field::Enum(
+            |c| named($names, &c.$f),
+            |c, v| c.$f = enum_name($names, v, false),
+        )
     };
 }
 macro_rules! f_enum_flags {
@@ -439,7 +547,13 @@ const STR_LOGFILE: Field = Field::Str(
     |c, v| c.logfile = String::from_utf8_lossy(&v.unwrap_or_default()).into_owned(),
 );
 const STR_PIDFILE: Field = Field::Str(
-    |c| if c.pidfile.is_empty() { None } else { Some(c.pidfile.clone().into_bytes()) },
+    |c| {
+        if c.pidfile.is_empty() {
+            None
+        } else {
+            Some(c.pidfile.clone().into_bytes())
+        }
+    },
     |c, v| c.pidfile = String::from_utf8_lossy(&v.unwrap_or_default()).into_owned(),
 );
 const STR_UNIXSOCKET: Field = Field::Str(
@@ -461,7 +575,13 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("rdbchecksum", N, IMMUTABLE, true, S),
     boolean("daemonize", N, IMMUTABLE, false, f_bool!(daemonize)),
     boolean("io-threads-do-reads", N, DEBUG | IMMUTABLE, false, S),
-    boolean("always-show-logo", N, IMMUTABLE, false, f_bool!(always_show_logo)),
+    boolean(
+        "always-show-logo",
+        N,
+        IMMUTABLE,
+        false,
+        f_bool!(always_show_logo),
+    ),
     boolean("protected-mode", N, 0, true, f_bool!(protected_mode)),
     boolean("rdbcompression", N, 0, true, S),
     boolean("rdb-del-sync-files", N, 0, false, S),
@@ -469,11 +589,41 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("stop-writes-on-bgsave-error", N, 0, true, S),
     boolean("set-proc-title", N, IMMUTABLE, true, S),
     boolean("dynamic-hz", N, 0, true, f_bool!(dynamic_hz)),
-    boolean("lazyfree-lazy-eviction", N, DEBUG, false, f_bool!(lazyfree_lazy_eviction)),
-    boolean("lazyfree-lazy-expire", N, DEBUG, false, f_bool!(lazyfree_lazy_expire)),
-    boolean("lazyfree-lazy-server-del", N, DEBUG, false, f_bool!(lazyfree_lazy_server_del)),
-    boolean("lazyfree-lazy-user-del", N, DEBUG, false, f_bool!(lazyfree_lazy_user_del)),
-    boolean("lazyfree-lazy-user-flush", N, DEBUG, false, f_bool!(lazyfree_lazy_user_flush)),
+    boolean(
+        "lazyfree-lazy-eviction",
+        N,
+        DEBUG,
+        false,
+        f_bool!(lazyfree_lazy_eviction),
+    ),
+    boolean(
+        "lazyfree-lazy-expire",
+        N,
+        DEBUG,
+        false,
+        f_bool!(lazyfree_lazy_expire),
+    ),
+    boolean(
+        "lazyfree-lazy-server-del",
+        N,
+        DEBUG,
+        false,
+        f_bool!(lazyfree_lazy_server_del),
+    ),
+    boolean(
+        "lazyfree-lazy-user-del",
+        N,
+        DEBUG,
+        false,
+        f_bool!(lazyfree_lazy_user_del),
+    ),
+    boolean(
+        "lazyfree-lazy-user-flush",
+        N,
+        DEBUG,
+        false,
+        f_bool!(lazyfree_lazy_user_flush),
+    ),
     boolean("repl-disable-tcp-nodelay", N, 0, false, S),
     boolean("repl-diskless-sync", N, DEBUG, true, S),
     boolean("aof-rewrite-incremental-fsync", N, 0, true, S),
@@ -483,22 +633,61 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean("aof-load-truncated", N, 0, true, S),
     boolean("aof-use-rdb-preamble", N, 0, true, S),
     boolean("aof-timestamp-enabled", N, 0, false, S),
-    boolean("cluster-replica-no-failover", Some("cluster-slave-no-failover"), 0, false, S),
-    boolean("replica-lazy-flush", Some("slave-lazy-flush"), 0, false, f_bool!(replica_lazy_flush)),
-    boolean("replica-serve-stale-data", Some("slave-serve-stale-data"), 0, true, S),
+    boolean(
+        "cluster-replica-no-failover",
+        Some("cluster-slave-no-failover"),
+        0,
+        false,
+        S,
+    ),
+    boolean(
+        "replica-lazy-flush",
+        Some("slave-lazy-flush"),
+        0,
+        false,
+        f_bool!(replica_lazy_flush),
+    ),
+    boolean(
+        "replica-serve-stale-data",
+        Some("slave-serve-stale-data"),
+        0,
+        true,
+        S,
+    ),
     boolean("replica-read-only", Some("slave-read-only"), DEBUG, true, S),
-    boolean("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), 0, true, S),
+    boolean(
+        "replica-ignore-maxmemory",
+        Some("slave-ignore-maxmemory"),
+        0,
+        true,
+        S,
+    ),
     boolean("jemalloc-bg-thread", N, 0, true, S),
     row(
         "activedefrag",
         N,
         DEBUG,
-        Kind::Bool { default: false, check: Some(check_activedefrag) },
+        Kind::Bool {
+            default: false,
+            check: Some(check_activedefrag),
+        },
         S,
     ),
-    boolean("syslog-enabled", N, IMMUTABLE, false, f_bool!(syslog_enabled)),
+    boolean(
+        "syslog-enabled",
+        N,
+        IMMUTABLE,
+        false,
+        f_bool!(syslog_enabled),
+    ),
     boolean("cluster-enabled", N, IMMUTABLE, false, S),
-    boolean("appendonly", N, DENY_LOADING | STORED_ONLY, false, f_bool!(appendonly)),
+    boolean(
+        "appendonly",
+        N,
+        DENY_LOADING | STORED_ONLY,
+        false,
+        f_bool!(appendonly),
+    ),
     boolean("cluster-allow-reads-when-down", N, 0, false, S),
     boolean("cluster-allow-pubsubshard-when-down", N, 0, true, S),
     boolean("crash-log-enabled", N, 0, true, S),
@@ -515,23 +704,52 @@ pub static DIRECTIVES: &[Directive] = &[
     string("aclfile", N, IMMUTABLE, Some(""), false, S),
     string("unixsocket", N, IMMUTABLE, None, true, STR_UNIXSOCKET),
     string("pidfile", N, IMMUTABLE, None, true, STR_PIDFILE),
-    string("replica-announce-ip", Some("slave-announce-ip"), 0, None, true, S),
+    string(
+        "replica-announce-ip",
+        Some("slave-announce-ip"),
+        0,
+        None,
+        true,
+        S,
+    ),
     string("masteruser", N, SENSITIVE, None, true, S),
     string("cluster-announce-ip", N, 0, None, true, S),
-    string("cluster-config-file", N, IMMUTABLE, Some("nodes.conf"), false, S),
+    string(
+        "cluster-config-file",
+        N,
+        IMMUTABLE,
+        Some("nodes.conf"),
+        false,
+        S,
+    ),
     row(
         "cluster-announce-hostname",
         N,
         0,
-        Kind::Str { default: None, empty_is_null: true, check: Some(check_hostname) },
+        Kind::Str {
+            default: None,
+            empty_is_null: true,
+            check: Some(check_hostname),
+        },
         S,
     ),
-    string("syslog-ident", N, IMMUTABLE, Some("redis"), false, STR_SYSLOG_IDENT),
+    string(
+        "syslog-ident",
+        N,
+        IMMUTABLE,
+        Some("redis"),
+        false,
+        STR_SYSLOG_IDENT,
+    ),
     row(
         "dbfilename",
         N,
         PROTECTED,
-        Kind::Str { default: Some("dump.rdb"), empty_is_null: false, check: Some(check_dbfilename) },
+        Kind::Str {
+            default: Some("dump.rdb"),
+            empty_is_null: false,
+            check: Some(check_dbfilename),
+        },
         S,
     ),
     row(
@@ -577,7 +795,14 @@ pub static DIRECTIVES: &[Directive] = &[
     string("masterauth", N, SENSITIVE, None, true, S),
     string("requirepass", N, SENSITIVE, None, true, STR_REQUIREPASS),
     // ---- enumerations ----
-    enumd("supervised", N, IMMUTABLE, SUPERVISED, 0, f_enum_named!(supervised, SUPERVISED)),
+    enumd(
+        "supervised",
+        N,
+        IMMUTABLE,
+        SUPERVISED,
+        0,
+        f_enum_named!(supervised, SUPERVISED),
+    ),
     enumd(
         "syslog-facility",
         N,
@@ -586,9 +811,23 @@ pub static DIRECTIVES: &[Directive] = &[
         libc::LOG_LOCAL0,
         f_enum_named!(syslog_facility, SYSLOG_FACILITY),
     ),
-    enumd("repl-diskless-load", N, DEBUG | DENY_LOADING, REPL_DISKLESS_LOAD, 0, S),
-    enumd("loglevel", N, 0, LOGLEVEL, 2, f_enum_named!(loglevel, LOGLEVEL))
-        .with_apply(Apply::LogLevel),
+    enumd(
+        "repl-diskless-load",
+        N,
+        DEBUG | DENY_LOADING,
+        REPL_DISKLESS_LOAD,
+        0,
+        S,
+    ),
+    enumd(
+        "loglevel",
+        N,
+        0,
+        LOGLEVEL,
+        2,
+        f_enum_named!(loglevel, LOGLEVEL),
+    )
+    .with_apply(Apply::LogLevel),
     enumd(
         "maxmemory-policy",
         N,
@@ -598,10 +837,24 @@ pub static DIRECTIVES: &[Directive] = &[
         f_enum_named!(maxmemory_policy, MAXMEMORY_POLICY),
     ),
     enumd("appendfsync", N, 0, APPENDFSYNC, 0, S),
-    enumd("oom-score-adj", N, 0, OOM_SCORE_ADJ, 0, f_enum_named!(oom_score_adj, OOM_SCORE_ADJ))
-        .with_apply(Apply::OomScoreAdj),
+    enumd(
+        "oom-score-adj",
+        N,
+        0,
+        OOM_SCORE_ADJ,
+        0,
+        f_enum_named!(oom_score_adj, OOM_SCORE_ADJ),
+    )
+    .with_apply(Apply::OomScoreAdj),
     enumd("acl-pubsub-default", N, 0, ACL_PUBSUB_DEFAULT, 0, S),
-    enumd("sanitize-dump-payload", N, DEBUG, SANITIZE_DUMP_PAYLOAD, 0, S),
+    enumd(
+        "sanitize-dump-payload",
+        N,
+        DEBUG,
+        SANITIZE_DUMP_PAYLOAD,
+        0,
+        S,
+    ),
     enumd(
         "enable-protected-configs",
         N,
@@ -626,27 +879,76 @@ pub static DIRECTIVES: &[Directive] = &[
         0,
         f_enum_named!(enable_module_command, PROTECTED_ACTION),
     ),
-    enumd("cluster-preferred-endpoint-type", N, 0, CLUSTER_ENDPOINT_TYPE, 0, S),
-    enumd("propagation-error-behavior", N, 0, PROPAGATION_ERROR_BEHAVIOR, 0, S),
+    enumd(
+        "cluster-preferred-endpoint-type",
+        N,
+        0,
+        CLUSTER_ENDPOINT_TYPE,
+        0,
+        S,
+    ),
+    enumd(
+        "propagation-error-behavior",
+        N,
+        0,
+        PROPAGATION_ERROR_BEHAVIOR,
+        0,
+        S,
+    ),
     row(
         "shutdown-on-sigint",
         N,
         MULTI_ARG,
-        Kind::Enum { names: SHUTDOWN_ON_SIG, default: 0, check: Some(check_shutdown_flags) },
+        Kind::Enum {
+            names: SHUTDOWN_ON_SIG,
+            default: 0,
+            check: Some(check_shutdown_flags),
+        },
         f_enum_flags!(shutdown_on_sigint),
     ),
     row(
         "shutdown-on-sigterm",
         N,
         MULTI_ARG,
-        Kind::Enum { names: SHUTDOWN_ON_SIG, default: 0, check: Some(check_shutdown_flags) },
+        Kind::Enum {
+            names: SHUTDOWN_ON_SIG,
+            default: 0,
+            check: Some(check_shutdown_flags),
+        },
         f_enum_flags!(shutdown_on_sigterm),
     ),
     // ---- integers ----
-    num("databases", N, IMMUTABLE, 1, INT_MAX, 16, NumFmt::Int, f_num!(databases)),
+    num(
+        "databases",
+        N,
+        IMMUTABLE,
+        1,
+        INT_MAX,
+        16,
+        NumFmt::Int,
+        f_num!(databases),
+    ),
     num("port", N, 0, 0, 65535, 6379, NumFmt::Int, f_num!(port)).with_apply(Apply::Port),
-    num("io-threads", N, DEBUG | IMMUTABLE, 1, 128, 1, NumFmt::Int, S),
-    num("auto-aof-rewrite-percentage", N, 0, 0, INT_MAX, 100, NumFmt::Int, S),
+    num(
+        "io-threads",
+        N,
+        DEBUG | IMMUTABLE,
+        1,
+        128,
+        1,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "auto-aof-rewrite-percentage",
+        N,
+        0,
+        0,
+        INT_MAX,
+        100,
+        NumFmt::Int,
+        S,
+    ),
     num(
         "cluster-replica-validity-factor",
         Some("cluster-slave-validity-factor"),
@@ -667,17 +969,98 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Int,
         f_num!(list_max_listpack_size),
     ),
-    num("tcp-keepalive", N, 0, 0, INT_MAX, 300, NumFmt::Int, f_num!(tcp_keepalive)),
-    num("cluster-migration-barrier", N, 0, 0, INT_MAX, 1, NumFmt::Int, S),
+    num(
+        "tcp-keepalive",
+        N,
+        0,
+        0,
+        INT_MAX,
+        300,
+        NumFmt::Int,
+        f_num!(tcp_keepalive),
+    ),
+    num(
+        "cluster-migration-barrier",
+        N,
+        0,
+        0,
+        INT_MAX,
+        1,
+        NumFmt::Int,
+        S,
+    ),
     num("active-defrag-cycle-min", N, 0, 1, 99, 1, NumFmt::Int, S),
     num("active-defrag-cycle-max", N, 0, 1, 99, 25, NumFmt::Int, S),
-    num("active-defrag-threshold-lower", N, 0, 0, 1000, 10, NumFmt::Int, S),
-    num("active-defrag-threshold-upper", N, 0, 0, 1000, 100, NumFmt::Int, S),
-    num("lfu-log-factor", N, 0, 0, INT_MAX, 10, NumFmt::Int, f_num!(lfu_log_factor)),
-    num("lfu-decay-time", N, 0, 0, INT_MAX, 1, NumFmt::Int, f_num!(lfu_decay_time)),
-    num("replica-priority", Some("slave-priority"), 0, 0, INT_MAX, 100, NumFmt::Int, S),
-    num("repl-diskless-sync-delay", N, 0, 0, INT_MAX, 5, NumFmt::Int, S),
-    num("maxmemory-samples", N, 0, 1, INT_MAX, 5, NumFmt::Int, f_num!(maxmemory_samples)),
+    num(
+        "active-defrag-threshold-lower",
+        N,
+        0,
+        0,
+        1000,
+        10,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "active-defrag-threshold-upper",
+        N,
+        0,
+        0,
+        1000,
+        100,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "lfu-log-factor",
+        N,
+        0,
+        0,
+        INT_MAX,
+        10,
+        NumFmt::Int,
+        f_num!(lfu_log_factor),
+    ),
+    num(
+        "lfu-decay-time",
+        N,
+        0,
+        0,
+        INT_MAX,
+        1,
+        NumFmt::Int,
+        f_num!(lfu_decay_time),
+    ),
+    num(
+        "replica-priority",
+        Some("slave-priority"),
+        0,
+        0,
+        INT_MAX,
+        100,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "repl-diskless-sync-delay",
+        N,
+        0,
+        0,
+        INT_MAX,
+        5,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "maxmemory-samples",
+        N,
+        0,
+        1,
+        INT_MAX,
+        5,
+        NumFmt::Int,
+        f_num!(maxmemory_samples),
+    ),
     num(
         "maxmemory-eviction-tenacity",
         N,
@@ -689,12 +1072,48 @@ pub static DIRECTIVES: &[Directive] = &[
         f_num!(maxmemory_eviction_tenacity),
     ),
     num("timeout", N, 0, 0, INT_MAX, 0, NumFmt::Int, f_num!(timeout)),
-    num("replica-announce-port", Some("slave-announce-port"), 0, 0, 65535, 0, NumFmt::Int, S),
-    num("tcp-backlog", N, IMMUTABLE, 0, INT_MAX, 511, NumFmt::Int, f_num!(tcp_backlog)),
+    num(
+        "replica-announce-port",
+        Some("slave-announce-port"),
+        0,
+        0,
+        65535,
+        0,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "tcp-backlog",
+        N,
+        IMMUTABLE,
+        0,
+        INT_MAX,
+        511,
+        NumFmt::Int,
+        f_num!(tcp_backlog),
+    ),
     num("cluster-port", N, IMMUTABLE, 0, 65535, 0, NumFmt::Int, S),
-    num("cluster-announce-bus-port", N, 0, 0, 65535, 0, NumFmt::Int, S),
+    num(
+        "cluster-announce-bus-port",
+        N,
+        0,
+        0,
+        65535,
+        0,
+        NumFmt::Int,
+        S,
+    ),
     num("cluster-announce-port", N, 0, 0, 65535, 0, NumFmt::Int, S),
-    num("cluster-announce-tls-port", N, 0, 0, 65535, 0, NumFmt::Int, S),
+    num(
+        "cluster-announce-tls-port",
+        N,
+        0,
+        0,
+        65535,
+        0,
+        NumFmt::Int,
+        S,
+    ),
     num("repl-timeout", N, 0, 1, INT_MAX, 60, NumFmt::Int, S),
     num(
         "repl-ping-replica-period",
@@ -706,9 +1125,36 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Int,
         S,
     ),
-    num("list-compress-depth", N, DEBUG, 0, INT_MAX, 0, NumFmt::Int, f_num!(list_compress_depth)),
-    num("rdb-key-save-delay", N, HIDDEN, INT_MIN, INT_MAX, 0, NumFmt::Int, S),
-    num("key-load-delay", N, HIDDEN, INT_MIN, INT_MAX, 0, NumFmt::Int, S),
+    num(
+        "list-compress-depth",
+        N,
+        DEBUG,
+        0,
+        INT_MAX,
+        0,
+        NumFmt::Int,
+        f_num!(list_compress_depth),
+    ),
+    num(
+        "rdb-key-save-delay",
+        N,
+        HIDDEN,
+        INT_MIN,
+        INT_MAX,
+        0,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "key-load-delay",
+        N,
+        HIDDEN,
+        INT_MIN,
+        INT_MAX,
+        0,
+        NumFmt::Int,
+        S,
+    ),
     num(
         "active-expire-effort",
         N,
@@ -720,19 +1166,100 @@ pub static DIRECTIVES: &[Directive] = &[
         f_num!(active_expire_effort),
     ),
     num("hz", N, 0, 0, INT_MAX, 10, NumFmt::Int, f_num!(hz)).with_apply(Apply::Hz),
-    num("min-replicas-to-write", Some("min-slaves-to-write"), 0, 0, INT_MAX, 0, NumFmt::Int, S),
-    num("min-replicas-max-lag", Some("min-slaves-max-lag"), 0, 0, INT_MAX, 10, NumFmt::Int, S),
+    num(
+        "min-replicas-to-write",
+        Some("min-slaves-to-write"),
+        0,
+        0,
+        INT_MAX,
+        0,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "min-replicas-max-lag",
+        Some("min-slaves-max-lag"),
+        0,
+        0,
+        INT_MAX,
+        10,
+        NumFmt::Int,
+        S,
+    ),
     num("watchdog-period", N, HIDDEN, 0, INT_MAX, 0, NumFmt::Int, S),
-    num("shutdown-timeout", N, 0, 0, INT_MAX, 10, NumFmt::Int, f_num!(shutdown_timeout)),
-    num("repl-diskless-sync-max-replicas", N, 0, 0, INT_MAX, 0, NumFmt::Int, S),
+    num(
+        "shutdown-timeout",
+        N,
+        0,
+        0,
+        INT_MAX,
+        10,
+        NumFmt::Int,
+        f_num!(shutdown_timeout),
+    ),
+    num(
+        "repl-diskless-sync-max-replicas",
+        N,
+        0,
+        0,
+        INT_MAX,
+        0,
+        NumFmt::Int,
+        S,
+    ),
     // ---- unsigned int ----
-    unum("maxclients", N, 0, 1, UINT_MAX, 10000, NumFmt::Int, f_num!(maxclients))
-        .with_apply(Apply::Maxclients),
-    unum("unixsocketperm", N, IMMUTABLE, 0, 0o777, 0, NumFmt::Octal, f_num!(unixsocketperm)),
-    unum("socket-mark-id", N, IMMUTABLE, 0, UINT_MAX, 0, NumFmt::Int, S),
+    unum(
+        "maxclients",
+        N,
+        0,
+        1,
+        UINT_MAX,
+        10000,
+        NumFmt::Int,
+        f_num!(maxclients),
+    )
+    .with_apply(Apply::Maxclients),
+    unum(
+        "unixsocketperm",
+        N,
+        IMMUTABLE,
+        0,
+        0o777,
+        0,
+        NumFmt::Octal,
+        f_num!(unixsocketperm),
+    ),
+    unum(
+        "socket-mark-id",
+        N,
+        IMMUTABLE,
+        0,
+        UINT_MAX,
+        0,
+        NumFmt::Int,
+        S,
+    ),
     // ---- unsigned long ----
-    num("active-defrag-max-scan-fields", N, 0, 1, LONG_MAX, 1000, NumFmt::Int, S),
-    num("slowlog-max-len", N, 0, 0, LONG_MAX, 128, NumFmt::Int, f_num!(slowlog_max_len)),
+    num(
+        "active-defrag-max-scan-fields",
+        N,
+        0,
+        1,
+        LONG_MAX,
+        1000,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "slowlog-max-len",
+        N,
+        0,
+        0,
+        LONG_MAX,
+        128,
+        NumFmt::Int,
+        f_num!(slowlog_max_len),
+    ),
     num("acllog-max-len", N, 0, 0, LONG_MAX, 128, NumFmt::Int, S),
     // ---- long long ----
     num(
@@ -745,7 +1272,16 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Int,
         f_num!(busy_reply_threshold),
     ),
-    num("cluster-node-timeout", N, 0, 0, LLONG_MAX, 15000, NumFmt::Int, S),
+    num(
+        "cluster-node-timeout",
+        N,
+        0,
+        0,
+        LLONG_MAX,
+        15000,
+        NumFmt::Int,
+        S,
+    ),
     num(
         "slowlog-log-slower-than",
         N,
@@ -786,11 +1322,38 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Int,
         f_num!(stream_node_max_entries),
     ),
-    num("repl-backlog-size", N, 0, 1, LLONG_MAX, 1024 * 1024, NumFmt::Memory, S),
+    num(
+        "repl-backlog-size",
+        N,
+        0,
+        1,
+        LLONG_MAX,
+        1024 * 1024,
+        NumFmt::Memory,
+        S,
+    ),
     // ---- unsigned long long ----
-    unum("maxmemory", N, 0, 0, ULLONG_MAX, 0, NumFmt::Memory, f_num!(maxmemory))
-        .with_apply(Apply::Maxmemory),
-    unum("cluster-link-sendbuf-limit", N, 0, 0, ULLONG_MAX, 0, NumFmt::Memory, S),
+    unum(
+        "maxmemory",
+        N,
+        0,
+        0,
+        ULLONG_MAX,
+        0,
+        NumFmt::Memory,
+        f_num!(maxmemory),
+    )
+    .with_apply(Apply::Maxmemory),
+    unum(
+        "cluster-link-sendbuf-limit",
+        N,
+        0,
+        0,
+        ULLONG_MAX,
+        0,
+        NumFmt::Memory,
+        S,
+    ),
     // ---- size_t ----
     unum(
         "hash-max-listpack-entries",
@@ -822,7 +1385,16 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Int,
         f_num!(zset_max_listpack_entries),
     ),
-    unum("active-defrag-ignore-bytes", N, 0, 1, LLONG_MAX, 100 << 20, NumFmt::Memory, S),
+    unum(
+        "active-defrag-ignore-bytes",
+        N,
+        0,
+        1,
+        LLONG_MAX,
+        100 << 20,
+        NumFmt::Memory,
+        S,
+    ),
     unum(
         "hash-max-listpack-value",
         Some("hash-max-ziplist-value"),
@@ -863,7 +1435,16 @@ pub static DIRECTIVES: &[Directive] = &[
         NumFmt::Memory,
         f_num!(hll_sparse_max_bytes),
     ),
-    unum("tracking-table-max-keys", N, 0, 0, LONG_MAX, 1_000_000, NumFmt::Int, S),
+    unum(
+        "tracking-table-max-keys",
+        N,
+        0,
+        0,
+        LONG_MAX,
+        1_000_000,
+        NumFmt::Int,
+        S,
+    ),
     unum(
         "client-query-buffer-limit",
         N,
@@ -886,7 +1467,16 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     // ---- time_t, off_t ----
     num("repl-backlog-ttl", N, 0, 0, LONG_MAX, 3600, NumFmt::Int, S),
-    num("auto-aof-rewrite-min-size", N, 0, 0, LLONG_MAX, 64 * 1024 * 1024, NumFmt::Memory, S),
+    num(
+        "auto-aof-rewrite-min-size",
+        N,
+        0,
+        0,
+        LLONG_MAX,
+        64 * 1024 * 1024,
+        NumFmt::Memory,
+        S,
+    ),
     num(
         "loading-process-events-interval-bytes",
         N,
@@ -899,8 +1489,26 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     // ---- TLS (the Debian build of Redis 7.0.15 has them) ----
     num("tls-port", N, 0, 0, 65535, 0, NumFmt::Int, S),
-    num("tls-session-cache-size", N, 0, 0, INT_MAX, 20 * 1024, NumFmt::Int, S),
-    num("tls-session-cache-timeout", N, 0, 0, INT_MAX, 300, NumFmt::Int, S),
+    num(
+        "tls-session-cache-size",
+        N,
+        0,
+        0,
+        INT_MAX,
+        20 * 1024,
+        NumFmt::Int,
+        S,
+    ),
+    num(
+        "tls-session-cache-timeout",
+        N,
+        0,
+        0,
+        INT_MAX,
+        300,
+        NumFmt::Int,
+        S,
+    ),
     boolean("tls-cluster", N, 0, false, S),
     boolean("tls-replication", N, 0, false, S),
     enumd("tls-auth-clients", N, 0, TLS_AUTH_CLIENTS, 1, S),
@@ -921,12 +1529,32 @@ pub static DIRECTIVES: &[Directive] = &[
     // ---- special ----
     special("dir", N, PROTECTED | DENY_LOADING, Special::Dir),
     special("save", N, MULTI_ARG, Special::Save),
-    special("client-output-buffer-limit", N, MULTI_ARG, Special::ClientOutputBufferLimit),
-    special("oom-score-adj-values", N, MULTI_ARG, Special::OomScoreAdjValues)
-        .with_apply(Apply::OomScoreAdj),
-    special("notify-keyspace-events", N, 0, Special::NotifyKeyspaceEvents),
+    special(
+        "client-output-buffer-limit",
+        N,
+        MULTI_ARG,
+        Special::ClientOutputBufferLimit,
+    ),
+    special(
+        "oom-score-adj-values",
+        N,
+        MULTI_ARG,
+        Special::OomScoreAdjValues,
+    )
+    .with_apply(Apply::OomScoreAdj),
+    special(
+        "notify-keyspace-events",
+        N,
+        0,
+        Special::NotifyKeyspaceEvents,
+    ),
     special("bind", N, MULTI_ARG, Special::Bind).with_apply(Apply::Bind),
-    special("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG | STORED_ONLY, Special::ReplicaOf),
+    special(
+        "replicaof",
+        Some("slaveof"),
+        IMMUTABLE | MULTI_ARG | STORED_ONLY,
+        Special::ReplicaOf,
+    ),
     special(
         "latency-tracking-info-percentiles",
         N,
@@ -954,12 +1582,16 @@ fn index() -> &'static HashMap<&'static str, (usize, bool)> {
 /// was its alias.
 pub fn lookup(name: &[u8]) -> Option<(&'static Directive, bool)> {
     let lower = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-    index().get(lower.as_str()).map(|&(i, alias)| (&DIRECTIVES[i], alias))
+    index()
+        .get(lower.as_str())
+        .map(|&(i, alias)| (&DIRECTIVES[i], alias))
 }
 
 /// Every name CONFIG GET may list: (name, row), primary name then alias, in table order.
 pub fn names() -> impl Iterator<Item = (&'static str, &'static Directive)> {
-    DIRECTIVES.iter().flat_map(|d| std::iter::once((d.name, d)).chain(d.alias.map(|a| (a, d))))
+    DIRECTIVES
+        .iter()
+        .flat_map(|d| std::iter::once((d.name, d)).chain(d.alias.map(|a| (a, d))))
 }
 
 #[cfg(test)]
@@ -994,7 +1626,10 @@ mod tests {
     fn enum_names_follow_redis() {
         assert_eq!(enum_name(OOM_SCORE_ADJ, 1, false), "yes");
         assert_eq!(enum_name(SHUTDOWN_ON_SIG, 0, true), "default");
-        assert_eq!(enum_name(SHUTDOWN_ON_SIG, 2 | 4 | 8, true), "nosave now force");
+        assert_eq!(
+            enum_name(SHUTDOWN_ON_SIG, 2 | 4 | 8, true),
+            "nosave now force"
+        );
         assert_eq!(enum_name(SHUTDOWN_ON_SIG, 16, true), "unknown");
         assert_eq!(enum_value(LOGLEVEL, "NOTICE"), Some(2));
         assert_eq!(enum_value(LOGLEVEL, "nothing"), None);

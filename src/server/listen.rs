@@ -194,7 +194,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     }
     crate::config::process::notify_stopping();
     crate::config::process::remove_pid_file();
-    tracing::info!("Redis is now ready to exit, bye bye...");
+    tracing::warn!("Redis is now ready to exit, bye bye...");
     0
 }
 
