@@ -413,7 +413,8 @@ mod tests {
         let mut c = Config::default();
         c.load_text(
             "notify-keyspace-events KEA\nmaxmemory-clients 5%\nbind 127.0.0.1\n\
-             requirepass \"a b\"\nclient-output-buffer-limit normal 1mb 2mb 3\nshutdown-on-sigterm nosave now\n\
+             requirepass \"a b\"\nclient-output-buffer-limit normal 1mb 2mb 3\n\
+             shutdown-on-sigterm nosave now\n\
              unixsocketperm 755\nlatency-tracking-info-percentiles \"\"\npidfile /tmp/x.pid\n",
         )
         .unwrap();
