@@ -140,6 +140,8 @@ fn main() {
         tracing::warn!("{w}");
     }
 
+    // From here on Redis is in `initServer`: its lines carry the master role letter.
+    logging::set_role(b'M');
     match process::adjust_open_files_limit(config.maxclients) {
         Ok(n) => config.maxclients = n,
         Err(_) => std::process::exit(1),

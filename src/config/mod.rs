@@ -2240,4 +2240,36 @@ mod tests {
         assert_eq!(strtoll(b"99999999999999999999", 10), (i64::MAX, true, true));
         assert_eq!(strtoll(b"777", 8), (0o777, false, true));
     }
+    #[test]
+    fn example_config_documents_every_directive() {
+        let text = include_str!("../../redis.conf.example");
+        // It loads (its only path, `dir ./`, leaves the working directory as it is).
+        let mut c = Config::default();
+        c.load_text(text).unwrap();
+        assert_eq!(c.bind, vec!["127.0.0.1", "-::1"]);
+        // Every directive has a line, active or commented out.
+        let names: Vec<(&str, usize)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let l = l.strip_prefix("# ").unwrap_or(l);
+                let name = l.split(' ').next()?;
+                table::lookup(name.as_bytes()).map(|(d, _)| (d.name, i))
+            })
+            .collect();
+        for d in table::DIRECTIVES {
+            assert!(names.iter().any(|(n, _)| *n == d.name), "{} is not documented", d.name);
+        }
+        // The last section lists exactly the directives stored only.
+        let start = text.lines().position(|l| l.contains("ACCEPTED, NOT IMPLEMENTED YET")).unwrap();
+        let mut listed: Vec<&str> =
+            names.iter().filter(|(_, i)| *i > start).map(|(n, _)| *n).collect();
+        listed.sort();
+        listed.dedup();
+        let mut stored: Vec<&str> =
+            table::DIRECTIVES.iter().filter(|d| !d.honoured()).map(|d| d.name).collect();
+        stored.sort();
+        assert_eq!(listed, stored);
+    }
+
 }
