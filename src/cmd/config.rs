@@ -33,10 +33,10 @@ fn config_get(ctx: &mut Ctx, argv: &[&[u8]]) {
     for &pat in &argv[2..] {
         if !pat.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
             // An exact name, shown as given; hidden directives are found this way only.
-            if !seen(&found, pat) {
-                if let Some((d, _)) = table::lookup(pat) {
-                    found.push((pat, d));
-                }
+            if !seen(&found, pat)
+                && let Some((d, _)) = table::lookup(pat)
+            {
+                found.push((pat, d));
             }
             continue;
         }
@@ -75,7 +75,7 @@ fn restore(cfg: &mut Config, dirs: &[(&'static Directive, String)], old: &[Vec<u
 
 /// CONFIG SET parameter value [parameter value ...]
 fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return ctx.syntax_error();
     }
     let server = ctx.server;

@@ -423,13 +423,11 @@ pub fn memtoull(s: &[u8]) -> Option<u64> {
     }
     let mut v: u64 = 0;
     for &c in &s[..digits] {
-        v = match v
+        // strtoull saturates on overflow.
+        v = v
             .checked_mul(10)
             .and_then(|v| v.checked_add((c - b'0') as u64))
-        {
-            Some(v) => v,
-            None => u64::MAX,
-        };
+            .unwrap_or(u64::MAX);
     }
     Some(v.wrapping_mul(mul))
 }
@@ -478,18 +476,19 @@ fn strtoll(s: &[u8], base: u32) -> (i64, bool, bool) {
 
 /// Parses a numeric directive's value; the error is Redis's.
 fn parse_num(fmt: NumFmt, s: &[u8]) -> Result<i64, &'static str> {
-    if matches!(fmt, NumFmt::Memory | NumFmt::MemoryPercent) {
-        if let Some(v) = memtoull(s) {
-            return Ok(v as i64);
-        }
+    if matches!(fmt, NumFmt::Memory | NumFmt::MemoryPercent)
+        && let Some(v) = memtoull(s)
+    {
+        return Ok(v as i64);
     }
-    if fmt == NumFmt::MemoryPercent && s.len() > 1 && s[s.len() - 1] == b'%' {
-        if let Some(v) = crate::util::parse_i64_strict(&s[..s.len() - 1]) {
-            if v >= 0 {
-                // Percentages are stored as negative numbers.
-                return Ok(-v);
-            }
-        }
+    if fmt == NumFmt::MemoryPercent
+        && s.len() > 1
+        && s[s.len() - 1] == b'%'
+        && let Some(v) = crate::util::parse_i64_strict(&s[..s.len() - 1])
+        && v >= 0
+    {
+        // Percentages are stored as negative numbers.
+        return Ok(-v);
     }
     if fmt == NumFmt::Octal {
         let (v, overflow, all) = strtoll(s, 8);
@@ -497,10 +496,10 @@ fn parse_num(fmt: NumFmt, s: &[u8]) -> Result<i64, &'static str> {
             return Ok(v);
         }
     }
-    if fmt == NumFmt::Int {
-        if let Some(v) = crate::util::parse_i64_strict(s) {
-            return Ok(v);
-        }
+    if fmt == NumFmt::Int
+        && let Some(v) = crate::util::parse_i64_strict(s)
+    {
+        return Ok(v);
     }
     Err(match fmt {
         NumFmt::MemoryPercent => "argument must be a memory or percent value",
@@ -810,7 +809,7 @@ impl Config {
             Special::ClientOutputBufferLimit => {
                 const BAD: &str =
                     "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-                if args.len() % 4 != 0 {
+                if !args.len().is_multiple_of(4) {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
                 let mut limits = self.client_output_buffer_limit;
@@ -945,7 +944,7 @@ impl Config {
             args = &[];
             mode = SaveMode::Append;
         }
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Err("Invalid save parameters".into());
         }
         let mut points = Vec::with_capacity(args.len() / 2);
@@ -1294,11 +1293,11 @@ pub fn parse_command_line(args: &[Vec<u8>]) -> CommandLine {
         ..Default::default()
     };
     let mut start = 0;
-    if let Some(first) = args.first() {
-        if first.first() != Some(&b'-') {
-            cl.config_file = Some(first.clone());
-            start = 1;
-        }
+    if let Some(first) = args.first()
+        && first.first() != Some(&b'-')
+    {
+        cl.config_file = Some(first.clone());
+        start = 1;
     }
     let (options, stdin) = build_options(args, start);
     cl.options = options;
@@ -2258,18 +2257,30 @@ mod tests {
             })
             .collect();
         for d in table::DIRECTIVES {
-            assert!(names.iter().any(|(n, _)| *n == d.name), "{} is not documented", d.name);
+            assert!(
+                names.iter().any(|(n, _)| *n == d.name),
+                "{} is not documented",
+                d.name
+            );
         }
         // The last section lists exactly the directives stored only.
-        let start = text.lines().position(|l| l.contains("ACCEPTED, NOT IMPLEMENTED YET")).unwrap();
-        let mut listed: Vec<&str> =
-            names.iter().filter(|(_, i)| *i > start).map(|(n, _)| *n).collect();
+        let start = text
+            .lines()
+            .position(|l| l.contains("ACCEPTED, NOT IMPLEMENTED YET"))
+            .unwrap();
+        let mut listed: Vec<&str> = names
+            .iter()
+            .filter(|(_, i)| *i > start)
+            .map(|(n, _)| *n)
+            .collect();
         listed.sort();
         listed.dedup();
-        let mut stored: Vec<&str> =
-            table::DIRECTIVES.iter().filter(|d| !d.honoured()).map(|d| d.name).collect();
+        let mut stored: Vec<&str> = table::DIRECTIVES
+            .iter()
+            .filter(|d| !d.honoured())
+            .map(|d| d.name)
+            .collect();
         stored.sort();
         assert_eq!(listed, stored);
     }
-
 }

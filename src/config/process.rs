@@ -283,8 +283,9 @@ static OOM_BASE: AtomicI32 = AtomicI32::new(0);
 
 /// Applies `oom-score-adj` / `oom-score-adj-values` to this process (as a master), as
 /// `setOOMScoreAdj`: `yes`/`relative` adds the value to the score we started with, `absolute`
-/// sets it, `no` restores the original score if we changed it. The error is logged.
-pub fn set_oom_score_adj(cfg: &Config) -> Result<(), ()> {
+/// sets it, `no` restores the original score if we changed it. The error (also logged) is the
+/// reason.
+pub fn set_oom_score_adj(cfg: &Config) -> Result<(), String> {
     const PATH: &str = "/proc/self/oom_score_adj";
     let class = if cfg.replicaof.is_some() { 1 } else { 0 };
     let val = if cfg.oom_score_adj != "no" {
@@ -292,8 +293,9 @@ pub fn set_oom_score_adj(cfg: &Config) -> Result<(), ()> {
             match std::fs::read_to_string(PATH) {
                 Ok(s) => OOM_BASE.store(s.trim().parse().unwrap_or(0), Ordering::Relaxed),
                 Err(e) => {
-                    tracing::warn!("Unable to read oom_score_adj: {e}");
-                    return Err(());
+                    let msg = format!("Unable to read oom_score_adj: {e}");
+                    tracing::warn!("{msg}");
+                    return Err(msg);
                 }
             }
             OOM_ADJUSTED.store(true, Ordering::Relaxed);
@@ -309,7 +311,9 @@ pub fn set_oom_score_adj(cfg: &Config) -> Result<(), ()> {
         return Ok(());
     };
     std::fs::write(PATH, format!("{val}\n")).map_err(|e| {
-        tracing::warn!("Unable to write oom_score_adj: {e}");
+        let msg = format!("Unable to write oom_score_adj: {e}");
+        tracing::warn!("{msg}");
+        msg
     })
 }
 

@@ -161,11 +161,11 @@ fn format_memory(bytes: u64) -> String {
     const GB: u64 = 1 << 30;
     const MB: u64 = 1 << 20;
     const KB: u64 = 1 << 10;
-    if bytes != 0 && bytes % GB == 0 {
+    if bytes != 0 && bytes.is_multiple_of(GB) {
         format!("{}gb", bytes / GB)
-    } else if bytes != 0 && bytes % MB == 0 {
+    } else if bytes != 0 && bytes.is_multiple_of(MB) {
         format!("{}mb", bytes / MB)
-    } else if bytes != 0 && bytes % KB == 0 {
+    } else if bytes != 0 && bytes.is_multiple_of(KB) {
         format!("{}kb", bytes / KB)
     } else {
         bytes.to_string()

@@ -415,9 +415,11 @@ fn check_activedefrag(v: bool) -> Result<(), &'static str> {
     // Active defragmentation needs jemalloc's defrag hint, which neither the Debian build of
     // Redis 7.0.15 nor we have; the reply is the real server's.
     if v {
-        return Err("Active defragmentation cannot be enabled: it requires a Redis server \
+        return Err(
+            "Active defragmentation cannot be enabled: it requires a Redis server \
                     compiled with a modified Jemalloc like the one shipped by default with the \
-                    Redis source distribution");
+                    Redis source distribution",
+        );
     }
     Ok(())
 }

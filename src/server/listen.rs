@@ -70,13 +70,15 @@ impl ListenerSet {
 /// Listens on the `bind` addresses and `port` of the current config, replacing the listeners
 /// when they differ (CONFIG SET port / bind). Like Redis, the old listeners are closed first;
 /// on failure the server is left without TCP listeners and CONFIG SET restores the old values
-/// and calls this again. Port 0 means no TCP listener.
-pub fn rebind(server: &Server) -> Result<(), ()> {
+/// and calls this again. Port 0 means no TCP listener. The error (also logged) is the reason.
+pub fn rebind(server: &Server) -> Result<(), String> {
     let (bind, port, backlog) = {
         let c = server.config.read();
         (c.bind.clone(), c.port, c.tcp_backlog)
     };
-    let Some(arc) = server.listeners.server.get().and_then(Weak::upgrade) else { return Err(()) };
+    let Some(arc) = server.listeners.server.get().and_then(Weak::upgrade) else {
+        return Err("the server is not serving yet".into());
+    };
     let mut set = server.listeners.set.lock();
     let wanted = (bind, port);
     if set.bound.as_ref() == Some(&wanted) {
@@ -90,7 +92,7 @@ pub fn rebind(server: &Server) -> Result<(), ()> {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!("{e}");
-                return Err(());
+                return Err(e);
             }
         }
     };
