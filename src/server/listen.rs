@@ -103,7 +103,11 @@ pub fn rebind(server: &Server) -> Result<(), String> {
 }
 
 /// Binds every address of `bind` on `port`. Addresses prefixed with `-` are optional.
-fn bind_all(bind: &[String], port: u16, backlog: u32) -> Result<Vec<std::net::TcpListener>, String> {
+fn bind_all(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+) -> Result<Vec<std::net::TcpListener>, String> {
     let mut out = Vec::new();
     for b in bind {
         let (optional, addr) = match b.strip_prefix('-') {
