@@ -442,6 +442,34 @@ mod tests {
     }
 
     #[test]
+    fn force_all_of_the_suite_config_reloads() {
+        // tests/assets/default.conf of the Redis suite, with the overrides the suite adds.
+        let suite = "always-show-logo yes\nnotify-keyspace-events KEA\ndaemonize no\n\
+                     pidfile /var/run/redis.pid\nport 21111\ntimeout 0\nbind 127.0.0.1\n\
+                     loglevel verbose\nlogfile ''\ndatabases 16\nlatency-monitor-threshold 1\n\
+                     repl-diskless-sync-delay 0\nsave 900 1\nrdbcompression yes\n\
+                     dbfilename dump.rdb\nslave-serve-stale-data yes\nappendonly no\n\
+                     appendfsync everysec\nno-appendfsync-on-rewrite no\nactiverehashing yes\n\
+                     enable-protected-configs yes\nenable-debug-command yes\n\
+                     enable-module-command yes\npropagation-error-behavior panic\n\
+                     unixsocket /tmp/x/socket\n";
+        let mut c = Config::default();
+        c.load_text(suite).unwrap();
+        let text = String::from_utf8(rewrite_text(&c, suite.as_bytes(), true)).unwrap();
+        let reload: String =
+            text.lines().filter(|l| !l.starts_with("dir ")).map(|l| format!("{l}\n")).collect();
+        let mut d = Config::default();
+        d.load_text(&reload).unwrap();
+        for (name, dir) in table::names() {
+            if name != "dir" {
+                assert_eq!(c.get(dir), d.get(dir), "{name}");
+            }
+        }
+        assert!(!text.contains("slave-serve-stale-data"));
+        assert!(text.contains("replica-serve-stale-data yes\n"));
+    }
+
+    #[test]
     fn memory_format() {
         assert_eq!(format_memory(0), "0");
         assert_eq!(format_memory(1 << 30), "1gb");
