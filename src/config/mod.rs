@@ -727,7 +727,7 @@ impl Config {
     /// Sets a directive from its arguments (already split), validating as Redis does. Returns
     /// whether the value changed (Redis runs apply hooks only then). `save` decides whether
     /// save points replace or extend the current ones.
-    pub fn set(
+    pub fn set_directive(
         &mut self,
         d: &'static Directive,
         args: &[&[u8]],
@@ -1507,7 +1507,7 @@ impl Loader<'_> {
             } else {
                 SaveMode::Replace
             };
-            self.cfg.set(d, &args, mode)?;
+            self.cfg.set_directive(d, &args, mode)?;
             if matches!(d.kind, Kind::Special(Special::Save)) && self.reading_file {
                 self.save_loaded = true;
             }
@@ -1705,7 +1705,28 @@ impl Config {
         } else {
             vec![value]
         };
-        self.set(d, &args, SaveMode::Replace)
+        self.set_directive(d, &args, SaveMode::Replace)
+    }
+
+    /// Sets one directive from its arguments, as a config file line `name args...` would
+    /// (outside a file: `save` replaces the save points).
+    pub fn set(&mut self, name: &str, args: &[String]) -> Result<(), String> {
+        let mut line = vec![name.as_bytes().to_vec()];
+        line.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+        let mut loader = Loader {
+            cfg: self,
+            reading_file: false,
+            save_loaded: false,
+            commands: None,
+            implemented: HashSet::new(),
+            depth: 0,
+        };
+        loader.line(&line).map_err(|e| match e {
+            LineError::Msg(m) => m,
+            LineError::Nested(e) => e.message().to_string(),
+        })?;
+        self.hz = self.hz.clamp(1, 500);
+        Ok(())
     }
 
     /// Returns the "stored only" warning to log after CONFIG SET of `d`, the first time.
@@ -1987,6 +2008,21 @@ mod tests {
         assert_eq!(
             e.message(),
             "argument couldn't be parsed as an octal number"
+        );
+    }
+
+    #[test]
+    fn set_by_line() {
+        let mut c = Config::default();
+        c.set("port", &["7001".into()]).unwrap();
+        assert_eq!(c.port, 7001);
+        c.set("save", &["10 1".into()]).unwrap();
+        c.set("save", &["20".into(), "2".into()]).unwrap();
+        assert_eq!(c.save, "20 2");
+        assert_eq!(c.set("port", &[]).unwrap_err(), "wrong number of arguments");
+        assert_eq!(
+            c.set("nosuch", &["1".into()]).unwrap_err(),
+            "Bad directive or wrong number of arguments"
         );
     }
 

@@ -456,8 +456,11 @@ mod tests {
         let mut c = Config::default();
         c.load_text(suite).unwrap();
         let text = String::from_utf8(rewrite_text(&c, suite.as_bytes(), true)).unwrap();
-        let reload: String =
-            text.lines().filter(|l| !l.starts_with("dir ")).map(|l| format!("{l}\n")).collect();
+        let reload: String = text
+            .lines()
+            .filter(|l| !l.starts_with("dir "))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let mut d = Config::default();
         d.load_text(&reload).unwrap();
         for (name, dir) in table::names() {
