@@ -6,10 +6,11 @@
 //!
 //! Levels map as `warn!` = `#` warning, `info!` = `*` notice, `debug!` = `-` verbose,
 //! `trace!` = `.` debug. `loglevel` and `logfile` can change at run time. Like Redis, the log
-//! file is opened and closed for every line, so logrotate needs no signal.
+//! file is opened and closed for every line, so logrotate needs no signal. With
+//! `syslog-enabled yes` every message also goes to syslog (`syslog-ident`, `syslog-facility`).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use parking_lot::RwLock;
 use tracing::{Event, Level, Subscriber};
@@ -21,6 +22,8 @@ static LEVEL: AtomicU8 = AtomicU8::new(2);
 /// Role letter: `C` while starting, `M` once serving.
 static ROLE: AtomicU8 = AtomicU8::new(b'C');
 static LOGFILE: RwLock<String> = RwLock::new(String::new());
+/// True once `openlog` was called for `syslog-enabled yes`.
+static SYSLOG: AtomicBool = AtomicBool::new(false);
 
 /// Returns the verbosity number of a `loglevel` name.
 pub fn level_number(name: &str) -> u8 {
@@ -41,6 +44,40 @@ pub fn set_level(name: &str) {
 /// Applies `logfile` (empty for standard output).
 pub fn set_file(path: &str) {
     *LOGFILE.write() = path.to_string();
+}
+
+/// Sends every later message to syslog too, under `ident` and `facility` (a `LOG_*` value),
+/// as `syslog-enabled yes` asks.
+pub fn enable_syslog(ident: &str, facility: i32) {
+    // openlog keeps the pointer: the identity must live for the rest of the process.
+    let ident: &'static std::ffi::CStr = Box::leak(
+        std::ffi::CString::new(ident.replace('\0', ""))
+            .unwrap_or_default()
+            .into_boxed_c_str(),
+    );
+    // SAFETY: `ident` is a NUL-terminated string that is never freed.
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility,
+        )
+    };
+    SYSLOG.store(true, Ordering::Relaxed);
+}
+
+fn to_syslog(level: u8, msg: &str) {
+    let prio = match level {
+        0 => libc::LOG_DEBUG,
+        1 => libc::LOG_INFO,
+        2 => libc::LOG_NOTICE,
+        _ => libc::LOG_WARNING,
+    };
+    let Ok(msg) = std::ffi::CString::new(msg.replace('\0', "")) else {
+        return;
+    };
+    // SAFETY: a constant format string with one NUL-terminated argument.
+    unsafe { libc::syslog(prio, c"%s".as_ptr(), msg.as_ptr()) };
 }
 
 /// Sets the role letter of later lines.
@@ -69,9 +106,18 @@ fn timestamp() -> String {
     // length written.
     let n = unsafe {
         libc::localtime_r(&secs, &mut tm);
-        libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), c"%d %b %Y %H:%M:%S".as_ptr(), &tm)
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%d %b %Y %H:%M:%S".as_ptr(),
+            &tm,
+        )
     };
-    format!("{}.{:03}", String::from_utf8_lossy(&buf[..n]), now.subsec_millis())
+    format!(
+        "{}.{:03}",
+        String::from_utf8_lossy(&buf[..n]),
+        now.subsec_millis()
+    )
 }
 
 /// Writes one raw line (no prefix) to the log destination.
@@ -81,7 +127,11 @@ pub fn write_raw(text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-    } else if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+    } else if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
         let _ = f.write_all(text.as_bytes());
     }
 }
@@ -112,6 +162,9 @@ impl<S: Subscriber> Layer<S> for RedisLayer {
         }
         let mut v = MessageVisitor(String::new());
         event.record(&mut v);
+        if SYSLOG.load(Ordering::Relaxed) {
+            to_syslog(num, &v.0);
+        }
         let line = format!(
             "{}:{} {} {} {}\n",
             std::process::id(),
@@ -132,14 +185,18 @@ pub fn init(level: &str, file: &str) {
 }
 
 /// Prints the start-up logo (with ` PID: <pid>`, which test harnesses wait for) when
-/// `always-show-logo` is set, otherwise Redis's one-line summary.
+/// `always-show-logo` is set, or when logging to a terminal without syslog, as Redis decides;
+/// otherwise Redis's one-line summary.
 pub fn banner(server: &crate::server::Server) {
     set_role(b'M');
     let (show, port) = {
         let c = server.config.read();
-        (c.always_show_logo, server.port.load(Ordering::Relaxed))
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = unsafe { libc::isatty(libc::STDOUT_FILENO) } == 1;
+        let show = c.always_show_logo || (!c.syslog_enabled && c.logfile.is_empty() && tty);
+        (show, server.port.load(Ordering::Relaxed))
     };
-    if show {
+    if show && LEVEL.load(Ordering::Relaxed) <= 2 {
         let pid = std::process::id();
         let text = format!(
             "\n    rusty-redis-server {ours}, compatible with Redis {compat} (64 bit)\n\n    \

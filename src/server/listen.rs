@@ -1,16 +1,113 @@
 //! Listeners, accepting clients, start-up lines and shutdown.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, Weak, mpsc};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 use super::Server;
 use super::client::ClientInfo;
 
+/// The TCP listeners accepting clients, so that CONFIG SET port / bind can replace them.
+#[derive(Default)]
+pub struct Listeners {
+    set: parking_lot::Mutex<ListenerSet>,
+    /// The server, to hand to new accept loops (set when serving starts).
+    server: OnceLock<Weak<Server>>,
+}
+
+#[derive(Default)]
+struct ListenerSet {
+    /// The (bind, port) the running listeners were bound for.
+    bound: Option<(Vec<String>, u16)>,
+    running: Vec<Running>,
+}
+
+/// One accept loop: how to stop it, and how to learn that its socket is closed.
+struct Running {
+    stop: Arc<Notify>,
+    closed: mpsc::Receiver<()>,
+}
+
+impl ListenerSet {
+    /// Stops every accept loop and waits (briefly) until their sockets are closed, so that
+    /// the addresses can be bound again at once.
+    fn stop_all(&mut self) {
+        let running = std::mem::take(&mut self.running);
+        for r in &running {
+            r.stop.notify_one();
+        }
+        let wait = || {
+            for r in &running {
+                let _ = r.closed.recv_timeout(Duration::from_secs(1));
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            // On a current-thread runtime the loops can't run while we wait: don't.
+            Ok(_) => {}
+            Err(_) => wait(),
+        }
+        self.bound = None;
+    }
+
+    fn start(&mut self, server: &Arc<Server>, listeners: Vec<std::net::TcpListener>) {
+        for l in listeners {
+            let Ok(l) = TcpListener::from_std(l) else { continue };
+            let stop = Arc::new(Notify::new());
+            let (tx, rx) = mpsc::channel();
+            tokio::spawn(accept_loop(server.clone(), l, stop.clone(), tx));
+            self.running.push(Running { stop, closed: rx });
+        }
+    }
+}
+
+/// Listens on the `bind` addresses and `port` of the current config, replacing the listeners
+/// when they differ (CONFIG SET port / bind). Like Redis, the old listeners are closed first;
+/// on failure the server is left without TCP listeners and CONFIG SET restores the old values
+/// and calls this again. Port 0 means no TCP listener. The error (also logged) is the reason.
+pub fn rebind(server: &Server) -> Result<(), String> {
+    let (bind, port, backlog) = {
+        let c = server.config.read();
+        (c.bind.clone(), c.port, c.tcp_backlog)
+    };
+    let Some(arc) = server.listeners.server.get().and_then(Weak::upgrade) else {
+        return Err("the server is not serving yet".into());
+    };
+    let mut set = server.listeners.set.lock();
+    let wanted = (bind, port);
+    if set.bound.as_ref() == Some(&wanted) {
+        return Ok(());
+    }
+    set.stop_all();
+    let listeners = if port == 0 {
+        Vec::new()
+    } else {
+        match bind_all(&wanted.0, port, backlog) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("{e}");
+                return Err(e);
+            }
+        }
+    };
+    set.start(&arc, listeners);
+    set.bound = Some(wanted);
+    server.port.store(port as u64, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Binds every address of `bind` on `port`. Addresses prefixed with `-` are optional.
-fn bind_all(bind: &[String], port: u16) -> Result<Vec<std::net::TcpListener>, String> {
+fn bind_all(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+) -> Result<Vec<std::net::TcpListener>, String> {
     let mut out = Vec::new();
     for b in bind {
         let (optional, addr) = match b.strip_prefix('-') {
@@ -33,7 +130,7 @@ fn bind_all(bind: &[String], port: u16) -> Result<Vec<std::net::TcpListener>, St
                 return Err(format!("Invalid bind address '{addr}'"));
             }
         };
-        match listen_socket(sa) {
+        match listen_socket(sa, backlog) {
             Ok(l) => out.push(l),
             Err(e) => {
                 let unavailable = matches!(
@@ -50,7 +147,7 @@ fn bind_all(bind: &[String], port: u16) -> Result<Vec<std::net::TcpListener>, St
     Ok(out)
 }
 
-fn listen_socket(sa: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+fn listen_socket(sa: SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     s.set_reuse_address(true)?;
@@ -58,18 +155,21 @@ fn listen_socket(sa: SocketAddr) -> std::io::Result<std::net::TcpListener> {
         s.set_only_v6(true)?;
     }
     s.bind(&sa.into())?;
-    s.listen(511)?;
+    s.listen(backlog.min(i32::MAX as u32) as i32)?;
     s.set_nonblocking(true)?;
     Ok(s.into())
 }
 
 /// Serves until shutdown; returns the exit code.
 pub async fn serve(server: Arc<Server>) -> i32 {
-    let (bind, port) = {
+    let _ = server.listeners.server.set(Arc::downgrade(&server));
+    let (bind, port, backlog) = {
         let c = server.config.read();
-        (c.bind.clone(), c.port)
+        (c.bind.clone(), c.port, c.tcp_backlog)
     };
-    let listeners = match bind_all(&bind, port) {
+    // Port 0 means no TCP listener.
+    let listeners = if port == 0 { Ok(Vec::new()) } else { bind_all(&bind, port, backlog) };
+    let listeners = match listeners {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!("{e}");
@@ -77,22 +177,30 @@ pub async fn serve(server: Arc<Server>) -> i32 {
             return 1;
         }
     };
+    crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
-    for l in listeners {
-        let Ok(l) = TcpListener::from_std(l) else { continue };
-        tokio::spawn(accept_loop(server.clone(), l));
+    let tcp = !listeners.is_empty();
+    {
+        let mut set = server.listeners.set.lock();
+        set.start(&server, listeners);
+        set.bound = Some((bind, port));
     }
     tokio::spawn(super::cron::run(server.clone()));
     tokio::spawn(signals(server.clone()));
-    tracing::info!("Ready to accept connections");
+    if tcp {
+        tracing::info!("Ready to accept connections");
+    }
+    crate::config::process::notify_ready();
     loop {
         server.shutdown.notified().await;
         if server.shutting_down.load(Ordering::Acquire) {
             break;
         }
     }
-    tracing::info!("Redis is now ready to exit, bye bye...");
+    crate::config::process::notify_stopping();
+    crate::config::process::remove_pid_file();
+    tracing::warn!("Redis is now ready to exit, bye bye...");
     0
 }
 
@@ -118,9 +226,23 @@ async fn signals(server: Arc<Server>) {
     }
 }
 
-async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+/// Accepts clients until told to stop; then closes the socket and says so on `closed`.
+async fn accept_loop(
+    server: Arc<Server>,
+    listener: TcpListener,
+    stop: Arc<Notify>,
+    closed: mpsc::Sender<()>,
+) {
     loop {
-        let (sock, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            _ = stop.notified() => {
+                drop(listener);
+                let _ = closed.send(());
+                return;
+            }
+            r = listener.accept() => r,
+        };
+        let (sock, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning (CVE-2025-48367).

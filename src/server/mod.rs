@@ -93,6 +93,8 @@ pub struct Server {
     pub port: AtomicU64,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
+    /// The TCP listeners, replaced by CONFIG SET port / bind (`listen::rebind`).
+    pub listeners: listen::Listeners,
 }
 
 impl Server {
@@ -119,6 +121,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             active_expire: AtomicBool::new(true),
+            listeners: listen::Listeners::default(),
         }
     }
 

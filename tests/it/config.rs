@@ -88,7 +88,7 @@ fn config_get_and_set_round_trip() {
     // RESP3 replies with a map.
     let mut c = srv.raw();
     c.send(b"HELLO 3\r\n");
-    c.read_reply();
+    crate::connection::expect_hello(&mut c, 3);
     c.send(b"CONFIG GET maxmemory\r\n");
     c.expect(b"%1\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n");
     // Several pairs are applied together, or not at all.
