@@ -180,6 +180,8 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
     for w in warnings {
         tracing::warn!("{w}");
     }
+    // The keyspace's own copy of the settings it reads on hot paths (policy, lazy freeing).
+    crate::server::cron::sync_tunables(server);
     ctx.out.ok();
 }
 

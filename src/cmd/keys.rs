@@ -1325,6 +1325,18 @@ mod tests {
     }
 
     #[test]
+    fn config_set_switches_the_policy_and_lazy_freeing_at_once() {
+        let mut t = T::new();
+        assert_eq!(t.run(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]), ok());
+        t.run(&["SET", "foo", "bar"]);
+        assert_eq!(t.int(&["OBJECT", "FREQ", "foo"]), 5);
+        assert_eq!(t.run(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]), ok());
+        assert!(t.err(&["OBJECT", "FREQ", "foo"]).starts_with("ERR An LFU maxmemory policy is not"));
+        assert_eq!(t.run(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]), ok());
+        assert!(t.server.store.tunables.lazy_user_flush.load(Ordering::Relaxed));
+    }
+
+    #[test]
     fn idle_time_is_not_touched_by_inspection() {
         let mut t = T::new();
         t.run(&["SET", "k", "v"]);

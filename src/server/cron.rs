@@ -70,7 +70,8 @@ pub async fn run(server: Arc<Server>) {
             if server.active_expire.load(Ordering::Relaxed) {
                 cycle.run(&server.store, hz, Kind::Slow);
             }
-            housekeeping(&server.store);
+            let rehash = server.config.read().activerehashing;
+            housekeeping(&server.store, rehash);
         });
         close_idle_clients(&server);
     }
@@ -89,33 +90,21 @@ pub fn sync_tunables(server: &Server) {
     apply_tunables(&cfg, &server.store);
 }
 
-/// Returns a directive's value as the config holds it (typed fields first, then the
-/// directives stored as text).
-fn directive<'c>(cfg: &'c Config, name: &str) -> Option<&'c str> {
-    cfg.other.get(name).map(|s| s.as_str())
-}
-
 fn apply_tunables(cfg: &Config, store: &Store) {
     let t = &store.tunables;
-    let yes = |name: &str| directive(cfg, name).is_some_and(|v| v.eq_ignore_ascii_case("yes"));
-    let num = |name: &str, default: u32| {
-        directive(cfg, name).and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(default)
-    };
-    let policy = directive(cfg, "maxmemory-policy").unwrap_or("noeviction").to_ascii_lowercase();
+    let policy = cfg.maxmemory_policy.to_ascii_lowercase();
     let lfu = policy.ends_with("-lfu");
     let lru_or_lfu = lfu || policy.ends_with("-lru");
-    let maxmemory = directive(cfg, "maxmemory")
-        .and_then(|v| crate::util::parse_memory(v.as_bytes()))
-        .unwrap_or(0);
     t.lfu.store(lfu, Ordering::Relaxed);
-    t.shared_integers.store(maxmemory == 0 || !lru_or_lfu, Ordering::Relaxed);
-    t.lfu_log_factor.store(num("lfu-log-factor", 10), Ordering::Relaxed);
-    t.lfu_decay_time.store(num("lfu-decay-time", 1), Ordering::Relaxed);
-    t.lazy_user_del.store(yes("lazyfree-lazy-user-del"), Ordering::Relaxed);
-    t.lazy_user_flush.store(yes("lazyfree-lazy-user-flush"), Ordering::Relaxed);
-    t.lazy_expire.store(yes("lazyfree-lazy-expire"), Ordering::Relaxed);
-    t.lazy_server_del.store(yes("lazyfree-lazy-server-del"), Ordering::Relaxed);
-    t.active_expire_effort.store(num("active-expire-effort", 1).clamp(1, 10), Ordering::Relaxed);
+    t.shared_integers.store(cfg.maxmemory == 0 || !lru_or_lfu, Ordering::Relaxed);
+    let clamp = |v: u64| v.min(u32::MAX as u64) as u32;
+    t.lfu_log_factor.store(clamp(cfg.lfu_log_factor), Ordering::Relaxed);
+    t.lfu_decay_time.store(clamp(cfg.lfu_decay_time), Ordering::Relaxed);
+    t.lazy_user_del.store(cfg.lazyfree_lazy_user_del, Ordering::Relaxed);
+    t.lazy_user_flush.store(cfg.lazyfree_lazy_user_flush, Ordering::Relaxed);
+    t.lazy_expire.store(cfg.lazyfree_lazy_expire, Ordering::Relaxed);
+    t.lazy_server_del.store(cfg.lazyfree_lazy_server_del, Ordering::Relaxed);
+    t.active_expire_effort.store(cfg.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -218,9 +207,16 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Starts shrinking sparse tables and moves resizes forward, for at most about a millisecond
-/// a tick (Redis's `databasesCron` budget), a chunk of buckets per lock.
-fn housekeeping(store: &Store) {
+/// Starts shrinking sparse tables and, with `activerehashing`, moves resizes forward for at
+/// most about a millisecond a tick (Redis's `databasesCron` budget), a chunk of buckets per
+/// lock.
+fn housekeeping(store: &Store, rehash: bool) {
+    if !rehash {
+        for i in 0..SHARDS {
+            store.shard(i).housekeeping(0);
+        }
+        return;
+    }
     let start = Instant::now();
     for i in 0..SHARDS {
         loop {
@@ -312,10 +308,10 @@ mod tests {
         apply_tunables(&cfg, &store);
         assert!(!store.tunables.lfu.load(Ordering::Relaxed));
         assert!(store.tunables.shared_integers.load(Ordering::Relaxed));
-        cfg.other.insert("maxmemory-policy".into(), "allkeys-lfu".into());
-        cfg.other.insert("maxmemory".into(), "1mb".into());
-        cfg.other.insert("lazyfree-lazy-user-del".into(), "yes".into());
-        cfg.other.insert("lfu-decay-time".into(), "0".into());
+        cfg.maxmemory_policy = "allkeys-lfu".into();
+        cfg.maxmemory = 1 << 20;
+        cfg.lazyfree_lazy_user_del = true;
+        cfg.lfu_decay_time = 0;
         apply_tunables(&cfg, &store);
         assert!(store.tunables.lfu.load(Ordering::Relaxed));
         assert!(!store.tunables.shared_integers.load(Ordering::Relaxed));
