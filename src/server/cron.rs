@@ -172,7 +172,8 @@ impl ExpireCycle {
             for i in 0..SHARDS {
                 loop {
                     iteration += 1;
-                    let r = store.shard(i).expire_round(db, crate::util::now_ms(), keys_per_loop, lazy);
+                    let now = crate::util::now_ms();
+                    let r = store.shard(i).expire_round(db, now, keys_per_loop, lazy);
                     if r.idle {
                         break;
                     }
