@@ -25,6 +25,7 @@ pub async fn run(server: Arc<Server>) {
             active_expire(&server, hz);
         }
         housekeeping(&server);
+        super::info::cron_tick(&server);
         close_idle_clients(&server);
     }
 }
