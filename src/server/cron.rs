@@ -20,6 +20,9 @@ pub async fn run(server: Arc<Server>) {
         if server.shutting_down.load(Ordering::Acquire) {
             return;
         }
+        if crate::cmd::debug::cron_paused() {
+            continue;
+        }
         update_lru_clock();
         if server.active_expire.load(Ordering::Relaxed) {
             active_expire(&server, hz);
