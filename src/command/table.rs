@@ -941,9 +941,11 @@ pub struct Table {
     pub latency_events: Mutex<HashMap<String, LatencyEvent>>,
 }
 
-/// Reads a directive kept as text in the config (`Config::other`).
-fn other<'c>(cfg: &'c Config, name: &str) -> Option<&'c str> {
-    cfg.other.get(name).map(|s| s.as_str())
+/// Returns a directive's value as CONFIG GET shows it, for the settings the server commands
+/// read (`latency-tracking`, `slowlog-*`, `maxmemory*`, `repl-backlog-size`...): the one place
+/// that knows where the config keeps them.
+pub fn config_text(cfg: &Config, name: &str) -> Option<String> {
+    cfg.other.get(name).cloned()
 }
 
 impl Table {
@@ -1076,17 +1078,18 @@ impl Table {
     /// start, by the cron, and after CONFIG SET.
     pub fn apply_config(&self, cfg: &Config) {
         let s = &self.settings;
-        if let Some(v) = other(cfg, "latency-tracking") {
+        let other = |name| config_text(cfg, name);
+        if let Some(v) = other("latency-tracking") {
             s.latency_tracking.store(!v.eq_ignore_ascii_case("no"), Ordering::Relaxed);
         }
-        if let Some(n) = other(cfg, "slowlog-log-slower-than").and_then(|v| v.parse().ok()) {
+        if let Some(n) = other("slowlog-log-slower-than").and_then(|v| v.parse().ok()) {
             s.slowlog_slower_than.store(n, Ordering::Relaxed);
         }
-        if let Some(n) = other(cfg, "slowlog-max-len").and_then(|v| v.parse().ok()) {
+        if let Some(n) = other("slowlog-max-len").and_then(|v| v.parse().ok()) {
             s.slowlog_max_len.store(n, Ordering::Relaxed);
             self.slowlog.lock().entries.truncate(n);
         }
-        if let Some(n) = other(cfg, "latency-monitor-threshold").and_then(|v| v.parse().ok()) {
+        if let Some(n) = other("latency-monitor-threshold").and_then(|v| v.parse().ok()) {
             s.latency_monitor_threshold.store(n, Ordering::Relaxed);
         }
     }

@@ -329,9 +329,9 @@ fn safe_name(s: &str) -> String {
     s.chars().map(|c| if matches!(c, '#' | ':' | '\r' | '\n') { '_' } else { c }).collect()
 }
 
-/// Returns a directive kept as text in the config.
-fn other<'c>(cfg: &'c Config, name: &str) -> Option<&'c str> {
-    cfg.other.get(name).map(|s| s.as_str())
+/// Returns a directive's value as CONFIG GET shows it.
+fn other(cfg: &Config, name: &str) -> Option<String> {
+    crate::command::table::config_text(cfg, name)
 }
 
 /// The percentiles latencystats reports (`latency-tracking-info-percentiles`).
@@ -545,7 +545,7 @@ fn section_memory(server: &Server, cfg: &Config, out: &mut String) {
     let net = m.used.saturating_sub(startup);
     let maxmemory =
         other(cfg, "maxmemory").and_then(|v| crate::util::parse_memory(v.as_bytes())).unwrap_or(0);
-    let policy = other(cfg, "maxmemory-policy").unwrap_or("noeviction");
+    let policy = other(cfg, "maxmemory-policy").unwrap_or_else(|| "noeviction".into());
     let total = total_system_memory();
     let signed = |a: u64, b: u64| a as i64 - b as i64;
     out.push_str("# Memory\r\n");
