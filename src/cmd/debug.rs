@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::server::reply_help;
-use crate::command::{Command, Ctx, flags::*};
 use crate::command::table::doc_flags;
+use crate::command::{Command, Ctx, flags::*};
 use crate::protocol::errors;
 use crate::store::value::Value;
 use crate::util::{parse_i64_strict, parse_memory};
@@ -49,7 +49,10 @@ pub fn cron_paused() -> bool {
 
 /// Returns DEBUG REPLYBUFFER's settings: (peak reset time in ms or -1, resizing enabled).
 pub fn reply_buffer_settings() -> (i64, bool) {
-    (REPLY_BUFFER_PEAK_RESET_MS.load(Ordering::Relaxed), REPLY_BUFFER_RESIZING.load(Ordering::Relaxed))
+    (
+        REPLY_BUFFER_PEAK_RESET_MS.load(Ordering::Relaxed),
+        REPLY_BUFFER_RESIZING.load(Ordering::Relaxed),
+    )
 }
 
 /// True when checksums of RDB payloads are not verified.
@@ -99,7 +102,8 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
                 _ => (b ^ c ^ d, 0xCA62C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
+            let t =
+                a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -477,7 +481,8 @@ fn stringmatch_test() {
     for _ in 0..100_000 {
         let plen = rng.random_range(0..32);
         let slen = rng.random_range(0..32);
-        let pat: Vec<u8> = (0..plen).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect();
+        let pat: Vec<u8> =
+            (0..plen).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect();
         let s: Vec<u8> = (0..slen).map(|_| rng.random_range(0..=255u8)).collect();
         let _ = crate::util::glob::glob_match(&pat, &s, rng.random_bool(0.5));
     }
@@ -724,7 +729,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
                     REPLY_BUFFER_PEAK_RESET_MS.store(ms, Ordering::Relaxed);
                 }
                 b"resizing" => REPLY_BUFFER_RESIZING.store(atoi(argv[3]) != 0, Ordering::Relaxed),
-                _ => return ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0])),
+                _ => return ctx.out.error(&errors::subcommand_syntax(argv[1], "debug")),
             }
             ctx.out.ok();
         }
@@ -735,7 +740,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         )),
         (b"assert", 2) => crash("ASSERTION FAILED: DEBUG ASSERT"),
         (b"oom", 2) => crash("Out Of Memory allocating a huge block: DEBUG OOM"),
-        _ => ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0])),
+        _ => ctx.out.error(&errors::subcommand_syntax(argv[1], "debug")),
     }
 }
 
@@ -844,8 +849,14 @@ mod tests {
             h.raw(&["DEBUG", "PROTOCOL", "attrib"]),
             b"$39\r\nSome real reply following the attribute\r\n"
         );
-        assert_eq!(h.run(&["DEBUG", "PROTOCOL", "push"]), R::Error(errors::RESP2_NOT_SUPPORTED.into()));
-        assert_eq!(h.run(&["DEBUG", "PROTOCOL", "x"]), R::Error(errors::DEBUG_PROTOCOL_TYPE.into()));
+        assert_eq!(
+            h.run(&["DEBUG", "PROTOCOL", "push"]),
+            R::Error(errors::RESP2_NOT_SUPPORTED.into())
+        );
+        assert_eq!(
+            h.run(&["DEBUG", "PROTOCOL", "x"]),
+            R::Error(errors::DEBUG_PROTOCOL_TYPE.into())
+        );
         h.resp3 = true;
         assert_eq!(
             h.raw(&["DEBUG", "PROTOCOL", "attrib"]),
@@ -855,10 +866,14 @@ mod tests {
         );
         assert_eq!(
             h.raw(&["DEBUG", "PROTOCOL", "push"]),
-            b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n"
+            b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n\
+              $40\r\nSome real reply following the push reply\r\n"
                 .to_vec()
         );
-        assert_eq!(h.raw(&["DEBUG", "PROTOCOL", "map"]), b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n");
+        assert_eq!(
+            h.raw(&["DEBUG", "PROTOCOL", "map"]),
+            b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+        );
         assert_eq!(
             h.raw(&["DEBUG", "PROTOCOL", "verbatim"]),
             b"=29\r\ntxt:This is a verbatim\nstring\r\n"
@@ -881,7 +896,10 @@ mod tests {
         assert!(!h.server.active_expire.load(Ordering::Relaxed));
         h.run(&["DEBUG", "set-active-expire", "1"]);
         assert!(h.server.active_expire.load(Ordering::Relaxed));
-        assert_eq!(h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"]), R::Error(errors::PACKED_THRESHOLD.into()));
+        assert_eq!(
+            h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"]),
+            R::Error(errors::PACKED_THRESHOLD.into())
+        );
         assert_eq!(h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100"]), status("OK"));
         assert_eq!(quicklist_packed_threshold(), 100);
         assert_eq!(h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"]), status("OK"));
@@ -892,13 +910,17 @@ mod tests {
         assert_eq!(
             h.run(&["DEBUG", "REPLYBUFFER", "foo", "1"]),
             R::Error(
-                "ERR unknown subcommand or wrong number of arguments for 'REPLYBUFFER'. Try DEBUG HELP."
+                "ERR unknown subcommand or wrong number of arguments for 'REPLYBUFFER'. \
+                 Try DEBUG HELP."
                     .into()
             )
         );
         assert_eq!(h.run(&["DEBUG", "ERROR", "FOO bar"]), R::Error("FOO bar".into()));
         assert_eq!(h.run(&["DEBUG", "LOG", "hello"]), status("OK"));
-        assert_eq!(h.run(&["DEBUG", "RELOAD", "bad"]), R::Error(errors::DEBUG_RELOAD_OPTIONS.into()));
+        assert_eq!(
+            h.run(&["DEBUG", "RELOAD", "bad"]),
+            R::Error(errors::DEBUG_RELOAD_OPTIONS.into())
+        );
         assert_eq!(h.run(&["DEBUG", "RELOAD"]), R::Error(errors::NO_PERSISTENCE.into()));
         assert_eq!(
             h.run(&["DEBUG", "JMAP"]),

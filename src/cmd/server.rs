@@ -45,7 +45,7 @@ fn reply_flag_set<T: Copy + Into<u32>>(out: &mut Reply, mask: u32, names: &[(T, 
 /// Replies the "unknown subcommand or wrong number of arguments" error for `argv`.
 fn subcommand_error(ctx: &mut Ctx, argv: &[&[u8]]) {
     let sub = argv.get(1).copied().unwrap_or(b"");
-    ctx.out.error(&errors::subcommand_syntax(sub, argv[0]));
+    ctx.out.error(&errors::subcommand_syntax(sub, &String::from_utf8_lossy(argv[0])));
 }
 
 /// A container command run without a subcommand (its arity normally prevents this).
@@ -477,7 +477,9 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         // save fails.
         tracing::warn!("Saving the final RDB snapshot before exiting.");
         tracing::warn!("Error trying to save the DB, can't exit: no persistence in this build.");
-        tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        tracing::warn!(
+            "Errors trying to shut down the server. Check the logs for more information."
+        );
         return ctx.out.error(errors::SHUTDOWN_ERRORS);
     }
     // Nothing is replied: the connection closes as the server exits, as in Redis, and nothing
@@ -659,7 +661,13 @@ fn latency_graph_text(name: &str, ev: &crate::command::table::LatencyEvent, now:
     for row in (0..ROWS).rev() {
         for &(_, ms) in &ev.samples {
             let level = if max == min { ROWS - 1 } else { (ms - min) * (ROWS - 1) / (max - min) };
-            out.push(if level > row { '|' } else if level == row { '_' } else { ' ' });
+            out.push(if level > row {
+                '|'
+            } else if level == row {
+                '_'
+            } else {
+                ' '
+            });
         }
         out.push('\n');
     }
@@ -801,12 +809,8 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let m = info::memory();
     let startup = info::startup_memory(server);
     let peak = info::peak_memory(server).max(m.used);
-    let clients: u64 = server
-        .clients
-        .all()
-        .iter()
-        .map(|c| c.qbuf_cap.load(Ordering::Relaxed) as u64)
-        .sum();
+    let clients: u64 =
+        server.clients.all().iter().map(|c| c.qbuf_cap.load(Ordering::Relaxed) as u64).sum();
     // Per database: the hash table's bucket array (8 bytes a bucket, as a pointer each).
     let mut dbs: Vec<(usize, u64)> = Vec::new();
     let mut keys_total = 0u64;
@@ -816,9 +820,8 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
             continue;
         }
         keys_total += keys as u64;
-        let buckets: usize = (0..crate::store::SHARDS)
-            .map(|i| server.store.shard(i).dbs[db].dict.buckets())
-            .sum();
+        let buckets: usize =
+            (0..crate::store::SHARDS).map(|i| server.store.shard(i).dbs[db].dict.buckets()).sum();
         dbs.push((db, buckets as u64 * 8));
     }
     let overhead = startup + clients + dbs.iter().map(|d| d.1).sum::<u64>();
@@ -862,7 +865,11 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
     int(out, "allocator.resident", m.allocator_resident as i64);
     out.bulk(b"allocator-fragmentation.ratio");
     out.double(ratio(m.allocator_active, m.allocator_allocated));
-    int(out, "allocator-fragmentation.bytes", m.allocator_active as i64 - m.allocator_allocated as i64);
+    int(
+        out,
+        "allocator-fragmentation.bytes",
+        m.allocator_active as i64 - m.allocator_allocated as i64,
+    );
     out.bulk(b"allocator-rss.ratio");
     out.double(ratio(m.allocator_resident, m.allocator_active));
     int(out, "allocator-rss.bytes", m.allocator_resident as i64 - m.allocator_active as i64);
@@ -955,7 +962,8 @@ const ALL_NODES_SPECIAL: &[&str] =
 const ALL_SHARDS_SPECIAL: &[&str] =
     &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"];
 
-const COMMAND_NAMES_ARG: &[Arg] = &[Arg::new("command-name", ArgType::String).optional().multiple()];
+const COMMAND_NAMES_ARG: &[Arg] =
+    &[Arg::new("command-name", ArgType::String).optional().multiple()];
 
 const COMMAND_SUBS: &[Command] = &[
     Command {
@@ -1168,7 +1176,10 @@ const MEMORY_SUBS: &[Command] = &[
         since: "4.0.0",
         summary: "Estimate the memory usage of a key",
         complexity: "O(N) where N is the number of samples.",
-        args: &[Arg::key("key", 0), Arg::new("count", ArgType::Integer).token("SAMPLES").optional()],
+        args: &[
+            Arg::key("key", 0),
+            Arg::new("count", ArgType::Integer).token("SAMPLES").optional(),
+        ],
         ..Command::new("usage", -3, READONLY, memory_usage)
     },
 ];
@@ -1326,9 +1337,7 @@ pub(crate) mod tests {
     fn field<'a>(v: &'a R, name: &str) -> Option<&'a R> {
         match v {
             R::Map(pairs) => pairs.iter().find(|(k, _)| text(k) == name).map(|p| &p.1),
-            R::Array(items) => {
-                items.chunks(2).find(|c| text(&c[0]) == name).and_then(|c| c.get(1))
-            }
+            R::Array(items) => items.chunks(2).find(|c| text(&c[0]) == name).and_then(|c| c.get(1)),
             _ => None,
         }
     }
@@ -1354,7 +1363,9 @@ pub(crate) mod tests {
         assert!(matches!(h.run(&["GET"]), R::Error(_)));
         let t = text(&h.run(&["INFO", "commandstats", "errorstats", "stats"]));
         assert!(t.contains("\r\ncmdstat_ping:calls=2,"), "{t}");
-        assert!(t.contains("cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"));
+        assert!(t.contains(
+            "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+        ));
         assert!(t.contains("errorstat_ERR:count=2"));
         assert!(t.contains("\r\ntotal_error_replies:2\r\n"));
         let t = text(&h.run(&["INFO", "latencystats"]));
@@ -1441,10 +1452,7 @@ pub(crate) mod tests {
         let R::Array(args) = field(d, "arguments").unwrap() else { panic!() };
         assert_eq!(args.len(), 4);
         assert_eq!(text(field(&args[0], "type").unwrap()), "oneof");
-        assert_eq!(
-            field(&args[0], "flags").unwrap(),
-            &R::Set(vec![R::Simple("optional".into())])
-        );
+        assert_eq!(field(&args[0], "flags").unwrap(), &R::Set(vec![R::Simple("optional".into())]));
         let R::Array(sub) = field(&args[0], "arguments").unwrap() else { panic!() };
         assert_eq!(text(field(&sub[1], "token").unwrap()), "SAVE");
         let R::Set(history) = field(d, "history").unwrap() else { panic!() };
@@ -1531,7 +1539,11 @@ pub(crate) mod tests {
     #[test]
     fn shutdown_flags() {
         let mut h = Harness::new();
-        for bad in [&["SHUTDOWN", "foo"][..], &["SHUTDOWN", "NOSAVE", "SAVE"], &["SHUTDOWN", "ABORT", "NOW"]] {
+        for bad in [
+            &["SHUTDOWN", "foo"][..],
+            &["SHUTDOWN", "NOSAVE", "SAVE"],
+            &["SHUTDOWN", "ABORT", "NOW"],
+        ] {
             assert_eq!(h.run(bad), R::Error("ERR syntax error".into()));
         }
         assert_eq!(h.run(&["SHUTDOWN", "ABORT"]), R::Error("ERR No shutdown in progress.".into()));
@@ -1615,7 +1627,10 @@ pub(crate) mod tests {
         h.run(&["SET", "foo", "bar"]);
         let R::Int(n) = h.run(&["MEMORY", "USAGE", "foo"]) else { panic!() };
         assert!(n > 0 && n < 200);
-        assert_eq!(h.run(&["MEMORY", "USAGE", "foo", "SAMPLES"]), R::Error("ERR syntax error".into()));
+        assert_eq!(
+            h.run(&["MEMORY", "USAGE", "foo", "SAMPLES"]),
+            R::Error("ERR syntax error".into())
+        );
         assert_eq!(
             h.run(&["MEMORY", "USAGE", "foo", "SAMPLES", "x"]),
             R::Error(errors::NOT_INTEGER.into())

@@ -197,10 +197,18 @@ pub enum BeginSearch {
 pub enum FindKeys {
     /// Up to `lastkey` (relative to the first key; negative counts from the end), every
     /// `keystep`; with `limit` > 1 and `lastkey` -1, only the first 1/limit of what is left.
-    Range { lastkey: i32, keystep: i32, limit: i32 },
+    Range {
+        lastkey: i32,
+        keystep: i32,
+        limit: i32,
+    },
     /// The argument at `keynumidx` (relative to the first) holds the number of keys, which
     /// start at `firstkey` (relative) every `keystep`.
-    Keynum { keynumidx: i32, firstkey: i32, keystep: i32 },
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        keystep: i32,
+    },
     Unknown,
 }
 
@@ -1158,13 +1166,21 @@ mod tests {
     #[test]
     fn acl_categories_follow_flags() {
         let m = GETLIKE.acl_categories();
-        let names: Vec<&str> =
-            acl::NAMES.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|p| *p.1).collect();
+        let names: Vec<&str> = acl::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| m & (1 << i) != 0)
+            .map(|p| *p.1)
+            .collect();
         assert_eq!(names, ["read", "string", "fast"]);
         let admin = Command::new("x", 1, flags::ADMIN | flags::NOSCRIPT, nop);
         let m = admin.acl_categories();
-        let names: Vec<&str> =
-            acl::NAMES.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|p| *p.1).collect();
+        let names: Vec<&str> = acl::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| m & (1 << i) != 0)
+            .map(|p| *p.1)
+            .collect();
         assert_eq!(names, ["admin", "slow", "dangerous"]);
     }
 

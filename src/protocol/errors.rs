@@ -25,12 +25,12 @@ pub const NOT_HASHTABLE: &str = "ERR The value stored at the specified key is no
 pub const MAXMEMORY_CLIENTS_DISABLED: &str = "ERR maxmemory-clients is disabled.";
 pub const PURGE_FAILED: &str = "ERR Error purging dirty pages";
 
-/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try SLOWLOG HELP.`
-pub fn subcommand_syntax(sub: &[u8], cmd: &[u8]) -> String {
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
+pub fn subcommand_syntax(sub: &[u8], parent: &str) -> String {
     format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
         String::from_utf8_lossy(&sub[..sub.len().min(128)]),
-        String::from_utf8_lossy(cmd).to_ascii_uppercase()
+        parent.to_ascii_uppercase()
     )
 }
 

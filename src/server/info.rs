@@ -204,7 +204,13 @@ pub fn mallctl_void(name: &[u8]) -> Result<(), i32> {
     let name = c_name(name)?;
     // SAFETY: a NUL-terminated name and no buffers.
     let rc = unsafe {
-        je::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
+        je::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
     };
     if rc == 0 { Ok(()) } else { Err(rc) }
 }
@@ -241,7 +247,13 @@ pub fn mallctl_int(name: &[u8], new: Option<i64>) -> Result<Option<i64>, i32> {
                 // A write-only control: write without reading.
                 // SAFETY: as above, without the old-value buffer.
                 let rc = unsafe {
-                    je::mallctl(cname.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), newp, newlen)
+                    je::mallctl(
+                        cname.as_ptr(),
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                        newp,
+                        newlen,
+                    )
                 };
                 return if rc == 0 { Ok(None) } else { Err(rc) };
             }
@@ -290,18 +302,18 @@ pub fn malloc_stats() -> String {
 
 /// Returns the strerror text of an errno, as Redis replies DEBUG MALLCTL failures.
 pub fn strerror(errno: i32) -> String {
-    std::io::Error::from_raw_os_error(errno).to_string().split(" (os error").next().unwrap_or("").to_string()
+    std::io::Error::from_raw_os_error(errno)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Formats bytes as Redis's `bytesToHuman` does: `1.02M`, `200B`.
 pub fn bytes_to_human(n: u64) -> String {
-    const UNITS: &[(u64, &str)] = &[
-        (1 << 50, "P"),
-        (1 << 40, "T"),
-        (1 << 30, "G"),
-        (1 << 20, "M"),
-        (1 << 10, "K"),
-    ];
+    const UNITS: &[(u64, &str)] =
+        &[(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
     if n < 1024 {
         return format!("{n}B");
     }
@@ -582,7 +594,8 @@ fn section_memory(server: &Server, cfg: &Config, out: &mut String) {
         "maxmemory" => maxmemory,
         "maxmemory_human" => bytes_to_human(maxmemory),
         "maxmemory_policy" => policy,
-        "allocator_frag_ratio" => format!("{:.2}", ratio(m.allocator_active, m.allocator_allocated)),
+        "allocator_frag_ratio" =>
+            format!("{:.2}", ratio(m.allocator_active, m.allocator_allocated)),
         "allocator_frag_bytes" => m.allocator_active.saturating_sub(m.allocator_allocated),
         "allocator_rss_ratio" => format!("{:.2}", ratio(m.allocator_resident, m.allocator_active)),
         "allocator_rss_bytes" => signed(m.allocator_resident, m.allocator_active),
