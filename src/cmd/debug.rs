@@ -215,10 +215,10 @@ fn serialized_length(v: &Value) -> usize {
         }),
         Value::Small(_) | Value::Str(_) | Value::Raw(_) => {
             let b = v.str_bytes(&mut tmp).unwrap_or_default();
-            if b.len() <= 11 {
-                if let Some(size) = parse_i64_strict(b).and_then(rdb_int_size) {
-                    return size;
-                }
+            if b.len() <= 11
+                && let Some(size) = parse_i64_strict(b).and_then(rdb_int_size)
+            {
+                return size;
             }
             rdb_len_size(b.len() as u64) + b.len()
         }
@@ -333,6 +333,8 @@ fn protocol(ctx: &mut Ctx, kind: &[u8]) {
     match kind.to_ascii_lowercase().as_slice() {
         b"string" => out.bulk(b"Hello World"),
         b"integer" => out.int(12345),
+        // Redis's sample double, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => out.big_number(b"1234567999999999999999999999999999999"),
         b"null" => out.null(),
@@ -444,7 +446,7 @@ fn mallctl(ctx: &mut Ctx, argv: &[&[u8]], string: bool) {
     let fail = |ctx: &mut Ctx, e: i32| ctx.out.error(&format!("ERR {}", info::strerror(e)));
     if string {
         if let Some(v) = argv.get(3) {
-            if v.as_ref() == b"VOID" {
+            if *v == b"VOID" {
                 return match info::mallctl_void(name) {
                     Ok(()) => ctx.out.ok(),
                     Err(e) => fail(ctx, e),

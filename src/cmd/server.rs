@@ -382,7 +382,7 @@ fn getkeys(ctx: &mut Ctx, argv: &[&[u8]], with_flags: bool) {
         return ctx.out.error(errors::INVALID_GETKEYS_ARITY);
     }
     let keys = match cmd.keys_with_flags(cmd_argv) {
-        Ok(k) if !k.is_empty() => k,
+        Some(k) if !k.is_empty() => k,
         _ if cmd.flags & NO_MANDATORY_KEYS != 0 => Vec::new(),
         _ => return ctx.out.error(errors::INVALID_GETKEYS_ARGS),
     };
@@ -854,7 +854,7 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
     int(out, "overhead.total", overhead as i64);
     int(out, "keys.count", keys_total as i64);
-    int(out, "keys.bytes-per-key", if keys_total == 0 { 0 } else { (net / keys_total) as i64 });
+    int(out, "keys.bytes-per-key", net.checked_div(keys_total).unwrap_or(0) as i64);
     int(out, "dataset.bytes", dataset as i64);
     out.bulk(b"dataset.percentage");
     out.double(pct(dataset, net));
@@ -1283,8 +1283,7 @@ pub(crate) mod tests {
 
     impl Harness {
         pub fn new() -> Harness {
-            let mut cfg = Config::default();
-            cfg.enable_debug_command = "yes".into();
+            let cfg = Config { enable_debug_command: "yes".into(), ..Config::default() };
             let server = Server::new(cfg, crate::cmd::FAMILIES);
             let info = Arc::new(ClientInfo::new(
                 1,

@@ -629,9 +629,9 @@ impl Command {
     }
 
     /// Returns the keys of `argv` (whose argv[0] is this command, or its subcommand's
-    /// parent) with their key-spec flags, as COMMAND GETKEYSANDFLAGS reports them. `Err` when
+    /// parent) with their key-spec flags, as COMMAND GETKEYSANDFLAGS reports them. `None` when
     /// the arguments do not fit the key positions.
-    pub fn keys_with_flags(&self, argv: &[&[u8]]) -> Result<Vec<(usize, u32)>, ()> {
+    pub fn keys_with_flags(&self, argv: &[&[u8]]) -> Option<Vec<(usize, u32)>> {
         let mut out = Vec::new();
         let specs = self.effective_key_specs();
         let mut specs_ok = !specs.is_empty();
@@ -642,7 +642,7 @@ impl Command {
             }
         }
         if specs_ok {
-            return Ok(out);
+            return Some(out);
         }
         // The specs could not say (an incomplete or unknown one): ask the row's key function,
         // taking each key's flags from the spec that found it, or from the first spec that
@@ -661,9 +661,9 @@ impl Command {
             KeySpec::Custom(f) => {
                 let idx = f(argv);
                 if idx.iter().any(|&i| i >= argv.len()) {
-                    return Err(());
+                    return None;
                 }
-                Ok(idx
+                Some(idx
                     .into_iter()
                     .map(|i| {
                         let fl = partial.iter().find(|(p, _)| *p == i).map_or(fallback, |p| p.1);
@@ -671,7 +671,7 @@ impl Command {
                     })
                     .collect())
             }
-            _ => Err(()),
+            _ => None,
         }
     }
 }
@@ -995,10 +995,10 @@ impl Table {
             }
         }
         for (from, to) in renames {
-            if let Some(idx) = t.by_name.remove(from.to_ascii_lowercase().as_bytes()) {
-                if !to.is_empty() {
-                    t.by_name.insert(to.to_ascii_lowercase().into_bytes(), idx);
-                }
+            if let Some(idx) = t.by_name.remove(from.to_ascii_lowercase().as_bytes())
+                && !to.is_empty()
+            {
+                t.by_name.insert(to.to_ascii_lowercase().into_bytes(), idx);
             }
         }
         t
@@ -1230,10 +1230,10 @@ mod tests {
 
         fn sort_keys(argv: &[&[u8]]) -> Vec<usize> {
             let mut v = vec![1];
-            if let Some(p) = argv.iter().position(|a| a.eq_ignore_ascii_case(b"store")) {
-                if p + 1 < argv.len() {
-                    v.push(p + 1);
-                }
+            if let Some(p) = argv.iter().position(|a| a.eq_ignore_ascii_case(b"store"))
+                && p + 1 < argv.len()
+            {
+                v.push(p + 1);
             }
             v
         }
