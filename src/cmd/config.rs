@@ -182,6 +182,8 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     // The keyspace's own copy of the settings it reads on hot paths (policy, lazy freeing).
     crate::server::cron::sync_tunables(server);
+    // The command table's copy (latency tracking, slow log).
+    server.table.apply_config(&server.config.read());
     ctx.out.ok();
 }
 

@@ -103,12 +103,11 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     (cmd.handler)(&mut ctx, argv);
     let dirty = ctx.ks.dirty;
     drop(ctx);
-    let usec = (crate::util::mono_ns() - started) / 1000;
+    let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
     if dirty > 0 {
         server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
     }
-    entry.stats.calls.fetch_add(1, Ordering::Relaxed);
-    entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
+    table.record_call(idx, took, argv, client);
     if out.has_errors() {
         entry.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         server.stats.count_errors(out);

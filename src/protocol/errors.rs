@@ -4,6 +4,41 @@
 //!
 //! Sections per command family keep concurrent additions apart.
 
+// ---- server, introspection, debug (cmd/server.rs, cmd/debug.rs) ----
+pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+pub const SHUTDOWN_ERRORS: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
+pub const COMMAND_HAS_NO_KEYS: &str = "ERR The command has no key arguments";
+pub const INVALID_GETKEYS_ARITY: &str = "ERR Invalid number of arguments specified for command";
+pub const INVALID_GETKEYS_ARGS: &str = "ERR Invalid arguments specified for command";
+pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
+pub const RESP2_NOT_SUPPORTED: &str = "ERR RESP2 is not supported by this command";
+pub const DEBUG_PROTOCOL_TYPE: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
+pub const DEBUG_RELOAD_OPTIONS: &str = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+pub const NO_PERSISTENCE: &str = "ERR rusty-redis-server has no persistence yet: RDB and AOF are not implemented";
+pub const PACKED_THRESHOLD: &str = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+pub const NOT_LISTPACK: &str = "ERR Not a listpack encoded object.";
+pub const NOT_QUICKLIST: &str = "ERR Not a quicklist encoded object.";
+pub const NOT_SDS_STRING: &str = "ERR Not an sds encoded string.";
+pub const OUT_OF_RANGE_DB: &str = "ERR Out of range database";
+pub const NOT_HASHTABLE: &str = "ERR The value stored at the specified key is not represented using an hash table";
+pub const MAXMEMORY_CLIENTS_DISABLED: &str = "ERR maxmemory-clients is disabled.";
+pub const PURGE_FAILED: &str = "ERR Error purging dirty pages";
+
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
+pub fn subcommand_syntax(sub: &[u8], parent: &str) -> String {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        parent.to_ascii_uppercase()
+    )
+}
+
+/// `ERR No samples available for event 'x'`
+pub fn no_latency_samples(event: &[u8]) -> String {
+    format!("ERR No samples available for event '{}'", String::from_utf8_lossy(event))
+}
+
 // ---- shared ----
 pub const SYNTAX: &str = "ERR syntax error";
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

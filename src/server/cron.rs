@@ -62,6 +62,9 @@ pub async fn run(server: Arc<Server>) {
         if server.shutting_down.load(Ordering::Acquire) {
             return;
         }
+        if crate::cmd::debug::cron_paused() {
+            continue;
+        }
         update_lru_clock();
         sync_tunables(&server);
         // The slow cycle may take a quarter of the tick: let the runtime move this worker's
@@ -73,6 +76,7 @@ pub async fn run(server: Arc<Server>) {
             let rehash = server.config.read().activerehashing;
             housekeeping(&server.store, rehash);
         });
+        super::info::cron_tick(&server);
         close_idle_clients(&server);
     }
 }

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod conn;
 pub mod cron;
+pub mod info;
 pub mod listen;
 
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ pub struct Stats {
     /// Changes since the last save (`rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
     pub errorstats: Mutex<HashMap<String, u64>>,
+    /// Clients waiting in a blocking command (a gauge: CONFIG RESETSTAT leaves it).
+    pub blocked_clients: AtomicU64,
 }
 
 impl Stats {
@@ -95,12 +98,15 @@ pub struct Server {
     pub active_expire: AtomicBool,
     /// The TCP listeners, replaced by CONFIG SET port / bind (`listen::rebind`).
     pub listeners: listen::Listeners,
+    /// INFO's state between calls: rates, memory peak, replication ids.
+    pub info_state: info::InfoState,
 }
 
 impl Server {
     pub fn new(config: Config, families: &[&'static [Command]]) -> Server {
         let store = Store::new(config.databases);
         let table = Table::build(families, &config.renames);
+        table.apply_config(&config);
         let now = crate::util::now_ms() / 1000;
         let run_id = {
             use rand::RngExt;
@@ -122,6 +128,7 @@ impl Server {
             shutdown: tokio::sync::Notify::new(),
             active_expire: AtomicBool::new(true),
             listeners: listen::Listeners::default(),
+            info_state: info::InfoState::default(),
         }
     }
 
