@@ -68,6 +68,22 @@ impl ProtocolError {
         };
         format!("ERR Protocol error: {what}")
     }
+
+    /// Returns the short reason Redis puts in its `Protocol error (<reason>) from client` log
+    /// line.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::TooBigInline => "too big inline request",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in inline request",
+            ProtocolError::TooBigMbulkCount => "too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => "invalid mbulk count",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauth mbulk count",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::ExpectedDollar(_) => "expected $ but got something else",
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauth bulk length",
+        }
+    }
 }
 
 /// What one call to [`Decoder::decode`] found.

@@ -93,6 +93,10 @@ pub struct Server {
     pub port: AtomicU64,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
+    /// CLIENT PAUSE state.
+    pub pause: client::Pause,
+    /// The listening sockets (replaced by `listen::rebind` on CONFIG SET port / bind).
+    pub listeners: listen::Listeners,
 }
 
 impl Server {
@@ -119,6 +123,8 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             active_expire: AtomicBool::new(true),
+            pause: client::Pause::default(),
+            listeners: listen::Listeners::default(),
         }
     }
 
