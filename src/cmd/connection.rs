@@ -190,7 +190,8 @@ fn client_line(ctx: &Ctx, c: &ClientInfo, argv: &[&[u8]], out: &mut Vec<u8>) {
     if c.id == ctx.client.id {
         let argv_mem = argv.iter().map(|a| a.len()).sum();
         let cmd = ctx.server.table.entries[ctx.entry].full_name.as_str();
-        c.write_info_line(out, cmd, argv_mem);
+        let pending = ctx.out.buf.len().saturating_sub(ctx.client.out_written);
+        c.write_info_line_with(out, cmd, argv_mem, pending);
     } else {
         c.write_info_line(out, last_cmd_name(ctx, c), 0);
     }

@@ -254,11 +254,17 @@ impl ClientInfo {
     /// order. `cmd` is the full name of the last command (`client|list`), or `NULL`;
     /// `argv_mem` the bytes of the arguments of the command being run (0 for other clients).
     pub fn write_info_line(&self, out: &mut Vec<u8>, cmd: &str, argv_mem: usize) {
+        let pending = self.obuf_pending.load(Ordering::Relaxed);
+        self.write_info_line_with(out, cmd, argv_mem, pending);
+    }
+
+    /// [`ClientInfo::write_info_line`] with the unsent output given (the running client knows
+    /// its own better than the last published figure).
+    pub fn write_info_line_with(&self, out: &mut Vec<u8>, cmd: &str, argv_mem: usize, pending: usize) {
         use std::io::Write;
         let now = crate::util::now_ms();
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let qcap = self.qbuf_cap.load(Ordering::Relaxed).max(qbuf);
-        let pending = self.obuf_pending.load(Ordering::Relaxed);
         let rbs = self.rbs.load(Ordering::Relaxed);
         // Redis keeps the first replies in a fixed buffer of `rbs` bytes (obl) and the rest
         // in a list (omem); a single growable buffer is reported the same way.
@@ -335,6 +341,9 @@ pub struct Client {
     /// Close the connection once the replies so far are written (QUIT, protocol errors).
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
+    /// Bytes at the front of the reply buffer already sent when the current batch started;
+    /// the rest of the buffer is the unsent output (CLIENT LIST's obl for the caller).
+    pub out_written: usize,
     pub info: Arc<ClientInfo>,
 }
 
@@ -346,6 +355,7 @@ impl Client {
             authenticated,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            out_written: 0,
             info,
         }
     }

@@ -258,6 +258,7 @@ impl Session {
         };
         // Like Redis's qbuf while a batch runs: the whole buffer, the current request included.
         self.publish();
+        self.client.out_written = self.written;
         let mut start = 0;
         let mut flow = Flow::More;
         self.want = None;
@@ -350,8 +351,18 @@ impl Session {
                 dump
             );
         }
+        let mark = self.out.buf.len();
         self.out.error(&e.message());
+        if let ProtocolError::ExpectedDollar(c) = *e {
+            if !c.is_ascii() {
+                // Redis echoes the raw byte; the text was built as a (two-byte) char.
+                let end = self.out.buf.len() - 3;
+                self.out.buf.splice(end - 2..end, [c]);
+            }
+        }
         self.server.stats.count_errors(&mut self.out);
+        // CLIENT REPLY OFF / SKIP silence this reply too.
+        apply_reply_mode(&mut self.client, &mut self.out, mark);
         self.client.close_after_reply = true;
     }
 

@@ -105,12 +105,9 @@ fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<std::net::Tc
             "::*" => "::",
             a => a,
         };
-        let parsed = ip.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, port));
-        let result = match parsed {
-            Ok(sa) => listen_socket(sa, backlog),
-            // Redis resolves names through getaddrinfo; an address that does not parse is as
-            // good as unavailable.
-            Err(_) => Err(std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL)),
+        let result = match resolve(ip, port) {
+            Some(sa) => listen_socket(sa, backlog),
+            None => Err(std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL)),
         };
         match result {
             Ok(l) => out.push(l),
@@ -138,6 +135,18 @@ fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<std::net::Tc
         }
     }
     Ok(out)
+}
+
+/// Returns the socket address of a bind address: a literal IP, or a host name resolved to an
+/// address of the family its spelling suggests (IPv6 when it contains `:`), as Redis asks
+/// getaddrinfo for.
+fn resolve(addr: &str, port: u16) -> Option<SocketAddr> {
+    if let Ok(ip) = addr.parse::<std::net::IpAddr>() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    use std::net::ToSocketAddrs;
+    let want_v6 = addr.contains(':');
+    (addr, port).to_socket_addrs().ok()?.find(|sa| sa.is_ipv6() == want_v6)
 }
 
 /// Formats a bind error as Redis's anet layer does (`bind: Address already in use`).
@@ -221,6 +230,8 @@ pub fn rebind(server: &Server, bind: &[String], port: u16) -> Result<(), String>
 
 /// Serves until shutdown; returns the exit code.
 pub async fn serve(server: Arc<Server>) -> i32 {
+    // From here on the process is the server (Redis's role letter turns from C to M).
+    crate::logging::set_role(b'M');
     let _ = server.listeners.server.set(Arc::downgrade(&server));
     let (bind, port, unixsocket) = {
         let c = server.config.read();
@@ -467,6 +478,8 @@ mod tests {
         assert!(bind_all(&strs(&["192.0.2.1"]), port, 16).is_err());
         assert!(bind_all(&strs(&["999.999.999.999"]), port, 16).is_err());
         assert!(bind_all(&[], port, 16).unwrap().is_empty());
+        assert_eq!(resolve("localhost", 7), Some("127.0.0.1:7".parse().unwrap()));
+        assert_eq!(resolve("::1", 7), Some("[::1]:7".parse().unwrap()));
     }
 
     #[test]
@@ -483,6 +496,61 @@ mod tests {
         assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
         drop(l);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn free_port() -> u16 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    }
+
+    async fn ping(port: u16) -> std::io::Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        c.write_all(b"PING\r\n").await?;
+        let mut buf = vec![0u8; 7];
+        c.read_exact(&mut buf).await?;
+        Ok(buf)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rebind_moves_the_listener_and_rolls_back_on_failure() {
+        let port = free_port();
+        let cfg = crate::config::Config {
+            port,
+            bind: strs(&["127.0.0.1"]),
+            ..crate::config::Config::default()
+        };
+        let server = Arc::new(Server::new(cfg, crate::cmd::FAMILIES));
+        let running = tokio::spawn(serve(server.clone()));
+        for _ in 0..100 {
+            if !server.listeners.tcp_addrs().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(ping(port).await.unwrap(), b"+PONG\r\n");
+        // Same address again: allowed, since the old socket is closed first.
+        rebind(&server, &strs(&["127.0.0.1"]), port).unwrap();
+        assert_eq!(ping(port).await.unwrap(), b"+PONG\r\n");
+        // A new port.
+        let port2 = free_port();
+        rebind(&server, &strs(&["127.0.0.1"]), port2).unwrap();
+        assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
+        assert!(ping(port).await.is_err(), "the old port is closed");
+        assert_eq!(server.port.load(Ordering::Relaxed), port2 as u64);
+        // A port in use elsewhere: error, and still listening where it was.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        assert!(rebind(&server, &strs(&["127.0.0.1"]), busy_port).is_err());
+        assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
+        // An address that cannot be bound: same.
+        assert!(rebind(&server, &strs(&["999.999.999.999"]), port2).is_err());
+        assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
+        // No address at all: nothing listens.
+        rebind(&server, &[], port2).unwrap();
+        assert!(ping(port2).await.is_err());
+        server.request_shutdown();
+        assert_eq!(running.await.unwrap(), 0);
     }
 
     #[test]
