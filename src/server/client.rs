@@ -265,13 +265,14 @@ impl ClientInfo {
         let now = crate::util::now_ms();
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let qcap = self.qbuf_cap.load(Ordering::Relaxed).max(qbuf);
-        let rbs = self.rbs.load(Ordering::Relaxed);
-        // Redis keeps the first replies in a fixed buffer of `rbs` bytes (obl) and the rest
-        // in a list (omem); a single growable buffer is reported the same way.
-        let obl = pending.min(rbs);
+        let cap = self.rbs.load(Ordering::Relaxed);
+        // Redis keeps the first replies in a fixed 16 KiB buffer (rbs, obl) and the rest in a
+        // list of 16 KiB blocks (oll, omem); one growable buffer is reported the same way.
+        let rbs = cap.min(REPLY_CHUNK);
+        let obl = pending.min(REPLY_CHUNK);
         let omem = pending - obl;
-        let oll = omem.div_ceil(16 * 1024);
-        let tot_mem = CLIENT_OVERHEAD + qcap + rbs + omem + argv_mem;
+        let oll = omem.div_ceil(REPLY_CHUNK);
+        let tot_mem = CLIENT_OVERHEAD + qcap + cap.max(pending) + argv_mem;
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name=",
@@ -301,7 +302,7 @@ impl ClientInfo {
             qcap - qbuf,
             argv_mem,
             rbs,
-            self.rbp.load(Ordering::Relaxed),
+            self.rbp.load(Ordering::Relaxed).min(rbs),
             obl,
             oll,
             omem,
@@ -316,6 +317,9 @@ impl ClientInfo {
         );
     }
 }
+
+/// Size of the fixed reply buffer Redis gives each client (see `conn::REPLY_CHUNK`).
+const REPLY_CHUNK: usize = 16 * 1024;
 
 /// Fixed memory of a connection besides its buffers, for CLIENT LIST's tot-mem.
 const CLIENT_OVERHEAD: usize =

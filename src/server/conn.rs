@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Server;
-use super::client::{Client, ClientInfo, ReplyMode, flags};
+use super::client::{Client, ClientInfo, ClientType, ReplyMode, flags};
 use crate::command::flags as cmdflags;
 use crate::protocol::{Decoded, Decoder, Limits, ProtocolError, Reply};
 
@@ -36,9 +36,12 @@ const RESIZE_PERIOD: Duration = Duration::from_millis(100);
 const IDLE_FREE: Duration = Duration::from_secs(2);
 /// A reply buffer grown past this is shrunk back once written.
 const OUT_KEEP: usize = 64 * 1024;
-/// Unwritten replies an unauthenticated client may hold before it is dropped: Redis's fixed
-/// 16 KiB reply buffer plus 1 KiB of reply list (CVE-2025-21605).
-const UNAUTH_OBUF_LIMIT: usize = 16 * 1024 + 1024;
+/// Size of Redis's fixed per-client reply buffer. Output limits count only what does not fit
+/// in it (Redis's reply list), and CLIENT LIST shows the two parts as obl and omem.
+pub const REPLY_CHUNK: usize = 16 * 1024;
+/// Reply-list bytes an unauthenticated client may leave unread before it is dropped
+/// (CVE-2025-21605).
+const UNAUTH_OBUF_LIMIT: usize = 1024;
 /// Written bytes at the front of the reply buffer are dropped once they exceed this while
 /// more replies keep coming (a slow reader).
 const OUT_COMPACT: usize = 1024 * 1024;
@@ -76,6 +79,48 @@ struct Session {
     /// The most the reply buffer held since the last resize check.
     out_peak: usize,
     last_io: Instant,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub), refreshed with the
+    /// resize check.
+    obuf_limits: [ObufLimit; 3],
+    /// Since when the soft output limit has been exceeded without a break.
+    soft_since: Option<Instant>,
+}
+
+/// One class of `client-output-buffer-limit`; zero disables a limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ObufLimit {
+    hard: usize,
+    soft: usize,
+    soft_secs: u64,
+}
+
+/// Redis's defaults: normal `0 0 0`, replica `256mb 64mb 60`, pubsub `32mb 8mb 60`.
+const OBUF_DEFAULTS: [ObufLimit; 3] = [
+    ObufLimit { hard: 0, soft: 0, soft_secs: 0 },
+    ObufLimit { hard: 256 << 20, soft: 64 << 20, soft_secs: 60 },
+    ObufLimit { hard: 32 << 20, soft: 8 << 20, soft_secs: 60 },
+];
+
+/// Reads `client-output-buffer-limit` (`<class> <hard> <soft> <seconds>` groups; classes not
+/// named keep their defaults).
+fn obuf_limits(server: &Server) -> [ObufLimit; 3] {
+    let mut limits = OBUF_DEFAULTS;
+    let cfg = server.config.read();
+    let Some(text) = cfg.other.get("client-output-buffer-limit") else { return limits };
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    for g in words.chunks_exact(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "replica" | "slave" => 1,
+            "pubsub" => 2,
+            _ => continue,
+        };
+        let mem = |w: &str| crate::util::parse_memory(w.as_bytes()).map(|v| v as usize);
+        if let (Some(hard), Some(soft), Ok(soft_secs)) = (mem(g[1]), mem(g[2]), g[3].parse()) {
+            limits[class] = ObufLimit { hard, soft, soft_secs };
+        }
+    }
+    limits
 }
 
 /// Serves one connection until it closes.
@@ -98,7 +143,10 @@ where
         written: 0,
         out_peak: 0,
         last_io: Instant::now(),
+        obuf_limits: OBUF_DEFAULTS,
+        soft_since: None,
     };
+    s.obuf_limits = obuf_limits(&s.server);
     s.publish();
     let idle = tokio::time::sleep(IDLE_FREE);
     tokio::pin!(idle);
@@ -196,10 +244,13 @@ impl Session {
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         let limit = server.config.read().client_query_buffer_limit as usize;
         if self.rbuf.len() > limit {
+            self.publish();
+            let from = self.dec.big_arg_start().unwrap_or(0).min(self.rbuf.len());
+            let head = &self.rbuf[from..];
             tracing::warn!(
                 "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
                 self.describe(),
-                repr(&self.rbuf[..self.rbuf.len().min(64)])
+                repr(&head[..head.len().min(64)])
             );
             return false;
         }
@@ -293,21 +344,14 @@ impl Session {
                     }
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
+                    drop(argv);
                     apply_reply_mode(&mut self.client, &mut self.out, mark);
                     start += consumed;
                     if self.client.close_after_reply {
                         flow = Flow::CloseAfterReply;
                         break;
                     }
-                    if !self.client.authenticated
-                        && require_pass
-                        && self.out.buf.len() - self.written > UNAUTH_OBUF_LIMIT
-                    {
-                        tracing::warn!(
-                            "Client {} scheduled to be closed ASAP for overcoming of output \
-                             buffer limits.",
-                            self.describe()
-                        );
+                    if self.obuf_over_limit(!self.client.authenticated && require_pass) {
                         flow = Flow::CloseNow;
                         break;
                     }
@@ -327,6 +371,40 @@ impl Session {
         }
         self.out_peak = self.out_peak.max(self.out.buf.len());
         flow
+    }
+
+    /// True (and logged) when the unsent replies went past the client's output buffer limit:
+    /// the hard limit, the soft limit for longer than its seconds, or 1 KiB for a client that
+    /// must still authenticate. Counted as Redis counts: beyond the fixed reply buffer.
+    fn obuf_over_limit(&mut self, unauthenticated: bool) -> bool {
+        let used = (self.out.buf.len() - self.written).saturating_sub(REPLY_CHUNK);
+        let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
+            true
+        } else {
+            let class = match self.info.client_type() {
+                ClientType::Normal | ClientType::Master => 0,
+                ClientType::Replica => 1,
+                ClientType::Pubsub => 2,
+            };
+            let l = self.obuf_limits[class];
+            let hard = l.hard != 0 && used >= l.hard;
+            let soft = if l.soft != 0 && used >= l.soft {
+                let since = *self.soft_since.get_or_insert_with(Instant::now);
+                since.elapsed().as_secs() > l.soft_secs
+            } else {
+                self.soft_since = None;
+                false
+            };
+            hard || soft
+        };
+        if over {
+            self.publish();
+            tracing::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.describe()
+            );
+        }
+        over
     }
 
     /// Replies to a protocol error and logs it (at verbose level, with what the buffer held).
@@ -380,6 +458,7 @@ impl Session {
             self.rbuf.shrink_to(keep);
         }
         self.qb_peak = len.max(self.want.unwrap_or(0));
+        self.obuf_limits = obuf_limits(&self.server);
         self.info.rbp.store(self.out_peak, Ordering::Relaxed);
         self.out_peak = self.out.buf.len();
     }
@@ -413,7 +492,7 @@ impl Session {
         let mut line = Vec::new();
         let idx = self.info.last_cmd.load(Ordering::Relaxed);
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
-        self.info.write_info_line(&mut line, cmd, 0);
+        self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
     }
 }
@@ -614,6 +693,41 @@ mod tests {
             read_n(&mut c, 5 + 51).await,
             b"+OK\r\n-ERR wrong number of arguments for 'ping' command\r\n"
         );
+    }
+
+    #[tokio::test]
+    async fn output_buffer_hard_limit_closes_a_slow_reader() {
+        let mut cfg = Config::default();
+        cfg.other.insert("client-output-buffer-limit".into(), "normal 100kb 0 0".into());
+        let s = server(cfg);
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (_cr, mut cw) = tokio::io::split(ours);
+        let mut req = b"ECHO ".to_vec();
+        req.extend(std::iter::repeat_n(b'x', 10_000));
+        req.extend(b"\r\n");
+        // 30 replies of 10 KB, never read: past 100 KB + the 16 KB reply buffer.
+        for _ in 0..30 {
+            if cw.write_all(&req).await.is_err() {
+                break;
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(s.clients.get(1).is_none());
+    }
+
+    #[test]
+    fn output_limits_parse_with_defaults() {
+        let mut cfg = Config::default();
+        cfg.other.insert("client-output-buffer-limit".into(), "pubsub 1mb 2mb 3 bogus".into());
+        let s = Server::new(cfg, crate::cmd::FAMILIES);
+        let l = obuf_limits(&s);
+        assert_eq!(l[0], OBUF_DEFAULTS[0]);
+        assert_eq!(l[1], OBUF_DEFAULTS[1]);
+        assert_eq!(l[2], ObufLimit { hard: 1 << 20, soft: 2 << 20, soft_secs: 3 });
     }
 
     #[tokio::test]

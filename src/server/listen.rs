@@ -51,6 +51,8 @@ struct Tcp {
 pub struct Listeners {
     server: OnceLock<Weak<Server>>,
     tcp: Mutex<Vec<Tcp>>,
+    /// The (bind, port) the TCP listeners were opened for.
+    bound: Mutex<Option<(Vec<String>, u16)>>,
     /// Path of the unix socket, once bound (removed at shutdown).
     unix_path: Mutex<Option<String>>,
 }
@@ -67,6 +69,7 @@ impl Listeners {
         self.tcp.lock().iter().filter_map(|t| t.sock.local_addr().ok()).collect()
     }
 
+    /// Closes every TCP listener (the caller updates `bound`).
     fn close_tcp(&self) {
         for t in self.tcp.lock().drain(..) {
             t.task.abort();
@@ -199,31 +202,47 @@ fn start_tcp(server: &Arc<Server>, socks: Vec<std::net::TcpListener>) {
     }
 }
 
-/// Replaces the TCP listeners with ones on `bind` and `port` (CONFIG SET port / bind). The old
-/// sockets are closed first, so the same address can be bound again; when the new ones cannot
-/// all be bound, the old configuration is bound again and an error is returned (the caller
-/// replies `Unable to listen on this port` or `Failed to bind to specified addresses.`).
-pub fn rebind(server: &Server, bind: &[String], port: u16) -> Result<(), String> {
-    let Some(server) = server.listeners.server.get().and_then(Weak::upgrade) else {
-        return Err("the server is not listening yet".into());
+/// Listens on the `bind` addresses and `port` of the current config (CONFIG SET port / bind
+/// call this after changing them). Nothing happens when they did not change. The old sockets
+/// are closed first, so the same addresses can be bound again; when the new ones cannot all be
+/// bound, the previous listeners are bound again and `Err` is returned (CONFIG SET then replies
+/// `Unable to listen on this port` or `Failed to bind to specified addresses.` and restores the
+/// old values, and calling this again with them is a no-op).
+pub fn rebind(server: &Server) -> Result<(), ()> {
+    let (bind, port) = {
+        let c = server.config.read();
+        (c.bind.clone(), c.port)
     };
+    rebind_to(server, &bind, port)
+}
+
+/// [`rebind`] to explicit addresses.
+fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), ()> {
+    let Some(server) = server.listeners.server.get().and_then(Weak::upgrade) else {
+        return Err(());
+    };
+    let wanted = (bind.to_vec(), port);
+    let mut bound = server.listeners.bound.lock();
+    if bound.as_ref() == Some(&wanted) {
+        return Ok(());
+    }
     let old: Vec<SocketAddr> = server.listeners.tcp_addrs();
     let backlog = backlog(&server);
     server.listeners.close_tcp();
     match bind_all(bind, port, backlog) {
         Ok(socks) => {
             start_tcp(&server, socks);
-            if port != 0 && server.port.load(Ordering::Relaxed) != port as u64 {
-                server.port.store(port as u64, Ordering::Relaxed);
-            }
+            server.port.store(port as u64, Ordering::Relaxed);
+            *bound = Some(wanted);
             Ok(())
         }
         Err(()) => {
             tracing::warn!("Failed to bind");
+            // Back to the previous sockets; `bound` still names them.
             let socks: Vec<_> =
                 old.into_iter().filter_map(|sa| listen_socket(sa, backlog).ok()).collect();
             start_tcp(&server, socks);
-            Err("Failed to bind".into())
+            Err(())
         }
     }
 }
@@ -263,6 +282,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
     start_tcp(&server, socks);
+    *server.listeners.bound.lock() = Some((bind, port));
     if let Some((path, l)) = unix {
         if let Ok(l) = UnixListener::from_std(l) {
             *server.listeners.unix_path.lock() = Some(path.clone());
@@ -284,6 +304,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
         }
     }
     server.listeners.close_tcp();
+    *server.listeners.bound.lock() = None;
     if let Some(path) = server.listeners.unix_path.lock().take() {
         tracing::info!("Removing the unix socket file.");
         if let Err(e) = std::fs::remove_file(&path) {
@@ -530,24 +551,24 @@ mod tests {
         }
         assert_eq!(ping(port).await.unwrap(), b"+PONG\r\n");
         // Same address again: allowed, since the old socket is closed first.
-        rebind(&server, &strs(&["127.0.0.1"]), port).unwrap();
+        rebind_to(&server, &strs(&["127.0.0.1"]), port).unwrap();
         assert_eq!(ping(port).await.unwrap(), b"+PONG\r\n");
         // A new port.
         let port2 = free_port();
-        rebind(&server, &strs(&["127.0.0.1"]), port2).unwrap();
+        rebind_to(&server, &strs(&["127.0.0.1"]), port2).unwrap();
         assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
         assert!(ping(port).await.is_err(), "the old port is closed");
         assert_eq!(server.port.load(Ordering::Relaxed), port2 as u64);
         // A port in use elsewhere: error, and still listening where it was.
         let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let busy_port = busy.local_addr().unwrap().port();
-        assert!(rebind(&server, &strs(&["127.0.0.1"]), busy_port).is_err());
+        assert!(rebind_to(&server, &strs(&["127.0.0.1"]), busy_port).is_err());
         assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
         // An address that cannot be bound: same.
-        assert!(rebind(&server, &strs(&["999.999.999.999"]), port2).is_err());
+        assert!(rebind_to(&server, &strs(&["999.999.999.999"]), port2).is_err());
         assert_eq!(ping(port2).await.unwrap(), b"+PONG\r\n");
         // No address at all: nothing listens.
-        rebind(&server, &[], port2).unwrap();
+        rebind_to(&server, &[], port2).unwrap();
         assert!(ping(port2).await.is_err());
         server.request_shutdown();
         assert_eq!(running.await.unwrap(), 0);
