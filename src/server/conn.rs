@@ -698,7 +698,8 @@ mod tests {
     #[tokio::test]
     async fn output_buffer_hard_limit_closes_a_slow_reader() {
         let mut cfg = Config::default();
-        cfg.other.insert("client-output-buffer-limit".into(), "normal 100kb 0 0".into());
+        let args: Vec<String> = ["normal", "100kb", "0", "0"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
         let s = server(cfg);
         let (ours, theirs) = tokio::io::duplex(4096);
         let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
@@ -722,7 +723,8 @@ mod tests {
     #[test]
     fn output_limits_parse_with_defaults() {
         let mut cfg = Config::default();
-        cfg.other.insert("client-output-buffer-limit".into(), "pubsub 1mb 2mb 3 bogus".into());
+        let args: Vec<String> = ["pubsub", "1mb", "2mb", "3"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
         let s = Server::new(cfg, crate::cmd::FAMILIES);
         let l = obuf_limits(&s);
         assert_eq!(l[0], OBUF_DEFAULTS[0]);

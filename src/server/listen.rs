@@ -205,10 +205,11 @@ fn start_tcp(server: &Arc<Server>, socks: Vec<std::net::TcpListener>) {
 /// Listens on the `bind` addresses and `port` of the current config (CONFIG SET port / bind
 /// call this after changing them). Nothing happens when they did not change. The old sockets
 /// are closed first, so the same addresses can be bound again; when the new ones cannot all be
-/// bound, the previous listeners are bound again and `Err` is returned (CONFIG SET then replies
-/// `Unable to listen on this port` or `Failed to bind to specified addresses.` and restores the
-/// old values, and calling this again with them is a no-op).
-pub fn rebind(server: &Server) -> Result<(), ()> {
+/// bound, the previous listeners are bound again and `Err` (the reason, also logged) is
+/// returned: CONFIG SET then replies `Unable to listen on this port` or `Failed to bind to
+/// specified addresses.` and restores the old values, and calling this again with them is a
+/// no-op.
+pub fn rebind(server: &Server) -> Result<(), String> {
     let (bind, port) = {
         let c = server.config.read();
         (c.bind.clone(), c.port)
@@ -217,9 +218,9 @@ pub fn rebind(server: &Server) -> Result<(), ()> {
 }
 
 /// [`rebind`] to explicit addresses.
-fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), ()> {
+fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), String> {
     let Some(server) = server.listeners.server.get().and_then(Weak::upgrade) else {
-        return Err(());
+        return Err("the server is not serving yet".into());
     };
     let wanted = (bind.to_vec(), port);
     let mut bound = server.listeners.bound.lock();
@@ -242,7 +243,7 @@ fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), ()> {
             let socks: Vec<_> =
                 old.into_iter().filter_map(|sa| listen_socket(sa, backlog).ok()).collect();
             start_tcp(&server, socks);
-            Err(())
+            Err("Failed to bind".into())
         }
     }
 }
