@@ -413,7 +413,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// CLIENT PAUSE timeout [WRITE|ALL]
 fn client_pause(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 4 {
-        return ctx.out.error(&errors::subcommand_syntax(argv[1], "client"));
+        return ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0]));
     }
     let mut kind = PauseKind::All;
     if let Some(m) = argv.get(3) {
@@ -443,7 +443,7 @@ fn client_unpause(ctx: &mut Ctx, _argv: &[&[u8]]) {
 /// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
 fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 4 {
-        return ctx.out.error(&errors::subcommand_syntax(argv[1], "client"));
+        return ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0]));
     }
     if let Some(r) = argv.get(3) {
         if !r.eq_ignore_ascii_case(b"timeout") && !r.eq_ignore_ascii_case(b"error") {
@@ -606,7 +606,7 @@ fn client_help(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// Never called: CLIENT always runs one of its subcommands.
 fn client_container(ctx: &mut Ctx, argv: &[&[u8]]) {
-    ctx.out.error(&errors::subcommand_syntax(argv.get(1).copied().unwrap_or(b""), "client"));
+    ctx.out.error(&errors::subcommand_syntax(argv.get(1).copied().unwrap_or(b""), argv[0]));
 }
 
 /// A CLIENT subcommand row.

@@ -73,11 +73,11 @@ pub fn no_such_user(name: &[u8]) -> String {
 }
 
 /// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
-pub fn subcommand_syntax(sub: &[u8], parent: &str) -> String {
+pub fn subcommand_syntax(sub: &[u8], cmd: &[u8]) -> String {
     format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
         String::from_utf8_lossy(&sub[..sub.len().min(128)]),
-        parent.to_ascii_uppercase()
+        String::from_utf8_lossy(cmd).to_ascii_uppercase()
     )
 }
 

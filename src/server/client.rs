@@ -47,6 +47,9 @@ pub mod flags {
     pub const CLOSE_ASAP: u32 = 1 << 12;
     /// `r`: READONLY mode (cluster).
     pub const READONLY: u32 = 1 << 13;
+    /// Not shown: a command queued in MULTI may write or replicate, so EXEC waits out a
+    /// CLIENT PAUSE WRITE (set by transactions).
+    pub const MULTI_MAY_WRITE: u32 = 1 << 14;
 
     /// The letters in CLIENT LIST's order (the unix socket `U` and no-evict `e` letters come
     /// from their own fields).

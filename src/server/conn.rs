@@ -165,7 +165,7 @@ where
                     break;
                 }
             }
-            s.info.set_flag(flags::BLOCKED, paused.is_some());
+            s.set_blocked(paused.is_some());
             s.maybe_resize();
         }
         s.publish();
@@ -229,11 +229,26 @@ where
     if graceful {
         let _ = wr.shutdown().await;
     }
-    s.info.set_flag(flags::BLOCKED, false);
+    s.set_blocked(false);
     s.server.clients.remove(s.info.id);
 }
 
 impl Session {
+    /// Marks the client blocked (postponed by CLIENT PAUSE) or not, keeping INFO's
+    /// blocked_clients in step.
+    fn set_blocked(&self, on: bool) {
+        if self.info.has_flag(flags::BLOCKED) == on {
+            return;
+        }
+        self.info.set_flag(flags::BLOCKED, on);
+        let gauge = &self.server.stats.blocked_clients;
+        if on {
+            gauge.fetch_add(1, Ordering::Relaxed);
+        } else {
+            gauge.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Accounts for `n` bytes just read at `start`: statistics, the peak, and the query buffer
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
@@ -337,7 +352,7 @@ impl Session {
                         break;
                     }
                     if server.pause.active() {
-                        if let Some(until) = paused_for(&server, &argv) {
+                        if let Some(until) = paused_for(&server, &self.info, &argv) {
                             flow = Flow::Paused(until);
                             break;
                         }
@@ -505,7 +520,7 @@ fn is_attack(name: &[u8]) -> bool {
 
 /// Returns the end of the pause if this command must wait for it. Commands that fail their
 /// lookup or arity are let through, to get their error at once.
-fn paused_for(server: &Server, argv: &[&[u8]]) -> Option<i64> {
+fn paused_for(server: &Server, info: &ClientInfo, argv: &[&[u8]]) -> Option<i64> {
     let table = &server.table;
     let mut idx = table.lookup(argv[0])?;
     let entry = &table.entries[idx];
@@ -517,8 +532,7 @@ fn paused_for(server: &Server, argv: &[&[u8]]) -> Option<i64> {
         return None;
     }
     let writes = cmd.flags & (cmdflags::WRITE | cmdflags::MAY_REPLICATE) != 0
-        // EXEC may run queued writes; Redis looks at what was queued, we stay on the safe side.
-        || cmd.name == "exec";
+        || (cmd.name == "exec" && info.has_flag(flags::MULTI_MAY_WRITE));
     server.pause.blocks(writes)
 }
 
@@ -775,10 +789,12 @@ mod tests {
         assert_eq!(read_n(&mut b, 5).await, b"$-1\r\n");
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(binfo.has_flag(flags::BLOCKED));
+        assert_eq!(s.stats.blocked_clients.load(Ordering::Relaxed), 1);
         a.write_all(b"CLIENT UNPAUSE\r\n").await.unwrap();
         assert_eq!(read_n(&mut a, 5).await, b"+OK\r\n");
         assert_eq!(read_n(&mut b, 5 + 7).await, b"+OK\r\n$1\r\nv\r\n");
         assert!(!binfo.has_flag(flags::BLOCKED));
+        assert_eq!(s.stats.blocked_clients.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@ pub struct Stats {
     /// Changes since the last save (`rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
     pub errorstats: Mutex<HashMap<String, u64>>,
+    /// Clients waiting in a blocking command (a gauge: CONFIG RESETSTAT leaves it).
+    pub blocked_clients: AtomicU64,
 }
 
 impl Stats {
