@@ -731,7 +731,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
                     REPLY_BUFFER_PEAK_RESET_MS.store(ms, Ordering::Relaxed);
                 }
                 b"resizing" => REPLY_BUFFER_RESIZING.store(atoi(argv[3]) != 0, Ordering::Relaxed),
-                _ => return ctx.out.error(&errors::subcommand_syntax(argv[1], "debug")),
+                _ => return ctx.out.error(&errors::subcommand_syntax(argv[1], b"debug")),
             }
             ctx.out.ok();
         }
@@ -742,7 +742,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         )),
         (b"assert", 2) => crash("ASSERTION FAILED: DEBUG ASSERT"),
         (b"oom", 2) => crash("Out Of Memory allocating a huge block: DEBUG OOM"),
-        _ => ctx.out.error(&errors::subcommand_syntax(argv[1], "debug")),
+        _ => ctx.out.error(&errors::subcommand_syntax(argv[1], b"debug")),
     }
 }
 

@@ -45,7 +45,7 @@ fn reply_flag_set<T: Copy + Into<u32>>(out: &mut Reply, mask: u32, names: &[(T, 
 /// Replies the "unknown subcommand or wrong number of arguments" error for `argv`.
 fn subcommand_error(ctx: &mut Ctx, argv: &[&[u8]]) {
     let sub = argv.get(1).copied().unwrap_or(b"");
-    ctx.out.error(&errors::subcommand_syntax(sub, &String::from_utf8_lossy(argv[0])));
+    ctx.out.error(&errors::subcommand_syntax(sub, argv[0]));
 }
 
 /// A container command run without a subcommand (its arity normally prevents this).

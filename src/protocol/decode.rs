@@ -68,6 +68,22 @@ impl ProtocolError {
         };
         format!("ERR Protocol error: {what}")
     }
+
+    /// Returns the short reason Redis puts in its `Protocol error (<reason>) from client` log
+    /// line.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::TooBigInline => "too big inline request",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in inline request",
+            ProtocolError::TooBigMbulkCount => "too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => "invalid mbulk count",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauth mbulk count",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::ExpectedDollar(_) => "expected $ but got something else",
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauth bulk length",
+        }
+    }
 }
 
 /// What one call to [`Decoder::decode`] found.
@@ -285,6 +301,22 @@ impl Decoder {
     pub fn in_progress(&self) -> bool {
         self.kind != Kind::Unknown
     }
+
+    /// While a big argument (at least [`MBULK_BIG_ARG`] bytes) is being received, returns
+    /// where its payload starts, relative to the request start. Redis keeps such an argument
+    /// at the front of its query buffer, so that is what its log lines show.
+    pub fn big_arg_start(&self) -> Option<usize> {
+        (self.kind == Kind::Multibulk && self.bulk_len >= MBULK_BIG_ARG as i64).then_some(self.pos)
+    }
+
+    /// Bytes of the arguments of an unfinished multibulk request read so far (CLIENT LIST's
+    /// argv-mem).
+    pub fn partial_args_len(&self) -> usize {
+        if self.kind != Kind::Multibulk {
+            return 0;
+        }
+        self.ranges.iter().map(|&(s, e)| e - s).sum()
+    }
 }
 
 #[cfg(test)]
@@ -432,6 +464,12 @@ mod tests {
         let mut d = Decoder::new();
         let r = d.decode(b"*1\r\n$40000\r\nabc", &Limits::default()).unwrap();
         assert_eq!(r, Decoded::Incomplete { want: Some(13 + 40000 + 1) });
+        assert_eq!(d.big_arg_start(), Some(12));
+        let mut d = Decoder::new();
+        let r = d.decode(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab", &Limits::default()).unwrap();
+        assert_eq!(r, Decoded::Incomplete { want: None });
+        assert_eq!(d.big_arg_start(), None);
+        assert_eq!(d.partial_args_len(), 4);
     }
 
     #[test]

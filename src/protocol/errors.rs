@@ -25,14 +25,6 @@ pub const NOT_HASHTABLE: &str = "ERR The value stored at the specified key is no
 pub const MAXMEMORY_CLIENTS_DISABLED: &str = "ERR maxmemory-clients is disabled.";
 pub const PURGE_FAILED: &str = "ERR Error purging dirty pages";
 
-/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
-pub fn subcommand_syntax(sub: &[u8], parent: &str) -> String {
-    format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
-        parent.to_ascii_uppercase()
-    )
-}
 
 /// `ERR No samples available for event 'x'`
 pub fn no_latency_samples(event: &[u8]) -> String {
@@ -89,6 +81,71 @@ pub const FREQ_WITHOUT_LFU: &str = "ERR An LFU maxmemory policy is not selected,
 
 // ---- connection and server (cmd/connection.rs, cmd/server.rs) ----
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
+pub const HELLO_PROTO_NOT_INT: &str = "ERR Protocol version is not an integer or out of range";
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+pub const BAD_CLIENT_NAME: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+pub const RESET_NOT_NORMAL: &str = "ERR can only reset normal client connections";
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+pub const CLIENT_ID_POSITIVE: &str = "ERR client-id should be greater than 0";
+pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+pub const PAUSE_MODE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+pub const UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+pub const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+pub const TRACKING_REDIR_ONE: &str = "ERR A client can only redirect to a single other client";
+pub const TRACKING_REDIR_MISSING: &str =
+    "ERR The client ID you want redirect to does not exist";
+pub const TRACKING_PREFIX_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+pub const TRACKING_BCAST_OPTIN: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+pub const TRACKING_OPTIN_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+/// Ours: server-assisted client side caching is not built yet.
+pub const TRACKING_NOT_YET: &str =
+    "ERR CLIENT TRACKING is not supported by this server yet";
+
+/// `ERR Syntax error in HELLO option 'x'`
+pub fn hello_syntax(opt: &[u8]) -> String {
+    format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(opt))
+}
+
+/// `ERR Unknown client type 'x'`
+pub fn unknown_client_type(name: &[u8]) -> String {
+    format!("ERR Unknown client type '{}'", String::from_utf8_lossy(name))
+}
+
+/// `ERR No such user 'x'`
+pub fn no_such_user(name: &[u8]) -> String {
+    format!("ERR No such user '{}'", String::from_utf8_lossy(name))
+}
+
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
+pub fn subcommand_syntax(sub: &[u8], cmd: &[u8]) -> String {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        String::from_utf8_lossy(cmd).to_ascii_uppercase()
+    )
+}
+
+/// `ERR lib-name cannot contain spaces, newlines or special characters.` (CLIENT SETINFO, 7.2)
+pub fn bad_client_attr(attr: &[u8]) -> String {
+    format!(
+        "ERR {} cannot contain spaces, newlines or special characters.",
+        String::from_utf8_lossy(attr)
+    )
+}
+
+/// `ERR Unrecognized option 'x'` (CLIENT SETINFO, 7.2)
+pub fn unrecognized_option(opt: &[u8]) -> String {
+    format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(opt))
+}
+
+/// `ERR value is out of range, value must between -2147483648 and 2147483647`
+pub fn out_of_range_between(min: i64, max: i64) -> String {
+    format!("ERR value is out of range, value must between {min} and {max}")
+}
 
 // ---- config (config/) ----
 

@@ -1,27 +1,108 @@
 //! Client sessions: the state a connection's commands read and change ([`Client`]), and the
 //! part other connections can see or act on ([`ClientInfo`], for CLIENT LIST, CLIENT KILL,
-//! INFO clients), kept in the server's [`Clients`] registry.
+//! INFO clients), kept in the server's [`Clients`] registry. Also the server-wide client pause
+//! ([`Pause`], CLIENT PAUSE / UNPAUSE).
+//!
+//! Depends on nothing of the keyspace or the protocol: what it renders (CLIENT LIST lines) is
+//! plain text.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+
+/// Session flags other connections can see, shown by CLIENT LIST as letters. Families that own
+/// the state (transactions, pub/sub, blocking, tracking...) set and clear their bit.
+pub mod flags {
+    /// `S`: a replica.
+    pub const REPLICA: u32 = 1 << 0;
+    /// `O`: a MONITOR client.
+    pub const MONITOR: u32 = 1 << 1;
+    /// `M`: our master.
+    pub const MASTER: u32 = 1 << 2;
+    /// `P`: subscribed to a channel or a pattern.
+    pub const PUBSUB: u32 = 1 << 3;
+    /// `x`: inside MULTI.
+    pub const MULTI: u32 = 1 << 4;
+    /// `b`: blocked (BLPOP and friends, or postponed by CLIENT PAUSE).
+    pub const BLOCKED: u32 = 1 << 5;
+    /// `t`: client side caching on.
+    pub const TRACKING: u32 = 1 << 6;
+    /// `R`: the tracking redirection client is gone.
+    pub const TRACKING_BROKEN_REDIR: u32 = 1 << 7;
+    /// `B`: tracking in broadcast mode.
+    pub const TRACKING_BCAST: u32 = 1 << 8;
+    /// `d`: a watched key was touched; EXEC will fail.
+    pub const DIRTY_CAS: u32 = 1 << 9;
+    /// `c`: closing once the reply is written.
+    pub const CLOSE_AFTER_REPLY: u32 = 1 << 10;
+    /// `u`: unblocked, waiting to run again.
+    pub const UNBLOCKED: u32 = 1 << 11;
+    /// `A`: closing as soon as possible.
+    pub const CLOSE_ASAP: u32 = 1 << 12;
+    /// `r`: READONLY mode (cluster).
+    pub const READONLY: u32 = 1 << 13;
+    /// Not shown: a command queued in MULTI may write or replicate, so EXEC waits out a
+    /// CLIENT PAUSE WRITE (set by transactions).
+    pub const MULTI_MAY_WRITE: u32 = 1 << 14;
+
+    /// The letters in CLIENT LIST's order (the unix socket `U` and no-evict `e` letters come
+    /// from their own fields).
+    pub(super) const LETTERS: &[(u32, u8)] = &[
+        (MASTER, b'M'),
+        (PUBSUB, b'P'),
+        (MULTI, b'x'),
+        (BLOCKED, b'b'),
+        (TRACKING, b't'),
+        (TRACKING_BROKEN_REDIR, b'R'),
+        (TRACKING_BCAST, b'B'),
+        (DIRTY_CAS, b'd'),
+        (CLOSE_AFTER_REPLY, b'c'),
+        (UNBLOCKED, b'u'),
+        (CLOSE_ASAP, b'A'),
+    ];
+}
+
+/// Client classes, as CLIENT LIST TYPE, CLIENT KILL TYPE and the output buffer limits name
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
+}
+
+impl ClientType {
+    /// Parses a type name case-insensitively (`slave` is the old name of `replica`).
+    pub fn by_name(name: &[u8]) -> Option<ClientType> {
+        match name.to_ascii_lowercase().as_slice() {
+            b"normal" => Some(ClientType::Normal),
+            b"slave" | b"replica" => Some(ClientType::Replica),
+            b"pubsub" => Some(ClientType::Pubsub),
+            b"master" => Some(ClientType::Master),
+            _ => None,
+        }
+    }
+}
 
 /// What the rest of the server can see of a connection. Fields other connections read are
 /// atomics or behind a small lock, so CLIENT LIST never waits on a busy connection.
 #[derive(Debug)]
 pub struct ClientInfo {
     pub id: u64,
-    /// `ip:port` of the peer, or the unix socket path.
+    /// `ip:port` of the peer, or `<unixsocket path>:0`.
     pub addr: String,
-    /// `ip:port` of our end.
+    /// `ip:port` of our end, or `<unixsocket path>:0`.
     pub laddr: String,
     pub fd: i32,
     pub created: Instant,
-    /// Wall clock of the last command, in milliseconds.
+    /// Wall clock of the last read or write, in milliseconds.
     pub last_interaction_ms: AtomicI64,
     pub db: AtomicUsize,
     /// Command table index of the last command run.
@@ -33,12 +114,27 @@ pub struct ClientInfo {
     /// Bytes waiting in the query buffer, and its capacity, at the last read.
     pub qbuf: AtomicUsize,
     pub qbuf_cap: AtomicUsize,
+    /// Reply bytes not yet written to the socket, as of the end of the last batch.
+    pub obuf_pending: AtomicUsize,
+    /// Capacity of the reply buffer, and the most it held since the last check.
+    pub rbs: AtomicUsize,
+    pub rbp: AtomicUsize,
     /// Set when the connection must close (CLIENT KILL, timeout, shutdown).
     pub killed: AtomicBool,
     /// Wakes the connection's task when `killed` is set.
     pub kill: Notify,
     pub unix_socket: bool,
     pub no_evict: AtomicBool,
+    /// [`flags`] bits.
+    pub flags: AtomicU32,
+    /// Channel, pattern and shard channel subscriptions (set by pub/sub).
+    pub sub: AtomicU32,
+    pub psub: AtomicU32,
+    pub ssub: AtomicU32,
+    /// Commands queued in MULTI, or -1 outside MULTI (set by transactions).
+    pub multi: AtomicI32,
+    /// Client id that tracking invalidations go to, or -1 (set by tracking).
+    pub tracking_redir: AtomicI64,
 }
 
 impl ClientInfo {
@@ -58,10 +154,19 @@ impl ClientInfo {
             lib_ver: Mutex::new(None),
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
+            obuf_pending: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(0),
+            rbp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             unix_socket,
             no_evict: AtomicBool::new(false),
+            flags: AtomicU32::new(0),
+            sub: AtomicU32::new(0),
+            psub: AtomicU32::new(0),
+            ssub: AtomicU32::new(0),
+            multi: AtomicI32::new(-1),
+            tracking_redir: AtomicI64::new(-1),
         }
     }
 
@@ -71,15 +176,157 @@ impl ClientInfo {
         self.kill.notify_one();
     }
 
-    /// True when the peer is on this machine (unix socket, 127.0.0.1 or ::1), as Redis's
-    /// `islocalClient` decides.
+    /// True once [`ClientInfo::kill`] was called.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// True when the peer is on this machine (unix socket, or exactly 127.0.0.1 or ::1), as
+    /// Redis's `islocalClient` decides. 127.0.0.2 is not local.
     pub fn is_local(&self) -> bool {
-        self.unix_socket
-            || self.addr.starts_with("127.0.0.1:")
-            || self.addr.starts_with("[::1]:")
-            || self.addr.starts_with("::1:")
+        self.unix_socket || self.addr.starts_with("127.0.0.1:") || self.addr.starts_with("[::1]:")
+    }
+
+    /// Sets or clears [`flags`] bits.
+    pub fn set_flag(&self, bit: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    /// True when all of `bit` are set.
+    pub fn has_flag(&self, bit: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & bit == bit
+    }
+
+    /// Returns the client's class: MONITOR clients count as normal, as in Redis.
+    pub fn client_type(&self) -> ClientType {
+        let f = self.flags.load(Ordering::Relaxed);
+        if f & flags::MASTER != 0 {
+            ClientType::Master
+        } else if f & flags::REPLICA != 0 && f & flags::MONITOR == 0 {
+            ClientType::Replica
+        } else if f & flags::PUBSUB != 0 {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
+    }
+
+    /// True when `timeout` must not close this client: replicas, masters, blocked and pub/sub
+    /// clients are exempt, as in Redis.
+    pub fn timeout_exempt(&self) -> bool {
+        let f = self.flags.load(Ordering::Relaxed);
+        f & (flags::REPLICA | flags::MASTER | flags::BLOCKED | flags::PUBSUB) != 0
+    }
+
+    /// Seconds since the last interaction.
+    pub fn idle_secs(&self, now_ms: i64) -> i64 {
+        ((now_ms - self.last_interaction_ms.load(Ordering::Relaxed)) / 1000).max(0)
+    }
+
+    /// Returns the CLIENT LIST letters of the flags.
+    fn flag_letters(&self, out: &mut Vec<u8>) {
+        let f = self.flags.load(Ordering::Relaxed);
+        let start = out.len();
+        if f & flags::REPLICA != 0 {
+            out.push(if f & flags::MONITOR != 0 { b'O' } else { b'S' });
+        }
+        for &(bit, c) in flags::LETTERS {
+            if f & bit != 0 {
+                out.push(c);
+            }
+        }
+        if self.unix_socket {
+            out.push(b'U');
+        }
+        if f & flags::READONLY != 0 {
+            out.push(b'r');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            out.push(b'e');
+        }
+        if out.len() == start {
+            out.push(b'N');
+        }
+    }
+
+    /// Appends this client's CLIENT LIST line (without the newline), in Redis 7.0's field
+    /// order. `cmd` is the full name of the last command (`client|list`), or `NULL`;
+    /// `argv_mem` the bytes of the arguments of the command being run (0 for other clients).
+    pub fn write_info_line(&self, out: &mut Vec<u8>, cmd: &str, argv_mem: usize) {
+        let pending = self.obuf_pending.load(Ordering::Relaxed);
+        self.write_info_line_with(out, cmd, argv_mem, pending);
+    }
+
+    /// [`ClientInfo::write_info_line`] with the unsent output given (the running client knows
+    /// its own better than the last published figure).
+    pub fn write_info_line_with(&self, out: &mut Vec<u8>, cmd: &str, argv_mem: usize, pending: usize) {
+        use std::io::Write;
+        let now = crate::util::now_ms();
+        let qbuf = self.qbuf.load(Ordering::Relaxed);
+        let qcap = self.qbuf_cap.load(Ordering::Relaxed).max(qbuf);
+        let cap = self.rbs.load(Ordering::Relaxed);
+        // Redis keeps the first replies in a fixed 16 KiB buffer (rbs, obl) and the rest in a
+        // list of 16 KiB blocks (oll, omem); one growable buffer is reported the same way.
+        let rbs = cap.min(REPLY_CHUNK);
+        let obl = pending.min(REPLY_CHUNK);
+        let omem = pending - obl;
+        let oll = omem.div_ceil(REPLY_CHUNK);
+        let tot_mem = CLIENT_OVERHEAD + qcap + cap.max(pending) + argv_mem;
+        let _ = write!(
+            out,
+            "id={} addr={} laddr={} fd={} name=",
+            self.id, self.addr, self.laddr, self.fd
+        );
+        if let Some(n) = self.name.lock().as_deref() {
+            out.extend_from_slice(n);
+        }
+        let _ = write!(
+            out,
+            " age={} idle={} flags=",
+            self.created.elapsed().as_secs(),
+            self.idle_secs(now)
+        );
+        self.flag_letters(out);
+        let _ = write!(
+            out,
+            " db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} \
+             multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} \
+             user=default redir={} resp={}",
+            self.db.load(Ordering::Relaxed),
+            self.sub.load(Ordering::Relaxed),
+            self.psub.load(Ordering::Relaxed),
+            self.ssub.load(Ordering::Relaxed),
+            self.multi.load(Ordering::Relaxed),
+            qbuf,
+            qcap - qbuf,
+            argv_mem,
+            rbs,
+            self.rbp.load(Ordering::Relaxed).min(rbs),
+            obl,
+            oll,
+            omem,
+            tot_mem,
+            cmd,
+            if self.has_flag(flags::TRACKING) {
+                self.tracking_redir.load(Ordering::Relaxed)
+            } else {
+                -1
+            },
+            self.resp.load(Ordering::Relaxed),
+        );
     }
 }
+
+/// Size of the fixed reply buffer Redis gives each client (see `conn::REPLY_CHUNK`).
+const REPLY_CHUNK: usize = 16 * 1024;
+
+/// Fixed memory of a connection besides its buffers, for CLIENT LIST's tot-mem.
+const CLIENT_OVERHEAD: usize =
+    std::mem::size_of::<ClientInfo>() + std::mem::size_of::<Client>() + 1024;
 
 /// Whether replies are sent (CLIENT REPLY).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +348,9 @@ pub struct Client {
     /// Close the connection once the replies so far are written (QUIT, protocol errors).
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
+    /// Bytes at the front of the reply buffer already sent when the current batch started;
+    /// the rest of the buffer is the unsent output (CLIENT LIST's obl for the caller).
+    pub out_written: usize,
     pub info: Arc<ClientInfo>,
 }
 
@@ -112,8 +362,28 @@ impl Client {
             authenticated,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            out_written: 0,
             info,
         }
+    }
+
+    /// Returns the session to a new connection's state, as RESET does (the caller resets the
+    /// protocol version of its reply buffer). Families that keep more session state here
+    /// (MULTI, subscriptions, tracking) clear theirs in this function too. Kept as Redis keeps
+    /// them: the client id, no-evict, and the library name and version.
+    pub fn reset_session(&mut self, authenticated: bool) {
+        self.db = 0;
+        self.info.db.store(0, Ordering::Relaxed);
+        self.info.resp.store(2, Ordering::Relaxed);
+        self.authenticated = authenticated;
+        *self.info.name.lock() = None;
+        // A reply already being skipped stays skipped (RESET's own "+RESET" is then silent),
+        // as Redis clears only the OFF and SKIP_NEXT flags.
+        if self.reply_mode != ReplyMode::Skip {
+            self.reply_mode = ReplyMode::On;
+        }
+        self.info.set_flag(flags::READONLY | flags::TRACKING | flags::TRACKING_BCAST, false);
+        self.info.tracking_redir.store(-1, Ordering::Relaxed);
     }
 }
 
@@ -121,7 +391,7 @@ impl Client {
 #[derive(Debug, Default)]
 pub struct Clients {
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
-    next_id: std::sync::atomic::AtomicU64,
+    next_id: AtomicU64,
 }
 
 impl Clients {
@@ -153,5 +423,208 @@ impl Clients {
 
     pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
         self.map.lock().get(&id).cloned()
+    }
+
+    /// Closes a client now: it leaves the registry at once (so CLIENT LIST and
+    /// connected_clients stop counting it, as when Redis frees a client) and its task is woken
+    /// to drop the connection.
+    pub fn kill(&self, c: &ClientInfo) {
+        self.remove(c.id);
+        c.kill();
+    }
+}
+
+/// What CLIENT PAUSE suspends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PauseKind {
+    Off = 0,
+    /// Commands that may change the dataset.
+    Write = 1,
+    /// Every command.
+    All = 2,
+}
+
+/// The server-wide client pause (CLIENT PAUSE / UNPAUSE). Connections check [`Pause::active`]
+/// (one atomic load) before each command, and only when it is set look closer.
+#[derive(Debug)]
+pub struct Pause {
+    active: AtomicBool,
+    state: Mutex<(PauseKind, i64)>,
+    /// Woken when the pause is lifted early (UNPAUSE); the end time itself is slept on.
+    lifted: Notify,
+}
+
+impl Default for Pause {
+    fn default() -> Self {
+        Pause {
+            active: AtomicBool::new(false),
+            state: Mutex::new((PauseKind::Off, 0)),
+            lifted: Notify::new(),
+        }
+    }
+}
+
+impl Pause {
+    /// Pauses clients until `end_ms`. A pause already in force keeps the stricter kind and the
+    /// later end, as Redis merges them.
+    pub fn pause(&self, kind: PauseKind, end_ms: i64) {
+        let mut st = self.state.lock();
+        let now = crate::util::now_ms();
+        if st.0 == PauseKind::Off || st.1 <= now {
+            *st = (kind, end_ms);
+        } else {
+            st.0 = st.0.max(kind);
+            st.1 = st.1.max(end_ms);
+        }
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// Lifts the pause and wakes every postponed client.
+    pub fn unpause(&self) {
+        *self.state.lock() = (PauseKind::Off, 0);
+        self.active.store(false, Ordering::Release);
+        self.lifted.notify_waiters();
+    }
+
+    /// True while a pause may be in force (cheap; check [`Pause::blocks`] before acting).
+    #[inline]
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Returns the end of the pause if a command that writes (`writes`) or not must wait now.
+    pub fn blocks(&self, writes: bool) -> Option<i64> {
+        let mut st = self.state.lock();
+        let now = crate::util::now_ms();
+        if st.0 == PauseKind::Off || st.1 <= now {
+            if st.0 != PauseKind::Off {
+                *st = (PauseKind::Off, 0);
+                self.active.store(false, Ordering::Release);
+            }
+            return None;
+        }
+        (st.0 == PauseKind::All || writes).then_some(st.1)
+    }
+
+    /// Waits until the pause may have ended: its end time, or an UNPAUSE.
+    pub async fn wait(&self, end_ms: i64) {
+        let lifted = self.lifted.notified();
+        tokio::pin!(lifted);
+        // Register before re-checking, so an UNPAUSE in between is not missed.
+        lifted.as_mut().enable();
+        if !self.active() {
+            return;
+        }
+        let left = (end_ms - crate::util::now_ms()).max(0) as u64;
+        tokio::select! {
+            _ = lifted => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(left)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(addr: &str, unix: bool) -> ClientInfo {
+        ClientInfo::new(7, addr.into(), "127.0.0.1:6379".into(), 9, unix)
+    }
+
+    #[test]
+    fn local_peers_are_exactly_loopback_or_unix() {
+        assert!(info("127.0.0.1:5000", false).is_local());
+        assert!(info("[::1]:5000", false).is_local());
+        assert!(info("/tmp/redis.sock:0", true).is_local());
+        assert!(!info("127.0.0.2:5000", false).is_local());
+        assert!(!info("10.0.0.1:5000", false).is_local());
+        assert!(!info("[::ffff:127.0.0.1]:5000", false).is_local());
+    }
+
+    #[test]
+    fn info_line_has_redis_field_order() {
+        let c = info("127.0.0.1:5000", false);
+        *c.name.lock() = Some(b"conn1".to_vec());
+        c.qbuf.store(26, Ordering::Relaxed);
+        c.qbuf_cap.store(16384, Ordering::Relaxed);
+        c.rbs.store(16384, Ordering::Relaxed);
+        let mut out = Vec::new();
+        c.write_info_line(&mut out, "client|list", 10);
+        let line = String::from_utf8(out).unwrap();
+        let keys: Vec<&str> = line.split(' ').map(|f| f.split('=').next().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
+                "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp",
+                "obl", "oll", "omem", "tot-mem", "events", "cmd", "user", "redir", "resp"
+            ]
+        );
+        assert!(line.starts_with("id=7 addr=127.0.0.1:5000 laddr=127.0.0.1:6379 fd=9 name=conn1 "));
+        assert!(line.contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=16358 "));
+        assert!(line.contains(" obl=0 oll=0 omem=0 "));
+        assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
+    }
+
+    #[test]
+    fn flag_letters_follow_redis_order() {
+        let c = info("/tmp/s:0", true);
+        c.set_flag(flags::MULTI | flags::PUBSUB, true);
+        c.no_evict.store(true, Ordering::Relaxed);
+        let mut out = Vec::new();
+        c.flag_letters(&mut out);
+        assert_eq!(out, b"PxUe");
+        c.set_flag(flags::MULTI | flags::PUBSUB, false);
+        c.no_evict.store(false, Ordering::Relaxed);
+        out.clear();
+        c.flag_letters(&mut out);
+        assert_eq!(out, b"U");
+    }
+
+    #[test]
+    fn client_types() {
+        let c = info("127.0.0.1:1", false);
+        assert_eq!(c.client_type(), ClientType::Normal);
+        c.set_flag(flags::PUBSUB, true);
+        assert_eq!(c.client_type(), ClientType::Pubsub);
+        assert!(c.timeout_exempt());
+        c.set_flag(flags::REPLICA | flags::MONITOR, true);
+        assert_eq!(c.client_type(), ClientType::Pubsub);
+        assert_eq!(ClientType::by_name(b"SLAVE"), Some(ClientType::Replica));
+        assert_eq!(ClientType::by_name(b"nope"), None);
+    }
+
+    #[test]
+    fn pause_merges_and_lifts() {
+        let p = Pause::default();
+        assert!(!p.active());
+        let far = crate::util::now_ms() + 60_000;
+        p.pause(PauseKind::Write, far);
+        assert!(p.active());
+        assert_eq!(p.blocks(false), None);
+        assert_eq!(p.blocks(true), Some(far));
+        // A shorter ALL pause keeps the later end and becomes ALL.
+        p.pause(PauseKind::All, far - 30_000);
+        assert_eq!(p.blocks(false), Some(far));
+        p.unpause();
+        assert!(!p.active());
+        assert_eq!(p.blocks(true), None);
+        // An elapsed pause ends by itself.
+        p.pause(PauseKind::All, crate::util::now_ms() - 1);
+        assert_eq!(p.blocks(false), None);
+        assert!(!p.active());
+    }
+
+    #[test]
+    fn registry_kill_removes_at_once() {
+        let clients = Clients::default();
+        let id = clients.next_id();
+        let c = Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "x".into(), 1, false));
+        clients.add(c.clone());
+        assert_eq!(clients.len(), 1);
+        clients.kill(&c);
+        assert!(clients.is_empty());
+        assert!(c.is_killed());
+        assert!(clients.next_id() > id);
     }
 }

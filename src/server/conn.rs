@@ -1,149 +1,832 @@
 //! The connection loop: read what the socket has, decode and run every complete request in the
-//! buffer, then send all their replies with one write.
+//! buffer, and send the replies, reading and writing independently so a client that does not
+//! read its replies never stops the server reading (and never blocks anyone else: each
+//! connection is its own task).
 //!
 //! Protocol errors reply and close after the reply is written; nothing after them in the
-//! pipeline runs. Command errors reply and the connection goes on.
+//! pipeline runs. Command errors reply and the connection goes on. A few conditions close the
+//! connection at once, without a reply, as Redis does: the query buffer outgrowing
+//! `client-query-buffer-limit`, an unauthenticated client letting replies pile up, a
+//! cross-protocol attack (`POST` / `Host:` as a command), CLIENT KILL and `timeout`.
+//!
+//! The query buffer is sized like Redis's: 16 KiB reads, an exactly sized buffer for a big
+//! argument, shrunk when it is much larger than recent use, and freed (with the reply buffer)
+//! after two seconds without traffic, so idle connections cost little memory.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Server;
-use super::client::{Client, ClientInfo, ReplyMode};
-use crate::protocol::{Decoded, Decoder, Limits, Reply};
+use super::client::{Client, ClientInfo, ClientType, ReplyMode, flags};
+use crate::command::flags as cmdflags;
+use crate::protocol::{Decoded, Decoder, Limits, ProtocolError, Reply};
 
-/// Read buffer size for ordinary requests.
+/// Bytes asked of each ordinary read (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
-/// Output buffers larger than this are released after they are written.
+/// A query buffer larger than this is shrunk when recent use is under half of it (Redis's
+/// `PROTO_RESIZE_THRESHOLD`).
+const RESIZE_THRESHOLD: usize = 32 * 1024;
+/// How often the query buffer's size is reconsidered.
+const RESIZE_PERIOD: Duration = Duration::from_millis(100);
+/// Buffers of a connection idle this long are released.
+const IDLE_FREE: Duration = Duration::from_secs(2);
+/// A reply buffer grown past this is shrunk back once written.
 const OUT_KEEP: usize = 64 * 1024;
+/// Size of Redis's fixed per-client reply buffer. Output limits count only what does not fit
+/// in it (Redis's reply list), and CLIENT LIST shows the two parts as obl and omem.
+pub const REPLY_CHUNK: usize = 16 * 1024;
+/// Reply-list bytes an unauthenticated client may leave unread before it is dropped
+/// (CVE-2025-21605).
+const UNAUTH_OBUF_LIMIT: usize = 1024;
+/// Written bytes at the front of the reply buffer are dropped once they exceed this while
+/// more replies keep coming (a slow reader).
+const OUT_COMPACT: usize = 1024 * 1024;
+/// Bytes of the query buffer shown in the protocol error log line.
+const PROTO_DUMP_LEN: usize = 128;
+
+/// Why the processing of buffered requests stopped.
+enum Flow {
+    /// Everything complete was run; more bytes are needed.
+    More,
+    /// A command must wait for a client pause to end (until the given unix ms).
+    Paused(i64),
+    /// Close after writing the replies so far.
+    CloseAfterReply,
+    /// Close now; pending replies are dropped.
+    CloseNow,
+}
+
+/// A connection's state apart from its socket.
+struct Session {
+    server: Arc<Server>,
+    info: Arc<ClientInfo>,
+    client: Client,
+    dec: Decoder,
+    /// The query buffer: bytes read and not yet consumed, always starting at a request.
+    rbuf: Vec<u8>,
+    /// Total buffer length that completes the big argument being read, if any.
+    want: Option<usize>,
+    /// The most the query buffer needed since the last resize check.
+    qb_peak: usize,
+    last_resize: Instant,
+    out: Reply,
+    /// Bytes at the front of `out.buf` already written.
+    written: usize,
+    /// The most the reply buffer held since the last resize check.
+    out_peak: usize,
+    last_io: Instant,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub), refreshed with the
+    /// resize check.
+    obuf_limits: [ObufLimit; 3],
+    /// Since when the soft output limit has been exceeded without a break.
+    soft_since: Option<Instant>,
+}
+
+/// One class of `client-output-buffer-limit`; zero disables a limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ObufLimit {
+    hard: usize,
+    soft: usize,
+    soft_secs: u64,
+}
+
+/// Redis's defaults: normal `0 0 0`, replica `256mb 64mb 60`, pubsub `32mb 8mb 60`.
+const OBUF_DEFAULTS: [ObufLimit; 3] = [
+    ObufLimit { hard: 0, soft: 0, soft_secs: 0 },
+    ObufLimit { hard: 256 << 20, soft: 64 << 20, soft_secs: 60 },
+    ObufLimit { hard: 32 << 20, soft: 8 << 20, soft_secs: 60 },
+];
+
+/// Returns the live `client-output-buffer-limit` classes (normal, replica, pubsub).
+fn obuf_limits(server: &Server) -> [ObufLimit; 3] {
+    let cfg = server.config.read();
+    cfg.client_output_buffer_limit.map(|l| ObufLimit {
+        hard: l.hard_bytes as usize,
+        soft: l.soft_bytes as usize,
+        soft_secs: l.soft_seconds.max(0) as u64,
+    })
+}
 
 /// Serves one connection until it closes.
-pub async fn serve<S>(server: Arc<Server>, mut sock: S, info: Arc<ClientInfo>)
+pub async fn serve<R, W>(server: Arc<Server>, mut rd: R, mut wr: W, info: Arc<ClientInfo>)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let authenticated = !server.auth_required();
-    let mut client = Client::new(info.clone(), authenticated);
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = Reply::new();
-    let mut dec = Decoder::new();
+    let mut s = Session {
+        client: Client::new(info.clone(), authenticated),
+        server,
+        info,
+        dec: Decoder::new(),
+        rbuf: Vec::new(),
+        want: None,
+        qb_peak: 0,
+        last_resize: Instant::now(),
+        out: Reply::new(),
+        written: 0,
+        out_peak: 0,
+        last_io: Instant::now(),
+        obuf_limits: OBUF_DEFAULTS,
+        soft_since: None,
+    };
+    s.obuf_limits = obuf_limits(&s.server);
+    s.publish();
+    let idle = tokio::time::sleep(IDLE_FREE);
+    tokio::pin!(idle);
+    let mut paused: Option<i64> = None;
+    let mut closing = false;
+    let mut graceful = true;
 
-    'conn: loop {
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
+    loop {
+        if paused.is_none() && !closing {
+            match s.process() {
+                Flow::More => {}
+                Flow::Paused(until) => paused = Some(until),
+                Flow::CloseAfterReply => closing = true,
+                Flow::CloseNow => {
+                    graceful = false;
+                    break;
+                }
+            }
+            s.set_blocked(paused.is_some());
+            s.maybe_resize();
         }
-        let n = tokio::select! {
-            biased;
-            _ = info.kill.notified() => break 'conn,
-            r = sock.read_buf(&mut rbuf) => match r {
-                Ok(0) | Err(_) => break 'conn,
-                Ok(n) => n,
-            },
-        };
-        if info.killed.load(Ordering::Acquire) {
+        s.publish();
+        if s.info.is_killed() {
+            graceful = false;
             break;
         }
+        let pending = s.written < s.out.buf.len();
+        if closing && !pending {
+            break;
+        }
+        let reading = !closing;
+        let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
+        if reading {
+            s.make_room();
+        }
+        let start = s.rbuf.len();
+
+        tokio::select! {
+            biased;
+            _ = s.info.kill.notified() => {
+                graceful = false;
+                break;
+            }
+            r = wr.write(&s.out.buf[s.written..]), if pending => match r {
+                Ok(0) | Err(_) => {
+                    graceful = false;
+                    break;
+                }
+                Ok(n) => s.wrote(n),
+            },
+            r = rd.read_buf(&mut s.rbuf), if reading => match r {
+                Ok(0) => {
+                    tracing::debug!("Client closed connection {}", s.describe());
+                    graceful = false;
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!("Reading from client: {e}");
+                    graceful = false;
+                    break;
+                }
+                Ok(n) => {
+                    if !s.read(start, n) {
+                        graceful = false;
+                        break;
+                    }
+                }
+            },
+            _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            _ = &mut idle, if idle_armed => {
+                let since = s.last_io.elapsed();
+                if since >= IDLE_FREE {
+                    s.release_buffers();
+                } else {
+                    idle.as_mut().reset(tokio::time::Instant::from_std(s.last_io + IDLE_FREE));
+                }
+            }
+        }
+    }
+    if graceful {
+        let _ = wr.shutdown().await;
+    }
+    s.set_blocked(false);
+    s.server.clients.remove(s.info.id);
+}
+
+impl Session {
+    /// Marks the client blocked (postponed by CLIENT PAUSE) or not, keeping INFO's
+    /// blocked_clients in step.
+    fn set_blocked(&self, on: bool) {
+        if self.info.has_flag(flags::BLOCKED) == on {
+            return;
+        }
+        self.info.set_flag(flags::BLOCKED, on);
+        let gauge = &self.server.stats.blocked_clients;
+        if on {
+            gauge.fetch_add(1, Ordering::Relaxed);
+        } else {
+            gauge.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Accounts for `n` bytes just read at `start`: statistics, the peak, and the query buffer
+    /// limit. Returns false when the connection must close.
+    fn read(&mut self, start: usize, n: usize) -> bool {
+        let server = &self.server;
         server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        let (limits, qbuf_limit) = {
+        self.last_io = Instant::now();
+        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+        self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
+        let limit = server.config.read().client_query_buffer_limit as usize;
+        if self.rbuf.len() > limit {
+            self.publish();
+            let from = self.dec.big_arg_start().unwrap_or(0).min(self.rbuf.len());
+            let head = &self.rbuf[from..];
+            tracing::warn!(
+                "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
+                self.describe(),
+                repr(&head[..head.len().min(64)])
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Accounts for `n` reply bytes written.
+    fn wrote(&mut self, n: usize) {
+        self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.written += n;
+        self.last_io = Instant::now();
+        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+        if self.written == self.out.buf.len() {
+            self.out.buf.clear();
+            self.written = 0;
+            if self.out.buf.capacity() > OUT_KEEP {
+                self.out.buf.shrink_to(READ_CHUNK);
+            }
+        } else if self.written >= OUT_COMPACT {
+            self.out.buf.drain(..self.written);
+            self.written = 0;
+        }
+    }
+
+    /// Makes sure the next read has room: exactly the rest of a big argument, or about 16 KiB.
+    fn make_room(&mut self) {
+        let len = self.rbuf.len();
+        let spare = self.rbuf.capacity() - len;
+        match self.want {
+            Some(total) if total > len => {
+                if self.rbuf.capacity() < total {
+                    self.rbuf.reserve_exact(total - len);
+                }
+            }
+            _ => {
+                if spare < READ_CHUNK / 4 {
+                    self.rbuf.reserve(READ_CHUNK);
+                }
+            }
+        }
+    }
+
+    /// Runs every complete request in the query buffer, then drops the bytes consumed.
+    fn process(&mut self) -> Flow {
+        let server = self.server.clone();
+        let (limits, require_pass) = {
             let cfg = server.config.read();
+            let require_pass = cfg.requirepass.is_some();
             (
                 Limits {
                     proto_max_bulk_len: cfg.proto_max_bulk_len,
-                    auth_required: !client.authenticated && cfg.requirepass.is_some(),
+                    auth_required: !self.client.authenticated && require_pass,
                 },
-                cfg.client_query_buffer_limit as usize,
+                require_pass,
             )
         };
-        if rbuf.len() > qbuf_limit {
-            tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
-                info.id,
-                info.addr,
-                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
-            );
-            break;
-        }
-        info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
-
+        // Like Redis's qbuf while a batch runs: the whole buffer, the current request included.
+        self.publish();
+        self.client.out_written = self.written;
         let mut start = 0;
-        let mut want = None;
-        while start < rbuf.len() && !client.close_after_reply {
-            let buf = &rbuf[start..];
-            match dec.decode(buf, &limits) {
-                Ok(Decoded::Incomplete { want: w }) => {
-                    want = w.map(|w| start + w);
+        let mut flow = Flow::More;
+        self.want = None;
+        while start < self.rbuf.len() {
+            let buf = &self.rbuf[start..];
+            let limits = Limits {
+                auth_required: limits.auth_required && !self.client.authenticated,
+                ..limits
+            };
+            match self.dec.decode(buf, &limits) {
+                Ok(Decoded::Incomplete { want }) => {
+                    self.want = want.map(|w| start + w);
                     break;
                 }
                 Ok(Decoded::Request { consumed }) => {
-                    if dec.argc() > 0 {
-                        let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
-                        dec.args_into(buf, &mut argv);
-                        let mark = out.buf.len();
-                        server.execute(&mut client, &mut out, &argv);
-                        apply_reply_mode(&mut client, &mut out, mark);
+                    if self.dec.argc() == 0 {
+                        start += consumed;
+                        continue;
                     }
+                    let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
+                    self.dec.args_into(buf, &mut argv);
+                    if is_attack(argv[0]) {
+                        super::listen::security_warning();
+                        flow = Flow::CloseNow;
+                        break;
+                    }
+                    if server.pause.active() {
+                        if let Some(until) = paused_for(&server, &self.info, &argv) {
+                            flow = Flow::Paused(until);
+                            break;
+                        }
+                    }
+                    let mark = self.out.buf.len();
+                    server.execute(&mut self.client, &mut self.out, &argv);
+                    drop(argv);
+                    apply_reply_mode(&mut self.client, &mut self.out, mark);
                     start += consumed;
+                    if self.client.close_after_reply {
+                        flow = Flow::CloseAfterReply;
+                        break;
+                    }
+                    if self.obuf_over_limit(!self.client.authenticated && require_pass) {
+                        flow = Flow::CloseNow;
+                        break;
+                    }
                 }
                 Err(e) => {
-                    tracing::debug!(
-                        "Protocol error ({}) from client: id={} addr={}",
-                        e.message(),
-                        info.id,
-                        info.addr
-                    );
-                    out.error(&e.message());
-                    server.stats.count_errors(&mut out);
-                    client.close_after_reply = true;
+                    self.protocol_error(&e, start);
+                    flow = Flow::CloseAfterReply;
                     break;
                 }
             }
         }
-        rbuf.advance(start);
-        if let Some(w) = want {
-            // A big argument: make room for exactly the rest of it.
-            let w = w - start;
-            if w > rbuf.capacity() {
-                rbuf.reserve(w - rbuf.len());
-            }
+        if start == self.rbuf.len() {
+            self.rbuf.clear();
+        } else if start > 0 {
+            self.rbuf.drain(..start);
+            self.want = self.want.map(|w| w - start);
         }
-        info.qbuf.store(rbuf.len(), Ordering::Relaxed);
-        info.qbuf_cap.store(rbuf.capacity(), Ordering::Relaxed);
-
-        if !out.buf.is_empty() {
-            if sock.write_all(&out.buf).await.is_err() {
-                break;
-            }
-            server.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
-            out.buf.clear();
-            if out.buf.capacity() > OUT_KEEP {
-                out.buf.shrink_to(READ_CHUNK);
-            }
-        }
-        if client.close_after_reply {
-            break;
-        }
+        self.out_peak = self.out_peak.max(self.out.buf.len());
+        flow
     }
-    let _ = sock.shutdown().await;
-    server.clients.remove(info.id);
+
+    /// True (and logged) when the unsent replies went past the client's output buffer limit:
+    /// the hard limit, the soft limit for longer than its seconds, or 1 KiB for a client that
+    /// must still authenticate. Counted as Redis counts: beyond the fixed reply buffer.
+    fn obuf_over_limit(&mut self, unauthenticated: bool) -> bool {
+        let used = (self.out.buf.len() - self.written).saturating_sub(REPLY_CHUNK);
+        let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
+            true
+        } else {
+            let class = match self.info.client_type() {
+                ClientType::Normal | ClientType::Master => 0,
+                ClientType::Replica => 1,
+                ClientType::Pubsub => 2,
+            };
+            let l = self.obuf_limits[class];
+            let hard = l.hard != 0 && used >= l.hard;
+            let soft = if l.soft != 0 && used >= l.soft {
+                let since = *self.soft_since.get_or_insert_with(Instant::now);
+                since.elapsed().as_secs() > l.soft_secs
+            } else {
+                self.soft_since = None;
+                false
+            };
+            hard || soft
+        };
+        if over {
+            self.publish();
+            tracing::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.describe()
+            );
+        }
+        over
+    }
+
+    /// Replies to a protocol error and logs it (at verbose level, with what the buffer held).
+    fn protocol_error(&mut self, e: &ProtocolError, start: usize) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let q = &self.rbuf[start..];
+            let dump = if q.len() < PROTO_DUMP_LEN {
+                format!("Query buffer during protocol error: '{}'", printable(q))
+            } else {
+                let half = PROTO_DUMP_LEN / 2;
+                format!(
+                    "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
+                    printable(&q[..half]),
+                    q.len() - PROTO_DUMP_LEN,
+                    printable(&q[q.len() - half..])
+                )
+            };
+            tracing::debug!(
+                "Protocol error ({}) from client: {}. {}",
+                e.reason(),
+                self.describe(),
+                dump
+            );
+        }
+        let mark = self.out.buf.len();
+        self.out.error(&e.message());
+        if let ProtocolError::ExpectedDollar(c) = *e {
+            if !c.is_ascii() {
+                // Redis echoes the raw byte; the text was built as a (two-byte) char.
+                let end = self.out.buf.len() - 3;
+                self.out.buf.splice(end - 2..end, [c]);
+            }
+        }
+        self.server.stats.count_errors(&mut self.out);
+        // CLIENT REPLY OFF / SKIP silence this reply too.
+        apply_reply_mode(&mut self.client, &mut self.out, mark);
+        self.client.close_after_reply = true;
+    }
+
+    /// Shrinks a query buffer much larger than what recent requests needed, at most every
+    /// [`RESIZE_PERIOD`], and resets the peaks.
+    fn maybe_resize(&mut self) {
+        if self.last_resize.elapsed() < RESIZE_PERIOD {
+            return;
+        }
+        self.last_resize = Instant::now();
+        let len = self.rbuf.len();
+        let cap = self.rbuf.capacity();
+        if cap - len > 4096 && cap > RESIZE_THRESHOLD && cap / 2 > self.qb_peak {
+            let keep = len.max(self.qb_peak).max(self.want.unwrap_or(0));
+            self.rbuf.shrink_to(keep);
+        }
+        self.qb_peak = len.max(self.want.unwrap_or(0));
+        self.obuf_limits = obuf_limits(&self.server);
+        self.info.rbp.store(self.out_peak, Ordering::Relaxed);
+        self.out_peak = self.out.buf.len();
+    }
+
+    /// Releases the buffers of an idle connection.
+    fn release_buffers(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = Vec::new();
+            self.qb_peak = 0;
+        }
+        if self.out.buf.is_empty() {
+            self.out.buf = Vec::new();
+            self.out_peak = 0;
+        }
+        self.publish();
+    }
+
+    /// Publishes the buffer sizes other clients see in CLIENT LIST.
+    fn publish(&self) {
+        let info = &self.info;
+        info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+        info.qbuf_cap.store(self.rbuf.capacity(), Ordering::Relaxed);
+        info.obuf_pending.store(self.out.buf.len() - self.written, Ordering::Relaxed);
+        info.rbs.store(self.out.buf.capacity(), Ordering::Relaxed);
+        let peak = self.out_peak.max(info.rbp.load(Ordering::Relaxed));
+        info.rbp.store(peak.min(self.out.buf.capacity()), Ordering::Relaxed);
+    }
+
+    /// Returns this client's CLIENT LIST line, for log lines.
+    fn describe(&self) -> String {
+        let mut line = Vec::new();
+        let idx = self.info.last_cmd.load(Ordering::Relaxed);
+        let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
+        self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
+        String::from_utf8_lossy(&line).into_owned()
+    }
+}
+
+/// True for the first word of an HTTP request or header (`POST`, `Host:`): someone is using
+/// cross-protocol scripting against us.
+fn is_attack(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// Returns the end of the pause if this command must wait for it. Commands that fail their
+/// lookup or arity are let through, to get their error at once.
+fn paused_for(server: &Server, info: &ClientInfo, argv: &[&[u8]]) -> Option<i64> {
+    let table = &server.table;
+    let mut idx = table.lookup(argv[0])?;
+    let entry = &table.entries[idx];
+    if !entry.cmd.subcommands.is_empty() && argv.len() >= 2 {
+        idx = table.lookup_sub(idx, argv[1])?;
+    }
+    let cmd = table.entries[idx].cmd;
+    if !cmd.arity_ok(argv.len()) {
+        return None;
+    }
+    let writes = cmd.flags & (cmdflags::WRITE | cmdflags::MAY_REPLICATE) != 0
+        || (cmd.name == "exec" && info.has_flag(flags::MULTI_MAY_WRITE));
+    server.pause.blocks(writes)
 }
 
 /// Drops the reply just written when CLIENT REPLY OFF or SKIP says so.
 fn apply_reply_mode(client: &mut Client, out: &mut Reply, mark: usize) {
     match client.reply_mode {
-        ReplyMode::On | ReplyMode::SkipNext => {
-            if client.reply_mode == ReplyMode::SkipNext {
-                // The SKIP command itself was just answered (silently); skip the next one.
-                out.buf.truncate(mark);
-                client.reply_mode = ReplyMode::Skip;
-            }
+        ReplyMode::On => {}
+        ReplyMode::SkipNext => {
+            // CLIENT REPLY SKIP itself was just answered (silently); skip the next one.
+            out.buf.truncate(mark);
+            client.reply_mode = ReplyMode::Skip;
         }
         ReplyMode::Off => out.buf.truncate(mark),
         ReplyMode::Skip => {
             out.buf.truncate(mark);
             client.reply_mode = ReplyMode::On;
         }
+    }
+}
+
+/// Replaces what is not printable ASCII with `.`, as Redis's protocol error log does.
+fn printable(b: &[u8]) -> String {
+    b.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect()
+}
+
+/// Quotes bytes as Redis's `sdscatrepr`: `"..."` with `\n`, `\r`, `\t`, `\a`, `\b`, `\\`, `\"`
+/// escaped and other non-printable bytes as `\xhh`.
+pub fn repr(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() + 2);
+    s.push('"');
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use tokio::io::AsyncReadExt;
+
+    fn server(cfg: Config) -> Arc<Server> {
+        Arc::new(Server::new(cfg, crate::cmd::FAMILIES))
+    }
+
+    /// Starts a connection task on an in-memory duplex pipe; returns the client end.
+    fn connect(server: &Arc<Server>) -> (tokio::io::DuplexStream, Arc<ClientInfo>) {
+        let (ours, theirs) = tokio::io::duplex(1 << 20);
+        let id = server.clients.next_id();
+        let info = Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        server.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        tokio::spawn(serve(server.clone(), r, w, info.clone()));
+        (ours, info)
+    }
+
+    /// Reads until the peer closes (or 2 s pass); returns what arrived and whether it closed.
+    async fn read_all(c: &mut tokio::io::DuplexStream) -> (Vec<u8>, bool) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), c.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+                Err(_) => return (got, false),
+            }
+        }
+    }
+
+    /// Reads until `want` bytes arrived.
+    async fn read_n(c: &mut tokio::io::DuplexStream, want: usize) -> Vec<u8> {
+        let mut got = vec![0u8; want];
+        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got)).await.unwrap().unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_get_replies_in_order() {
+        let s = server(Config::default());
+        let (mut c, _) = connect(&s);
+        c.write_all(b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n\r\n*0\r\nping x\n").await.unwrap();
+        assert_eq!(read_n(&mut c, 7 + 8 + 7).await, b"+PONG\r\n$2\r\nhi\r\n$1\r\nx\r\n");
+    }
+
+    #[tokio::test]
+    async fn protocol_error_replies_then_closes_and_runs_nothing_after() {
+        let s = server(Config::default());
+        let (mut c, _) = connect(&s);
+        c.write_all(b"*1\r\n$4\r\nPING\r\n*1\r\nfoo\r\n*1\r\n$4\r\nPING\r\n").await.unwrap();
+        let (got, closed) = read_all(&mut c).await;
+        assert_eq!(got, b"+PONG\r\n-ERR Protocol error: expected '$', got 'f'\r\n");
+        assert!(closed);
+    }
+
+    #[tokio::test]
+    async fn quit_closes_after_its_reply() {
+        let s = server(Config::default());
+        let (mut c, _) = connect(&s);
+        c.write_all(b"QUIT\r\nSET foo bar\r\n").await.unwrap();
+        let (got, closed) = read_all(&mut c).await;
+        assert_eq!(got, b"+OK\r\n");
+        assert!(closed);
+    }
+
+    #[tokio::test]
+    async fn http_request_is_dropped_silently() {
+        let s = server(Config::default());
+        let (mut c, _) = connect(&s);
+        c.write_all(b"PING\r\nPOST / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let (got, closed) = read_all(&mut c).await;
+        assert!(got.is_empty(), "nothing is replied, got {got:?}");
+        assert!(closed);
+        let (mut c, _) = connect(&s);
+        c.write_all(b"Host: foo\r\n").await.unwrap();
+        assert_eq!(read_all(&mut c).await, (Vec::new(), true));
+    }
+
+    #[tokio::test]
+    async fn query_buffer_limit_closes_silently() {
+        let mut cfg = Config::default();
+        cfg.client_query_buffer_limit = 1024 * 1024;
+        let s = server(cfg);
+        let (mut c, _) = connect(&s);
+        let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n".to_vec();
+        req.extend(std::iter::repeat_n(b'a', 1_100_000));
+        let _ = c.write_all(&req).await;
+        let (got, closed) = read_all(&mut c).await;
+        assert!(got.is_empty());
+        assert!(closed);
+    }
+
+    #[tokio::test]
+    async fn unauthenticated_limits_and_output_cap() {
+        let mut cfg = Config::default();
+        cfg.requirepass = Some(b"pw".to_vec());
+        let s = server(cfg);
+        let (mut c, _) = connect(&s);
+        c.write_all(b"GET k\r\n*11\r\n").await.unwrap();
+        let (got, closed) = read_all(&mut c).await;
+        assert_eq!(
+            got,
+            b"-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"
+        );
+        assert!(closed);
+        // Pipelined errors beyond the cap, unread: dropped without a reply.
+        let (mut c, _) = connect(&s);
+        c.write_all(&b"GET k\r\n".repeat(1000)).await.unwrap();
+        let (got, closed) = read_all(&mut c).await;
+        assert!(got.is_empty());
+        assert!(closed);
+        // Once authenticated the limits are gone.
+        let (mut c, _) = connect(&s);
+        let mut req = b"AUTH pw\r\n".to_vec();
+        req.extend(b"*12\r\n");
+        for _ in 0..12 {
+            req.extend(b"$4\r\nPING\r\n");
+        }
+        c.write_all(&req).await.unwrap();
+        assert_eq!(
+            read_n(&mut c, 5 + 51).await,
+            b"+OK\r\n-ERR wrong number of arguments for 'ping' command\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn output_buffer_hard_limit_closes_a_slow_reader() {
+        let mut cfg = Config::default();
+        let args: Vec<String> = ["normal", "100kb", "0", "0"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
+        let s = server(cfg);
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (_cr, mut cw) = tokio::io::split(ours);
+        let mut req = b"ECHO ".to_vec();
+        req.extend(std::iter::repeat_n(b'x', 10_000));
+        req.extend(b"\r\n");
+        // 30 replies of 10 KB, never read: past 100 KB + the 16 KB reply buffer.
+        for _ in 0..30 {
+            if cw.write_all(&req).await.is_err() {
+                break;
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(s.clients.get(1).is_none());
+    }
+
+    #[test]
+    fn output_limits_parse_with_defaults() {
+        let mut cfg = Config::default();
+        let args: Vec<String> = ["pubsub", "1mb", "2mb", "3"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
+        let s = Server::new(cfg, crate::cmd::FAMILIES);
+        let l = obuf_limits(&s);
+        assert_eq!(l[0], OBUF_DEFAULTS[0]);
+        assert_eq!(l[1], OBUF_DEFAULTS[1]);
+        assert_eq!(l[2], ObufLimit { hard: 1 << 20, soft: 2 << 20, soft_secs: 3 });
+    }
+
+    #[tokio::test]
+    async fn client_kill_wakes_an_idle_connection() {
+        let s = server(Config::default());
+        let (mut c, info) = connect(&s);
+        c.write_all(b"PING\r\n").await.unwrap();
+        assert_eq!(read_n(&mut c, 7).await, b"+PONG\r\n");
+        s.clients.kill(&info);
+        assert_eq!(read_all(&mut c).await, (Vec::new(), true));
+        assert!(s.clients.get(info.id).is_none());
+    }
+
+    #[tokio::test]
+    async fn reading_goes_on_while_replies_are_not_read() {
+        // A small pipe: the client writes far more replies' worth than it could hold, without
+        // reading; the server must keep reading (or this write would never finish).
+        let s = server(Config::default());
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (mut cr, mut cw) = tokio::io::split(ours);
+        let req = b"ECHO aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(2000);
+        tokio::time::timeout(Duration::from_secs(5), cw.write_all(&req)).await.unwrap().unwrap();
+        cw.write_all(b"PING\r\n").await.unwrap();
+        let want = 2000 * (5 + 55 + 2) + 7;
+        let mut got = vec![0u8; want];
+        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got)).await.unwrap().unwrap();
+        assert!(got.ends_with(b"+PONG\r\n"));
+    }
+
+    #[tokio::test]
+    async fn client_pause_postpones_and_unpause_releases() {
+        let s = server(Config::default());
+        let (mut a, _) = connect(&s);
+        let (mut b, binfo) = connect(&s);
+        a.write_all(b"CLIENT PAUSE 100000 WRITE\r\n").await.unwrap();
+        assert_eq!(read_n(&mut a, 5).await, b"+OK\r\n");
+        // Reads go through, the write waits.
+        b.write_all(b"GET k\r\nSET k v\r\nGET k\r\n").await.unwrap();
+        assert_eq!(read_n(&mut b, 5).await, b"$-1\r\n");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(binfo.has_flag(flags::BLOCKED));
+        assert_eq!(s.stats.blocked_clients.load(Ordering::Relaxed), 1);
+        a.write_all(b"CLIENT UNPAUSE\r\n").await.unwrap();
+        assert_eq!(read_n(&mut a, 5).await, b"+OK\r\n");
+        assert_eq!(read_n(&mut b, 5 + 7).await, b"+OK\r\n$1\r\nv\r\n");
+        assert!(!binfo.has_flag(flags::BLOCKED));
+        assert_eq!(s.stats.blocked_clients.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn idle_connection_releases_its_buffers() {
+        let s = server(Config::default());
+        let (mut c, info) = connect(&s);
+        c.write_all(b"PING\r\n").await.unwrap();
+        assert_eq!(read_n(&mut c, 7).await, b"+PONG\r\n");
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
+        tokio::time::sleep(IDLE_FREE + Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        c.write_all(b"PING\r\n").await.unwrap();
+        assert_eq!(read_n(&mut c, 7).await, b"+PONG\r\n");
+    }
+
+    #[tokio::test]
+    async fn big_argument_buffer_shrinks_afterwards() {
+        let s = server(Config::default());
+        let (mut c, info) = connect(&s);
+        let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$400000\r\n".to_vec();
+        req.extend(std::iter::repeat_n(b'A', 400_000));
+        req.extend(b"\r\n");
+        c.write_all(&req).await.unwrap();
+        assert_eq!(read_n(&mut c, 5).await, b"+OK\r\n");
+        assert!(info.qbuf_cap.load(Ordering::Relaxed) >= 400_000);
+        let mut shrunk = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            c.write_all(b"SET x y\r\n").await.unwrap();
+            assert_eq!(read_n(&mut c, 5).await, b"+OK\r\n");
+            let cap = info.qbuf_cap.load(Ordering::Relaxed);
+            if cap < 400_000 {
+                assert!(cap > 0);
+                shrunk = true;
+                break;
+            }
+        }
+        assert!(shrunk);
+    }
+
+    #[test]
+    fn repr_quotes_like_sdscatrepr() {
+        assert_eq!(repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"), "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\"");
+        assert_eq!(printable(b"ab\r\n\x00c"), "ab...c");
     }
 }

@@ -240,7 +240,8 @@ fn housekeeping(store: &Store, rehash: bool) {
     }
 }
 
-/// Closes normal clients idle for longer than `timeout` seconds.
+/// Closes clients idle for longer than `timeout` seconds (whole seconds, as Redis counts);
+/// replicas, blocked and pub/sub clients are exempt.
 fn close_idle_clients(server: &Server) {
     let timeout = server.config.read().timeout;
     if timeout == 0 {
@@ -248,8 +249,9 @@ fn close_idle_clients(server: &Server) {
     }
     let now = crate::util::now_ms();
     for c in server.clients.all() {
-        if now - c.last_interaction_ms.load(Ordering::Relaxed) > timeout as i64 * 1000 {
-            c.kill();
+        if !c.timeout_exempt() && c.idle_secs(now) > timeout as i64 {
+            tracing::debug!("Closing idle client");
+            server.clients.kill(&c);
         }
     }
 }

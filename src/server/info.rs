@@ -924,7 +924,7 @@ mod tests {
             field(&t, "latency_percentiles_usec_ping"),
             Some("p50=6.015,p99=6.015,p99.9=6.015")
         );
-        s.config.write().other.insert("latency-tracking-info-percentiles".into(), "0 50.5".into());
+        s.config.write().set_by_name(b"latency-tracking-info-percentiles", b"0 50.5").unwrap();
         let t = build(&s, &[b"latencystats"]);
         assert_eq!(field(&t, "latency_percentiles_usec_ping"), Some("p0=5.984,p50.5=6.015"));
         s.table.settings.latency_tracking.store(false, Ordering::Relaxed);

@@ -100,6 +100,8 @@ pub struct Server {
     pub listeners: listen::Listeners,
     /// INFO's state between calls: rates, memory peak, replication ids.
     pub info_state: info::InfoState,
+    /// CLIENT PAUSE state.
+    pub pause: client::Pause,
 }
 
 impl Server {
@@ -129,6 +131,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             listeners: listen::Listeners::default(),
             info_state: info::InfoState::default(),
+            pause: client::Pause::default(),
         }
     }
 
