@@ -660,7 +660,9 @@ fn section_stats(server: &Server, out: &mut String) {
         let r = server.info_state.rates.lock();
         (r.ops.value(), r.net_in.value() as f64 / 1024.0, r.net_out.value() as f64 / 1024.0)
     };
-    let stale = ratio(ks.expire_cycle_expired, ks.expire_cycle_scanned) * 100.0;
+    // The active expiry's running estimates, as Redis keeps them.
+    let cycle = &server.store.expire_stats;
+    let stale = cycle.stale_fraction() * 100.0;
     let commands = s.total_commands_processed.load(Ordering::Relaxed);
     out.push_str("# Stats\r\n");
     fields!(out,
@@ -681,8 +683,8 @@ fn section_stats(server: &Server, out: &mut String) {
         "sync_partial_err" => 0,
         "expired_keys" => ks.expired_keys,
         "expired_stale_perc" => format!("{stale:.2}"),
-        "expired_time_cap_reached_count" => 0,
-        "expire_cycle_cpu_milliseconds" => 0,
+        "expired_time_cap_reached_count" => cycle.time_cap_reached.load(Ordering::Relaxed),
+        "expire_cycle_cpu_milliseconds" => cycle.time_used_us.load(Ordering::Relaxed) / 1000,
         "evicted_keys" => 0,
         "evicted_clients" => 0,
         "total_eviction_exceeded_time" => 0,
@@ -810,9 +812,9 @@ fn section_latencystats(server: &Server, cfg: &Config, out: &mut String) {
 fn section_keyspace(server: &Server, out: &mut String) {
     out.push_str("# Keyspace\r\n");
     for db in 0..server.store.databases() {
-        let (keys, expires) = server.store.db_sizes(db);
+        let (keys, expires, avg_ttl) = server.store.db_info(db);
         if keys > 0 || expires > 0 {
-            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n");
         }
     }
 }
