@@ -431,12 +431,17 @@ fn client_pause(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let end = if ms > 0 { crate::util::now_ms().saturating_add(ms) } else { 0 };
     ctx.server.pause.pause(kind, end);
+    // A pause also holds expiry back: the dataset must not change while it is in force.
+    if end > 0 {
+        ctx.server.store.tunables.pause_expiry(end);
+    }
     ctx.out.ok();
 }
 
 /// CLIENT UNPAUSE
 fn client_unpause(ctx: &mut Ctx, _argv: &[&[u8]]) {
     ctx.server.pause.unpause();
+    ctx.server.store.tunables.pause_expiry(0);
     ctx.out.ok();
 }
 

@@ -147,7 +147,7 @@ impl ExpireCycle {
         let lazy = store.tunables.lazy_expire.load(Ordering::Relaxed);
         let start = Instant::now();
         // With clients paused the dataset must stay as it is.
-        if store.tunables.expire_paused.load(Ordering::Relaxed) {
+        if store.tunables.expiry_paused(crate::util::now_ms()) {
             return (0, 0);
         }
         if kind == Kind::Fast {

@@ -42,7 +42,7 @@ pub mod lazyfree;
 pub mod value;
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -152,9 +152,10 @@ pub struct Tunables {
     pub lazy_server_del: AtomicBool,
     /// `active-expire-effort`, 1 to 10.
     pub active_expire_effort: AtomicU32,
-    /// Set while clients are paused for writes (CLIENT PAUSE): the dataset must not change,
-    /// so expired keys read as missing but are not deleted, and the active expiry waits.
-    pub expire_paused: AtomicBool,
+    /// Until this time (ms), clients are paused (CLIENT PAUSE): the dataset must not change,
+    /// so expired keys read as missing but are not deleted, and the active expiry waits. An end
+    /// time rather than a switch, so a pause that runs out needs no one to lift it.
+    pub expire_paused_until: AtomicI64,
 }
 
 impl Default for Tunables {
@@ -169,7 +170,7 @@ impl Default for Tunables {
             lazy_expire: AtomicBool::new(false),
             lazy_server_del: AtomicBool::new(false),
             active_expire_effort: AtomicU32::new(1),
-            expire_paused: AtomicBool::new(false),
+            expire_paused_until: AtomicI64::new(0),
         }
     }
 }
@@ -178,6 +179,22 @@ impl Tunables {
     #[inline]
     fn flag(b: &AtomicBool) -> bool {
         b.load(Ordering::Relaxed)
+    }
+
+    /// True while expiry is held back by a client pause, at time `now` (ms).
+    #[inline]
+    pub fn expiry_paused(&self, now: i64) -> bool {
+        now < self.expire_paused_until.load(Ordering::Relaxed)
+    }
+
+    /// Holds expiry back until `until` (ms), or, with 0, lets it go at once (CLIENT PAUSE and
+    /// UNPAUSE). Overlapping pauses keep the later end.
+    pub fn pause_expiry(&self, until: i64) {
+        if until == 0 {
+            self.expire_paused_until.store(0, Ordering::Relaxed);
+        } else {
+            self.expire_paused_until.fetch_max(until, Ordering::Relaxed);
+        }
     }
 
     /// Returns the clock a new entry starts with under the current policy.
@@ -523,7 +540,7 @@ impl<'a> Keyspace<'a> {
         let store: &'a Store = self.store;
         let tun = &store.tunables;
         let lazy = Tunables::flag(&tun.lazy_expire);
-        let paused = Tunables::flag(&tun.expire_paused);
+        let paused = tun.expiry_paused(now);
         let count = matches!(access, Access::Read | Access::Inspect);
         let touch = matches!(access, Access::Read | Access::Write);
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
@@ -664,7 +681,7 @@ impl<'a> Keyspace<'a> {
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let (db, now) = (self.db, self.now);
         let lazy = Tunables::flag(&self.store.tunables.lazy_expire);
-        let paused = Tunables::flag(&self.store.tunables.expire_paused);
+        let paused = self.store.tunables.expiry_paused(now);
         let h = hash_key(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
@@ -821,7 +838,7 @@ impl<'a> Keyspace<'a> {
                 .random(|| rng.random::<u64>())
                 .map(|e| e.key().to_vec())?;
             if self.find(db, &key, Access::Lazy).is_some()
-                || (tries >= 100 && Tunables::flag(&self.store.tunables.expire_paused))
+                || (tries >= 100 && self.store.tunables.expiry_paused(self.now))
             {
                 return Some(key);
             }
@@ -866,7 +883,7 @@ mod tests {
     #[test]
     fn paused_expiry_keeps_expired_keys_but_hides_them() {
         let store = Store::new(1);
-        store.tunables.expire_paused.store(true, Ordering::Relaxed);
+        store.tunables.pause_expiry(1000);
         let mut ks = store.lock_all(0, 100);
         ks.set_with_expire(b"k", Value::Int(1), Some(50));
         assert!(ks.get(b"k").is_none());
@@ -883,7 +900,7 @@ mod tests {
         assert!(ks.get(b"k").is_none());
         drop(ks);
         assert_eq!(store.stats().expired_keys, 1, "only the write expired a key");
-        store.tunables.expire_paused.store(false, Ordering::Relaxed);
+        store.tunables.pause_expiry(0);
         let mut ks = store.lock_all(0, 100);
         assert!(ks.get(b"k").is_none());
         assert_eq!(ks.db_len(0), 0);
