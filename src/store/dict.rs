@@ -17,6 +17,10 @@
 //! The table is generic over its [`Node`] so the same machinery (incremental resize, cursor
 //! walk) serves the keyspace's entries and the per-database index of keys with a TTL
 //! (`store::expires`).
+//!
+//! Unsafe code here is limited to bucket arrays: they are allocated zeroed (an empty bucket is
+//! a null pointer) and freed without a walk once known empty, so resizes of huge tables do no
+//! O(n) work up front or at the end.
 
 use super::entry::Entry;
 
@@ -24,7 +28,12 @@ const INITIAL_SIZE: usize = 4;
 
 /// What the table needs of the nodes it chains: the hash a node is filed under, and its link
 /// to the next node of the same bucket.
-pub trait Node: Sized {
+///
+/// # Safety
+///
+/// `None::<Self>` must be all zero bits (a node is an owning non-null pointer, and
+/// `#[repr(transparent)]` over it), so that bucket arrays can come zeroed from the allocator.
+pub unsafe trait Node: Sized {
     /// Returns the hash the node is filed under. Entries do not store it (8 bytes a key) and
     /// recompute it from the key; this is only called while a resize moves a node.
     fn node_hash(&self) -> u64;
@@ -32,7 +41,8 @@ pub trait Node: Sized {
     fn next_link(&mut self) -> &mut Option<Self>;
 }
 
-impl Node for Entry {
+// SAFETY: `Entry` is `#[repr(transparent)]` over `NonNull`, so `None::<Entry>` is null.
+unsafe impl Node for Entry {
     #[inline]
     fn node_hash(&self) -> u64 {
         super::hash_key(self.key())
@@ -60,13 +70,44 @@ impl<N> Default for Table<N> {
     }
 }
 
-impl<N> Table<N> {
+impl<N: Node> Table<N> {
+    /// Returns a table of `size` empty buckets. The array comes zeroed from the allocator: for
+    /// a big table those are fresh pages, touched only as entries arrive, so starting a resize
+    /// of millions of buckets does not stop to write them all (Redis's `zcalloc`).
     fn with_size(size: usize) -> Table<N> {
-        let mut buckets = Vec::with_capacity(size);
-        buckets.resize_with(size, || None);
+        const { assert!(std::mem::size_of::<Option<N>>() == std::mem::size_of::<usize>()) };
+        if size == 0 {
+            return Table::default();
+        }
+        let Ok(layout) = std::alloc::Layout::array::<Option<N>>(size) else {
+            panic!("hash table of {size} buckets is too large");
+        };
+        // SAFETY: the layout is non-zero; zero bits are `None` for every `Node` (its safety
+        // contract), so all `size` elements are initialised; the allocation comes from the
+        // global allocator with the layout `Vec` will free it with.
+        let buckets = unsafe {
+            let p = std::alloc::alloc_zeroed(layout) as *mut Option<N>;
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Vec::from_raw_parts(p, size, size)
+        };
         Table { buckets, used: 0 }
     }
 
+    /// Frees a table known to hold nothing without visiting its buckets one by one (dropping
+    /// a `Vec` of millions of `None`s would).
+    fn discard_empty(mut self) {
+        debug_assert_eq!(self.used, 0);
+        if self.used == 0 {
+            // SAFETY: shrinking the length is sound; every bucket is `None`, so nothing that
+            // needs dropping is forgotten.
+            unsafe { self.buckets.set_len(0) };
+        }
+    }
+}
+
+impl<N> Table<N> {
     #[inline]
     fn mask(&self) -> usize {
         self.buckets.len().wrapping_sub(1)
@@ -173,7 +214,8 @@ impl<N: Node> Dict<N> {
             moved += 1;
         }
         if self.t0.used == 0 {
-            self.t0 = std::mem::take(&mut self.t1);
+            let old = std::mem::replace(&mut self.t0, std::mem::take(&mut self.t1));
+            old.discard_empty();
             self.rehash_idx = None;
             false
         } else {
@@ -222,7 +264,7 @@ impl<N: Node> Dict<N> {
         let size = self.t0.buckets.len();
         if size > INITIAL_SIZE && self.t0.used * 100 / size < 10 {
             if self.t0.used == 0 {
-                self.t0 = Table::default();
+                std::mem::take(&mut self.t0).discard_empty();
                 return false;
             }
             self.start_resize(self.t0.used);

@@ -34,6 +34,8 @@ const HAS_EXPIRE: u32 = 1 << 31;
 const CLOCK_MASK: u32 = (1 << 24) - 1;
 
 /// An owned entry: a key, its value, an optional expire time and an access clock.
+/// Transparent over its pointer, so `None::<Entry>` is null (the dict relies on it).
+#[repr(transparent)]
 pub struct Entry(NonNull<Header>);
 
 // SAFETY: an Entry uniquely owns its allocation, like a Box; Value is Send and Sync.

@@ -18,6 +18,7 @@ use super::value::Value;
 use super::{Db, hash_key, lazyfree};
 
 /// One key with a TTL in the index: just its hash.
+#[repr(transparent)]
 pub struct Tag(Box<TagNode>);
 
 struct TagNode {
@@ -37,7 +38,8 @@ impl Tag {
     }
 }
 
-impl Node for Tag {
+// SAFETY: `Tag` is `#[repr(transparent)]` over a `Box`, so `None::<Tag>` is null.
+unsafe impl Node for Tag {
     #[inline]
     fn node_hash(&self) -> u64 {
         self.0.hash
