@@ -12,8 +12,9 @@
 //! Redis spends a dict entry, an sds key and an object on the same.
 //!
 //! Hand-written for memory: the Rust alternatives (a struct holding a boxed key) cost a second
-//! allocation and 16 more bytes per key. All unsafe code of the keyspace is in this file; the
-//! type is an owning pointer with a safe interface.
+//! allocation and 16 more bytes per key. All unsafe code of the entries is in this file (the
+//! dict's bucket arrays have their own, in `dict.rs`); the type is an owning pointer with a
+//! safe interface.
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::ptr::NonNull;
