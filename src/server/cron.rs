@@ -183,7 +183,7 @@ impl ExpireCycle {
                     }
                     total_sampled += r.sampled;
                     total_expired += r.expired;
-                    if iteration % 16 == 0 && start.elapsed() > limit {
+                    if iteration.is_multiple_of(16) && start.elapsed() > limit {
                         self.timelimit_exit = true;
                         store.expire_stats.time_cap_reached.fetch_add(1, Ordering::Relaxed);
                         break 'dbs;

@@ -154,11 +154,12 @@ impl Db {
                     free_value(e.replace_value(Value::Int(0)), lazy);
                 }
                 self.dict.visit_bucket_of(h, |e| {
-                    if let Some(t) = e.expire() {
-                        if t > now && hash_key(e.key()) == h {
-                            ttl_sum = ttl_sum.saturating_add(t - now);
-                            ttl_samples += 1;
-                        }
+                    if let Some(t) = e.expire()
+                        && t > now
+                        && hash_key(e.key()) == h
+                    {
+                        ttl_sum = ttl_sum.saturating_add(t - now);
+                        ttl_samples += 1;
                     }
                 });
             }

@@ -114,7 +114,7 @@ pub fn lfu_decayed(clock: u32, decay_time: u32) -> u32 {
     let (ldt, counter) = (clock >> 8, clock & 0xff);
     let now = lfu_minutes();
     let elapsed = if now >= ldt { now - ldt } else { 0xffff - ldt + now };
-    let periods = if decay_time > 0 { elapsed / decay_time } else { 0 };
+    let periods = elapsed.checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
@@ -590,7 +590,7 @@ impl<'a> Keyspace<'a> {
     /// Looks a key up for reading: counts a keyspace hit or miss and records the access.
     pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
         let db = self.db;
-        self.find(db, key, Access::Read).map(|e| &*e.value())
+        self.find(db, key, Access::Read).map(|e| e.value())
     }
 
     /// Looks a key up without counting a hit or miss and without touching its clock (for
@@ -779,7 +779,7 @@ impl<'a> Keyspace<'a> {
         let now = self.now;
         for i in 0..SHARDS {
             self.shard_mut(i).dbs[db].dict.for_each(|e| {
-                if !e.expire().is_some_and(|t| now > t) {
+                if e.expire().is_none_or(|t| now <= t) {
                     f(e)
                 }
             });
