@@ -938,13 +938,14 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let store = Store::new(2);
         // (db, key) -> (value, expire)
-        let mut model: HashMap<(usize, Vec<u8>), (i64, Option<i64>)> = HashMap::new();
+        type Model = HashMap<(usize, Vec<u8>), (i64, Option<i64>)>;
+        let mut model: Model = HashMap::new();
         let mut now = 1_000_000i64;
         for step in 0..60_000 {
             let db = rng.random_range(0..2usize);
             let key = format!("k{}", rng.random_range(0..400)).into_bytes();
             let mut ks = store.lock_all(db, now);
-            let live = |m: &HashMap<(usize, Vec<u8>), (i64, Option<i64>)>| {
+            let live = |m: &Model| {
                 m.get(&(db, key.clone())).filter(|(_, e)| !e.is_some_and(|t| now > t)).copied()
             };
             match rng.random_range(0..10) {
