@@ -56,6 +56,14 @@ fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> u32 {
     }
 }
 
+/// True when `maxmemory` is set and the memory in use exceeds it. Eviction is not built yet,
+/// so under every policy a command that may grow memory is refused, as Redis does under
+/// `noeviction` (and under the other policies once nothing is left to evict).
+fn over_maxmemory(server: &Server) -> bool {
+    let max = server.config.read().maxmemory;
+    max > 0 && crate::server::info::used_memory() > max
+}
+
 /// Runs one request. `argv` is not empty.
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
@@ -90,6 +98,9 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     }
     if cmd.flags & flags::PROTECTED != 0 && !server.protected_allowed(cmd, client) {
         return reject(out, errors::DEBUG_DISABLED);
+    }
+    if cmd.flags & flags::DENYOOM != 0 && over_maxmemory(server) {
+        return reject(out, errors::OOM);
     }
 
     let now = crate::util::now_ms();
