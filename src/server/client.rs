@@ -506,6 +506,12 @@ impl Pause {
         (st.0 == PauseKind::All || writes).then_some(st.1)
     }
 
+    /// True while writes are paused (CLIENT PAUSE WRITE or ALL): keys must not be expired for
+    /// real then, only look expired, as Redis keeps the dataset still during a pause.
+    pub fn writes_paused(&self) -> bool {
+        self.active() && self.blocks(true).is_some()
+    }
+
     /// Waits until the pause may have ended: its end time, or an UNPAUSE.
     pub async fn wait(&self, end_ms: i64) {
         let lifted = self.lifted.notified();
@@ -606,8 +612,10 @@ mod tests {
         // A shorter ALL pause keeps the later end and becomes ALL.
         p.pause(PauseKind::All, far - 30_000);
         assert_eq!(p.blocks(false), Some(far));
+        assert!(p.writes_paused());
         p.unpause();
         assert!(!p.active());
+        assert!(!p.writes_paused());
         assert_eq!(p.blocks(true), None);
         // An elapsed pause ends by itself.
         p.pause(PauseKind::All, crate::util::now_ms() - 1);

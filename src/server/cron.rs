@@ -21,7 +21,8 @@ pub async fn run(server: Arc<Server>) {
             return;
         }
         update_lru_clock();
-        if server.active_expire.load(Ordering::Relaxed) {
+        // No key expires for real while CLIENT PAUSE holds writes, as in Redis.
+        if server.active_expire.load(Ordering::Relaxed) && !server.pause.writes_paused() {
             active_expire(&server, hz);
         }
         housekeeping(&server);
