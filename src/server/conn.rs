@@ -183,6 +183,7 @@ where
             s.make_room();
         }
         let start = s.rbuf.len();
+        let soft_deadline = s.soft_deadline();
 
         tokio::select! {
             biased;
@@ -216,6 +217,14 @@ where
                 }
             },
             _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            // Over the soft output limit and no traffic: the limit's time still runs out.
+            _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
+                let unauthenticated = !s.client.authenticated && s.server.auth_required();
+                if s.obuf_over_limit(unauthenticated) {
+                    graceful = false;
+                    break;
+                }
+            }
             _ = &mut idle, if idle_armed => {
                 let since = s.last_io.elapsed();
                 if since >= IDLE_FREE {
@@ -396,12 +405,7 @@ impl Session {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
-            let class = match self.info.client_type() {
-                ClientType::Normal | ClientType::Master => 0,
-                ClientType::Replica => 1,
-                ClientType::Pubsub => 2,
-            };
-            let l = self.obuf_limits[class];
+            let l = self.obuf_limits[self.obuf_class()];
             let hard = l.hard != 0 && used >= l.hard;
             let soft = if l.soft != 0 && used >= l.soft {
                 let since = *self.soft_since.get_or_insert_with(Instant::now);
@@ -420,6 +424,22 @@ impl Session {
             );
         }
         over
+    }
+
+    /// Index of the client's class in `obuf_limits` (masters count as normal clients).
+    fn obuf_class(&self) -> usize {
+        match self.info.client_type() {
+            ClientType::Normal | ClientType::Master => 0,
+            ClientType::Replica => 1,
+            ClientType::Pubsub => 2,
+        }
+    }
+
+    /// When the output stays over the soft limit, the moment its time runs out.
+    fn soft_deadline(&self) -> Option<tokio::time::Instant> {
+        let since = self.soft_since?;
+        let secs = self.obuf_limits[self.obuf_class()].soft_secs + 1;
+        Some(tokio::time::Instant::from_std(since + Duration::from_secs(secs)))
     }
 
     /// Replies to a protocol error and logs it (at verbose level, with what the buffer held).
@@ -509,6 +529,13 @@ impl Session {
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
         self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
+    }
+}
+
+/// Sleeps until `deadline` (the caller polls this only when there is one).
+async fn soft_wait(deadline: Option<tokio::time::Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d).await;
     }
 }
 
@@ -730,6 +757,32 @@ mod tests {
                 break;
             }
         }
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(s.clients.get(1).is_none());
+    }
+
+    #[tokio::test]
+    async fn output_buffer_soft_limit_runs_out_without_traffic() {
+        let mut cfg = Config::default();
+        let args: Vec<String> = ["normal", "0", "50kb", "1"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
+        let s = server(cfg);
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (_cr, mut cw) = tokio::io::split(ours);
+        let mut req = b"ECHO ".to_vec();
+        req.extend(std::iter::repeat_n(b'x', 10_000));
+        req.extend(b"\r\n");
+        for _ in 0..10 {
+            cw.write_all(&req).await.unwrap();
+        }
+        // Over 50 KB beyond the reply buffer now; nothing else is sent. Within the limit's
+        // second it stays, after it it goes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(s.clients.get(1).is_some());
         tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
         assert!(s.clients.get(1).is_none());
     }
