@@ -360,11 +360,11 @@ impl Session {
                         flow = Flow::CloseNow;
                         break;
                     }
-                    if server.pause.active() {
-                        if let Some(until) = paused_for(&server, &self.info, &argv) {
-                            flow = Flow::Paused(until);
-                            break;
-                        }
+                    if server.pause.active()
+                        && let Some(until) = paused_for(&server, &self.info, &argv)
+                    {
+                        flow = Flow::Paused(until);
+                        break;
                     }
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
@@ -466,12 +466,12 @@ impl Session {
         }
         let mark = self.out.buf.len();
         self.out.error(&e.message());
-        if let ProtocolError::ExpectedDollar(c) = *e {
-            if !c.is_ascii() {
-                // Redis echoes the raw byte; the text was built as a (two-byte) char.
-                let end = self.out.buf.len() - 3;
-                self.out.buf.splice(end - 2..end, [c]);
-            }
+        if let ProtocolError::ExpectedDollar(c) = *e
+            && !c.is_ascii()
+        {
+            // Redis echoes the raw byte; the text was built as a (two-byte) char.
+            let end = self.out.buf.len() - 3;
+            self.out.buf.splice(end - 2..end, [c]);
         }
         self.server.stats.count_errors(&mut self.out);
         // CLIENT REPLY OFF / SKIP silence this reply too.
@@ -621,7 +621,8 @@ mod tests {
     fn connect(server: &Arc<Server>) -> (tokio::io::DuplexStream, Arc<ClientInfo>) {
         let (ours, theirs) = tokio::io::duplex(1 << 20);
         let id = server.clients.next_id();
-        let info = Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        let info =
+            Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
         server.clients.add(info.clone());
         let (r, w) = tokio::io::split(theirs);
         tokio::spawn(serve(server.clone(), r, w, info.clone()));
@@ -644,7 +645,10 @@ mod tests {
     /// Reads until `want` bytes arrived.
     async fn read_n(c: &mut tokio::io::DuplexStream, want: usize) -> Vec<u8> {
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         got
     }
 
@@ -713,7 +717,11 @@ mod tests {
         let (got, closed) = read_all(&mut c).await;
         assert_eq!(
             got,
-            b"-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"
+            concat!(
+                "-NOAUTH Authentication required.\r\n",
+                "-ERR Protocol error: unauthenticated multibulk length\r\n"
+            )
+            .as_bytes()
         );
         assert!(closed);
         // Pipelined errors beyond the cap, unread: dropped without a reply.
@@ -826,7 +834,10 @@ mod tests {
         cw.write_all(b"PING\r\n").await.unwrap();
         let want = 2000 * (5 + 55 + 2) + 7;
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(got.ends_with(b"+PONG\r\n"));
     }
 
@@ -891,7 +902,10 @@ mod tests {
 
     #[test]
     fn repr_quotes_like_sdscatrepr() {
-        assert_eq!(repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"), "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\"");
+        assert_eq!(
+            repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"),
+            "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\""
+        );
         assert_eq!(printable(b"ab\r\n\x00c"), "ab...c");
     }
 }
