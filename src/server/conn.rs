@@ -141,7 +141,8 @@ where
         last_resize: Instant::now(),
         out: Reply::new(),
         written: 0,
-        out_peak: 0,
+        // Redis starts a client's reply-buffer peak at the buffer's size.
+        out_peak: REPLY_CHUNK,
         last_io: Instant::now(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
