@@ -129,7 +129,8 @@ where
         last_resize: Instant::now(),
         out: Reply::new(),
         written: 0,
-        out_peak: 0,
+        // Redis starts a client's reply-buffer peak at the buffer's size.
+        out_peak: REPLY_CHUNK,
         last_io: Instant::now(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
@@ -171,6 +172,7 @@ where
             s.make_room();
         }
         let start = s.rbuf.len();
+        let soft_deadline = s.soft_deadline();
 
         tokio::select! {
             biased;
@@ -204,6 +206,14 @@ where
                 }
             },
             _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            // Over the soft output limit and no traffic: the limit's time still runs out.
+            _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
+                let unauthenticated = !s.client.authenticated && s.server.auth_required();
+                if s.obuf_over_limit(unauthenticated) {
+                    graceful = false;
+                    break;
+                }
+            }
             _ = &mut idle, if idle_armed => {
                 let since = s.last_io.elapsed();
                 if since >= IDLE_FREE {
@@ -339,11 +349,11 @@ impl Session {
                         flow = Flow::CloseNow;
                         break;
                     }
-                    if server.pause.active() {
-                        if let Some(until) = paused_for(&server, &self.info, &argv) {
-                            flow = Flow::Paused(until);
-                            break;
-                        }
+                    if server.pause.active()
+                        && let Some(until) = paused_for(&server, &self.info, &argv)
+                    {
+                        flow = Flow::Paused(until);
+                        break;
                     }
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
@@ -384,12 +394,7 @@ impl Session {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
-            let class = match self.info.client_type() {
-                ClientType::Normal | ClientType::Master => 0,
-                ClientType::Replica => 1,
-                ClientType::Pubsub => 2,
-            };
-            let l = self.obuf_limits[class];
+            let l = self.obuf_limits[self.obuf_class()];
             let hard = l.hard != 0 && used >= l.hard;
             let soft = if l.soft != 0 && used >= l.soft {
                 let since = *self.soft_since.get_or_insert_with(Instant::now);
@@ -408,6 +413,22 @@ impl Session {
             );
         }
         over
+    }
+
+    /// Index of the client's class in `obuf_limits` (masters count as normal clients).
+    fn obuf_class(&self) -> usize {
+        match self.info.client_type() {
+            ClientType::Normal | ClientType::Master => 0,
+            ClientType::Replica => 1,
+            ClientType::Pubsub => 2,
+        }
+    }
+
+    /// When the output stays over the soft limit, the moment its time runs out.
+    fn soft_deadline(&self) -> Option<tokio::time::Instant> {
+        let since = self.soft_since?;
+        let secs = self.obuf_limits[self.obuf_class()].soft_secs + 1;
+        Some(tokio::time::Instant::from_std(since + Duration::from_secs(secs)))
     }
 
     /// Replies to a protocol error and logs it (at verbose level, with what the buffer held).
@@ -434,12 +455,12 @@ impl Session {
         }
         let mark = self.out.buf.len();
         self.out.error(&e.message());
-        if let ProtocolError::ExpectedDollar(c) = *e {
-            if !c.is_ascii() {
-                // Redis echoes the raw byte; the text was built as a (two-byte) char.
-                let end = self.out.buf.len() - 3;
-                self.out.buf.splice(end - 2..end, [c]);
-            }
+        if let ProtocolError::ExpectedDollar(c) = *e
+            && !c.is_ascii()
+        {
+            // Redis echoes the raw byte; the text was built as a (two-byte) char.
+            let end = self.out.buf.len() - 3;
+            self.out.buf.splice(end - 2..end, [c]);
         }
         self.server.stats.count_errors(&mut self.out);
         // CLIENT REPLY OFF / SKIP silence this reply too.
@@ -497,6 +518,13 @@ impl Session {
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
         self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
+    }
+}
+
+/// Sleeps until `deadline` (the caller polls this only when there is one).
+async fn soft_wait(deadline: Option<tokio::time::Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d).await;
     }
 }
 
@@ -582,7 +610,8 @@ mod tests {
     fn connect(server: &Arc<Server>) -> (tokio::io::DuplexStream, Arc<ClientInfo>) {
         let (ours, theirs) = tokio::io::duplex(1 << 20);
         let id = server.clients.next_id();
-        let info = Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        let info =
+            Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
         server.clients.add(info.clone());
         let (r, w) = tokio::io::split(theirs);
         tokio::spawn(serve(server.clone(), r, w, info.clone()));
@@ -605,7 +634,10 @@ mod tests {
     /// Reads until `want` bytes arrived.
     async fn read_n(c: &mut tokio::io::DuplexStream, want: usize) -> Vec<u8> {
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         got
     }
 
@@ -674,7 +706,11 @@ mod tests {
         let (got, closed) = read_all(&mut c).await;
         assert_eq!(
             got,
-            b"-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"
+            concat!(
+                "-NOAUTH Authentication required.\r\n",
+                "-ERR Protocol error: unauthenticated multibulk length\r\n"
+            )
+            .as_bytes()
         );
         assert!(closed);
         // Pipelined errors beyond the cap, unread: dropped without a reply.
@@ -722,6 +758,32 @@ mod tests {
         assert!(s.clients.get(1).is_none());
     }
 
+    #[tokio::test]
+    async fn output_buffer_soft_limit_runs_out_without_traffic() {
+        let mut cfg = Config::default();
+        let args: Vec<String> = ["normal", "0", "50kb", "1"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
+        let s = server(cfg);
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (_cr, mut cw) = tokio::io::split(ours);
+        let mut req = b"ECHO ".to_vec();
+        req.extend(std::iter::repeat_n(b'x', 10_000));
+        req.extend(b"\r\n");
+        for _ in 0..10 {
+            cw.write_all(&req).await.unwrap();
+        }
+        // Over 50 KB beyond the reply buffer now; nothing else is sent. Within the limit's
+        // second it stays, after it it goes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(s.clients.get(1).is_some());
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(s.clients.get(1).is_none());
+    }
+
     #[test]
     fn output_limits_parse_with_defaults() {
         let mut cfg = Config::default();
@@ -761,7 +823,10 @@ mod tests {
         cw.write_all(b"PING\r\n").await.unwrap();
         let want = 2000 * (5 + 55 + 2) + 7;
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(got.ends_with(b"+PONG\r\n"));
     }
 
@@ -826,7 +891,10 @@ mod tests {
 
     #[test]
     fn repr_quotes_like_sdscatrepr() {
-        assert_eq!(repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"), "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\"");
+        assert_eq!(
+            repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"),
+            "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\""
+        );
         assert_eq!(printable(b"ab\r\n\x00c"), "ab...c");
     }
 }
