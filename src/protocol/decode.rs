@@ -131,15 +131,11 @@ impl Default for Decoder {
 /// at the first NUL byte. (Redis's desync defence depends on this: a NUL before any newline
 /// makes the request wait for the 64 KiB limit.)
 fn strchr(buf: &[u8], needle: u8) -> Option<usize> {
-    for (i, &b) in buf.iter().enumerate() {
-        if b == needle {
-            return Some(i);
-        }
-        if b == 0 {
-            return None;
-        }
+    // memchr2 finds the first needle or NUL with SIMD; only a needle counts.
+    match memchr::memchr2(needle, 0, buf) {
+        Some(i) if buf[i] == needle => Some(i),
+        _ => None,
     }
-    None
 }
 
 impl Decoder {

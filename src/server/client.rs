@@ -121,8 +121,13 @@ pub struct ClientInfo {
     pub rbp: AtomicUsize,
     /// Set when the connection must close (CLIENT KILL, timeout, shutdown).
     pub killed: AtomicBool,
-    /// Wakes the connection's task when `killed` is set.
+    /// Wakes the connection's task when `killed` is set (connections without a socket of
+    /// their own: tests).
     pub kill: Notify,
+    /// True while the connection task holds the open socket `fd`: then a kill shuts the socket
+    /// down, which wakes the task from its read at no cost to the connection loop. The lock
+    /// keeps the descriptor from being closed (and reused) while a killer uses it.
+    socket_open: Mutex<bool>,
     pub unix_socket: bool,
     pub no_evict: AtomicBool,
     /// [`flags`] bits.
@@ -159,6 +164,7 @@ impl ClientInfo {
             rbp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            socket_open: Mutex::new(false),
             unix_socket,
             no_evict: AtomicBool::new(false),
             flags: AtomicU32::new(0),
@@ -173,7 +179,25 @@ impl ClientInfo {
     /// Asks the connection to close as soon as it can.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
-        self.kill.notify_one();
+        let open = self.socket_open.lock();
+        if *open {
+            // SAFETY: `fd` is the connection's open socket: the task marks it closed (under
+            // this lock) before it drops the socket.
+            unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+        } else {
+            self.kill.notify_one();
+        }
+    }
+
+    /// Records whether the connection task holds the open socket `fd` (set by the listener
+    /// when it starts the task, cleared by the task before it drops the socket).
+    pub fn set_socket_open(&self, open: bool) {
+        *self.socket_open.lock() = open && self.fd >= 0;
+    }
+
+    /// True when a kill reaches the task by shutting its socket down.
+    pub fn socket_open(&self) -> bool {
+        *self.socket_open.lock()
     }
 
     /// True once [`ClientInfo::kill`] was called.

@@ -72,13 +72,16 @@ struct Session {
     want: Option<usize>,
     /// The most the query buffer needed since the last resize check.
     qb_peak: usize,
-    last_resize: Instant,
+    /// Wall clock (ms) of the last buffer-size review.
+    last_resize_ms: i64,
     out: Reply,
     /// Bytes at the front of `out.buf` already written.
     written: usize,
     /// The most the reply buffer held since the last resize check.
     out_peak: usize,
-    last_io: Instant,
+    /// Wall clock (ms) of the last read or write: one clock read serves CLIENT LIST's idle
+    /// time and the release of an idle connection's buffers.
+    last_io_ms: i64,
     /// `client-output-buffer-limit` per class (normal, replica, pubsub), refreshed with the
     /// resize check.
     obuf_limits: [ObufLimit; 3],
@@ -126,12 +129,12 @@ where
         rbuf: Vec::new(),
         want: None,
         qb_peak: 0,
-        last_resize: Instant::now(),
+        last_resize_ms: crate::util::now_ms(),
         out: Reply::new(),
         written: 0,
         // Redis starts a client's reply-buffer peak at the buffer's size.
         out_peak: REPLY_CHUNK,
-        last_io: Instant::now(),
+        last_io_ms: crate::util::now_ms(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
     };
@@ -142,6 +145,16 @@ where
     let mut paused: Option<i64> = None;
     let mut closing = false;
     let mut graceful = true;
+
+    // One notification future for the connection's life: re-arming it on every pass of the
+    // loop costs more than the rest of an unpipelined command's bookkeeping.
+    // A kill shuts the socket down, which ends the pending read; only connections without a
+    // socket of their own (tests) wait on the notification as well. Polling a notification
+    // on every pass costs more than the rest of an unpipelined command's bookkeeping.
+    let by_notify = !s.info.socket_open();
+    let kill_info = s.info.clone();
+    let killed = kill_info.kill.notified();
+    tokio::pin!(killed);
 
     loop {
         if paused.is_none() && !closing {
@@ -176,7 +189,7 @@ where
 
         tokio::select! {
             biased;
-            _ = s.info.kill.notified() => {
+            _ = &mut killed, if by_notify => {
                 graceful = false;
                 break;
             }
@@ -215,11 +228,13 @@ where
                 }
             }
             _ = &mut idle, if idle_armed => {
-                let since = s.last_io.elapsed();
-                if since >= IDLE_FREE {
+                let since = (crate::util::now_ms() - s.last_io_ms).max(0) as u64;
+                let idle_ms = IDLE_FREE.as_millis() as u64;
+                if since >= idle_ms {
                     s.release_buffers();
                 } else {
-                    idle.as_mut().reset(tokio::time::Instant::from_std(s.last_io + IDLE_FREE));
+                    let left = Duration::from_millis(idle_ms - since);
+                    idle.as_mut().reset(tokio::time::Instant::now() + left);
                 }
             }
         }
@@ -229,6 +244,8 @@ where
     }
     s.set_blocked(false);
     s.server.clients.remove(s.info.id);
+    // The caller drops the socket right after this returns, with no await in between.
+    s.info.set_socket_open(false);
 }
 
 impl Session {
@@ -250,10 +267,9 @@ impl Session {
     /// Accounts for `n` bytes just read at `start`: statistics, the peak, and the query buffer
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
+        self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.touch();
         let server = &self.server;
-        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.last_io = Instant::now();
-        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         let limit = server.config.read().client_query_buffer_limit as usize;
         if self.rbuf.len() > limit {
@@ -274,8 +290,7 @@ impl Session {
     fn wrote(&mut self, n: usize) {
         self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
         self.written += n;
-        self.last_io = Instant::now();
-        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+        self.touch();
         if self.written == self.out.buf.len() {
             self.out.buf.clear();
             self.written = 0;
@@ -471,10 +486,10 @@ impl Session {
     /// Shrinks a query buffer much larger than what recent requests needed, at most every
     /// [`RESIZE_PERIOD`], and resets the peaks.
     fn maybe_resize(&mut self) {
-        if self.last_resize.elapsed() < RESIZE_PERIOD {
+        if self.last_io_ms - self.last_resize_ms < RESIZE_PERIOD.as_millis() as i64 {
             return;
         }
-        self.last_resize = Instant::now();
+        self.last_resize_ms = self.last_io_ms;
         let len = self.rbuf.len();
         let cap = self.rbuf.capacity();
         if cap - len > 4096 && cap > RESIZE_THRESHOLD && cap / 2 > self.qb_peak {
@@ -485,6 +500,13 @@ impl Session {
         self.obuf_limits = obuf_limits(&self.server);
         self.info.rbp.store(self.out_peak, Ordering::Relaxed);
         self.out_peak = self.out.buf.len();
+    }
+
+    /// Notes I/O now: CLIENT LIST's idle time and the idle-buffer clock.
+    #[inline]
+    fn touch(&mut self) {
+        self.last_io_ms = crate::util::now_ms();
+        self.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
     }
 
     /// Releases the buffers of an idle connection.

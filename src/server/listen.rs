@@ -381,6 +381,7 @@ async fn accept_tcp(server: Arc<Server>, listener: Weak<TcpListener>) {
                 }
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
+                info.set_socket_open(true);
                 tokio::spawn(async move {
                     let mut sock = sock;
                     let (r, w) = sock.split();
@@ -405,6 +406,7 @@ async fn accept_unix(server: Arc<Server>, listener: UnixListener, path: String) 
                 };
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
+                info.set_socket_open(true);
                 tokio::spawn(async move {
                     let mut sock = sock;
                     let (r, w) = sock.split();
