@@ -220,7 +220,7 @@ fn apply(server: &Server, hook: Apply) -> Result<(), String> {
         Apply::Maxmemory => {
             let maxmemory = server.config.read().maxmemory;
             if maxmemory > 0 {
-                let used = used_memory();
+                let used = crate::server::info::used_memory();
                 if maxmemory < used {
                     tracing::warn!(
                         "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is \
@@ -235,24 +235,6 @@ fn apply(server: &Server, hook: Apply) -> Result<(), String> {
         Apply::OomScoreAdj => process::set_oom_score_adj(&server.config.read())
             .map_err(|_| "Failed to set current oom_score_adj. Check server logs.".to_string()),
     }
-}
-
-/// Bytes in use by the process: jemalloc's count when it keeps statistics, else the RSS.
-fn used_memory() -> u64 {
-    let _ = tikv_jemalloc_ctl::epoch::advance();
-    // SAFETY: "stats.allocated" is a size_t mallctl, read as usize.
-    if let Ok(n) = unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"stats.allocated\0") } {
-        return n as u64;
-    }
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    pages * 4096
 }
 
 /// CONFIG RESETSTAT

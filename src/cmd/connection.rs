@@ -450,10 +450,11 @@ fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 4 {
         return ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0]));
     }
-    if let Some(r) = argv.get(3) {
-        if !r.eq_ignore_ascii_case(b"timeout") && !r.eq_ignore_ascii_case(b"error") {
-            return ctx.out.error(errors::UNBLOCK_REASON);
-        }
+    if let Some(r) = argv.get(3)
+        && !r.eq_ignore_ascii_case(b"timeout")
+        && !r.eq_ignore_ascii_case(b"error")
+    {
+        return ctx.out.error(errors::UNBLOCK_REASON);
     }
     if parse_i64_strict(argv[2]).is_none() {
         return ctx.out.error(errors::NOT_INTEGER);
@@ -615,7 +616,12 @@ fn client_container(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// A CLIENT subcommand row.
-const fn sub(name: &'static str, arity: i32, flags: u32, handler: crate::command::Handler) -> Command {
+const fn sub(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: crate::command::Handler,
+) -> Command {
     Command {
         group: "connection",
         acl: &["connection"],
@@ -629,11 +635,31 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         summary: "Instruct the server about tracking or not keys in the next request",
         ..sub("caching", 3, 0, client_caching)
     },
-    Command { since: "6.0.0", summary: "Get the tracking notifications redirection client ID if any", ..sub("getredir", 2, 0, client_getredir) },
-    Command { since: "2.6.9", summary: "Get the current connection name", ..sub("getname", 2, 0, client_getname) },
-    Command { since: "5.0.0", summary: "Show helpful text about the different subcommands", ..sub("help", 2, 0, client_help) },
-    Command { since: "5.0.0", summary: "Returns the client ID for the current connection", ..sub("id", 2, 0, client_id) },
-    Command { since: "6.2.0", summary: "Returns information about the current client connection.", ..sub("info", 2, 0, client_info) },
+    Command {
+        since: "6.0.0",
+        summary: "Get the tracking notifications redirection client ID if any",
+        ..sub("getredir", 2, 0, client_getredir)
+    },
+    Command {
+        since: "2.6.9",
+        summary: "Get the current connection name",
+        ..sub("getname", 2, 0, client_getname)
+    },
+    Command {
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        ..sub("help", 2, 0, client_help)
+    },
+    Command {
+        since: "5.0.0",
+        summary: "Returns the client ID for the current connection",
+        ..sub("id", 2, 0, client_id)
+    },
+    Command {
+        since: "6.2.0",
+        summary: "Returns information about the current client connection.",
+        ..sub("info", 2, 0, client_info)
+    },
     Command {
         since: "2.4.0",
         summary: "Kill the connection of a client",
@@ -646,25 +672,57 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
         complexity: "O(N) where N is the number of client connections",
         ..sub("list", -2, ADMIN, client_list)
     },
-    Command { since: "7.0.0", summary: "Set client eviction mode for the current connection", ..sub("no-evict", 3, ADMIN, client_no_evict) },
-    Command { since: "2.9.50", summary: "Stop processing commands from clients for some time", ..sub("pause", -3, ADMIN, client_pause) },
-    Command { since: "3.2.0", summary: "Instruct the server whether to reply to commands", ..sub("reply", 3, 0, client_reply) },
-    Command { since: "7.2.0", summary: "Set client or connection specific info", ..sub("setinfo", 4, 0, client_setinfo) },
-    Command { since: "2.6.9", summary: "Set the current connection name", ..sub("setname", 3, 0, client_setname) },
+    Command {
+        since: "7.0.0",
+        summary: "Set client eviction mode for the current connection",
+        ..sub("no-evict", 3, ADMIN, client_no_evict)
+    },
+    Command {
+        since: "2.9.50",
+        summary: "Stop processing commands from clients for some time",
+        ..sub("pause", -3, ADMIN, client_pause)
+    },
+    Command {
+        since: "3.2.0",
+        summary: "Instruct the server whether to reply to commands",
+        ..sub("reply", 3, 0, client_reply)
+    },
+    Command {
+        since: "7.2.0",
+        summary: "Set client or connection specific info",
+        ..sub("setinfo", 4, 0, client_setinfo)
+    },
+    Command {
+        since: "2.6.9",
+        summary: "Set the current connection name",
+        ..sub("setname", 3, 0, client_setname)
+    },
     Command {
         since: "6.0.0",
         summary: "Enable or disable server assisted client side caching support",
         complexity: "O(1). Some options may introduce additional complexity.",
         ..sub("tracking", -3, 0, client_tracking)
     },
-    Command { since: "6.2.0", summary: "Return information about server assisted client side caching for the current connection", ..sub("trackinginfo", 2, 0, client_trackinginfo) },
+    Command {
+        since: "6.2.0",
+        summary: concat!(
+            "Return information about server assisted client side caching for the current ",
+            "connection"
+        ),
+        ..sub("trackinginfo", 2, 0, client_trackinginfo)
+    },
     Command {
         since: "5.0.0",
         summary: "Unblock a client blocked in a blocking command from a different connection",
         complexity: "O(log N) where N is the number of client connections",
         ..sub("unblock", -3, ADMIN, client_unblock)
     },
-    Command { since: "6.2.0", summary: "Resume processing of clients that were paused", complexity: "O(N) Where N is the number of paused clients", ..sub("unpause", 2, ADMIN, client_unpause) },
+    Command {
+        since: "6.2.0",
+        summary: "Resume processing of clients that were paused",
+        complexity: "O(N) Where N is the number of paused clients",
+        ..sub("unpause", 2, ADMIN, client_unpause)
+    },
 ];
 
 /// The connection-level flags Redis gives AUTH, HELLO and friends: they run before
@@ -792,7 +850,10 @@ mod tests {
         let mut t = T::new(Config::default());
         assert_eq!(t.raw(&[b"PING"]), b"+PONG\r\n");
         assert_eq!(t.run(&["ping", "hi"]), bulk("hi"));
-        assert_eq!(t.run(&["ping", "a", "b"]), err("ERR wrong number of arguments for 'ping' command"));
+        assert_eq!(
+            t.run(&["ping", "a", "b"]),
+            err("ERR wrong number of arguments for 'ping' command")
+        );
         assert_eq!(t.run(&["echo", "x y"]), bulk("x y"));
         assert_eq!(t.run(&["select", "15"]), Value::Simple("OK".into()));
         assert_eq!(t.client.db, 15);
@@ -884,7 +945,10 @@ mod tests {
         assert_eq!(t.run(&["hello", "1"]), err("NOPROTO unsupported protocol version"));
         assert_eq!(t.run(&["hello", "x"]), err(errors::HELLO_PROTO_NOT_INT));
         assert_eq!(t.run(&["hello", "3", "auth"]), err("ERR Syntax error in HELLO option 'auth'"));
-        assert_eq!(t.run(&["hello", "3", "AUTH", "a"]), err("ERR Syntax error in HELLO option 'AUTH'"));
+        assert_eq!(
+            t.run(&["hello", "3", "AUTH", "a"]),
+            err("ERR Syntax error in HELLO option 'AUTH'")
+        );
         assert_eq!(t.run(&["hello", "3", "setname", "a b"]), err(errors::BAD_CLIENT_NAME));
         assert!(!t.out.resp3, "a failed HELLO switches nothing");
         t.run(&["hello", "2", "setname", "myname"]);
@@ -922,20 +986,32 @@ mod tests {
         assert_eq!(t.run(&["client", "setname", ""]), Value::Simple("OK".into()));
         assert_eq!(t.run(&["client", "getname"]), Value::Null);
         assert_eq!(t.run(&["client"]), err("ERR wrong number of arguments for 'client' command"));
-        assert_eq!(t.run(&["client", "foo"]), err("ERR unknown subcommand 'foo'. Try CLIENT HELP."));
-        assert_eq!(t.run(&["client", "id", "x"]), err("ERR wrong number of arguments for 'client|id' command"));
+        assert_eq!(
+            t.run(&["client", "foo"]),
+            err("ERR unknown subcommand 'foo'. Try CLIENT HELP.")
+        );
+        assert_eq!(
+            t.run(&["client", "id", "x"]),
+            err("ERR wrong number of arguments for 'client|id' command")
+        );
     }
 
     #[test]
     fn client_setinfo_validates_like_7_2() {
         let mut t = T::new(Config::default());
-        assert_eq!(t.run(&["client", "setinfo", "LIB-NAME", "redis-py"]), Value::Simple("OK".into()));
+        assert_eq!(
+            t.run(&["client", "setinfo", "LIB-NAME", "redis-py"]),
+            Value::Simple("OK".into())
+        );
         assert_eq!(t.run(&["client", "setinfo", "lib-ver", "8.1.0"]), Value::Simple("OK".into()));
         assert_eq!(
             t.run(&["client", "setinfo", "lib-name", "a b"]),
             err("ERR lib-name cannot contain spaces, newlines or special characters.")
         );
-        assert_eq!(t.run(&["client", "setinfo", "color", "x"]), err("ERR Unrecognized option 'color'"));
+        assert_eq!(
+            t.run(&["client", "setinfo", "color", "x"]),
+            err("ERR Unrecognized option 'color'")
+        );
         assert_eq!(t.client.info.lib_ver.lock().as_deref(), Some(&b"8.1.0"[..]));
     }
 
@@ -980,13 +1056,22 @@ mod tests {
         assert_eq!(t.run(&["client", "kill", "127.0.0.1:6001"]), Value::Simple("OK".into()));
         assert!(a.info.is_killed());
         assert!(t.server.clients.get(a.id).is_none());
-        assert_eq!(t.run(&["client", "kill"]), err("ERR wrong number of arguments for 'client|kill' command"));
+        assert_eq!(
+            t.run(&["client", "kill"]),
+            err("ERR wrong number of arguments for 'client|kill' command")
+        );
         assert_eq!(t.run(&["client", "kill", "id", "10", "wrong_arg"]), err("ERR syntax error"));
         for bad in ["str", "-1", "0"] {
             assert_eq!(t.run(&["client", "kill", "id", bad]), err(errors::CLIENT_ID_POSITIVE));
         }
-        assert_eq!(t.run(&["client", "kill", "type", "wrong_type"]), err("ERR Unknown client type 'wrong_type'"));
-        assert_eq!(t.run(&["client", "kill", "user", "wrong_user"]), err("ERR No such user 'wrong_user'"));
+        assert_eq!(
+            t.run(&["client", "kill", "type", "wrong_type"]),
+            err("ERR Unknown client type 'wrong_type'")
+        );
+        assert_eq!(
+            t.run(&["client", "kill", "user", "wrong_user"]),
+            err("ERR No such user 'wrong_user'")
+        );
         assert_eq!(t.run(&["client", "kill", "skipme", "yes_or_no"]), err("ERR syntax error"));
         assert_eq!(t.run(&["client", "kill", "id", &b.id.to_string()]), Value::Int(1));
         assert!(b.info.is_killed());
@@ -1021,7 +1106,9 @@ mod tests {
         assert_eq!(t.run(&["client", "pause", "10", "read"]), err(errors::PAUSE_MODE));
         assert_eq!(
             t.run(&["client", "pause", "10", "all", "x"]),
-            err("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.")
+            err(
+                "ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP."
+            )
         );
         assert_eq!(t.run(&["client", "pause", "100000", "write"]), Value::Simple("OK".into()));
         assert!(t.server.pause.blocks(true).is_some());
@@ -1035,8 +1122,14 @@ mod tests {
         assert_eq!(t.run(&["client", "getredir"]), Value::Int(-1));
         assert_eq!(t.run(&["client", "caching", "yes"]), err(errors::CACHING_NOT_TRACKING));
         assert_eq!(t.run(&["client", "tracking", "off"]), Value::Simple("OK".into()));
-        assert_eq!(t.run(&["client", "tracking", "on", "prefix", "a"]), err(errors::TRACKING_PREFIX_BCAST));
-        assert_eq!(t.run(&["client", "tracking", "on", "optin", "optout"]), err(errors::TRACKING_OPTIN_OPTOUT));
+        assert_eq!(
+            t.run(&["client", "tracking", "on", "prefix", "a"]),
+            err(errors::TRACKING_PREFIX_BCAST)
+        );
+        assert_eq!(
+            t.run(&["client", "tracking", "on", "optin", "optout"]),
+            err(errors::TRACKING_OPTIN_OPTOUT)
+        );
         assert_eq!(t.run(&["client", "tracking", "maybe"]), err("ERR syntax error"));
         assert_eq!(
             t.run(&["client", "trackinginfo"]),

@@ -6,7 +6,7 @@ use super::table::{Command, KeySpec, flags};
 use crate::protocol::{Reply, errors};
 use crate::server::Server;
 use crate::server::client::Client;
-use crate::store::{Keyspace, shard_of_key};
+use crate::store::{Keyspace, hash_key, shard_of, shard_of_key};
 
 /// What a handler works with: the server, the keyspace view holding the command's shards, the
 /// calling client's session, and its output buffer.
@@ -33,27 +33,40 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`.
-fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> u32 {
+/// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`, and the hash
+/// of the first key (index, hash), so the command does not hash it again.
+fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> (u32, Option<(usize, u64)>) {
     match cmd.keys {
-        KeySpec::None => 0,
+        KeySpec::None => (0, None),
         KeySpec::Range { first, last, step } => {
             let argc = argv.len() as i32;
             let last = if last < 0 { argc + last } else { last.min(argc - 1) };
             let mut mask = 0u32;
+            let mut first_hash = None;
             let mut i = first;
             while i <= last && i < argc && step > 0 {
-                mask |= 1 << shard_of_key(argv[i as usize]);
+                let h = hash_key(argv[i as usize]);
+                first_hash.get_or_insert((i as usize, h));
+                mask |= 1 << shard_of(h);
                 i += step;
             }
-            mask
+            (mask, first_hash)
         }
         KeySpec::Custom(f) => {
-            f(argv).into_iter().filter(|&i| i < argv.len()).fold(0, |m, i| {
+            let mask = f(argv).into_iter().filter(|&i| i < argv.len()).fold(0, |m, i| {
                 m | 1 << shard_of_key(argv[i])
-            })
+            });
+            (mask, None)
         }
     }
+}
+
+/// True when `maxmemory` is set and the memory in use exceeds it. Eviction is not built yet,
+/// so under every policy a command that may grow memory is refused, as Redis does under
+/// `noeviction` (and under the other policies once nothing is left to evict).
+fn over_maxmemory(server: &Server) -> bool {
+    let max = server.config.read().maxmemory;
+    max > 0 && crate::server::info::used_memory() > max
 }
 
 /// Runs one request. `argv` is not empty.
@@ -91,12 +104,20 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     if cmd.flags & flags::PROTECTED != 0 && !server.protected_allowed(cmd, client) {
         return reject(out, errors::DEBUG_DISABLED);
     }
+    if cmd.flags & flags::DENYOOM != 0 && over_maxmemory(server) {
+        return reject(out, errors::OOM);
+    }
 
     let now = crate::util::now_ms();
     let ks = if cmd.flags & flags::ALL_SHARDS != 0 {
         server.store.lock_all(client.db, now)
     } else {
-        server.store.lock_mask(client.db, now, shard_mask(cmd, argv))
+        let (mask, first) = shard_mask(cmd, argv);
+        let mut ks = server.store.lock_mask(client.db, now, mask);
+        if let Some((i, h)) = first {
+            ks.set_hash_hint(argv[i], h);
+        }
+        ks
     };
     let started = crate::util::mono_ns();
     let mut ctx = Ctx { server, ks, client, out, entry: idx };

@@ -131,15 +131,11 @@ impl Default for Decoder {
 /// at the first NUL byte. (Redis's desync defence depends on this: a NUL before any newline
 /// makes the request wait for the 64 KiB limit.)
 fn strchr(buf: &[u8], needle: u8) -> Option<usize> {
-    for (i, &b) in buf.iter().enumerate() {
-        if b == needle {
-            return Some(i);
-        }
-        if b == 0 {
-            return None;
-        }
+    // memchr2 finds the first needle or NUL with SIMD; only a needle counts.
+    match memchr::memchr2(needle, 0, buf) {
+        Some(i) if buf[i] == needle => Some(i),
+        _ => None,
     }
-    None
 }
 
 impl Decoder {
@@ -401,8 +397,13 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline_at_every_split() {
-        let got = every_split(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*1\r\n$4\r\nPING\r\nSET a \"b c\"\n");
-        assert_eq!(got, vec![v(&["GET", "k"]), v(&["PING"]), v(&["PING"]), v(&["SET", "a", "b c"])]);
+        let got = every_split(
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*1\r\n$4\r\nPING\r\nSET a \"b c\"\n",
+        );
+        assert_eq!(
+            got,
+            vec![v(&["GET", "k"]), v(&["PING"]), v(&["PING"]), v(&["SET", "a", "b c"])]
+        );
     }
 
     #[test]
@@ -451,7 +452,10 @@ mod tests {
     fn unauthenticated_limits() {
         let limits = Limits { auth_required: true, ..Limits::default() };
         let mut d = Decoder::new();
-        assert_eq!(d.decode(b"*11\r\n", &limits), Err(ProtocolError::UnauthenticatedMultibulkLength));
+        assert_eq!(
+            d.decode(b"*11\r\n", &limits),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
         let mut d = Decoder::new();
         assert_eq!(
             d.decode(b"*2\r\n$3\r\nGET\r\n$20000\r\n", &limits),

@@ -121,8 +121,13 @@ pub struct ClientInfo {
     pub rbp: AtomicUsize,
     /// Set when the connection must close (CLIENT KILL, timeout, shutdown).
     pub killed: AtomicBool,
-    /// Wakes the connection's task when `killed` is set.
+    /// Wakes the connection's task when `killed` is set (connections without a socket of
+    /// their own: tests).
     pub kill: Notify,
+    /// True while the connection task holds the open socket `fd`: then a kill shuts the socket
+    /// down, which wakes the task from its read at no cost to the connection loop. The lock
+    /// keeps the descriptor from being closed (and reused) while a killer uses it.
+    socket_open: Mutex<bool>,
     pub unix_socket: bool,
     pub no_evict: AtomicBool,
     /// [`flags`] bits.
@@ -159,6 +164,7 @@ impl ClientInfo {
             rbp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            socket_open: Mutex::new(false),
             unix_socket,
             no_evict: AtomicBool::new(false),
             flags: AtomicU32::new(0),
@@ -173,7 +179,25 @@ impl ClientInfo {
     /// Asks the connection to close as soon as it can.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
-        self.kill.notify_one();
+        let open = self.socket_open.lock();
+        if *open {
+            // SAFETY: `fd` is the connection's open socket: the task marks it closed (under
+            // this lock) before it drops the socket.
+            unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+        } else {
+            self.kill.notify_one();
+        }
+    }
+
+    /// Records whether the connection task holds the open socket `fd` (set by the listener
+    /// when it starts the task, cleared by the task before it drops the socket).
+    pub fn set_socket_open(&self, open: bool) {
+        *self.socket_open.lock() = open && self.fd >= 0;
+    }
+
+    /// True when a kill reaches the task by shutting its socket down.
+    pub fn socket_open(&self) -> bool {
+        *self.socket_open.lock()
     }
 
     /// True once [`ClientInfo::kill`] was called.
@@ -263,7 +287,13 @@ impl ClientInfo {
 
     /// [`ClientInfo::write_info_line`] with the unsent output given (the running client knows
     /// its own better than the last published figure).
-    pub fn write_info_line_with(&self, out: &mut Vec<u8>, cmd: &str, argv_mem: usize, pending: usize) {
+    pub fn write_info_line_with(
+        &self,
+        out: &mut Vec<u8>,
+        cmd: &str,
+        argv_mem: usize,
+        pending: usize,
+    ) {
         use std::io::Write;
         let now = crate::util::now_ms();
         let qbuf = self.qbuf.load(Ordering::Relaxed);
@@ -506,6 +536,12 @@ impl Pause {
         (st.0 == PauseKind::All || writes).then_some(st.1)
     }
 
+    /// True while writes are paused (CLIENT PAUSE WRITE or ALL): keys must not be expired for
+    /// real then, only look expired, as Redis keeps the dataset still during a pause.
+    pub fn writes_paused(&self) -> bool {
+        self.active() && self.blocks(true).is_some()
+    }
+
     /// Waits until the pause may have ended: its end time, or an UNPAUSE.
     pub async fn wait(&self, end_ms: i64) {
         let lifted = self.lifted.notified();
@@ -552,16 +588,13 @@ mod tests {
         c.write_info_line(&mut out, "client|list", 10);
         let line = String::from_utf8(out).unwrap();
         let keys: Vec<&str> = line.split(' ').map(|f| f.split('=').next().unwrap()).collect();
-        assert_eq!(
-            keys,
-            [
-                "id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
-                "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp",
-                "obl", "oll", "omem", "tot-mem", "events", "cmd", "user", "redir", "resp"
-            ]
-        );
+        let expected = "id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free \
+                        argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir resp";
+        assert_eq!(keys, expected.split(' ').collect::<Vec<_>>());
         assert!(line.starts_with("id=7 addr=127.0.0.1:5000 laddr=127.0.0.1:6379 fd=9 name=conn1 "));
-        assert!(line.contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=16358 "));
+        assert!(
+            line.contains(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=16358 ")
+        );
         assert!(line.contains(" obl=0 oll=0 omem=0 "));
         assert!(line.ends_with(" events=r cmd=client|list user=default redir=-1 resp=2"));
     }
@@ -606,8 +639,10 @@ mod tests {
         // A shorter ALL pause keeps the later end and becomes ALL.
         p.pause(PauseKind::All, far - 30_000);
         assert_eq!(p.blocks(false), Some(far));
+        assert!(p.writes_paused());
         p.unpause();
         assert!(!p.active());
+        assert!(!p.writes_paused());
         assert_eq!(p.blocks(true), None);
         // An elapsed pause ends by itself.
         p.pause(PauseKind::All, crate::util::now_ms() - 1);

@@ -72,13 +72,16 @@ struct Session {
     want: Option<usize>,
     /// The most the query buffer needed since the last resize check.
     qb_peak: usize,
-    last_resize: Instant,
+    /// Wall clock (ms) of the last buffer-size review.
+    last_resize_ms: i64,
     out: Reply,
     /// Bytes at the front of `out.buf` already written.
     written: usize,
     /// The most the reply buffer held since the last resize check.
     out_peak: usize,
-    last_io: Instant,
+    /// Wall clock (ms) of the last read or write: one clock read serves CLIENT LIST's idle
+    /// time and the release of an idle connection's buffers.
+    last_io_ms: i64,
     /// `client-output-buffer-limit` per class (normal, replica, pubsub), refreshed with the
     /// resize check.
     obuf_limits: [ObufLimit; 3],
@@ -126,11 +129,12 @@ where
         rbuf: Vec::new(),
         want: None,
         qb_peak: 0,
-        last_resize: Instant::now(),
+        last_resize_ms: crate::util::now_ms(),
         out: Reply::new(),
         written: 0,
-        out_peak: 0,
-        last_io: Instant::now(),
+        // Redis starts a client's reply-buffer peak at the buffer's size.
+        out_peak: REPLY_CHUNK,
+        last_io_ms: crate::util::now_ms(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
     };
@@ -141,6 +145,16 @@ where
     let mut paused: Option<i64> = None;
     let mut closing = false;
     let mut graceful = true;
+
+    // One notification future for the connection's life: re-arming it on every pass of the
+    // loop costs more than the rest of an unpipelined command's bookkeeping.
+    // A kill shuts the socket down, which ends the pending read; only connections without a
+    // socket of their own (tests) wait on the notification as well. Polling a notification
+    // on every pass costs more than the rest of an unpipelined command's bookkeeping.
+    let by_notify = !s.info.socket_open();
+    let kill_info = s.info.clone();
+    let killed = kill_info.kill.notified();
+    tokio::pin!(killed);
 
     loop {
         if paused.is_none() && !closing {
@@ -171,10 +185,11 @@ where
             s.make_room();
         }
         let start = s.rbuf.len();
+        let soft_deadline = s.soft_deadline();
 
         tokio::select! {
             biased;
-            _ = s.info.kill.notified() => {
+            _ = &mut killed, if by_notify => {
                 graceful = false;
                 break;
             }
@@ -204,12 +219,22 @@ where
                 }
             },
             _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            // Over the soft output limit and no traffic: the limit's time still runs out.
+            _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
+                let unauthenticated = !s.client.authenticated && s.server.auth_required();
+                if s.obuf_over_limit(unauthenticated) {
+                    graceful = false;
+                    break;
+                }
+            }
             _ = &mut idle, if idle_armed => {
-                let since = s.last_io.elapsed();
-                if since >= IDLE_FREE {
+                let since = (crate::util::now_ms() - s.last_io_ms).max(0) as u64;
+                let idle_ms = IDLE_FREE.as_millis() as u64;
+                if since >= idle_ms {
                     s.release_buffers();
                 } else {
-                    idle.as_mut().reset(tokio::time::Instant::from_std(s.last_io + IDLE_FREE));
+                    let left = Duration::from_millis(idle_ms - since);
+                    idle.as_mut().reset(tokio::time::Instant::now() + left);
                 }
             }
         }
@@ -219,6 +244,8 @@ where
     }
     s.set_blocked(false);
     s.server.clients.remove(s.info.id);
+    // The caller drops the socket right after this returns, with no await in between.
+    s.info.set_socket_open(false);
 }
 
 impl Session {
@@ -240,10 +267,9 @@ impl Session {
     /// Accounts for `n` bytes just read at `start`: statistics, the peak, and the query buffer
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
+        self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.touch();
         let server = &self.server;
-        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.last_io = Instant::now();
-        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         let limit = server.config.read().client_query_buffer_limit as usize;
         if self.rbuf.len() > limit {
@@ -264,8 +290,7 @@ impl Session {
     fn wrote(&mut self, n: usize) {
         self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
         self.written += n;
-        self.last_io = Instant::now();
-        self.info.last_interaction_ms.store(crate::util::now_ms(), Ordering::Relaxed);
+        self.touch();
         if self.written == self.out.buf.len() {
             self.out.buf.clear();
             self.written = 0;
@@ -339,11 +364,11 @@ impl Session {
                         flow = Flow::CloseNow;
                         break;
                     }
-                    if server.pause.active() {
-                        if let Some(until) = paused_for(&server, &self.info, &argv) {
-                            flow = Flow::Paused(until);
-                            break;
-                        }
+                    if server.pause.active()
+                        && let Some(until) = paused_for(&server, &self.info, &argv)
+                    {
+                        flow = Flow::Paused(until);
+                        break;
                     }
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
@@ -384,12 +409,7 @@ impl Session {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
-            let class = match self.info.client_type() {
-                ClientType::Normal | ClientType::Master => 0,
-                ClientType::Replica => 1,
-                ClientType::Pubsub => 2,
-            };
-            let l = self.obuf_limits[class];
+            let l = self.obuf_limits[self.obuf_class()];
             let hard = l.hard != 0 && used >= l.hard;
             let soft = if l.soft != 0 && used >= l.soft {
                 let since = *self.soft_since.get_or_insert_with(Instant::now);
@@ -408,6 +428,22 @@ impl Session {
             );
         }
         over
+    }
+
+    /// Index of the client's class in `obuf_limits` (masters count as normal clients).
+    fn obuf_class(&self) -> usize {
+        match self.info.client_type() {
+            ClientType::Normal | ClientType::Master => 0,
+            ClientType::Replica => 1,
+            ClientType::Pubsub => 2,
+        }
+    }
+
+    /// When the output stays over the soft limit, the moment its time runs out.
+    fn soft_deadline(&self) -> Option<tokio::time::Instant> {
+        let since = self.soft_since?;
+        let secs = self.obuf_limits[self.obuf_class()].soft_secs + 1;
+        Some(tokio::time::Instant::from_std(since + Duration::from_secs(secs)))
     }
 
     /// Replies to a protocol error and logs it (at verbose level, with what the buffer held).
@@ -434,12 +470,12 @@ impl Session {
         }
         let mark = self.out.buf.len();
         self.out.error(&e.message());
-        if let ProtocolError::ExpectedDollar(c) = *e {
-            if !c.is_ascii() {
-                // Redis echoes the raw byte; the text was built as a (two-byte) char.
-                let end = self.out.buf.len() - 3;
-                self.out.buf.splice(end - 2..end, [c]);
-            }
+        if let ProtocolError::ExpectedDollar(c) = *e
+            && !c.is_ascii()
+        {
+            // Redis echoes the raw byte; the text was built as a (two-byte) char.
+            let end = self.out.buf.len() - 3;
+            self.out.buf.splice(end - 2..end, [c]);
         }
         self.server.stats.count_errors(&mut self.out);
         // CLIENT REPLY OFF / SKIP silence this reply too.
@@ -450,10 +486,10 @@ impl Session {
     /// Shrinks a query buffer much larger than what recent requests needed, at most every
     /// [`RESIZE_PERIOD`], and resets the peaks.
     fn maybe_resize(&mut self) {
-        if self.last_resize.elapsed() < RESIZE_PERIOD {
+        if self.last_io_ms - self.last_resize_ms < RESIZE_PERIOD.as_millis() as i64 {
             return;
         }
-        self.last_resize = Instant::now();
+        self.last_resize_ms = self.last_io_ms;
         let len = self.rbuf.len();
         let cap = self.rbuf.capacity();
         if cap - len > 4096 && cap > RESIZE_THRESHOLD && cap / 2 > self.qb_peak {
@@ -464,6 +500,13 @@ impl Session {
         self.obuf_limits = obuf_limits(&self.server);
         self.info.rbp.store(self.out_peak, Ordering::Relaxed);
         self.out_peak = self.out.buf.len();
+    }
+
+    /// Notes I/O now: CLIENT LIST's idle time and the idle-buffer clock.
+    #[inline]
+    fn touch(&mut self) {
+        self.last_io_ms = crate::util::now_ms();
+        self.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
     }
 
     /// Releases the buffers of an idle connection.
@@ -497,6 +540,13 @@ impl Session {
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
         self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
+    }
+}
+
+/// Sleeps until `deadline` (the caller polls this only when there is one).
+async fn soft_wait(deadline: Option<tokio::time::Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d).await;
     }
 }
 
@@ -582,7 +632,8 @@ mod tests {
     fn connect(server: &Arc<Server>) -> (tokio::io::DuplexStream, Arc<ClientInfo>) {
         let (ours, theirs) = tokio::io::duplex(1 << 20);
         let id = server.clients.next_id();
-        let info = Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        let info =
+            Arc::new(ClientInfo::new(id, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
         server.clients.add(info.clone());
         let (r, w) = tokio::io::split(theirs);
         tokio::spawn(serve(server.clone(), r, w, info.clone()));
@@ -605,7 +656,10 @@ mod tests {
     /// Reads until `want` bytes arrived.
     async fn read_n(c: &mut tokio::io::DuplexStream, want: usize) -> Vec<u8> {
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         got
     }
 
@@ -674,7 +728,11 @@ mod tests {
         let (got, closed) = read_all(&mut c).await;
         assert_eq!(
             got,
-            b"-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"
+            concat!(
+                "-NOAUTH Authentication required.\r\n",
+                "-ERR Protocol error: unauthenticated multibulk length\r\n"
+            )
+            .as_bytes()
         );
         assert!(closed);
         // Pipelined errors beyond the cap, unread: dropped without a reply.
@@ -722,6 +780,32 @@ mod tests {
         assert!(s.clients.get(1).is_none());
     }
 
+    #[tokio::test]
+    async fn output_buffer_soft_limit_runs_out_without_traffic() {
+        let mut cfg = Config::default();
+        let args: Vec<String> = ["normal", "0", "50kb", "1"].map(String::from).to_vec();
+        cfg.set("client-output-buffer-limit", &args).unwrap();
+        let s = server(cfg);
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
+        s.clients.add(info.clone());
+        let (r, w) = tokio::io::split(theirs);
+        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
+        let (_cr, mut cw) = tokio::io::split(ours);
+        let mut req = b"ECHO ".to_vec();
+        req.extend(std::iter::repeat_n(b'x', 10_000));
+        req.extend(b"\r\n");
+        for _ in 0..10 {
+            cw.write_all(&req).await.unwrap();
+        }
+        // Over 50 KB beyond the reply buffer now; nothing else is sent. Within the limit's
+        // second it stays, after it it goes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(s.clients.get(1).is_some());
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(s.clients.get(1).is_none());
+    }
+
     #[test]
     fn output_limits_parse_with_defaults() {
         let mut cfg = Config::default();
@@ -761,7 +845,10 @@ mod tests {
         cw.write_all(b"PING\r\n").await.unwrap();
         let want = 2000 * (5 + 55 + 2) + 7;
         let mut got = vec![0u8; want];
-        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), cr.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(got.ends_with(b"+PONG\r\n"));
     }
 
@@ -826,7 +913,10 @@ mod tests {
 
     #[test]
     fn repr_quotes_like_sdscatrepr() {
-        assert_eq!(repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"), "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\"");
+        assert_eq!(
+            repr(b"a\"b\\\r\n\t\x07\x08\x00\xff"),
+            "\"a\\\"b\\\\\\r\\n\\t\\a\\b\\x00\\xff\""
+        );
         assert_eq!(printable(b"ab\r\n\x00c"), "ab...c");
     }
 }

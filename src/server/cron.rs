@@ -70,7 +70,8 @@ pub async fn run(server: Arc<Server>) {
         // The slow cycle may take a quarter of the tick: let the runtime move this worker's
         // other tasks elsewhere meanwhile.
         blocking(|| {
-            if server.active_expire.load(Ordering::Relaxed) {
+            // No key expires for real while CLIENT PAUSE holds writes, as in Redis.
+            if server.active_expire.load(Ordering::Relaxed) && !server.pause.writes_paused() {
                 cycle.run(&server.store, hz, Kind::Slow);
             }
             let rehash = server.config.read().activerehashing;

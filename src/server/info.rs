@@ -150,6 +150,17 @@ pub fn memory() -> Memory {
     }
 }
 
+/// Returns `used_memory`: the bytes the program has allocated (the RSS where jemalloc keeps no
+/// count). Cheaper than [`memory`]: for the maxmemory checks.
+pub fn used_memory() -> u64 {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let _ = epoch::advance();
+    match stats::allocated::read() {
+        Ok(n) if n > 0 => n as u64,
+        _ => process_rss(),
+    }
+}
+
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

@@ -174,7 +174,11 @@ fn listen_socket(sa: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpL
 }
 
 /// Binds the unix socket: unlink a stale file, bind, chmod, and only then listen.
-fn unix_socket(path: &str, perm: u32, backlog: i32) -> Result<std::os::unix::net::UnixListener, String> {
+fn unix_socket(
+    path: &str,
+    perm: u32,
+    backlog: i32,
+) -> Result<std::os::unix::net::UnixListener, String> {
     use socket2::{Domain, SockAddr, Socket, Type};
     let _ = std::fs::remove_file(path);
     let addr = SockAddr::unix(path).map_err(|e| format!("unix socket path: {e}"))?;
@@ -285,11 +289,11 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     tracing::warn!("Server initialized");
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
-    if let Some((path, l)) = unix {
-        if let Ok(l) = UnixListener::from_std(l) {
-            *server.listeners.unix_path.lock() = Some(path.clone());
-            tokio::spawn(accept_unix(server.clone(), l, path));
-        }
+    if let Some((path, l)) = unix
+        && let Ok(l) = UnixListener::from_std(l)
+    {
+        *server.listeners.unix_path.lock() = Some(path.clone());
+        tokio::spawn(accept_unix(server.clone(), l, path));
     }
     tokio::spawn(super::cron::run(server.clone()));
     tokio::spawn(signals(server.clone()));
@@ -377,6 +381,7 @@ async fn accept_tcp(server: Arc<Server>, listener: Weak<TcpListener>) {
                 }
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
+                info.set_socket_open(true);
                 tokio::spawn(async move {
                     let mut sock = sock;
                     let (r, w) = sock.split();
@@ -401,6 +406,7 @@ async fn accept_unix(server: Arc<Server>, listener: UnixListener, path: String) 
                 };
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
+                info.set_socket_open(true);
                 tokio::spawn(async move {
                     let mut sock = sock;
                     let (r, w) = sock.split();
@@ -428,7 +434,13 @@ fn set_keepalive(sock: &tokio::net::TcpStream, server: &Server) {
 
 /// Creates and registers the client of a new connection, unless `maxclients` are connected
 /// already (then counts a rejected connection and returns None; no id is used up).
-fn admit(server: &Server, addr: String, laddr: String, fd: i32, unix: bool) -> Option<Arc<ClientInfo>> {
+fn admit(
+    server: &Server,
+    addr: String,
+    laddr: String,
+    fd: i32,
+    unix: bool,
+) -> Option<Arc<ClientInfo>> {
     let maxclients = server.config.read().maxclients as usize;
     if server.clients.len() >= maxclients {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);

@@ -387,7 +387,7 @@ impl Store {
     /// Returns a view with no shard locked yet; shards are locked as keys are touched. For
     /// commands with no keys, and as the start of the other constructors.
     pub fn view(&self, db: usize, now: i64) -> Keyspace<'_> {
-        Keyspace { store: self, guards: Default::default(), db, now, dirty: 0 }
+        Keyspace { store: self, guards: Default::default(), db, now, dirty: 0, hint: (0, 0, 0) }
     }
 
     /// Returns a view holding the shards of `keys`, locked in ascending order.
@@ -406,10 +406,11 @@ impl Store {
     /// order.
     pub fn lock_mask(&self, db: usize, now: i64, mask: u32) -> Keyspace<'_> {
         let mut ks = self.view(db, now);
-        for i in 0..SHARDS {
-            if mask & (1 << i) != 0 {
-                ks.guards[i] = Some(self.shards[i].lock());
-            }
+        let mut m = mask & ((1u32 << SHARDS) - 1);
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            ks.guards[i] = Some(self.shards[i].lock());
+            m &= m - 1;
         }
         ks
     }
@@ -513,9 +514,28 @@ pub struct Keyspace<'a> {
     /// Changes made, for `rdb_changes_since_last_save`; counted as Redis counts
     /// `server.dirty` (one per key written or deleted, one per TTL change).
     pub dirty: u64,
+    /// The hash of one argument already hashed to choose its shard: (address, length, hash).
+    /// Lets a single-key command hash its key once.
+    hint: (usize, usize, u64),
 }
 
 impl<'a> Keyspace<'a> {
+    /// Records that `key` (this very slice) hashes to `hash`, so lookups of it skip hashing.
+    #[inline]
+    pub fn set_hash_hint(&mut self, key: &[u8], hash: u64) {
+        self.hint = (key.as_ptr() as usize, key.len(), hash);
+    }
+
+    /// Returns the hash of `key`, from the hint when it is the same slice.
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        if key.as_ptr() as usize == self.hint.0 && key.len() == self.hint.1 {
+            self.hint.2
+        } else {
+            hash_key(key)
+        }
+    }
+
     /// Returns the store this view was taken from.
     pub fn store(&self) -> &'a Store {
         self.store
@@ -535,7 +555,7 @@ impl<'a> Keyspace<'a> {
     /// Finds a live entry of database `db`, deleting it first if its time has passed, and
     /// accounts for the lookup as `access` says.
     fn find(&mut self, db: usize, key: &[u8], access: Access) -> Option<&mut Entry> {
-        let h = hash_key(key);
+        let h = self.hash(key);
         let now = self.now;
         let store: &'a Store = self.store;
         let tun = &store.tunables;
@@ -672,7 +692,7 @@ impl<'a> Keyspace<'a> {
 
     /// Takes the entry of `key` out of database `db`, expired or not.
     pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
-        let h = hash_key(key);
+        let h = self.hash(key);
         self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)
     }
 
@@ -682,7 +702,7 @@ impl<'a> Keyspace<'a> {
         let (db, now) = (self.db, self.now);
         let lazy = Tunables::flag(&self.store.tunables.lazy_expire);
         let paused = self.store.tunables.expiry_paused(now);
-        let h = hash_key(key);
+        let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
         let v = e.replace_value(Value::Int(0));
@@ -717,7 +737,7 @@ impl<'a> Keyspace<'a> {
     /// Sets (or with `None` removes) the expire time of an existing key in database `db`.
     /// Returns false if the key does not exist.
     pub fn set_expire_in(&mut self, db: usize, key: &[u8], when: Option<i64>) -> bool {
-        let h = hash_key(key);
+        let h = self.hash(key);
         let d = &mut self.shard_mut(shard_of(h)).dbs[db];
         let mut had = None;
         let found = d.dict.update(h, key, |e| {
