@@ -9,6 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::store::expires::free_value;
@@ -615,12 +616,66 @@ fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- the table ----
 
+const KEY_ARG: &[Arg] = &[Arg::key("key", 0)];
+const KEYS_ARG: &[Arg] = &[Arg::key("key", 0).multiple()];
+const MULTI_KEY_TIPS: &[&str] = &["request_policy:multi_shard", "response_policy:agg_sum"];
+const FLUSH_TIPS: &[&str] = &["request_policy:all_shards", "response_policy:all_succeeded"];
+const NONDET: &[&str] = &["nondeterministic_output"];
+
+/// The single key of most commands, with Redis's flags for it.
+const KEY_RO: &[KeySpecDef] = &[KeySpecDef::index(1, kf::RO)];
+const KEY_RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::index(1, kf::RO | kf::ACCESS)];
+const KEY_RW_UPDATE: &[KeySpecDef] = &[KeySpecDef::index(1, kf::RW | kf::UPDATE)];
+const KEY_RW_ACCESS_UPDATE: &[KeySpecDef] =
+    &[KeySpecDef::index(1, kf::RW | kf::ACCESS | kf::UPDATE)];
+
+/// The keys of DEL and UNLINK, and of EXISTS and TOUCH.
+const DELETED_KEYS: &[KeySpecDef] = &[KeySpecDef::range(1, -1, 1, kf::RM | kf::DELETE)];
+const READ_KEYS: &[KeySpecDef] = &[KeySpecDef::range(1, -1, 1, kf::RO)];
+/// The subcommands of OBJECT name their key after the subcommand.
+const OBJECT_KEY: &[KeySpecDef] = &[KeySpecDef::index(2, kf::RO)];
+
+const FLUSH_ARGS: &[Arg] = &[Arg::one_of(
+    "async",
+    &[Arg::pure("async", "ASYNC").since("4.0.0"), Arg::pure("sync", "SYNC").since("6.2.0")],
+)
+.optional()];
+const FLUSH_HISTORY: &[(&str, &str)] = &[
+    ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+    ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+];
+
+const EXPIRE_CONDITIONS: &[Arg] = &[
+    Arg::pure("nx", "NX"),
+    Arg::pure("xx", "XX"),
+    Arg::pure("gt", "GT"),
+    Arg::pure("lt", "LT"),
+];
+
+/// EXPIRE and friends: the key, the time, and the condition.
+const fn expire_args(time: &'static str, kind: ArgType) -> [Arg; 3] {
+    [
+        Arg::key("key", 0),
+        Arg::new(time, kind),
+        Arg::one_of("condition", EXPIRE_CONDITIONS).since("7.0.0").optional(),
+    ]
+}
+const EXPIRE_ARGS: &[Arg] = &expire_args("seconds", ArgType::Integer);
+const PEXPIRE_ARGS: &[Arg] = &expire_args("milliseconds", ArgType::Integer);
+const EXPIREAT_ARGS: &[Arg] = &expire_args("unix-time-seconds", ArgType::UnixTime);
+const PEXPIREAT_ARGS: &[Arg] = &expire_args("unix-time-milliseconds", ArgType::UnixTime);
+const EXPIRE_HISTORY: &[(&str, &str)] = &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")];
+const TTL_HISTORY: &[(&str, &str)] = &[("2.8.0", "Added the -2 reply.")];
+
 const OBJECT_SUBCOMMANDS: &[Command] = &[
     Command {
         keys: KEY2,
         since: "2.2.3",
         summary: "Inspect the internal encoding of a Redis object",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: OBJECT_KEY,
+        args: KEY_ARG,
         ..Command::new("encoding", 3, READONLY, object_encoding)
     },
     Command {
@@ -628,6 +683,9 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
         since: "4.0.0",
         summary: "Get the logarithmic access frequency counter of a Redis object",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: OBJECT_KEY,
+        args: KEY_ARG,
         ..Command::new("freq", 3, READONLY, object_freq)
     },
     Command {
@@ -641,6 +699,9 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
         since: "2.2.3",
         summary: "Get the time since a Redis object was last accessed",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: OBJECT_KEY,
+        args: KEY_ARG,
         ..Command::new("idletime", 3, READONLY, object_idletime)
     },
     Command {
@@ -648,6 +709,9 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
         since: "2.2.3",
         summary: "Get the number of references to the value of the key",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: OBJECT_KEY,
+        args: KEY_ARG,
         ..Command::new("refcount", 3, READONLY, object_refcount)
     },
 ];
@@ -661,6 +725,9 @@ pub const COMMANDS: &[Command] = &[
              where M is the number of elements in the list, set, sorted set or hash. Removing a \
              single key that holds a string value is O(1).",
         acl: &["keyspace"],
+        tips: MULTI_KEY_TIPS,
+        key_specs: DELETED_KEYS,
+        args: KEYS_ARG,
         ..Command::new("del", -2, WRITE, del)
     },
     Command {
@@ -672,6 +739,9 @@ pub const COMMANDS: &[Command] = &[
              work in a different thread in order to reclaim memory, where N is the number of \
              allocations the deleted objects where composed of.",
         acl: &["keyspace"],
+        tips: MULTI_KEY_TIPS,
+        key_specs: DELETED_KEYS,
+        args: KEYS_ARG,
         ..Command::new("unlink", -2, WRITE | FAST, unlink)
     },
     Command {
@@ -679,6 +749,10 @@ pub const COMMANDS: &[Command] = &[
         summary: "Determine if a key exists",
         complexity: "O(N) where N is the number of keys to check.",
         acl: &["keyspace"],
+        tips: MULTI_KEY_TIPS,
+        key_specs: READ_KEYS,
+        args: KEYS_ARG,
+        history: &[("3.0.3", "Accepts multiple `key` arguments.")],
         ..Command::new("exists", -2, READONLY | FAST, exists)
     },
     Command {
@@ -688,30 +762,52 @@ pub const COMMANDS: &[Command] = &[
              specified.",
         complexity: "O(N) where N is the number of keys that will be touched.",
         acl: &["keyspace"],
+        tips: MULTI_KEY_TIPS,
+        key_specs: READ_KEYS,
+        args: KEYS_ARG,
         ..Command::new("touch", -2, READONLY | FAST, touch)
     },
     Command {
         keys: KEY1,
         summary: "Determine the type stored at key",
         acl: &["keyspace"],
+        key_specs: KEY_RO,
+        args: KEY_ARG,
         ..Command::new("type", 2, READONLY | FAST, type_cmd)
     },
     Command {
         keys: KEY1_2,
         summary: "Rename a key",
         acl: &["keyspace"],
+        key_specs: &[
+            KeySpecDef::index(1, kf::RW | kf::ACCESS | kf::DELETE),
+            KeySpecDef::index(2, kf::OW | kf::UPDATE),
+        ],
+        args: &[Arg::key("key", 0), Arg::key("newkey", 1)],
         ..Command::new("rename", 3, WRITE, rename)
     },
     Command {
         keys: KEY1_2,
         summary: "Rename a key, only if the new key does not exist",
         acl: &["keyspace"],
+        key_specs: &[
+            KeySpecDef::index(1, kf::RW | kf::ACCESS | kf::DELETE),
+            KeySpecDef::index(2, kf::OW | kf::INSERT),
+        ],
+        args: &[Arg::key("key", 0), Arg::key("newkey", 1)],
+        history: &[(
+            "3.2.0",
+            "The command no longer returns an error when source and destination names are the \
+             same.",
+        )],
         ..Command::new("renamenx", 3, WRITE | FAST, renamenx)
     },
     Command {
         keys: KEY1,
         summary: "Move a key to another database",
         acl: &["keyspace"],
+        key_specs: KEY_RW_ACCESS_UPDATE,
+        args: &[Arg::key("key", 0), Arg::new("db", ArgType::Integer)],
         ..Command::new("move", 3, WRITE | FAST, move_cmd)
     },
     Command {
@@ -721,6 +817,16 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) \
              for string values.",
         acl: &["keyspace"],
+        key_specs: &[
+            KeySpecDef::index(1, kf::RO | kf::ACCESS),
+            KeySpecDef::index(2, kf::OW | kf::UPDATE),
+        ],
+        args: &[
+            Arg::key("source", 0),
+            Arg::key("destination", 1),
+            Arg::new("destination-db", ArgType::Integer).token("DB").optional(),
+            Arg::pure("replace", "REPLACE").optional(),
+        ],
         ..Command::new("copy", -3, WRITE | DENYOOM, copy)
     },
     Command {
@@ -728,6 +834,8 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N) with N being the number of keys in the database, under the assumption \
              that the key names in the database and the given pattern have limited length.",
         acl: &["keyspace", "dangerous"],
+        tips: &["request_policy:all_shards", "nondeterministic_output_order"],
+        args: &[Arg::new("pattern", ArgType::Pattern)],
         ..Command::new("keys", 2, READONLY | ALL_SHARDS, keys)
     },
     Command {
@@ -737,17 +845,27 @@ pub const COMMANDS: &[Command] = &[
              calls for the cursor to return back to 0. N is the number of elements inside the \
              collection.",
         acl: &["keyspace"],
+        tips: &["nondeterministic_output", "request_policy:special"],
+        args: &[
+            Arg::new("cursor", ArgType::Integer),
+            Arg::new("pattern", ArgType::Pattern).token("MATCH").optional(),
+            Arg::new("count", ArgType::Integer).token("COUNT").optional(),
+            Arg::new("type", ArgType::String).token("TYPE").since("6.0.0").optional(),
+        ],
+        history: &[("6.0.0", "Added the `TYPE` subcommand.")],
         ..Command::new("scan", -2, READONLY | ALL_SHARDS, scan)
     },
     Command {
         summary: "Return a random key from the keyspace",
         acl: &["keyspace"],
+        tips: &["request_policy:all_shards", "nondeterministic_output"],
         ..Command::new("randomkey", 1, READONLY | ALL_SHARDS, randomkey)
     },
     Command {
         group: "server",
         summary: "Return the number of keys in the selected database",
         acl: &["keyspace"],
+        tips: &["request_policy:all_shards", "response_policy:agg_sum"],
         ..Command::new("dbsize", 1, READONLY | FAST | ALL_SHARDS, dbsize)
     },
     Command {
@@ -755,6 +873,9 @@ pub const COMMANDS: &[Command] = &[
         summary: "Remove all keys from the current database",
         complexity: "O(N) where N is the number of keys in the selected database",
         acl: &["keyspace", "dangerous"],
+        tips: FLUSH_TIPS,
+        args: FLUSH_ARGS,
+        history: FLUSH_HISTORY,
         ..Command::new("flushdb", -1, WRITE | ALL_SHARDS, flushdb)
     },
     Command {
@@ -762,6 +883,9 @@ pub const COMMANDS: &[Command] = &[
         summary: "Remove all keys from all databases",
         complexity: "O(N) where N is the total number of keys in all databases",
         acl: &["keyspace", "dangerous"],
+        tips: FLUSH_TIPS,
+        args: FLUSH_ARGS,
+        history: FLUSH_HISTORY,
         ..Command::new("flushall", -1, WRITE | ALL_SHARDS, flushall)
     },
     Command {
@@ -771,6 +895,7 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N) where N is the count of clients watching or blocking on keys from both \
              databases.",
         acl: &["keyspace", "dangerous"],
+        args: &[Arg::new("index1", ArgType::Integer), Arg::new("index2", ArgType::Integer)],
         ..Command::new("swapdb", 3, WRITE | FAST | ALL_SHARDS, swapdb)
     },
     Command {
@@ -784,6 +909,9 @@ pub const COMMANDS: &[Command] = &[
         keys: KEY1,
         summary: "Set a key's time to live in seconds",
         acl: &["keyspace"],
+        key_specs: KEY_RW_UPDATE,
+        args: EXPIRE_ARGS,
+        history: EXPIRE_HISTORY,
         ..Command::new("expire", -3, WRITE | FAST, expire)
     },
     Command {
@@ -791,6 +919,9 @@ pub const COMMANDS: &[Command] = &[
         since: "2.6.0",
         summary: "Set a key's time to live in milliseconds",
         acl: &["keyspace"],
+        key_specs: KEY_RW_UPDATE,
+        args: PEXPIRE_ARGS,
+        history: EXPIRE_HISTORY,
         ..Command::new("pexpire", -3, WRITE | FAST, pexpire)
     },
     Command {
@@ -798,6 +929,9 @@ pub const COMMANDS: &[Command] = &[
         since: "1.2.0",
         summary: "Set the expiration for a key as a UNIX timestamp",
         acl: &["keyspace"],
+        key_specs: KEY_RW_UPDATE,
+        args: EXPIREAT_ARGS,
+        history: EXPIRE_HISTORY,
         ..Command::new("expireat", -3, WRITE | FAST, expireat)
     },
     Command {
@@ -805,12 +939,19 @@ pub const COMMANDS: &[Command] = &[
         since: "2.6.0",
         summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
         acl: &["keyspace"],
+        key_specs: KEY_RW_UPDATE,
+        args: PEXPIREAT_ARGS,
+        history: EXPIRE_HISTORY,
         ..Command::new("pexpireat", -3, WRITE | FAST, pexpireat)
     },
     Command {
         keys: KEY1,
         summary: "Get the time to live for a key in seconds",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: KEY_RO_ACCESS,
+        args: KEY_ARG,
+        history: TTL_HISTORY,
         ..Command::new("ttl", 2, READONLY | FAST, ttl)
     },
     Command {
@@ -818,6 +959,10 @@ pub const COMMANDS: &[Command] = &[
         since: "2.6.0",
         summary: "Get the time to live for a key in milliseconds",
         acl: &["keyspace"],
+        tips: NONDET,
+        key_specs: KEY_RO_ACCESS,
+        args: KEY_ARG,
+        history: TTL_HISTORY,
         ..Command::new("pttl", 2, READONLY | FAST, pttl)
     },
     Command {
@@ -825,6 +970,8 @@ pub const COMMANDS: &[Command] = &[
         since: "7.0.0",
         summary: "Get the expiration Unix timestamp for a key",
         acl: &["keyspace"],
+        key_specs: KEY_RO_ACCESS,
+        args: KEY_ARG,
         ..Command::new("expiretime", 2, READONLY | FAST, expiretime)
     },
     Command {
@@ -832,6 +979,8 @@ pub const COMMANDS: &[Command] = &[
         since: "7.0.0",
         summary: "Get the expiration Unix timestamp for a key in milliseconds",
         acl: &["keyspace"],
+        key_specs: KEY_RO_ACCESS,
+        args: KEY_ARG,
         ..Command::new("pexpiretime", 2, READONLY | FAST, pexpiretime)
     },
     Command {
@@ -839,6 +988,8 @@ pub const COMMANDS: &[Command] = &[
         since: "2.2.0",
         summary: "Remove the expiration from a key",
         acl: &["keyspace"],
+        key_specs: KEY_RW_UPDATE,
+        args: KEY_ARG,
         ..Command::new("persist", 2, WRITE | FAST, persist)
     },
 ];
