@@ -1506,6 +1506,25 @@ mod tests {
     }
 
     #[test]
+    fn key_specs_carry_redis_flags() {
+        let mut t = T::new();
+        let flags = |names: &[&str]| R::Array(names.iter().map(|n| R::Simple(n.to_string())).collect());
+        let pair = |k: &str, f: &[&str]| R::Array(vec![bulk(k), flags(f)]);
+        assert_eq!(
+            t.run(&["COMMAND", "GETKEYSANDFLAGS", "RENAME", "a", "b"]),
+            R::Array(vec![pair("a", &["RW", "access", "delete"]), pair("b", &["OW", "update"])])
+        );
+        assert_eq!(
+            t.run(&["COMMAND", "GETKEYSANDFLAGS", "DEL", "a", "b"]),
+            R::Array(vec![pair("a", &["RM", "delete"]), pair("b", &["RM", "delete"])])
+        );
+        assert_eq!(
+            t.run(&["COMMAND", "GETKEYSANDFLAGS", "OBJECT", "ENCODING", "k"]),
+            R::Array(vec![pair("k", &["RO"])])
+        );
+    }
+
+    #[test]
     fn idle_time_is_not_touched_by_inspection() {
         let mut t = T::new();
         t.run(&["SET", "k", "v"]);
