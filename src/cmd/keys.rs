@@ -1508,7 +1508,8 @@ mod tests {
     #[test]
     fn key_specs_carry_redis_flags() {
         let mut t = T::new();
-        let flags = |names: &[&str]| R::Array(names.iter().map(|n| R::Simple(n.to_string())).collect());
+        let flags =
+            |names: &[&str]| R::Array(names.iter().map(|n| R::Simple(n.to_string())).collect());
         let pair = |k: &str, f: &[&str]| R::Array(vec![bulk(k), flags(f)]);
         assert_eq!(
             t.run(&["COMMAND", "GETKEYSANDFLAGS", "RENAME", "a", "b"]),
