@@ -138,6 +138,35 @@ fn strchr(buf: &[u8], needle: u8) -> Option<usize> {
     }
 }
 
+/// Parses the decimal number of a count or length line that starts at `buf[start]` and ends at
+/// a CR, in one pass: the common case of a short, well-formed number. Returns the value and
+/// the CR's index, or `None` to let the general path (which finds every error) decide.
+#[inline]
+fn quick_number(buf: &[u8], start: usize) -> Option<(i64, usize)> {
+    let first = *buf.get(start)?;
+    if first == b'0' {
+        return (buf.get(start + 1) == Some(&b'\r')).then_some((0, start + 1));
+    }
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let end = buf.len().min(start + 18);
+    let mut i = start;
+    while i < end {
+        let c = buf[i];
+        if c.is_ascii_digit() {
+            v = v * 10 + (c - b'0') as i64;
+        } else if c == b'\r' {
+            return Some((v, i));
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    None
+}
+
 impl Decoder {
     pub fn new() -> Self {
         Decoder {
@@ -197,16 +226,26 @@ impl Decoder {
         self.is_inline = false;
         if self.remaining == 0 {
             // The count line: `*<n>\r\n`.
-            let Some(cr) = strchr(buf, b'\r') else {
-                if buf.len() > INLINE_MAX_SIZE {
-                    return Err(ProtocolError::TooBigMbulkCount);
+            let (n, cr) = match quick_number(buf, 1) {
+                Some(x) => x,
+                None => {
+                    let Some(cr) = strchr(buf, b'\r') else {
+                        if buf.len() > INLINE_MAX_SIZE {
+                            return Err(ProtocolError::TooBigMbulkCount);
+                        }
+                        return Ok(Decoded::Incomplete { want: None });
+                    };
+                    if cr + 2 > buf.len() {
+                        return Ok(Decoded::Incomplete { want: None });
+                    }
+                    let n = parse_i64_strict(&buf[1..cr])
+                        .ok_or(ProtocolError::InvalidMultibulkLength)?;
+                    (n, cr)
                 }
-                return Ok(Decoded::Incomplete { want: None });
             };
             if cr + 2 > buf.len() {
                 return Ok(Decoded::Incomplete { want: None });
             }
-            let n = parse_i64_strict(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
             if n > i32::MAX as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
             }
@@ -226,22 +265,34 @@ impl Decoder {
         while self.remaining > 0 {
             if self.bulk_len < 0 {
                 let rest = &buf[self.pos..];
-                let Some(cr) = strchr(rest, b'\r') else {
-                    if rest.len() > INLINE_MAX_SIZE {
-                        return Err(ProtocolError::TooBigBulkCount);
+                let quick = match rest.first() {
+                    Some(b'$') => quick_number(rest, 1),
+                    _ => None,
+                };
+                let (n, cr) = match quick {
+                    Some((n, cr)) if n <= limits.proto_max_bulk_len => (n, cr),
+                    _ => {
+                        let Some(cr) = strchr(rest, b'\r') else {
+                            if rest.len() > INLINE_MAX_SIZE {
+                                return Err(ProtocolError::TooBigBulkCount);
+                            }
+                            return Ok(Decoded::Incomplete { want: None });
+                        };
+                        if cr + 2 > rest.len() {
+                            return Ok(Decoded::Incomplete { want: None });
+                        }
+                        if rest[0] != b'$' {
+                            return Err(ProtocolError::ExpectedDollar(rest[0]));
+                        }
+                        match parse_i64_strict(&rest[1..cr]) {
+                            Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => (n, cr),
+                            _ => return Err(ProtocolError::InvalidBulkLength),
+                        }
                     }
-                    return Ok(Decoded::Incomplete { want: None });
                 };
                 if cr + 2 > rest.len() {
                     return Ok(Decoded::Incomplete { want: None });
                 }
-                if rest[0] != b'$' {
-                    return Err(ProtocolError::ExpectedDollar(rest[0]));
-                }
-                let n = match parse_i64_strict(&rest[1..cr]) {
-                    Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n,
-                    _ => return Err(ProtocolError::InvalidBulkLength),
-                };
                 if limits.auth_required && n > UNAUTH_MAX_BULK {
                     return Err(ProtocolError::UnauthenticatedBulkLength);
                 }
@@ -416,6 +467,23 @@ mod tests {
     fn payload_terminator_is_skipped_unchecked() {
         let got = all(b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n").unwrap();
         assert_eq!(got, vec![v(&["PING"]), v(&["PING"])]);
+    }
+
+    #[test]
+    fn quick_number_agrees_with_the_strict_parser() {
+        for text in ["0", "1", "3", "16", "123456789012345678", "1234567890123456789", "01",
+            "-1", "1a", "", "+1", "9223372036854775807"] {
+            let mut line = text.as_bytes().to_vec();
+            line.push(b'\r');
+            let strict = parse_i64_strict(text.as_bytes());
+            if let Some((v, cr)) = quick_number(&line, 0) {
+                assert_eq!(Some(v), strict, "{text}");
+                assert_eq!(cr, text.len());
+            }
+        }
+        assert_eq!(quick_number(b"16\r", 0), Some((16, 2)));
+        assert_eq!(quick_number(b"16", 0), None);
+        assert_eq!(quick_number(b"1\x002\r", 0), None);
     }
 
     #[test]
