@@ -14,6 +14,7 @@
 //! after two seconds without traffic, so idle connections cost little memory.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -157,6 +158,7 @@ where
     tokio::pin!(killed);
 
     loop {
+        let had_output = s.out.buf.len();
         if paused.is_none() && !closing {
             match s.process() {
                 Flow::More => {}
@@ -178,6 +180,13 @@ where
         let pending = s.written < s.out.buf.len();
         if closing && !pending {
             break;
+        }
+        if s.out.buf.len() > had_output {
+            // Fresh replies: let the other connections that are ready run their requests
+            // first, then write, as Redis writes every reply of an event-loop pass together
+            // before it sleeps. A client that is already awake takes its reply for less than
+            // one woken from sleep for each reply (strace: sendto 12 -> 6 us a call).
+            RunPeersFirst(false).await;
         }
         let reading = !closing;
         let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
@@ -540,6 +549,24 @@ impl Session {
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
         self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
+    }
+}
+
+/// Goes to the back of the scheduler's queue once. Unlike `tokio::task::yield_now`, which
+/// waits for the I/O driver to be polled again (an extra `epoll_wait` per pass), it only lets
+/// the tasks already runnable go first.
+struct RunPeersFirst(bool);
+
+impl std::future::Future for RunPeersFirst {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
