@@ -391,39 +391,15 @@ mod tests {
         }
     }
 
-    /// Feeds `input` split at every offset, and byte by byte, and checks that the requests
-    /// decoded are always the same.
-    fn every_split(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
-        let whole = all(input).unwrap();
-        for cut in 0..=input.len() {
-            let mut d = Decoder::new();
-            let limits = Limits::default();
-            let mut buf = Vec::new();
-            let mut got = Vec::new();
-            for chunk in [&input[..cut], &input[cut..]] {
-                buf.extend_from_slice(chunk);
-                loop {
-                    match d.decode(&buf, &limits).unwrap() {
-                        Decoded::Incomplete { .. } => break,
-                        Decoded::Request { consumed } => {
-                            let args: Vec<Vec<u8>> =
-                                (0..d.argc()).map(|i| d.arg(&buf, i).to_vec()).collect();
-                            if !args.is_empty() {
-                                got.push(args);
-                            }
-                            buf.drain(..consumed);
-                        }
-                    }
-                }
-            }
-            assert_eq!(got, whole, "split at {cut}");
-        }
+    /// Feeds `chunks` one after another into one decoder, as successive reads, and returns
+    /// the requests decoded.
+    fn feed<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<Vec<u8>>> {
         let mut d = Decoder::new();
         let limits = Limits::default();
         let mut buf = Vec::new();
         let mut got = Vec::new();
-        for &b in input {
-            buf.push(b);
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
             loop {
                 match d.decode(&buf, &limits).unwrap() {
                     Decoded::Incomplete { .. } => break,
@@ -438,7 +414,17 @@ mod tests {
                 }
             }
         }
-        assert_eq!(got, whole, "byte by byte");
+        got
+    }
+
+    /// Feeds `input` split at every offset, and byte by byte, and checks that the requests
+    /// decoded are always the same.
+    fn every_split(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let whole = all(input).unwrap();
+        for cut in 0..=input.len() {
+            assert_eq!(feed([&input[..cut], &input[cut..]]), whole, "split at {cut}");
+        }
+        assert_eq!(feed(input.chunks(1)), whole, "byte by byte");
         whole
     }
 
