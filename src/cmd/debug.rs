@@ -179,6 +179,14 @@ fn dataset_digest(ctx: &mut Ctx) -> [u8; 20] {
     total
 }
 
+/// Finds a key in the current database as stored, without expiring it: DEBUG looks at the
+/// dataset as it is, keys past their time included (as Redis's `dictFind` does).
+fn stored<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a crate::store::entry::Entry> {
+    let h = crate::store::hash_key(key);
+    let db = ctx.ks.db;
+    ctx.ks.shard_mut(crate::store::shard_of(h)).dbs[db].dict.get(h, key)
+}
+
 // ---- DEBUG OBJECT helpers ----
 
 /// Bytes an RDB file spends on a length.
@@ -274,7 +282,7 @@ fn positive(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
 
 /// DEBUG OBJECT key
 fn object(ctx: &mut Ctx, key: &[u8]) {
-    let Some(e) = ctx.ks.peek(key) else {
+    let Some(e) = stored(ctx, key) else {
         return ctx.out.error(errors::NO_SUCH_KEY);
     };
     let v = e.value();
@@ -614,7 +622,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.array(argc - 2);
             for key in &argv[2..] {
                 let mut d = [0u8; 20];
-                if let Some(e) = ctx.ks.peek(key) {
+                if let Some(e) = stored(ctx, key) {
                     value_digest(&mut d, e.value(), e.expire().is_some());
                 }
                 ctx.out.simple(hex(&d).as_bytes());
@@ -796,6 +804,23 @@ mod tests {
         );
         assert_eq!(h.run(&["DEBUG", "DIGEST"]), status("b4931beef1dda411e96554a9d47f0daf3846946c"));
         assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE"]), R::Array(vec![]));
+    }
+
+    #[test]
+    fn digest_sees_keys_past_their_time() {
+        let mut h = Harness::new();
+        {
+            let mut ks = h.server.store.lock_all(0, 1000);
+            ks.set_with_expire(b"old", Value::string(b"v"), Some(1));
+        }
+        let R::Array(d) = h.run(&["DEBUG", "DIGEST-VALUE", "old"]) else { panic!() };
+        let mut expect = [0u8; 20];
+        value_digest(&mut expect, &Value::string(b"v"), true);
+        assert_eq!(d, vec![status(&hex(&expect))]);
+        assert!(matches!(h.run(&["DEBUG", "OBJECT", "old"]), R::Simple(_)));
+        assert_ne!(h.run(&["DEBUG", "DIGEST"]), status(&"0".repeat(40)));
+        // DEBUG looked without expiring: the key is still stored.
+        assert_eq!(h.server.store.db_sizes(0), (1, 1));
     }
 
     #[test]
