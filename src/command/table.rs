@@ -52,29 +52,6 @@ pub mod flags {
     /// every shard (FLUSHALL, SWAPDB, KEYS, SCAN, DBSIZE, RANDOMKEY...).
     pub const ALL_SHARDS: u32 = 1 << 31;
 
-    /// Names of the Redis flags, in COMMAND INFO's order.
-    pub const NAMES: &[(u32, &str)] = &[
-        (WRITE, "write"),
-        (READONLY, "readonly"),
-        (DENYOOM, "denyoom"),
-        (ADMIN, "admin"),
-        (PUBSUB, "pubsub"),
-        (NOSCRIPT, "noscript"),
-        (BLOCKING, "blocking"),
-        (LOADING, "loading"),
-        (STALE, "stale"),
-        (SKIP_MONITOR, "skip_monitor"),
-        (SKIP_SLOWLOG, "skip_slowlog"),
-        (FAST, "fast"),
-        (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
-        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
-        (PROTECTED, "protected"),
-        (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
-        (SENTINEL, "sentinel"),
-        (NO_ASYNC_LOADING, "no_async_loading"),
-    ];
 
     /// Stands for the derived `movablekeys` flag in [`REPLY_ORDER`]; never set on a row.
     pub const MOVABLE_KEYS: u32 = 1 << 30;
