@@ -30,9 +30,7 @@ impl Default for Harness {
 impl Harness {
     /// A server with the default config plus debug commands enabled.
     pub fn new() -> Harness {
-        let mut cfg = Config::default();
-        cfg.enable_debug_command = "yes".into();
-        Harness::with_config(cfg)
+        Harness::with_config(Config { enable_debug_command: "yes".into(), ..Config::default() })
     }
 
     pub fn with_config(cfg: Config) -> Harness {

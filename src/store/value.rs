@@ -95,10 +95,10 @@ impl Value {
     /// Builds a string value the way SET stores it: an integer when the bytes are the canonical
     /// form of one (`tryObjectEncoding`), otherwise the bytes.
     pub fn string(b: &[u8]) -> Value {
-        if b.len() <= 20 {
-            if let Some(n) = parse_i64_strict(b) {
-                return Value::Int(n);
-            }
+        if b.len() <= 20
+            && let Some(n) = parse_i64_strict(b)
+        {
+            return Value::Int(n);
         }
         Value::bytes(b, false)
     }

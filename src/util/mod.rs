@@ -90,7 +90,7 @@ fn clock(id: libc::clockid_t) -> (i64, i64) {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
     unsafe { libc::clock_gettime(id, &mut ts) };
-    (ts.tv_sec as i64, ts.tv_nsec as i64)
+    (ts.tv_sec, ts.tv_nsec)
 }
 
 /// Returns the wall clock in milliseconds since the Unix epoch. Called once per command, so it
