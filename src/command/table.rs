@@ -52,7 +52,6 @@ pub mod flags {
     /// every shard (FLUSHALL, SWAPDB, KEYS, SCAN, DBSIZE, RANDOMKEY...).
     pub const ALL_SHARDS: u32 = 1 << 31;
 
-
     /// Stands for the derived `movablekeys` flag in [`REPLY_ORDER`]; never set on a row.
     pub const MOVABLE_KEYS: u32 = 1 << 30;
 

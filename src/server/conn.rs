@@ -782,21 +782,40 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn output_buffer_hard_limit_closes_a_slow_reader() {
+    /// A config with one `client-output-buffer-limit` class set.
+    fn obuf_config(limit: [&str; 4]) -> Config {
         let mut cfg = Config::default();
-        let args: Vec<String> = ["normal", "100kb", "0", "0"].map(String::from).to_vec();
+        let args: Vec<String> = limit.map(String::from).to_vec();
         cfg.set("client-output-buffer-limit", &args).unwrap();
+        cfg
+    }
+
+    /// Starts client 1 over a small pipe whose far end is never read, and returns the server,
+    /// the connection task, the writing half of the far end, and a request with a 10 KB reply.
+    fn slow_reader(
+        cfg: Config,
+    ) -> (
+        Arc<Server>,
+        tokio::task::JoinHandle<()>,
+        tokio::io::WriteHalf<tokio::io::DuplexStream>,
+        Vec<u8>,
+    ) {
         let s = server(cfg);
         let (ours, theirs) = tokio::io::duplex(4096);
         let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
         s.clients.add(info.clone());
         let (r, w) = tokio::io::split(theirs);
-        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
-        let (_cr, mut cw) = tokio::io::split(ours);
+        let task = tokio::spawn(serve(s.clone(), r, w, info));
+        let (_unread, cw) = tokio::io::split(ours);
         let mut req = b"ECHO ".to_vec();
         req.extend(std::iter::repeat_n(b'x', 10_000));
         req.extend(b"\r\n");
+        (s, task, cw, req)
+    }
+
+    #[tokio::test]
+    async fn output_buffer_hard_limit_closes_a_slow_reader() {
+        let (s, task, mut cw, req) = slow_reader(obuf_config(["normal", "100kb", "0", "0"]));
         // 30 replies of 10 KB, never read: past 100 KB + the 16 KB reply buffer.
         for _ in 0..30 {
             if cw.write_all(&req).await.is_err() {
@@ -809,19 +828,7 @@ mod tests {
 
     #[tokio::test]
     async fn output_buffer_soft_limit_runs_out_without_traffic() {
-        let mut cfg = Config::default();
-        let args: Vec<String> = ["normal", "0", "50kb", "1"].map(String::from).to_vec();
-        cfg.set("client-output-buffer-limit", &args).unwrap();
-        let s = server(cfg);
-        let (ours, theirs) = tokio::io::duplex(4096);
-        let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), 5, false));
-        s.clients.add(info.clone());
-        let (r, w) = tokio::io::split(theirs);
-        let task = tokio::spawn(serve(s.clone(), r, w, info.clone()));
-        let (_cr, mut cw) = tokio::io::split(ours);
-        let mut req = b"ECHO ".to_vec();
-        req.extend(std::iter::repeat_n(b'x', 10_000));
-        req.extend(b"\r\n");
+        let (s, task, mut cw, req) = slow_reader(obuf_config(["normal", "0", "50kb", "1"]));
         for _ in 0..10 {
             cw.write_all(&req).await.unwrap();
         }
@@ -835,10 +842,7 @@ mod tests {
 
     #[test]
     fn output_limits_parse_with_defaults() {
-        let mut cfg = Config::default();
-        let args: Vec<String> = ["pubsub", "1mb", "2mb", "3"].map(String::from).to_vec();
-        cfg.set("client-output-buffer-limit", &args).unwrap();
-        let s = Server::new(cfg, crate::cmd::FAMILIES);
+        let s = Server::new(obuf_config(["pubsub", "1mb", "2mb", "3"]), crate::cmd::FAMILIES);
         let l = obuf_limits(&s);
         assert_eq!(l[0], OBUF_DEFAULTS[0]);
         assert_eq!(l[1], OBUF_DEFAULTS[1]);
