@@ -235,7 +235,7 @@ fn keys(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// Parses a SCAN cursor as Redis does (`strtoul`): an optional sign and decimal digits, no
 /// leading space, nothing after; a negative number wraps around; an empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -255,36 +255,58 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// The options of SCAN and of HSCAN / SSCAN / ZSCAN.
+pub(crate) struct ScanOpts<'a> {
+    /// Elements asked for per call (COUNT, default 10).
+    pub count: usize,
+    /// MATCH pattern; `None` when absent or a lone `*` (which matches everything, even the
+    /// empty string the matcher would refuse).
+    pub pattern: Option<&'a [u8]>,
+    /// TYPE filter (SCAN only).
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Parses the options after a SCAN-family cursor, from `argv[from]` on, as Redis's
+/// `scanGenericCommand` does; TYPE is accepted only when `allow_type` (SCAN itself). Returns
+/// the error to reply on bad input.
+pub(crate) fn parse_scan_opts<'a>(
+    argv: &[&'a [u8]],
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOpts<'a>, &'static str> {
+    let mut opts = ScanOpts { count: 10, pattern: None, type_name: None };
+    let mut i = from;
+    while i < argv.len() {
+        let (opt, has_value) = (argv[i], i + 1 < argv.len());
+        if opt.eq_ignore_ascii_case(b"count") && has_value {
+            let Some(n) = parse_i64_strict(argv[i + 1]) else {
+                return Err(errors::NOT_INTEGER);
+            };
+            if n < 1 {
+                return Err(errors::SYNTAX);
+            }
+            opts.count = n as usize;
+        } else if opt.eq_ignore_ascii_case(b"match") && has_value {
+            opts.pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
+        } else if allow_type && opt.eq_ignore_ascii_case(b"type") && has_value {
+            opts.type_name = Some(argv[i + 1]);
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(mut cursor) = parse_cursor(argv[1]) else {
         return ctx.out.error(errors::INVALID_CURSOR);
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let (opt, has_value) = (argv[i], i + 1 < argv.len());
-        if opt.eq_ignore_ascii_case(b"count") && has_value {
-            let Some(n) = parse_i64_strict(argv[i + 1]) else {
-                return ctx.out.error(errors::NOT_INTEGER);
-            };
-            if n < 1 {
-                return ctx.syntax_error();
-            }
-            count = n;
-        } else if opt.eq_ignore_ascii_case(b"match") && has_value {
-            // A lone `*` matches everything, even the empty key the matcher would refuse.
-            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
-        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
-            type_name = Some(argv[i + 1]);
-        } else {
-            return ctx.syntax_error();
-        }
-        i += 2;
-    }
-    let count = count as usize;
+    let ScanOpts { count, pattern, type_name } = match parse_scan_opts(argv, 2, true) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(e),
+    };
     let db = ctx.ks.db;
     let now = ctx.ks.now;
     // (key, passes the filters, expired): filtering happens after the walk, as in Redis.

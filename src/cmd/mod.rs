@@ -5,15 +5,23 @@
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::command::Command;
 
 /// Every family's rows, in the order COMMAND lists them.
 pub const FAMILIES: &[&[Command]] = &[
     string::COMMANDS,
+    list::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,

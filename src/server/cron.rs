@@ -110,6 +110,13 @@ fn apply_tunables(cfg: &Config, store: &Store) {
     t.lazy_expire.store(cfg.lazyfree_lazy_expire, Ordering::Relaxed);
     t.lazy_server_del.store(cfg.lazyfree_lazy_server_del, Ordering::Relaxed);
     t.active_expire_effort.store(cfg.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
+    t.list_max_listpack_size.store(cfg.list_max_listpack_size, Ordering::Relaxed);
+    t.list_compress_depth.store(clamp(cfg.list_compress_depth), Ordering::Relaxed);
+    t.hash_max_listpack_entries.store(cfg.hash_max_listpack_entries, Ordering::Relaxed);
+    t.hash_max_listpack_value.store(cfg.hash_max_listpack_value, Ordering::Relaxed);
+    t.set_max_intset_entries.store(cfg.set_max_intset_entries, Ordering::Relaxed);
+    t.zset_max_listpack_entries.store(cfg.zset_max_listpack_entries, Ordering::Relaxed);
+    t.zset_max_listpack_value.store(cfg.zset_max_listpack_value, Ordering::Relaxed);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

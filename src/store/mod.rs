@@ -39,6 +39,7 @@ pub mod dict;
 pub mod entry;
 pub mod expires;
 pub mod lazyfree;
+pub mod types;
 pub mod value;
 
 use std::sync::OnceLock;
@@ -156,6 +157,16 @@ pub struct Tunables {
     /// so expired keys read as missing but are not deleted, and the active expiry waits. An end
     /// time rather than a switch, so a pause that runs out needs no one to lift it.
     pub expire_paused_until: AtomicI64,
+    /// Encoding thresholds of the aggregate types: `list-max-listpack-size`,
+    /// `list-compress-depth`, `hash-max-listpack-entries/value`, `set-max-intset-entries`,
+    /// `zset-max-listpack-entries/value`.
+    pub list_max_listpack_size: AtomicI64,
+    pub list_compress_depth: AtomicU32,
+    pub hash_max_listpack_entries: AtomicU64,
+    pub hash_max_listpack_value: AtomicU64,
+    pub set_max_intset_entries: AtomicU64,
+    pub zset_max_listpack_entries: AtomicU64,
+    pub zset_max_listpack_value: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -171,6 +182,13 @@ impl Default for Tunables {
             lazy_server_del: AtomicBool::new(false),
             active_expire_effort: AtomicU32::new(1),
             expire_paused_until: AtomicI64::new(0),
+            list_max_listpack_size: AtomicI64::new(-2),
+            list_compress_depth: AtomicU32::new(0),
+            hash_max_listpack_entries: AtomicU64::new(512),
+            hash_max_listpack_value: AtomicU64::new(64),
+            set_max_intset_entries: AtomicU64::new(512),
+            zset_max_listpack_entries: AtomicU64::new(128),
+            zset_max_listpack_value: AtomicU64::new(64),
         }
     }
 }

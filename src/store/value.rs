@@ -2,9 +2,12 @@
 //! the value itself, longer ones behind one thin pointer. The whole enum is 16 bytes, so an
 //! entry of a 16-byte key and a 10-byte value fits a 48-byte allocation.
 //!
-//! Later types (lists, hashes, sets, sorted sets) join this enum as boxed variants.
+//! The aggregate types (lists, hashes, sets, sorted sets) are boxed variants, so the enum stays
+//! 16 bytes; their structures live in `types/`.
 
 use thin_vec::ThinVec;
+
+use super::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 use crate::util::parse_i64_strict;
 
@@ -49,6 +52,10 @@ pub enum Value {
     Str(ThinVec<u8>),
     /// A longer string reported as `raw` (longer than 44 bytes, or modified in place).
     Raw(ThinVec<u8>),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
@@ -130,6 +137,10 @@ impl Value {
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Int(_) | Value::Small(_) | Value::Str(_) | Value::Raw(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -147,6 +158,7 @@ impl Value {
             Value::Int(n) => Some(tmp.format(*n).as_bytes()),
             Value::Small(s) => Some(s.as_bytes()),
             Value::Str(s) | Value::Raw(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -162,6 +174,7 @@ impl Value {
             Value::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
             Value::Small(s) => Some(s.as_bytes().len()),
             Value::Str(s) | Value::Raw(s) => Some(s.len()),
+            _ => None,
         }
     }
 
@@ -171,6 +184,7 @@ impl Value {
         match self {
             Value::Raw(_) => {}
             Value::Str(s) => *self = Value::Raw(std::mem::take(s)),
+            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => return None,
             Value::Int(_) | Value::Small(_) => {
                 let bytes = self.to_vec()?;
                 let mut data = ThinVec::with_capacity(bytes.len().max(SMALL_MAX + 1));
@@ -197,6 +211,10 @@ impl Value {
             }
             Value::Str(_) => "embstr",
             Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -206,13 +224,71 @@ impl Value {
         match self {
             Value::Int(_) | Value::Small(_) => 0,
             Value::Str(s) | Value::Raw(s) => s.capacity() + 16,
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 
     /// Returns the number of elements freeing this value takes, in Redis's terms for lazy
     /// freeing (`lazyfreeGetFreeEffort`).
     pub fn free_effort(&self) -> usize {
-        1
+        match self {
+            Value::List(l) => l.free_effort(),
+            Value::Hash(h) => h.free_effort(),
+            Value::Set(s) => s.free_effort(),
+            Value::ZSet(z) => z.free_effort(),
+            _ => 1,
+        }
+    }
+
+    /// Returns the list held, if the value is one.
+    #[inline]
+    pub fn as_list(&self) -> Option<&List> {
+        if let Value::List(l) = self { Some(l) } else { None }
+    }
+
+    /// Returns the list held for modification, if the value is one.
+    #[inline]
+    pub fn as_list_mut(&mut self) -> Option<&mut List> {
+        if let Value::List(l) = self { Some(l) } else { None }
+    }
+
+    /// Returns the hash held, if the value is one.
+    #[inline]
+    pub fn as_hash(&self) -> Option<&Hash> {
+        if let Value::Hash(h) = self { Some(h) } else { None }
+    }
+
+    /// Returns the hash held for modification, if the value is one.
+    #[inline]
+    pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
+        if let Value::Hash(h) = self { Some(h) } else { None }
+    }
+
+    /// Returns the set held, if the value is one.
+    #[inline]
+    pub fn as_set(&self) -> Option<&Set> {
+        if let Value::Set(s) = self { Some(s) } else { None }
+    }
+
+    /// Returns the set held for modification, if the value is one.
+    #[inline]
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        if let Value::Set(s) = self { Some(s) } else { None }
+    }
+
+    /// Returns the sorted set held, if the value is one.
+    #[inline]
+    pub fn as_zset(&self) -> Option<&ZSet> {
+        if let Value::ZSet(z) = self { Some(z) } else { None }
+    }
+
+    /// Returns the sorted set held for modification, if the value is one.
+    #[inline]
+    pub fn as_zset_mut(&mut self) -> Option<&mut ZSet> {
+        if let Value::ZSet(z) = self { Some(z) } else { None }
     }
 }
 
