@@ -87,3 +87,12 @@ size_t rrs_ld_format_human(const unsigned char *p, char *buf, size_t cap) {
     buf[l] = '\0';
     return l;
 }
+
+/* A blocking command's timeout: seconds (as parsed) times 1000, rounded up, as a 64-bit
+ * integer the way x86 converts: a value outside the range (infinities included) becomes the
+ * most negative integer, which the caller then refuses as negative, as Redis 7.0 does. */
+long long rrs_ld_timeout_ms(const unsigned char *v) {
+    long double ms = load(v) * 1000.0L;
+    if (!(ms > -9223372036854775808.0L && ms < 9223372036854775808.0L)) return (-9223372036854775807LL - 1);
+    return (long long)ceill(ms);
+}

@@ -450,18 +450,21 @@ fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 4 {
         return ctx.out.error(&errors::subcommand_syntax(argv[1], argv[0]));
     }
-    if let Some(r) = argv.get(3)
-        && !r.eq_ignore_ascii_case(b"timeout")
-        && !r.eq_ignore_ascii_case(b"error")
-    {
-        return ctx.out.error(errors::UNBLOCK_REASON);
-    }
-    if parse_i64_strict(argv[2]).is_none() {
+    let Some(id) = parse_i64_strict(argv[2]) else {
         return ctx.out.error(errors::NOT_INTEGER);
-    }
-    // No command blocks yet (blocking operations come with the list family), so no client can
-    // be unblocked.
-    ctx.out.int(0);
+    };
+    let error = match argv.get(3) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return ctx.out.error(errors::UNBLOCK_REASON),
+    };
+    // Only a client blocked on keys can be unblocked (not one held by CLIENT PAUSE).
+    let waiter = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(id))
+        .and_then(|c| c.waiter.lock().clone());
+    ctx.out.int(waiter.is_some_and(|w| w.unblock(error)) as i64);
 }
 
 /// CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix ...] [BCAST] [OPTIN] [OPTOUT]

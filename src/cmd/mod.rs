@@ -2,6 +2,7 @@
 //! (`COMMANDS`) next to its handlers; pure keyspace work goes through `store`, replies through
 //! `ctx.out`.
 
+pub mod blocking;
 pub mod config;
 pub mod connection;
 pub mod debug;
@@ -19,6 +20,7 @@ use crate::command::Command;
 pub const FAMILIES: &[&[Command]] = &[
     string::COMMANDS,
     list::COMMANDS,
+    blocking::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,

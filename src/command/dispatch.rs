@@ -122,8 +122,20 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     let started = crate::util::mono_ns();
     let mut ctx = Ctx { server, ks, client, out, entry: idx };
     (cmd.handler)(&mut ctx, argv);
+    if !ctx.ks.ready.is_empty() {
+        // Clients blocked on keys this command created are served now, before its locks go.
+        crate::cmd::blocking::serve_ready(&mut ctx.ks);
+    }
     let dirty = ctx.ks.dirty;
     drop(ctx);
+    if client.blocked.is_some() {
+        // Counted when the wait ends (cmd::blocking::finish_blocked), as Redis counts a
+        // blocked command's call once, on unblocking.
+        if dirty > 0 {
+            server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
+        }
+        return;
+    }
     let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
     if dirty > 0 {
         server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);

@@ -42,6 +42,28 @@ impl Harness {
         Harness { server, client: Client::new(info, authenticated), out: Reply::new() }
     }
 
+    /// Another client of the same server.
+    pub fn another(&self) -> Harness {
+        let server = self.server.clone();
+        let id = server.clients.next_id();
+        let info = Arc::new(ClientInfo::new(id, "127.0.0.1:2".into(), "127.0.0.1:6379".into(), -1, false));
+        server.clients.add(info.clone());
+        let authenticated = !server.auth_required();
+        Harness { server, client: Client::new(info, authenticated), out: Reply::new() }
+    }
+
+    /// Returns the reply written so far and clears it (a blocked client's reply arrives after
+    /// its command returned).
+    pub fn take_reply(&mut self) -> Value {
+        if self.out.buf.is_empty() {
+            return Value::Null;
+        }
+        let (v, used) = Value::parse(&self.out.buf).expect("malformed reply");
+        assert_eq!(used, self.out.buf.len(), "more than one reply");
+        self.out.buf.clear();
+        v
+    }
+
     /// Runs one command and returns its decoded reply (`Value::Null` when there is none, as
     /// under CLIENT REPLY OFF).
     pub fn run(&mut self, argv: &[&str]) -> Value {

@@ -51,6 +51,11 @@ pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 
+// ---- blocking commands (cmd/blocking.rs) ----
+pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+
 // ---- strings (cmd/string.rs) ----
 pub const INCR_OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const DECR_OVERFLOW: &str = "ERR decrement would overflow";

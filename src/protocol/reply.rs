@@ -59,6 +59,13 @@ impl Reply {
         std::mem::take(&mut self.errors)
     }
 
+    /// Appends a reply built elsewhere (a blocked client's, built by the command that served
+    /// it), with its error codes.
+    pub fn append(&mut self, bytes: &[u8], errors: Vec<String>) {
+        self.buf.extend_from_slice(bytes);
+        self.errors.extend(errors);
+    }
+
     /// True when an error was replied since the last [`Reply::take_errors`].
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()

@@ -14,6 +14,8 @@ use std::sync::atomic::{
 use std::time::Instant;
 
 use parking_lot::Mutex;
+
+use crate::store::blocking::Waiter;
 use tokio::sync::Notify;
 
 /// Session flags other connections can see, shown by CLIENT LIST as letters. Families that own
@@ -140,6 +142,8 @@ pub struct ClientInfo {
     pub multi: AtomicI32,
     /// Client id that tracking invalidations go to, or -1 (set by tracking).
     pub tracking_redir: AtomicI64,
+    /// The wait of the blocking command the client is blocked in, if any (CLIENT UNBLOCK).
+    pub waiter: Mutex<Option<Arc<Waiter>>>,
 }
 
 impl ClientInfo {
@@ -173,6 +177,7 @@ impl ClientInfo {
             ssub: AtomicU32::new(0),
             multi: AtomicI32::new(-1),
             tracking_redir: AtomicI64::new(-1),
+            waiter: Mutex::new(None),
         }
     }
 
@@ -382,6 +387,23 @@ pub struct Client {
     /// the rest of the buffer is the unsent output (CLIENT LIST's obl for the caller).
     pub out_written: usize,
     pub info: Arc<ClientInfo>,
+    /// The blocking command this client waits in (BLPOP and friends), if any. While set, the
+    /// connection runs none of its further requests.
+    pub blocked: Option<Box<BlockedCmd>>,
+}
+
+/// A blocking command that is waiting.
+#[derive(Debug)]
+pub struct BlockedCmd {
+    pub waiter: Arc<Waiter>,
+    /// When the wait times out (wall clock, ms); `None` waits forever.
+    pub deadline_ms: Option<i64>,
+    /// The command's table index, and its arguments (its stats and the slow log are recorded
+    /// when it completes, as Redis counts a blocked command's call once, on unblocking).
+    pub entry: usize,
+    pub argv: Vec<Vec<u8>>,
+    /// When it started (monotonic ns).
+    pub started_ns: u64,
 }
 
 impl Client {
@@ -394,6 +416,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             out_written: 0,
             info,
+            blocked: None,
         }
     }
 

@@ -55,6 +55,8 @@ enum Flow {
     More,
     /// A command must wait for a client pause to end (until the given unix ms).
     Paused(i64),
+    /// A blocking command is waiting (`client.blocked`); later requests wait behind it.
+    Blocked,
     /// Close after writing the replies so far.
     CloseAfterReply,
     /// Close now; pending replies are dropped.
@@ -159,9 +161,9 @@ where
 
     loop {
         let had_output = s.out.buf.len();
-        if paused.is_none() && !closing {
+        if paused.is_none() && !closing && s.client.blocked.is_none() {
             match s.process() {
-                Flow::More => {}
+                Flow::More | Flow::Blocked => {}
                 Flow::Paused(until) => paused = Some(until),
                 Flow::CloseAfterReply => closing = true,
                 Flow::CloseNow => {
@@ -169,7 +171,7 @@ where
                     break;
                 }
             }
-            s.set_blocked(paused.is_some());
+            s.set_blocked(paused.is_some() || s.client.blocked.is_some());
             s.maybe_resize();
         }
         s.publish();
@@ -195,6 +197,12 @@ where
         }
         let start = s.rbuf.len();
         let soft_deadline = s.soft_deadline();
+        // A blocked command: its wait, and its timeout.
+        let waiter = s.client.blocked.as_ref().map(|b| b.waiter.clone());
+        let block_deadline = s.client.blocked.as_ref().and_then(|b| b.deadline_ms).map(|ms| {
+            let left = (ms - crate::util::now_ms()).max(0) as u64;
+            tokio::time::Instant::now() + Duration::from_millis(left)
+        });
 
         tokio::select! {
             biased;
@@ -228,6 +236,9 @@ where
                 }
             },
             _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            _ = WaitEnded(waiter.as_deref()), if waiter.is_some() => s.unblocked(),
+            _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if block_deadline.is_some() => s.unblocked(),
             // Over the soft output limit and no traffic: the limit's time still runs out.
             _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
                 let unauthenticated = !s.client.authenticated && s.server.auth_required();
@@ -251,13 +262,37 @@ where
     if graceful {
         let _ = wr.shutdown().await;
     }
+    // A client leaving in a blocking command: a reply served but never sent gives its
+    // elements back.
+    crate::cmd::blocking::finish_blocked(&s.server, &mut s.client, &mut s.out, true);
     s.set_blocked(false);
     s.server.clients.remove(s.info.id);
     // The caller drops the socket right after this returns, with no await in between.
     s.info.set_socket_open(false);
 }
 
+/// Resolves when the wait of a blocked command has ended (served or unblocked).
+struct WaitEnded<'a>(Option<&'a crate::store::blocking::Waiter>);
+
+impl std::future::Future for WaitEnded<'_> {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        match self.0 {
+            Some(w) => w.poll_ended(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
 impl Session {
+    /// Ends the wait of the blocked command (served, unblocked or timed out): its reply goes
+    /// out and the requests behind it run on the next pass.
+    fn unblocked(&mut self) {
+        crate::cmd::blocking::finish_blocked(&self.server, &mut self.client, &mut self.out, false);
+        self.set_blocked(false);
+    }
+
     /// Marks the client blocked (postponed by CLIENT PAUSE) or not, keeping INFO's
     /// blocked_clients in step.
     fn set_blocked(&self, on: bool) {
@@ -382,6 +417,11 @@ impl Session {
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
                     drop(argv);
+                    if self.client.blocked.is_some() {
+                        start += consumed;
+                        flow = Flow::Blocked;
+                        break;
+                    }
                     apply_reply_mode(&mut self.client, &mut self.out, mark);
                     start += consumed;
                     if self.client.close_after_reply {

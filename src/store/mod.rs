@@ -35,6 +35,7 @@
 //! decrement and 8-bit logarithmic counter (OBJECT FREQ). The policy and the other settings read
 //! on hot paths are mirrored in [`Tunables`], so commands never take the config lock.
 
+pub mod blocking;
 pub mod dict;
 pub mod entry;
 pub mod expires;
@@ -42,11 +43,12 @@ pub mod lazyfree;
 pub mod types;
 pub mod value;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
+use blocking::{Waiter, Waiters};
 use dict::{Dict, Found};
 use entry::Entry;
 use expires::{Index, Round, free_value};
@@ -268,6 +270,10 @@ pub struct ShardStats {
 pub struct Shard {
     pub dbs: Vec<Db>,
     pub stats: ShardStats,
+    /// Clients blocked on keys of this shard, per database index. Kept apart from `dbs`
+    /// because a waiter waits on a database number: FLUSHDB empties and SWAPDB swaps the data,
+    /// not the waiters.
+    pub waiters: Vec<Waiters>,
 }
 
 impl Db {
@@ -386,6 +392,7 @@ impl Store {
                 Mutex::new(Shard {
                     dbs: (0..databases).map(|_| Db::default()).collect(),
                     stats: ShardStats::default(),
+                    waiters: (0..databases).map(|_| Waiters::default()).collect(),
                 })
             })
             .collect();
@@ -405,7 +412,15 @@ impl Store {
     /// Returns a view with no shard locked yet; shards are locked as keys are touched. For
     /// commands with no keys, and as the start of the other constructors.
     pub fn view(&self, db: usize, now: i64) -> Keyspace<'_> {
-        Keyspace { store: self, guards: Default::default(), db, now, dirty: 0, hint: (0, 0, 0) }
+        Keyspace {
+            store: self,
+            guards: Default::default(),
+            db,
+            now,
+            dirty: 0,
+            hint: (0, 0, 0),
+            ready: Vec::new(),
+        }
     }
 
     /// Returns a view holding the shards of `keys`, locked in ascending order.
@@ -463,6 +478,14 @@ impl Store {
             s.lock().stats = ShardStats::default();
         }
         self.expire_stats.reset();
+    }
+
+    /// Takes `w` out of the queues of all its keys, locking their shards one at a time (the
+    /// waiter's connection, once its wait has ended).
+    pub fn remove_waiter(&self, w: &Arc<Waiter>) {
+        for k in &w.keys {
+            self.shards[shard_of_key(k)].lock().waiters[w.db].remove(k, w);
+        }
     }
 
     /// Checks every database slice's TTL index (see [`Db::check_index`]).
@@ -535,6 +558,9 @@ pub struct Keyspace<'a> {
     /// The hash of one argument already hashed to choose its shard: (address, length, hash).
     /// Lets a single-key command hash its key once.
     hint: (usize, usize, u64),
+    /// Keys with blocked clients that this command created (database, key): served once the
+    /// command is done (see `blocking.rs`).
+    pub ready: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a> Keyspace<'a> {
@@ -705,7 +731,60 @@ impl<'a> Keyspace<'a> {
     /// COPY move or build whole entries, keeping their TTL and access clock).
     pub fn put_entry_in(&mut self, db: usize, e: Entry) {
         let h = hash_key(e.key());
-        self.shard_mut(shard_of(h)).dbs[db].link(h, e);
+        let shard = self.shard_mut(shard_of(h));
+        // A new key that clients wait on: they are served after this command.
+        let ready = shard.waiters[db].has(e.key())
+            && matches!(e.value(), Value::List(_) | Value::ZSet(_));
+        let key = if ready { Some(e.key().to_vec()) } else { None };
+        shard.dbs[db].link(h, e);
+        if let Some(k) = key {
+            self.ready.push((db, k));
+        }
+    }
+
+    /// Files `w` in the queue of each of its keys. The shards of its keys must be held (the
+    /// blocking command declared them).
+    pub fn add_waiter(&mut self, w: &Arc<Waiter>) {
+        for k in &w.keys {
+            self.shard_mut(shard_of_key(k)).waiters[w.db].add(k, w.clone());
+        }
+    }
+
+    /// Returns the first client still waiting on `key` in database `db`.
+    pub fn front_waiter(&mut self, db: usize, key: &[u8]) -> Option<Arc<Waiter>> {
+        let waiters = &mut self.shard_mut(shard_of_key(key)).waiters[db];
+        if waiters.is_empty() { None } else { waiters.front(key) }
+    }
+
+    /// Makes sure shard `i` is held, without breaking the ascending lock order: locks it when
+    /// no higher shard is held, otherwise only tries. Returns false when that try failed; the
+    /// caller may then [`Keyspace::relock_all`].
+    pub fn ensure_shard(&mut self, i: usize) -> bool {
+        if self.guards[i].is_some() {
+            return true;
+        }
+        if self.guards[i + 1..].iter().all(|g| g.is_none()) {
+            self.guards[i] = Some(self.store.shards[i].lock());
+            return true;
+        }
+        match self.store.shards[i].try_lock() {
+            Some(g) => {
+                self.guards[i] = Some(g);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Releases every lock held and takes all of them, in order. Other commands may run in
+    /// between: only for work that re-reads what it needs afterwards.
+    pub fn relock_all(&mut self) {
+        for g in self.guards.iter_mut() {
+            *g = None;
+        }
+        for (i, g) in self.guards.iter_mut().enumerate() {
+            *g = Some(self.store.shards[i].lock());
+        }
     }
 
     /// Takes the entry of `key` out of database `db`, expired or not.
@@ -806,9 +885,24 @@ impl<'a> Keyspace<'a> {
 
     /// Swaps two databases in every shard (their keys, TTL index and statistics).
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        let mut ready = std::mem::take(&mut self.ready);
         for i in 0..SHARDS {
-            self.shard_mut(i).dbs.swap(a, b);
+            let shard = self.shard_mut(i);
+            shard.dbs.swap(a, b);
+            // Clients waiting in either database on a key that the swap brought in.
+            for db in [a, b] {
+                for k in shard.waiters[db].keys() {
+                    let h = hash_key(k);
+                    let present = shard.dbs[db].dict.find(h, |e| e.key() == k).is_some_and(|e| {
+                        matches!(e.value(), Value::List(_) | Value::ZSet(_))
+                    });
+                    if present {
+                        ready.push((db, k.to_vec()));
+                    }
+                }
+            }
         }
+        self.ready = ready;
         self.dirty += 1;
     }
 

@@ -10,6 +10,7 @@ unsafe extern "C" {
     fn rrs_ld_from_i64(n: i64, out: *mut u8);
     fn rrs_ld_add(a: *const u8, b: *const u8, out: *mut u8) -> i32;
     fn rrs_ld_format_human(v: *const u8, buf: *mut c_char, cap: usize) -> usize;
+    fn rrs_ld_timeout_ms(v: *const u8) -> i64;
 }
 
 /// Longest text a long double is parsed from or printed to (Redis's `MAX_LONG_DOUBLE_CHARS`).
@@ -61,6 +62,16 @@ impl LongDouble {
             rrs_ld_format_human(self.0.as_ptr(), buf.as_mut_ptr() as *mut c_char, buf.len())
         };
         &buf[..n.min(buf.len())]
+    }
+}
+
+impl LongDouble {
+    /// Returns the value, taken as seconds, in whole milliseconds rounded up, converted as x86
+    /// converts a `long double` to `long long`: out of range (or infinite) gives `i64::MIN`.
+    /// The timeout arithmetic of Redis 7.0's blocking commands.
+    pub fn seconds_to_ms(&self) -> i64 {
+        // SAFETY: the buffer holds a long double written by this module.
+        unsafe { rrs_ld_timeout_ms(self.0.as_ptr()) }
     }
 }
 
@@ -118,6 +129,19 @@ mod tests {
         assert_eq!(add("0", "inf"), None);
         assert_eq!(add("inf", "-inf"), None);
         assert_eq!(add("1e4932", "1e4932"), None);
+    }
+
+    #[test]
+    fn timeouts_convert_like_redis() {
+        let ms = |s: &str| LongDouble::parse(s.as_bytes()).unwrap().seconds_to_ms();
+        assert_eq!(ms("0"), 0);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1.5"), 1500);
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("inf"), i64::MIN);
+        assert_eq!(ms("1e400"), i64::MIN);
+        assert_eq!(ms("99999999999999999"), i64::MIN);
+        assert_eq!(ms("0x10"), 16000);
     }
 
     #[test]
