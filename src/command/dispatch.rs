@@ -129,6 +129,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     let dirty = ctx.ks.dirty;
     drop(ctx);
     if client.blocked.is_some() {
+        client.info.last_cmd.store(idx, Ordering::Relaxed);
         // Counted when the wait ends (cmd::blocking::finish_blocked), as Redis counts a
         // blocked command's call once, on unblocking.
         if dirty > 0 {

@@ -6,6 +6,7 @@
 //! `redis-server` to prove it.
 
 mod auth;
+mod blocking;
 mod config;
 mod connection;
 mod handshake;
