@@ -12,7 +12,7 @@
 //! xored with SHA1 of the data), the pairs and the members of unordered collections are
 //! combined with xor (order-free).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use super::server::reply_help;
@@ -22,9 +22,6 @@ use crate::protocol::errors;
 use crate::store::value::Value;
 use crate::util::{parse_i64_strict, parse_memory};
 
-/// Size above which list elements are stored as plain nodes (DEBUG
-/// QUICKLIST-PACKED-THRESHOLD); read by the list type.
-static QUICKLIST_PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 30);
 /// DEBUG PAUSE-CRON: the cron skips its work while set.
 static CRON_PAUSED: AtomicBool = AtomicBool::new(false);
 /// DEBUG REPLYBUFFER PEAK-RESET-TIME, milliseconds (-1: never), and RESIZING.
@@ -37,9 +34,10 @@ static DISABLE_DENY_SCRIPTS: AtomicBool = AtomicBool::new(false);
 /// DEBUG AOF-FLUSH-SLEEP, microseconds, for the AOF.
 static AOF_FLUSH_SLEEP_US: AtomicI64 = AtomicI64::new(0);
 
-/// Returns the packed-node threshold of lists, in bytes.
+/// Returns the packed-node threshold of lists, in bytes (kept by the list type, which reads
+/// it on every push).
 pub fn quicklist_packed_threshold() -> u64 {
-    QUICKLIST_PACKED_THRESHOLD.load(Ordering::Relaxed)
+    crate::store::types::list::packed_threshold()
 }
 
 /// True while DEBUG PAUSE-CRON holds the cron.
@@ -662,8 +660,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         (b"quicklist-packed-threshold", 3) => match parse_memory(argv[2]) {
             Some(sz) if sz <= (1u64 << 32) - (1 << 20) => {
-                let sz = if sz == 0 { 1 << 30 } else { sz };
-                QUICKLIST_PACKED_THRESHOLD.store(sz, Ordering::Relaxed);
+                crate::store::types::list::set_packed_threshold(sz);
                 ctx.out.ok();
             }
             _ => ctx.out.error(errors::PACKED_THRESHOLD),
