@@ -154,8 +154,13 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
             let mut tmp = itoa::Buffer::new();
             mix_digest(digest, v.str_bytes(&mut tmp).unwrap_or_default());
         }
+        // A list's elements, in order (integers as their decimal text, as Redis reads them).
+        Value::List(l) => l.walk(0, false, |e| {
+            mix_digest(digest, e);
+            true
+        }),
         // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
+        Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
     }
     if expires {
         xor_digest(digest, b"!!expire!!");
@@ -292,7 +297,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
         return ctx.out.error(errors::NO_SUCH_KEY);
     };
     let v = e.value();
-    let line = format!(
+    let mut line = format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         v as *const Value,
         refcount(v),
@@ -301,6 +306,14 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
         e.clock(),
         crate::store::idle_seconds(e.clock())
     );
+    if let Value::List(l) = v {
+        let s = l.stats();
+        line.push_str(&format!(
+            " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} \
+             ql_uncompressed_size:{}",
+            s.nodes, s.avg_node, s.listpack_max, s.compressed as u8, s.uncompressed_size
+        ));
+    }
     ctx.out.simple(line.as_bytes());
 }
 

@@ -38,7 +38,8 @@ static PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(DEFAULT_PACKED_THRESHOLD);
 // it (directly or through DEBUG QUICKLIST-PACKED-THRESHOLD) does not disturb the others.
 #[cfg(test)]
 thread_local! {
-    static TEST_THRESHOLD: std::cell::Cell<u64> = const { std::cell::Cell::new(DEFAULT_PACKED_THRESHOLD) };
+    static TEST_THRESHOLD: std::cell::Cell<u64> =
+        const { std::cell::Cell::new(DEFAULT_PACKED_THRESHOLD) };
 }
 
 /// Returns the size at or above which an element is stored in a plain node of its own.
@@ -523,7 +524,8 @@ impl Builder {
             self.out.push(Node::plain(elem));
             return;
         }
-        if self.count > 0 && !self.fill.allows(self.cur.len() + LISTPACK_OVERHEAD, self.count, elem.len())
+        if self.count > 0
+            && !self.fill.allows(self.cur.len() + LISTPACK_OVERHEAD, self.count, elem.len())
         {
             self.flush();
         }
@@ -988,7 +990,11 @@ impl List {
                         (0, None)
                     } else {
                         let keep = matches.len().saturating_sub(room);
-                        let gone = if from_tail { &matches[keep..] } else { &matches[..matches.len().min(room)] };
+                        let gone = if from_tail {
+                            &matches[keep..]
+                        } else {
+                            &matches[..matches.len().min(room)]
+                        };
                         let mut v = Vec::with_capacity(bytes.len());
                         let mut at = 0;
                         for &(a, b) in gone {
@@ -1233,7 +1239,9 @@ mod tests {
                     l.push(&e, op == 0);
                     if op == 0 { m.push_front(e) } else { m.push_back(e) }
                 }
-                2 | 3 => assert_eq!(l.pop(op == 2), if op == 2 { m.pop_front() } else { m.pop_back() }),
+                2 | 3 => {
+                    assert_eq!(l.pop(op == 2), if op == 2 { m.pop_front() } else { m.pop_back() })
+                }
                 4 if !m.is_empty() => {
                     let i = r.below(m.len());
                     assert_eq!(l.get(i).as_ref(), m.get(i));
@@ -1266,7 +1274,10 @@ mod tests {
                     let mut want = 0;
                     let idx: Vec<usize> = (0..m.len()).filter(|&i| m[i] == e).collect();
                     let idx: Vec<usize> = if from_tail {
-                        idx.into_iter().rev().take(if limit == 0 { usize::MAX } else { limit }).collect()
+                        idx.into_iter()
+                            .rev()
+                            .take(if limit == 0 { usize::MAX } else { limit })
+                            .collect()
                     } else {
                         idx.into_iter().take(if limit == 0 { usize::MAX } else { limit }).collect()
                     };
