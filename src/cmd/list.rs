@@ -873,3 +873,283 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("lmpop", -4, WRITE, lmpop)
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::testing::{Harness, bulk, err};
+    use crate::protocol::reply::Value as R;
+
+    fn ok() -> R {
+        R::Simple("OK".into())
+    }
+
+    fn bulks(items: &[&str]) -> R {
+        R::Array(items.iter().map(|s| bulk(s)).collect())
+    }
+
+    fn ints(items: &[i64]) -> R {
+        R::Array(items.iter().map(|&i| R::Int(i)).collect())
+    }
+
+    fn range(h: &mut Harness, key: &str) -> R {
+        h.run(&["LRANGE", key, "0", "-1"])
+    }
+
+    fn dirty(h: &Harness) -> u64 {
+        h.server.stats.dirty.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn push_family_and_wrong_types() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["LPUSHX", "l", "a"]), R::Int(0));
+        assert_eq!(h.run(&["EXISTS", "l"]), R::Int(0));
+        assert_eq!(h.run(&["LPUSH", "l", "a", "b", "c", "d"]), R::Int(4));
+        assert_eq!(h.run(&["RPUSH", "l", "0", "1"]), R::Int(6));
+        assert_eq!(h.run(&["RPUSHX", "l", "2"]), R::Int(7));
+        assert_eq!(range(&mut h, "l"), bulks(&["d", "c", "b", "a", "0", "1", "2"]));
+        assert_eq!(h.run(&["TYPE", "l"]), R::Simple("list".into()));
+        assert_eq!(h.run(&["OBJECT", "ENCODING", "l"]), bulk("quicklist"));
+        h.run(&["SET", "s", "v"]);
+        let wrongtype = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+        for cmd in [
+            &["LPUSH", "s", "a"][..],
+            &["RPUSHX", "s", "a"],
+            &["LLEN", "s"],
+            &["LRANGE", "s", "0", "1"],
+            &["LINDEX", "s", "0"],
+            &["LSET", "s", "0", "a"],
+            &["LINSERT", "s", "BEFORE", "a", "b"],
+            &["LREM", "s", "0", "a"],
+            &["LTRIM", "s", "0", "1"],
+            &["LPOS", "s", "a"],
+            &["LPOP", "s"],
+            &["RPOP", "s", "2"],
+            &["LMOVE", "s", "l", "LEFT", "LEFT"],
+            &["LMOVE", "l", "s", "LEFT", "LEFT"],
+            &["LMPOP", "2", "nokey", "s", "LEFT"],
+        ] {
+            assert_eq!(h.run(cmd), wrongtype, "{cmd:?}");
+        }
+        // A failed LMOVE to a wrong-type destination leaves the source alone.
+        assert_eq!(h.run(&["LLEN", "l"]), R::Int(7));
+    }
+
+    #[test]
+    fn pops_with_and_without_count() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "l", "a", "b", "c", "d", "e"]);
+        assert_eq!(h.run(&["LPOP", "l"]), bulk("a"));
+        assert_eq!(h.run(&["RPOP", "l"]), bulk("e"));
+        assert_eq!(h.run(&["LPOP", "l", "0"]), R::Array(vec![]));
+        assert_eq!(h.run(&["RPOP", "l", "2"]), bulks(&["d", "c"]));
+        assert_eq!(h.run(&["LPOP", "l", "10"]), bulks(&["b"]));
+        assert_eq!(h.run(&["EXISTS", "l"]), R::Int(0));
+        assert_eq!(h.run(&["LPOP", "l"]), R::Null);
+        assert_eq!(h.run(&["LPOP", "l", "0"]), R::NullArray);
+        assert_eq!(h.run(&["LPOP", "l", "-1"]), err("ERR value is out of range, must be positive"));
+        assert_eq!(h.run(&["LPOP", "l", "x"]), err("ERR value is out of range, must be positive"));
+        assert_eq!(
+            h.run(&["LPOP", "l", "1", "2"]),
+            err("ERR wrong number of arguments for 'lpop' command")
+        );
+        assert_eq!(h.raw(&["HELLO", "3"])[..1], *b"%");
+        assert_eq!(h.raw(&["LPOP", "l"]), b"_\r\n");
+        assert_eq!(h.raw(&["LPOP", "l", "1"]), b"_\r\n");
+        h.run(&["RPUSH", "l", "z"]);
+        assert_eq!(h.raw(&["RPOP", "l", "0"]), b"*0\r\n");
+    }
+
+    #[test]
+    fn index_set_insert() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "l", "a", "b", "c"]);
+        assert_eq!(h.run(&["LINDEX", "l", "-1"]), bulk("c"));
+        assert_eq!(h.run(&["LINDEX", "l", "3"]), R::Null);
+        assert_eq!(h.run(&["LINDEX", "l", "-4"]), R::Null);
+        assert_eq!(
+            h.run(&["LINDEX", "l", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(h.run(&["LINDEX", "nokey", "x"]), R::Null);
+        assert_eq!(h.run(&["LSET", "l", "-3", "A"]), ok());
+        assert_eq!(h.run(&["LSET", "l", "3", "x"]), err("ERR index out of range"));
+        assert_eq!(h.run(&["LSET", "nokey", "x", "x"]), err("ERR no such key"));
+        assert_eq!(h.run(&["LINSERT", "l", "AFTER", "c", "d"]), R::Int(4));
+        assert_eq!(h.run(&["LINSERT", "l", "before", "A", "0"]), R::Int(5));
+        assert_eq!(h.run(&["LINSERT", "l", "before", "zz", "0"]), R::Int(-1));
+        assert_eq!(h.run(&["LINSERT", "nokey", "before", "a", "0"]), R::Int(0));
+        assert_eq!(h.run(&["LINSERT", "nokey", "middle", "a", "0"]), err("ERR syntax error"));
+        assert_eq!(range(&mut h, "l"), bulks(&["0", "A", "b", "c", "d"]));
+    }
+
+    #[test]
+    fn ranges_and_trims() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "l", "1", "2", "3", "4", "5", "6"]);
+        assert_eq!(h.run(&["LRANGE", "l", "-2", "100"]), bulks(&["5", "6"]));
+        assert_eq!(h.run(&["LRANGE", "l", "3", "1"]), bulks(&[]));
+        assert_eq!(h.run(&["LRANGE", "l", "-100", "0"]), bulks(&["1"]));
+        assert_eq!(h.run(&["LRANGE", "l", "6", "10"]), bulks(&[]));
+        let min = i64::MIN.to_string();
+        assert_eq!(h.run(&["LRANGE", "l", &min, "1"]), bulks(&["1", "2"]));
+        assert_eq!(
+            h.run(&["LRANGE", "l", "a", "1"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(h.run(&["LTRIM", "l", "1", "-2"]), ok());
+        assert_eq!(range(&mut h, "l"), bulks(&["2", "3", "4", "5"]));
+        assert_eq!(h.run(&["LTRIM", "l", "2", "1"]), ok());
+        assert_eq!(h.run(&["EXISTS", "l"]), R::Int(0));
+        assert_eq!(
+            h.run(&["LTRIM", "l", "x", "1"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(h.run(&["LTRIM", "nokey", "0", "1"]), ok());
+    }
+
+    #[test]
+    fn lrem_directions_and_limits() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "l", "a", "b", "a", "c", "a", "b"]);
+        assert_eq!(h.run(&["LREM", "l", "-1", "a"]), R::Int(1));
+        assert_eq!(range(&mut h, "l"), bulks(&["a", "b", "a", "c", "b"]));
+        assert_eq!(h.run(&["LREM", "l", "1", "b"]), R::Int(1));
+        assert_eq!(h.run(&["LREM", "l", "0", "a"]), R::Int(2));
+        assert_eq!(range(&mut h, "l"), bulks(&["c", "b"]));
+        let min = i64::MIN.to_string();
+        h.run(&["RPUSH", "l", "c"]);
+        assert_eq!(h.run(&["LREM", "l", &min, "c"]), R::Int(2));
+        assert_eq!(h.run(&["LREM", "l", "0", "b"]), R::Int(1));
+        assert_eq!(h.run(&["EXISTS", "l"]), R::Int(0));
+        assert_eq!(
+            h.run(&["LREM", "l", "x", "b"]),
+            err("ERR value is not an integer or out of range")
+        );
+    }
+
+    #[test]
+    fn lpos_options() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "l", "a", "b", "c", "1", "2", "3", "c", "c"]);
+        assert_eq!(h.run(&["LPOS", "l", "c"]), R::Int(2));
+        assert_eq!(h.run(&["LPOS", "l", "c", "RANK", "-2"]), R::Int(6));
+        assert_eq!(h.run(&["LPOS", "l", "c", "RANK", "4"]), R::Null);
+        assert_eq!(h.run(&["LPOS", "l", "c", "COUNT", "0"]), ints(&[2, 6, 7]));
+        assert_eq!(h.run(&["LPOS", "l", "c", "COUNT", "2", "RANK", "-1"]), ints(&[7, 6]));
+        assert_eq!(h.run(&["LPOS", "l", "c", "COUNT", "0", "MAXLEN", "3"]), ints(&[2]));
+        assert_eq!(
+            h.run(&["LPOS", "l", "c", "COUNT", "0", "MAXLEN", "7", "RANK", "2"]),
+            ints(&[6])
+        );
+        // Redis negates a LONG_MIN rank with wrap-around: every match qualifies and COUNT
+        // never stops the scan.
+        let min = i64::MIN.to_string();
+        assert_eq!(h.run(&["LPOS", "l", "c", "RANK", &min]), R::Int(7));
+        assert_eq!(h.run(&["LPOS", "l", "c", "RANK", &min, "COUNT", "1"]), ints(&[7, 6, 2]));
+        assert!(
+            matches!(h.run(&["LPOS", "l", "c", "RANK", "0"]), R::Error(e) if e.contains("RANK can't be zero"))
+        );
+        assert_eq!(h.run(&["LPOS", "l", "c", "COUNT", "-1"]), err("ERR COUNT can't be negative"));
+        assert_eq!(h.run(&["LPOS", "l", "c", "MAXLEN", "x"]), err("ERR MAXLEN can't be negative"));
+        assert_eq!(h.run(&["LPOS", "l", "c", "RANK"]), err("ERR syntax error"));
+        assert_eq!(h.run(&["LPOS", "nokey", "c"]), R::Null);
+        assert_eq!(h.run(&["LPOS", "nokey", "c", "COUNT", "1"]), R::Array(vec![]));
+    }
+
+    #[test]
+    fn lmove_and_rpoplpush() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "src", "a", "b", "c"]);
+        assert_eq!(h.run(&["LMOVE", "src", "dst", "LEFT", "RIGHT"]), bulk("a"));
+        assert_eq!(h.run(&["LMOVE", "src", "dst", "right", "left"]), bulk("c"));
+        assert_eq!(range(&mut h, "dst"), bulks(&["c", "a"]));
+        assert_eq!(h.run(&["RPOPLPUSH", "dst", "dst"]), bulk("a"));
+        assert_eq!(range(&mut h, "dst"), bulks(&["a", "c"]));
+        assert_eq!(h.run(&["RPOPLPUSH", "src", "src"]), bulk("b"));
+        assert_eq!(h.run(&["RPOPLPUSH", "src", "dst"]), bulk("b"));
+        assert_eq!(h.run(&["EXISTS", "src"]), R::Int(0));
+        assert_eq!(h.run(&["RPOPLPUSH", "src", "dst"]), R::Null);
+        assert_eq!(h.run(&["LMOVE", "src", "dst", "up", "left"]), err("ERR syntax error"));
+        assert_eq!(range(&mut h, "dst"), bulks(&["b", "a", "c"]));
+    }
+
+    #[test]
+    fn lmpop_parsing_and_pops() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "b", "1", "2", "3"]);
+        assert_eq!(
+            h.run(&["LMPOP", "2", "a", "b", "RIGHT", "COUNT", "2"]),
+            R::Array(vec![bulk("b"), bulks(&["3", "2"])])
+        );
+        assert_eq!(h.run(&["LMPOP", "1", "b", "LEFT"]), R::Array(vec![bulk("b"), bulks(&["1"])]));
+        assert_eq!(h.run(&["EXISTS", "b"]), R::Int(0));
+        assert_eq!(h.run(&["LMPOP", "2", "a", "b", "LEFT"]), R::NullArray);
+        let numkeys = err("ERR numkeys should be greater than 0");
+        assert_eq!(h.run(&["LMPOP", "0", "a", "LEFT"]), numkeys);
+        assert_eq!(h.run(&["LMPOP", "x", "a", "LEFT"]), numkeys);
+        assert_eq!(h.run(&["LMPOP", "2", "a", "LEFT"]), err("ERR syntax error"));
+        assert_eq!(h.run(&["LMPOP", "9223372036854775807", "a", "LEFT"]), err("ERR syntax error"));
+        assert_eq!(
+            h.run(&["LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "1"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            h.run(&["LMPOP", "1", "a", "LEFT", "COUNT", "0"]),
+            err("ERR count should be greater than 0")
+        );
+        assert_eq!(h.run(&["LMPOP", "1", "a", "LEFT", "COUNT"]), err("ERR syntax error"));
+        assert_eq!(mpop_keys_at(&[b"lmpop", b"2", b"a", b"b", b"left"], 1), vec![2, 3]);
+        assert!(mpop_keys_at(&[b"lmpop", b"3", b"a", b"b", b"left"], 1).is_empty());
+        assert!(mpop_keys_at(&[b"lmpop", b"-1", b"a"], 1).is_empty());
+    }
+
+    #[test]
+    fn dirty_counts_as_redis() {
+        let mut h = Harness::new();
+        let d0 = dirty(&h);
+        h.run(&["RPUSH", "l", "a", "b", "c"]);
+        assert_eq!(dirty(&h) - d0, 3);
+        h.run(&["LPOP", "l", "3"]);
+        assert_eq!(dirty(&h) - d0, 6);
+        h.run(&["RPUSH", "l", "a"]);
+        h.run(&["LMOVE", "l", "m", "LEFT", "LEFT"]);
+        assert_eq!(dirty(&h) - d0, 8);
+    }
+
+    #[test]
+    fn settings_and_plain_nodes_through_commands() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "list-max-listpack-size", "1"]);
+        h.run(&["CONFIG", "SET", "list-compress-depth", "1"]);
+        assert_eq!(h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5b"]), ok());
+        let big = "x".repeat(600);
+        for e in ["aa", &big, "bb", &big, "cc"] {
+            h.run(&["RPUSH", "l", e]);
+        }
+        assert_eq!(h.run(&["LSET", "l", "1", "dd"]), ok());
+        assert_eq!(h.run(&["LSET", "l", "2", &big]), ok());
+        assert_eq!(h.run(&["LINSERT", "l", "BEFORE", "cc", &big]), R::Int(6));
+        assert_eq!(range(&mut h, "l"), bulks(&["aa", "dd", &big, &big, &big, "cc"]));
+        let R::Simple(obj) = h.run(&["DEBUG", "OBJECT", "l"]) else { panic!("no DEBUG OBJECT") };
+        assert!(
+            obj.contains(" ql_nodes:6 ql_avg_node:1.00 ql_listpack_max:1 ql_compressed:1"),
+            "{obj}"
+        );
+        assert_eq!(h.run(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"]), ok());
+        assert_eq!(h.run(&["DEBUG", "LISTPACK", "l"]), err("ERR Not a listpack encoded object."));
+    }
+
+    #[test]
+    fn digest_matches_redis() {
+        let mut h = Harness::new();
+        h.run(&["RPUSH", "dl", "a", "b", "c", "1", "2", "300", "-5", "123456789012"]);
+        // Captured from redis-server 7.0.15 for the same list.
+        let want = R::Array(vec![R::Simple("4e8b39506f3319461439ab3af1956da5b6da1eee".into())]);
+        assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", "dl"]), want);
+        h.run(&["CONFIG", "SET", "list-max-listpack-size", "2"]);
+        h.run(&["COPY", "dl", "dl2"]);
+        assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", "dl2"]), want);
+    }
+}
