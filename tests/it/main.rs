@@ -10,6 +10,7 @@ mod config;
 mod connection;
 mod handshake;
 mod keys;
+mod list;
 mod protocol;
 mod strings;
 mod support;
