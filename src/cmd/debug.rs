@@ -12,7 +12,7 @@
 //! xored with SHA1 of the data), the pairs and the members of unordered collections are
 //! combined with xor (order-free).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use super::server::reply_help;
@@ -22,9 +22,6 @@ use crate::protocol::errors;
 use crate::store::value::Value;
 use crate::util::{parse_i64_strict, parse_memory};
 
-/// Size above which list elements are stored as plain nodes (DEBUG
-/// QUICKLIST-PACKED-THRESHOLD); read by the list type.
-static QUICKLIST_PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 30);
 /// DEBUG PAUSE-CRON: the cron skips its work while set.
 static CRON_PAUSED: AtomicBool = AtomicBool::new(false);
 /// DEBUG REPLYBUFFER PEAK-RESET-TIME, milliseconds (-1: never), and RESIZING.
@@ -37,9 +34,10 @@ static DISABLE_DENY_SCRIPTS: AtomicBool = AtomicBool::new(false);
 /// DEBUG AOF-FLUSH-SLEEP, microseconds, for the AOF.
 static AOF_FLUSH_SLEEP_US: AtomicI64 = AtomicI64::new(0);
 
-/// Returns the packed-node threshold of lists, in bytes.
+/// Returns the packed-node threshold of lists, in bytes (kept by the list type, which reads
+/// it on every push).
 pub fn quicklist_packed_threshold() -> u64 {
-    QUICKLIST_PACKED_THRESHOLD.load(Ordering::Relaxed)
+    crate::store::types::list::packed_threshold()
 }
 
 /// True while DEBUG PAUSE-CRON holds the cron.
@@ -156,8 +154,13 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
             let mut tmp = itoa::Buffer::new();
             mix_digest(digest, v.str_bytes(&mut tmp).unwrap_or_default());
         }
+        // A list's elements, in order (integers as their decimal text, as Redis reads them).
+        Value::List(l) => l.walk(0, false, |e| {
+            mix_digest(digest, e);
+            true
+        }),
         // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
+        Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
     }
     if expires {
         xor_digest(digest, b"!!expire!!");
@@ -294,7 +297,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
         return ctx.out.error(errors::NO_SUCH_KEY);
     };
     let v = e.value();
-    let line = format!(
+    let mut line = format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         v as *const Value,
         refcount(v),
@@ -303,6 +306,14 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
         e.clock(),
         crate::store::idle_seconds(e.clock())
     );
+    if let Value::List(l) = v {
+        let s = l.stats();
+        line.push_str(&format!(
+            " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} \
+             ql_uncompressed_size:{}",
+            s.nodes, s.avg_node, s.listpack_max, s.compressed as u8, s.uncompressed_size
+        ));
+    }
     ctx.out.simple(line.as_bytes());
 }
 
@@ -662,8 +673,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         (b"quicklist-packed-threshold", 3) => match parse_memory(argv[2]) {
             Some(sz) if sz <= (1u64 << 32) - (1 << 20) => {
-                let sz = if sz == 0 { 1 << 30 } else { sz };
-                QUICKLIST_PACKED_THRESHOLD.store(sz, Ordering::Relaxed);
+                crate::store::types::list::set_packed_threshold(sz);
                 ctx.out.ok();
             }
             _ => ctx.out.error(errors::PACKED_THRESHOLD),

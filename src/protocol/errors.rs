@@ -152,6 +152,13 @@ pub fn out_of_range_between(min: i64, max: i64) -> String {
     format!("ERR value is out of range, value must between {min} and {max}")
 }
 
+// ---- lists (cmd/list.rs) ----
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+
 // ---- config (config/) ----
 
 // ---- messages with arguments ----

@@ -11,6 +11,7 @@ mod config;
 mod connection;
 mod handshake;
 mod keys;
+mod list;
 mod protocol;
 mod strings;
 mod support;
