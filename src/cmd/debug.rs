@@ -159,8 +159,16 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
             mix_digest(digest, e);
             true
         }),
+        // A hash: each pair mixed on its own (field, then value), the pairs combined in any
+        // order.
+        Value::Hash(h) => h.for_each(|f, val| {
+            let mut pair = [0u8; 20];
+            mix_digest(&mut pair, f);
+            mix_digest(&mut pair, val);
+            xor_digest(digest, &pair);
+        }),
         // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
+        Value::Set(_) | Value::ZSet(_) => {}
     }
     if expires {
         xor_digest(digest, b"!!expire!!");

@@ -69,6 +69,12 @@ pub const LCS_TABLE_TOO_BIG: &str =
 pub const LCS_ALLOC_FAILED: &str =
     "ERR Insufficient memory, failed allocating transient memory for LCS";
 
+// ---- hashes (cmd/hash.rs) ----
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+pub const HASH_NAN_OR_INF: &str = "ERR value is NaN or Infinity";
+pub const HASH_COUNT_RANGE: &str = "ERR value is out of range";
+
 // ---- keys and expiry (cmd/keys.rs) ----
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";

@@ -529,6 +529,37 @@ impl<N: Node> Dict<N> {
         }
     }
 
+    /// Returns a node picked at random with (nearly) the same chance for every node, for
+    /// HRANDFIELD and its kin, whose replies are tested for uniformity: a bucket of either
+    /// table uniformly, then one of `max(width, chain length)` slots, retrying when the slot
+    /// lies past the chain's end. Every node of a chain of at most `width` nodes has the same
+    /// chance; a node in a longer chain (rare at a load factor of at most 1) a little less.
+    /// [`Dict::random`] is cheaper but favours nodes alone in their bucket.
+    pub fn random_fair(&self, width: usize, mut rnd: impl FnMut() -> u64) -> Option<&N> {
+        if self.is_empty() {
+            return None;
+        }
+        let n0 = self.t0.buckets.len();
+        let total = n0 + self.t1.buckets.len();
+        loop {
+            let i = (rnd() as usize) % total;
+            let bucket = if i < n0 { &self.t0.buckets[i] } else { &self.t1.buckets[i - n0] };
+            let Some(head) = bucket.as_ref() else { continue };
+            let mut len = 0;
+            walk(Some(head), &mut |_| len += 1);
+            let mut pick = (rnd() as usize) % width.max(len);
+            if pick >= len {
+                continue;
+            }
+            let mut cur = head;
+            while pick > 0 {
+                cur = cur.next_node()?;
+                pick -= 1;
+            }
+            return Some(cur);
+        }
+    }
+
     /// Removes every node and returns them as a dict, so the caller may free it elsewhere.
     pub fn take(&mut self) -> Dict<N> {
         std::mem::take(self)
