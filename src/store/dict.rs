@@ -502,6 +502,15 @@ impl<N: Node> Dict<N> {
         }
     }
 
+    /// Returns an iterator over every node, with references that live as long as the table
+    /// is borrowed (so a caller can keep several at once).
+    pub fn iter(&self) -> impl Iterator<Item = &N> + '_ {
+        [&self.t0, &self.t1]
+            .into_iter()
+            .flat_map(|t| t.buckets.iter())
+            .flat_map(|b| std::iter::successors(b.as_ref(), |n| n.next_node()))
+    }
+
     /// Returns a node picked at random (uniform over buckets, then over the chain), using `rnd`
     /// as the source of randomness.
     pub fn random(&self, mut rnd: impl FnMut() -> u64) -> Option<&N> {
