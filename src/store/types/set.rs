@@ -566,36 +566,12 @@ impl Set {
         if dict.is_empty() {
             return None;
         }
-        let start: u64 = rng.random();
-        let max_steps = FAIR_SAMPLE * 10;
-        // First pass: how many members the walk collects.
-        let mut seen = 0;
-        let mut steps = 0;
-        while seen < FAIR_SAMPLE && steps < max_steps {
-            dict.visit_slot(start.wrapping_add(steps as u64), |_| seen += 1);
-            steps += 1;
-        }
-        if seen == 0 {
+        let mut picked = [None; FAIR_SAMPLE];
+        let n = dict.sample(rng.random(), &mut picked);
+        if n == 0 {
             return dict.random(|| rng.random::<u64>());
         }
-        let pick = rng.random_range(0..seen.min(FAIR_SAMPLE));
-        // Second pass: the same walk, to the picked one. Its address and hash find it again
-        // with a lifetime tied to the dict.
-        let mut n = 0;
-        let mut found = None;
-        for s in 0..steps {
-            dict.visit_slot(start.wrapping_add(s as u64), |m| {
-                if n == pick {
-                    found = Some((m.addr(), m.node_hash()));
-                }
-                n += 1;
-            });
-            if found.is_some() {
-                break;
-            }
-        }
-        let (addr, h) = found?;
-        dict.find(h, |m| m.addr() == addr)
+        picked[rng.random_range(0..n)]
     }
 
     /// Removes a member picked at random and returns it; `None` when empty.
