@@ -20,8 +20,8 @@ use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::Reply;
 use crate::protocol::errors;
-use crate::store::types::set::{Elem, Set};
 use crate::store::Keyspace;
+use crate::store::types::set::{Elem, Set};
 use crate::store::value::Value;
 use crate::util::glob::glob_match;
 use crate::util::parse_i64_strict;
@@ -229,7 +229,9 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
                     // (whose encoding is chosen afresh, as Redis does) and reply the rest.
                     let mut keep: Option<Set> = None;
                     for _ in 0..remaining {
-                        let Some(p) = s.pop_random(&mut rng) else { break };
+                        let Some(p) = s.pop_random(&mut rng) else {
+                            break;
+                        };
                         let e = p.elem();
                         let k = keep.get_or_insert_with(|| match e {
                             Elem::Int(_) => Set::new(),
@@ -285,7 +287,9 @@ fn srandmember_count(ctx: &mut Ctx, argv: &[&[u8]]) {
     use rand::RngExt;
     let (count, unique) = match parse_i64_strict(argv[2]) {
         None => return ctx.out.error(errors::NOT_INTEGER),
-        Some(i64::MIN) => return ctx.out.error(&errors::out_of_range_between(-i64::MAX, i64::MAX)),
+        Some(i64::MIN) => {
+            return ctx.out.error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
+        }
         Some(n) => (n.unsigned_abs() as usize, n >= 0),
     };
     let s = match ctx.ks.get(argv[1]) {
@@ -327,7 +331,8 @@ fn srandmember_count(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     // Much smaller than the set: pick until there are enough distinct members.
-    let mut picked: std::collections::HashSet<Elem> = std::collections::HashSet::with_capacity(count);
+    let mut picked: std::collections::HashSet<Elem> =
+        std::collections::HashSet::with_capacity(count);
     let mut order: Vec<Elem> = Vec::with_capacity(count);
     while order.len() < count {
         let Some(e) = s.random(&mut rng) else { break };
@@ -355,7 +360,9 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         Found::Set(_) => true,
     };
     if src == dst {
-        let Found::Set(s) = set_mut(&mut ctx.ks, src) else { return ctx.out.int(0) };
+        let Found::Set(s) = set_mut(&mut ctx.ks, src) else {
+            return ctx.out.int(0);
+        };
         let is = s.contains(member);
         return ctx.out.int(is as i64);
     }
@@ -434,7 +441,9 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) {
     let max = max_intset(ctx);
     let read = !matches!(to, InterTo::Store(_));
     let vals = ctx.ks.get_many(keys, read);
-    let Ok(sets) = collect_sets(&vals, ctx.out) else { return };
+    let Ok(sets) = collect_sets(&vals, ctx.out) else {
+        return;
+    };
     let mut sets: Vec<&Set> = match sets.into_iter().collect::<Option<Vec<_>>>() {
         Some(s) => s,
         // A missing key is an empty set: the intersection is empty.
@@ -499,7 +508,9 @@ enum SetOp {
 fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: SetOp) {
     let max = max_intset(ctx);
     let vals = ctx.ks.get_many(keys, dst.is_none());
-    let Ok(sets) = collect_sets(&vals, ctx.out) else { return };
+    let Ok(sets) = collect_sets(&vals, ctx.out) else {
+        return;
+    };
     let mut result = Set::new();
     match op {
         SetOp::Union => {
@@ -521,7 +532,8 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
                     let mut others = others;
                     others.sort_by_key(|s| std::cmp::Reverse(s.len()));
                     first.for_each_elem(|e| {
-                        let gone = others.iter().any(|o| std::ptr::eq(*o, first) || o.contains_elem(e));
+                        let gone =
+                            others.iter().any(|o| std::ptr::eq(*o, first) || o.contains_elem(e));
                         if !gone {
                             result.add_elem(e, max);
                         }
@@ -678,14 +690,10 @@ const SMOVE_KEYS: &[KeySpecDef] = &[
     KeySpecDef::index(2, kf::RW | kf::INSERT),
 ];
 const SINTERCARD_KEYS: &[KeySpecDef] = &[KeySpecDef::keynum(1, kf::RO | kf::ACCESS)];
-const SINTERSTORE_KEYS: &[KeySpecDef] = &[
-    KeySpecDef::index(1, kf::RW | kf::UPDATE),
-    KeySpecDef::range(2, -1, 1, kf::RO | kf::ACCESS),
-];
-const STORE_KEYS: &[KeySpecDef] = &[
-    KeySpecDef::index(1, kf::OW | kf::UPDATE),
-    KeySpecDef::range(2, -1, 1, kf::RO | kf::ACCESS),
-];
+const SINTERSTORE_KEYS: &[KeySpecDef] =
+    &[KeySpecDef::index(1, kf::RW | kf::UPDATE), KeySpecDef::range(2, -1, 1, kf::RO | kf::ACCESS)];
+const STORE_KEYS: &[KeySpecDef] =
+    &[KeySpecDef::index(1, kf::OW | kf::UPDATE), KeySpecDef::range(2, -1, 1, kf::RO | kf::ACCESS)];
 
 const KEY_ARG: &[Arg] = &[Arg::key("key", 0)];
 const KEY_MEMBER_ARGS: &[Arg] = &[Arg::key("key", 0), Arg::new("member", ArgType::String)];
@@ -900,3 +908,399 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("sscan", -3, READONLY, sscan)
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::testing::{Harness, bulk, err};
+    use crate::protocol::reply::Value as R;
+    use std::collections::HashSet;
+
+    fn encoding(h: &Harness, key: &str) -> &'static str {
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        ks.peek(key.as_bytes()).map(|e| e.value().encoding_name()).unwrap_or("none")
+    }
+
+    fn dirty(h: &Harness) -> u64 {
+        h.server.stats.dirty.load(Ordering::Relaxed)
+    }
+
+    /// The members of a reply (array or set) as a sorted list of strings.
+    fn sorted(v: R) -> Vec<String> {
+        let items = match v {
+            R::Array(a) | R::Set(a) => a,
+            other => panic!("not a collection: {other:?}"),
+        };
+        let mut out: Vec<String> = items
+            .into_iter()
+            .map(|i| match i {
+                R::Bulk(b) => String::from_utf8(b).unwrap(),
+                other => panic!("not a bulk: {other:?}"),
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn sadd_srem_and_encodings() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["SADD", "s", "1", "2", "2", "3"]), R::Int(3));
+        assert_eq!(encoding(&h, "s"), "intset");
+        assert_eq!(h.run(&["SCARD", "s"]), R::Int(3));
+        assert_eq!(h.run(&["SADD", "s", "a"]), R::Int(1));
+        assert_eq!(encoding(&h, "s"), "hashtable");
+        assert_eq!(h.run(&["SISMEMBER", "s", "a"]), R::Int(1));
+        assert_eq!(h.run(&["SISMEMBER", "s", "b"]), R::Int(0));
+        assert_eq!(
+            h.run(&["SMISMEMBER", "s", "1", "x", "a"]),
+            R::Array(vec![R::Int(1), R::Int(0), R::Int(1)])
+        );
+        assert_eq!(h.run(&["SMISMEMBER", "nokey", "1"]), R::Array(vec![R::Int(0)]));
+        let d = dirty(&h);
+        assert_eq!(h.run(&["SREM", "s", "1", "x", "a"]), R::Int(2));
+        assert_eq!(dirty(&h), d + 2);
+        assert_eq!(h.run(&["SREM", "s", "2", "3", "4"]), R::Int(2));
+        assert_eq!(h.run(&["EXISTS", "s"]), R::Int(0), "an emptied set is deleted");
+        assert_eq!(h.run(&["SREM", "s", "1"]), R::Int(0));
+        // A first member that is not an integer makes a hashtable at once.
+        h.run(&["SADD", "t", "x", "1"]);
+        assert_eq!(encoding(&h, "t"), "hashtable");
+        // set-max-intset-entries bounds the intset.
+        h.run(&["CONFIG", "SET", "set-max-intset-entries", "2"]);
+        h.run(&["SADD", "u", "1", "2"]);
+        assert_eq!(encoding(&h, "u"), "intset");
+        h.run(&["SADD", "u", "3"]);
+        assert_eq!(encoding(&h, "u"), "hashtable");
+        // Integers beyond 64 bits are strings.
+        h.run(&["SADD", "v", "213244124402402314402033402"]);
+        assert_eq!(encoding(&h, "v"), "hashtable");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_arguments() {
+        let mut h = Harness::new();
+        h.run(&["SET", "str", "x"]);
+        h.run(&["SADD", "s", "a"]);
+        for c in [
+            &["SADD", "str", "a"][..],
+            &["SREM", "str", "a"],
+            &["SMEMBERS", "str"],
+            &["SISMEMBER", "str", "a"],
+            &["SMISMEMBER", "str", "a"],
+            &["SCARD", "str"],
+            &["SPOP", "str"],
+            &["SPOP", "str", "1"],
+            &["SRANDMEMBER", "str"],
+            &["SRANDMEMBER", "str", "1"],
+            &["SINTER", "nokey", "str"],
+            &["SUNION", "s", "str"],
+            &["SDIFF", "nokey", "str"],
+            &["SINTERCARD", "2", "s", "str"],
+            &["SSCAN", "str", "0"],
+            &["SMOVE", "str", "s", "a"],
+            &["SMOVE", "s", "str", "a"],
+        ] {
+            assert_eq!(h.run(c), err(errors::WRONGTYPE), "{c:?}");
+        }
+        assert_eq!(h.run(&["SPOP", "s", "-1"]), err(errors::POSITIVE));
+        assert_eq!(h.run(&["SPOP", "nokey", "x"]), err(errors::POSITIVE));
+        assert_eq!(h.run(&["SPOP", "s", "1", "2"]), err(errors::SYNTAX));
+        assert_eq!(h.run(&["SRANDMEMBER", "s", "x"]), err(errors::NOT_INTEGER));
+        assert_eq!(h.run(&["SRANDMEMBER", "s", "1", "2"]), err(errors::SYNTAX));
+        assert_eq!(
+            h.run(&["SRANDMEMBER", "s", "-9223372036854775808"]),
+            err("ERR value is out of range, value must between -9223372036854775807 and \
+                 9223372036854775807")
+        );
+        assert_eq!(h.run(&["SINTERCARD", "0", "s"]), err(errors::SET_NUMKEYS_NOT_POSITIVE));
+        assert_eq!(h.run(&["SINTERCARD", "a", "s"]), err(errors::SET_NUMKEYS_NOT_POSITIVE));
+        assert_eq!(h.run(&["SINTERCARD", "2", "s"]), err(errors::SET_NUMKEYS_TOO_MANY));
+        assert_eq!(h.run(&["SINTERCARD", "1", "s", "t"]), err(errors::SYNTAX));
+        assert_eq!(h.run(&["SINTERCARD", "1", "s", "LIMIT"]), err(errors::SYNTAX));
+        assert_eq!(
+            h.run(&["SINTERCARD", "1", "s", "LIMIT", "-1"]),
+            err(errors::SET_LIMIT_NEGATIVE)
+        );
+        assert_eq!(h.run(&["SSCAN", "s", "x"]), err(errors::INVALID_CURSOR));
+        assert_eq!(h.run(&["SSCAN", "s", "0", "COUNT", "0"]), err(errors::SYNTAX));
+        // A missing key answers before the options are looked at, as in Redis.
+        assert_eq!(
+            h.run(&["SSCAN", "nokey", "0", "COUNT", "0"]),
+            R::Array(vec![bulk("0"), R::Array(vec![])])
+        );
+        assert_eq!(
+            h.run(&["SMISMEMBER", "s"]),
+            err("ERR wrong number of arguments for 'smismember' command")
+        );
+    }
+
+    #[test]
+    fn missing_keys_and_resp3_shapes() {
+        let mut h = Harness::new();
+        assert_eq!(h.raw(&["SMEMBERS", "nokey"]), b"*0\r\n");
+        assert_eq!(h.raw(&["SPOP", "nokey"]), b"$-1\r\n");
+        assert_eq!(h.raw(&["SRANDMEMBER", "nokey", "5"]), b"*0\r\n");
+        h.run(&["HELLO", "3"]);
+        assert_eq!(h.raw(&["SMEMBERS", "nokey"]), b"~0\r\n");
+        assert_eq!(h.raw(&["SPOP", "nokey"]), b"_\r\n");
+        assert_eq!(h.raw(&["SPOP", "nokey", "3"]), b"~0\r\n");
+        assert_eq!(h.raw(&["SRANDMEMBER", "nokey", "5"]), b"*0\r\n");
+        h.run(&["SADD", "i", "3", "1", "2"]);
+        // An intset replies in ascending order.
+        assert_eq!(h.raw(&["SMEMBERS", "i"]), b"~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(h.raw(&["SINTER", "i", "i"]), b"~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(h.raw(&["SUNION", "i", "nokey"]), b"~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(h.raw(&["SRANDMEMBER", "i", "5"]), b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(h.raw(&["SPOP", "i", "0"]), b"~0\r\n");
+        assert_eq!(
+            h.raw(&["SSCAN", "i", "0"]),
+            b"*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+    }
+
+    #[test]
+    fn spop_paths_and_encodings() {
+        let mut h = Harness::new();
+        let all: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+        // Pop one by one, then with counts taking each path.
+        for count in ["1", "3", "17", "19", "20", "30"] {
+            h.run(&["DEL", "s"]);
+            let mut argv = vec!["SADD", "s"];
+            argv.extend(all.iter().map(|s| s.as_str()));
+            h.run(&argv);
+            let popped = sorted(h.run(&["SPOP", "s", count]));
+            let left = sorted(h.run(&["SMEMBERS", "s"]));
+            let n: usize = count.parse().unwrap();
+            assert_eq!(popped.len(), n.min(20));
+            assert_eq!(left.len(), 20 - n.min(20));
+            let mut union: Vec<String> = popped.iter().chain(&left).cloned().collect();
+            union.sort();
+            union.dedup();
+            let mut want = all.clone();
+            want.sort();
+            assert_eq!(union, want, "count {count}");
+        }
+        assert_eq!(h.run(&["EXISTS", "s"]), R::Int(0));
+        // Popping most of a hashtable set rebuilds the rest, which becomes an intset when its
+        // members are integers (as Redis's SPOP does).
+        let mut argv = vec!["SADD", "h", "x"];
+        let nums: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        argv.extend(nums.iter().map(|s| s.as_str()));
+        h.run(&argv);
+        h.run(&["SREM", "h", "x"]);
+        assert_eq!(encoding(&h, "h"), "hashtable");
+        h.run(&["SPOP", "h", "38"]);
+        assert_eq!(h.run(&["SCARD", "h"]), R::Int(2));
+        assert_eq!(encoding(&h, "h"), "intset");
+        let d = dirty(&h);
+        h.run(&["SPOP", "h"]);
+        assert_eq!(dirty(&h), d + 1);
+        h.run(&["SPOP", "h"]);
+        assert_eq!(h.run(&["EXISTS", "h"]), R::Int(0));
+    }
+
+    #[test]
+    fn srandmember_paths() {
+        let mut h = Harness::new();
+        for (key, members) in [
+            ("h", (0..50).map(|i| format!("m{i}")).collect::<Vec<_>>()),
+            ("i", (0..50).map(|i| i.to_string()).collect()),
+        ] {
+            let mut argv = vec!["SADD", key];
+            argv.extend(members.iter().map(|s| s.as_str()));
+            h.run(&argv);
+            let set: HashSet<String> = members.iter().cloned().collect();
+            // Negative: repeats allowed, exactly |count| members.
+            let r = sorted(h.run(&["SRANDMEMBER", key, "-100"]));
+            assert_eq!(r.len(), 100);
+            assert!(r.iter().all(|m| set.contains(m)));
+            // Positive: distinct members, every path.
+            for count in [1usize, 5, 16, 17, 45, 50, 100] {
+                let r = sorted(h.run(&["SRANDMEMBER", key, &count.to_string()]));
+                assert_eq!(r.len(), count.min(50), "{key} {count}");
+                let uniq: HashSet<&String> = r.iter().collect();
+                assert_eq!(uniq.len(), r.len(), "{key} {count}: duplicates");
+                assert!(r.iter().all(|m| set.contains(m)));
+            }
+            assert_eq!(h.run(&["SRANDMEMBER", key, "0"]), R::Array(vec![]));
+            assert_eq!(h.run(&["SCARD", key]), R::Int(50), "SRANDMEMBER does not remove");
+        }
+    }
+
+    #[test]
+    fn algebra() {
+        let mut h = Harness::new();
+        h.run(&["SADD", "a", "1", "2", "3", "4"]);
+        h.run(&["SADD", "b", "3", "4", "5"]);
+        h.run(&["SADD", "c", "4", "x"]);
+        assert_eq!(sorted(h.run(&["SINTER", "a", "b"])), strs(&["3", "4"]));
+        assert_eq!(sorted(h.run(&["SINTER", "a", "b", "c"])), strs(&["4"]));
+        assert_eq!(sorted(h.run(&["SINTER", "a", "nokey"])), strs(&[]));
+        assert_eq!(h.run(&["SINTERCARD", "2", "a", "b"]), R::Int(2));
+        assert_eq!(h.run(&["SINTERCARD", "2", "a", "b", "LIMIT", "1"]), R::Int(1));
+        assert_eq!(h.run(&["SINTERCARD", "2", "a", "b", "limit", "0"]), R::Int(2));
+        assert_eq!(
+            sorted(h.run(&["SUNION", "a", "b", "c"])),
+            strs(&["1", "2", "3", "4", "5", "x"])
+        );
+        assert_eq!(sorted(h.run(&["SDIFF", "a", "b"])), strs(&["1", "2"]));
+        assert_eq!(sorted(h.run(&["SDIFF", "a", "a"])), strs(&[]));
+        assert_eq!(sorted(h.run(&["SDIFF", "nokey", "a"])), strs(&[]));
+        // Store: the destination's encoding is built as Redis builds it.
+        assert_eq!(h.run(&["SINTERSTORE", "d", "a", "b"]), R::Int(2));
+        assert_eq!(encoding(&h, "d"), "intset");
+        assert_eq!(h.run(&["SUNIONSTORE", "d", "a", "c"]), R::Int(5));
+        assert_eq!(encoding(&h, "d"), "hashtable");
+        assert_eq!(h.run(&["SDIFFSTORE", "d", "c", "a"]), R::Int(1));
+        assert_eq!(sorted(h.run(&["SMEMBERS", "d"])), strs(&["x"]));
+        // SDIFF of a hashtable set whose remaining members are integers gives an intset.
+        h.run(&["SADD", "e", "x", "7", "8"]);
+        assert_eq!(h.run(&["SDIFFSTORE", "d", "e", "c"]), R::Int(2));
+        assert_eq!(encoding(&h, "d"), "intset");
+        // An empty result deletes the destination, whatever it held, and replaces a TTL.
+        h.run(&["SET", "d", "str"]);
+        assert_eq!(h.run(&["SINTERSTORE", "d", "a", "nokey"]), R::Int(0));
+        assert_eq!(h.run(&["EXISTS", "d"]), R::Int(0));
+        h.run(&["SET", "d", "str", "EX", "100"]);
+        assert_eq!(h.run(&["SUNIONSTORE", "d", "a"]), R::Int(4));
+        assert_eq!(h.run(&["TTL", "d"]), R::Int(-1));
+        // The destination may be one of the sources.
+        assert_eq!(h.run(&["SUNIONSTORE", "a", "a", "b"]), R::Int(5));
+        assert_eq!(sorted(h.run(&["SMEMBERS", "a"])), strs(&["1", "2", "3", "4", "5"]));
+        // A wrong type among the sources leaves the destination alone.
+        h.run(&["SET", "str", "v"]);
+        assert_eq!(h.run(&["SINTERSTORE", "a", "nokey", "str"]), err(errors::WRONGTYPE));
+        assert_eq!(h.run(&["SCARD", "a"]), R::Int(5));
+    }
+
+    #[test]
+    fn sdiff_both_algorithms_match_a_model() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut h = Harness::new();
+        for round in 0..30 {
+            let n = rng.random_range(1..5);
+            let mut model: Vec<HashSet<String>> = Vec::new();
+            let mut keys = Vec::new();
+            for k in 0..n {
+                let key = format!("k{round}_{k}");
+                h.run(&["DEL", &key]);
+                // Sizes vary so both algorithms get chosen.
+                let size = if k == 0 { rng.random_range(0..60) } else { rng.random_range(0..200) };
+                let mut s = HashSet::new();
+                for _ in 0..size {
+                    let m = if rng.random_bool(0.5) {
+                        rng.random_range(0..100).to_string()
+                    } else {
+                        format!("s{}", rng.random_range(0..100))
+                    };
+                    h.run(&["SADD", &key, &m]);
+                    s.insert(m);
+                }
+                model.push(s);
+                keys.push(key);
+            }
+            let mut want: Vec<String> = model[0]
+                .iter()
+                .filter(|m| model[1..].iter().all(|o| !o.contains(*m)))
+                .cloned()
+                .collect();
+            want.sort();
+            let mut argv = vec!["SDIFF"];
+            argv.extend(keys.iter().map(|s| s.as_str()));
+            assert_eq!(sorted(h.run(&argv)), want);
+        }
+    }
+
+    #[test]
+    fn smove_cases() {
+        let mut h = Harness::new();
+        h.run(&["SADD", "a", "1", "x", "y"]);
+        h.run(&["SADD", "b", "2", "3"]);
+        assert_eq!(h.run(&["SMOVE", "a", "b", "x"]), R::Int(1));
+        assert_eq!(encoding(&h, "b"), "hashtable");
+        assert_eq!(h.run(&["SMOVE", "a", "b", "nope"]), R::Int(0));
+        assert_eq!(h.run(&["SMOVE", "nokey", "b", "2"]), R::Int(0));
+        assert_eq!(h.run(&["SMOVE", "a", "a", "1"]), R::Int(1));
+        assert_eq!(h.run(&["SMOVE", "a", "a", "q"]), R::Int(0));
+        assert_eq!(h.run(&["SMOVE", "a", "new", "1"]), R::Int(1));
+        assert_eq!(encoding(&h, "new"), "intset");
+        assert_eq!(h.run(&["SMOVE", "a", "new", "y"]), R::Int(1));
+        assert_eq!(h.run(&["EXISTS", "a"]), R::Int(0));
+        assert_eq!(sorted(h.run(&["SMEMBERS", "new"])), strs(&["1", "y"]));
+        // Already in the destination: removed from the source only.
+        h.run(&["SADD", "a", "y"]);
+        let d = dirty(&h);
+        assert_eq!(h.run(&["SMOVE", "a", "new", "y"]), R::Int(1));
+        assert_eq!(dirty(&h), d + 1);
+        assert_eq!(h.run(&["SCARD", "new"]), R::Int(2));
+    }
+
+    #[test]
+    fn sscan_walks_a_table_and_filters() {
+        let mut h = Harness::new();
+        let members: Vec<String> = (0..500).map(|i| format!("m{i}")).collect();
+        let mut argv = vec!["SADD", "s"];
+        argv.extend(members.iter().map(|s| s.as_str()));
+        h.run(&argv);
+        let mut seen = HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut calls = 0;
+        loop {
+            let R::Array(parts) = h.run(&["SSCAN", "s", &cursor, "COUNT", "20"]) else { panic!() };
+            let R::Bulk(c) = &parts[0] else { panic!() };
+            cursor = String::from_utf8(c.clone()).unwrap();
+            for m in sorted(parts[1].clone()) {
+                seen.insert(m);
+            }
+            calls += 1;
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 500);
+        assert!(calls > 1, "a hashtable is walked in steps");
+        let R::Array(parts) = h.run(&["SSCAN", "s", "0", "MATCH", "m1?", "COUNT", "1000"]) else {
+            panic!()
+        };
+        assert_eq!(sorted(parts[1].clone()).len(), 10);
+        h.run(&["SADD", "i", "1", "12", "13"]);
+        assert_eq!(
+            h.run(&["SSCAN", "i", "0", "MATCH", "1?"]),
+            R::Array(vec![bulk("0"), R::Array(vec![bulk("12"), bulk("13")])])
+        );
+    }
+
+    #[test]
+    fn generic_commands_on_sets() {
+        let mut h = Harness::new();
+        h.run(&["SADD", "s", "1", "2", "3"]);
+        assert_eq!(h.run(&["TYPE", "s"]), R::Simple("set".into()));
+        assert_eq!(h.run(&["OBJECT", "ENCODING", "s"]), bulk("intset"));
+        assert_eq!(h.run(&["COPY", "s", "c"]), R::Int(1));
+        h.run(&["SADD", "c", "4"]);
+        assert_eq!(h.run(&["SCARD", "s"]), R::Int(3), "the copy is independent");
+        // The digest does not depend on the encoding.
+        h.run(&["SADD", "t", "1", "2", "3", "a"]);
+        h.run(&["SREM", "t", "a"]);
+        assert_eq!(encoding(&h, "t"), "hashtable");
+        assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", "s"]), h.run(&["DEBUG", "DIGEST-VALUE", "t"]));
+        assert_ne!(h.run(&["DEBUG", "DIGEST-VALUE", "s"]), h.run(&["DEBUG", "DIGEST-VALUE", "c"]));
+        assert_eq!(h.run(&["RENAME", "t", "u"]), R::Simple("OK".into()));
+        assert_eq!(sorted(h.run(&["SMEMBERS", "u"])), strs(&["1", "2", "3"]));
+        let R::Int(n) = h.run(&["MEMORY", "USAGE", "u"]) else { panic!() };
+        assert!(n > 0);
+        h.run(&["SET", "str", "v"]);
+        let R::Array(parts) = h.run(&["SCAN", "0", "TYPE", "set", "COUNT", "100"]) else {
+            panic!()
+        };
+        assert_eq!(sorted(parts[1].clone()), strs(&["c", "s", "u"]));
+    }
+}

@@ -443,7 +443,9 @@ impl Set {
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.enc {
             Enc::Ints(i) => parse_i64_strict(member).is_some_and(|x| i.contains(x)),
-            Enc::Table { dict, .. } => dict.find(hash_key(member), |m| m.bytes() == member).is_some(),
+            Enc::Table { dict, .. } => {
+                dict.find(hash_key(member), |m| m.bytes() == member).is_some()
+            }
         }
     }
 
@@ -453,7 +455,9 @@ impl Set {
         match (&self.enc, e) {
             (Enc::Ints(i), Elem::Int(x)) => i.contains(x),
             (_, Elem::Str(s)) => self.contains(s),
-            (Enc::Table { .. }, Elem::Int(x)) => self.contains(itoa::Buffer::new().format(x).as_bytes()),
+            (Enc::Table { .. }, Elem::Int(x)) => {
+                self.contains(itoa::Buffer::new().format(x).as_bytes())
+            }
         }
     }
 
