@@ -11,5 +11,6 @@ mod connection;
 mod handshake;
 mod keys;
 mod protocol;
+mod set;
 mod strings;
 mod support;
