@@ -167,8 +167,11 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
             mix_digest(&mut pair, val);
             xor_digest(digest, &pair);
         }),
+        // A set's members are unordered: each one's SHA1 is XORed in (xorDigest), so the
+        // digest does not depend on the encoding or the order of the walk.
+        Value::Set(s) => s.for_each_member(|m| xor_digest(digest, m)),
         // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::Set(_) | Value::ZSet(_) => {}
+        Value::ZSet(_) => {}
     }
     if expires {
         xor_digest(digest, b"!!expire!!");

@@ -103,6 +103,9 @@ enum Kind {
     Multibulk,
 }
 
+/// Argument ranges kept allocated between requests at most.
+const RANGES_KEEP: usize = 1024;
+
 /// The decoder of one connection. Reused for every request; allocates only when a request has
 /// more arguments than any before it, or for inline requests.
 #[derive(Debug)]
@@ -192,7 +195,14 @@ impl Decoder {
                 self.pos = 0;
                 self.remaining = 0;
                 self.bulk_len = -1;
-                self.ranges.clear();
+                // A request of very many arguments grew the ranges: give that memory back
+                // rather than keep it for the connection's life (Redis frees its argv after
+                // every command; the lazyfree tests measure used_memory after a huge SADD).
+                if self.ranges.capacity() > RANGES_KEEP {
+                    self.ranges = Vec::with_capacity(8);
+                } else {
+                    self.ranges.clear();
+                }
             } else {
                 return self.decode_inline(buf);
             }

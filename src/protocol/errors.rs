@@ -90,6 +90,12 @@ pub const FREQ_WITHOUT_LFU: &str = "ERR An LFU maxmemory policy is not selected,
     not tracked. Please note that when switching between policies at runtime LRU and LFU data \
     will take some time to adjust.";
 
+// ---- sets (cmd/set.rs) ----
+
+pub const SET_NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const SET_NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const SET_LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+
 // ---- connection and server (cmd/connection.rs, cmd/server.rs) ----
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 

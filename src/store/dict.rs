@@ -502,6 +502,60 @@ impl<N: Node> Dict<N> {
         }
     }
 
+    /// Fills `out` with up to `out.len()` nodes from consecutive buckets, starting at bucket
+    /// `start` (masked), and returns how many it stored. Each bucket of either table is visited
+    /// at most once per pass, so picking one of the returned nodes uniformly gives every node
+    /// about the same chance (Redis's `dictGetSomeKeys`, behind `dictGetFairRandomKey`),
+    /// where a random bucket's random node would favour nodes of short chains.
+    pub fn sample<'a>(&'a self, start: u64, out: &mut [Option<&'a N>]) -> usize {
+        let want = out.len().min(self.len());
+        let rehash_idx = self.rehash_idx;
+        let tables: &[&Table<N>] =
+            if rehash_idx.is_some() { &[&self.t0, &self.t1] } else { &[&self.t0] };
+        let maxmask = tables.iter().map(|t| t.mask()).max().unwrap_or(0);
+        let mut i = (start as usize) & maxmask;
+        let mut stored = 0;
+        let mut steps = want * 10;
+        while stored < want && steps > 0 {
+            steps -= 1;
+            for (j, t) in tables.iter().enumerate() {
+                // Buckets of the old table below the rehash index are empty.
+                if let Some(r) = rehash_idx
+                    && j == 0
+                    && i < r
+                {
+                    // Past the end of the new table too: resume at the rehash index.
+                    if i >= self.t1.buckets.len() {
+                        i = r;
+                    } else {
+                        continue;
+                    }
+                }
+                let Some(head) = t.buckets.get(i) else { continue };
+                let mut cur = head.as_ref();
+                while let Some(n) = cur {
+                    out[stored] = Some(n);
+                    stored += 1;
+                    if stored == want {
+                        return stored;
+                    }
+                    cur = n.next_node();
+                }
+            }
+            i = (i + 1) & maxmask;
+        }
+        stored
+    }
+
+    /// Returns an iterator over every node, with references that live as long as the table
+    /// is borrowed (so a caller can keep several at once).
+    pub fn iter(&self) -> impl Iterator<Item = &N> + '_ {
+        [&self.t0, &self.t1]
+            .into_iter()
+            .flat_map(|t| t.buckets.iter())
+            .flat_map(|b| std::iter::successors(b.as_ref(), |n| n.next_node()))
+    }
+
     /// Returns a node picked at random (uniform over buckets, then over the chain), using `rnd`
     /// as the source of randomness.
     pub fn random(&self, mut rnd: impl FnMut() -> u64) -> Option<&N> {

@@ -657,6 +657,29 @@ impl<'a> Keyspace<'a> {
         self.find(db, key, Access::Read).map(|e| e.value())
     }
 
+    /// Looks several keys up at once, for commands that read many values together (SINTER,
+    /// SUNION, SDIFF and their STORE forms): each lookup counts and touches as [`Self::get`]
+    /// does when `read`, as [`Self::get_mut`] does otherwise. Returns the values in argument
+    /// order, `None` for a missing key; the same key given twice yields the same value twice.
+    pub fn get_many(&mut self, keys: &[&[u8]], read: bool) -> Vec<Option<&Value>> {
+        let db = self.db;
+        let access = if read { Access::Read } else { Access::Write };
+        // First every lookup that may delete an expired key, then the shared borrows: no
+        // deletion can happen once the values are handed out.
+        let live: Vec<bool> = keys.iter().map(|k| self.find(db, k, access).is_some()).collect();
+        keys.iter()
+            .zip(live)
+            .map(|(k, live)| {
+                if !live {
+                    return None;
+                }
+                let h = self.hash(k);
+                let shard = self.guards[shard_of(h)].as_ref()?;
+                shard.dbs[db].dict.get(h, k).map(|e| e.value())
+            })
+            .collect()
+    }
+
     /// Looks a key up without counting a hit or miss and without touching its clock (for
     /// internal inspections).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {

@@ -13,5 +13,6 @@ mod handshake;
 mod keys;
 mod list;
 mod protocol;
+mod set;
 mod strings;
 mod support;
