@@ -79,6 +79,29 @@ pub const FREQ_WITHOUT_LFU: &str = "ERR An LFU maxmemory policy is not selected,
     not tracked. Please note that when switching between policies at runtime LRU and LFU data \
     will take some time to adjust.";
 
+// ---- sorted sets (cmd/zset.rs) ----
+pub const ZADD_NX_XX: &str = "ERR XX and NX options at the same time are not compatible";
+pub const ZADD_GT_LT_NX: &str =
+    "ERR GT, LT, and/or NX options at the same time are not compatible";
+pub const ZADD_INCR_PAIR: &str = "ERR INCR option supports a single increment-element pair";
+pub const ZSCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+pub const ZRANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
+pub const ZRANGE_NOT_LEX: &str = "ERR min or max not valid string range item";
+pub const ZRANGE_LIMIT_RANK: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+pub const ZRANGE_WITHSCORES_LEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+
+/// `ERR at least 1 input key is needed for 'zunion' command`
+pub fn zset_at_least_one_key(cmd: &str) -> String {
+    format!("ERR at least 1 input key is needed for '{cmd}' command")
+}
+
 // ---- connection and server (cmd/connection.rs, cmd/server.rs) ----
 pub const DEBUG_DISABLED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
