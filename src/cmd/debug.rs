@@ -156,8 +156,19 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
             let mut tmp = itoa::Buffer::new();
             mix_digest(digest, v.str_bytes(&mut tmp).unwrap_or_default());
         }
+        // Each member with its score printed as %.17g, digested apart and xored in, so the
+        // order does not matter (Redis 7.0's xorObjectDigest for both encodings).
+        Value::ZSet(z) => {
+            let mut buf = [0u8; 32];
+            z.for_each(|m, score| {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, m);
+                mix_digest(&mut ele, crate::cmd::zset::fmt_score(score, &mut buf));
+                xor_digest(digest, &ele);
+            });
+        }
         // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {}
+        Value::List(_) | Value::Set(_) | Value::Hash(_) => {}
     }
     if expires {
         xor_digest(digest, b"!!expire!!");

@@ -779,10 +779,11 @@ mod tests {
             assert_eq!(z.lex_ranks(&all), (0, 5));
             let none = LexRange { min: LexBound::PosInf, max: LexBound::PosInf };
             assert!(none.is_empty());
-            // -0 and 0 are the same score: ties go by member.
+            // -0 and 0 are the same score: ties go by member. Only the skiplist keeps the sign
+            // (Redis's listpack stores the score as text, and "-0" comes back as 0).
             z.update(b"e", -0.0);
             assert_eq!(z.rank(b"e").map(|x| x.0), Some(4));
-            assert!(z.score(b"e").unwrap().is_sign_negative());
+            assert_eq!(z.score(b"e").unwrap().is_sign_negative(), !z.is_pack());
             assert_eq!(z.remove_ranks(1, 3), 2);
             assert_eq!(contents(&z).iter().map(|x| x.0.clone()).collect::<Vec<_>>(), vec![
                 b"a".to_vec(),

@@ -38,6 +38,13 @@ fn varint_len(mut v: usize) -> usize {
     n
 }
 
+/// Returns the score as Redis's listpack keeps it: it stores a score as text, and `-0` reads
+/// back as the integer 0, so a compact set never holds a negative zero.
+#[inline]
+fn listpack_score(s: f64) -> f64 {
+    if s == 0.0 { 0.0 } else { s }
+}
+
 /// One entry: its offset, score, member, and the offset of the next entry.
 #[derive(Clone, Copy)]
 pub struct At<'a> {
@@ -111,6 +118,7 @@ impl Pack {
 
     /// Inserts a member known to be absent at its place in the order; returns its rank.
     pub fn insert(&mut self, member: &[u8], score: f64) -> usize {
+        let score = listpack_score(score);
         let mut rank = 0;
         let mut off = self.buf.len();
         for a in self.iter() {
@@ -131,6 +139,7 @@ impl Pack {
 
     /// Appends an entry that sorts after every present one (building from ordered input).
     pub fn push(&mut self, member: &[u8], score: f64) {
+        let score = listpack_score(score);
         self.buf.reserve(8 + varint_len(member.len()) + member.len());
         self.buf.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut self.buf, member.len());
