@@ -863,10 +863,10 @@ fn zpop_min_max(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     }
     let mut count = -1;
     if argv.len() == 3 {
+        // Not a number and a negative one get the same error (getPositiveLongFromObject).
         match parse_i64_strict(argv[2]) {
-            None => return ctx.out.error(errors::NOT_INTEGER),
-            Some(n) if n < 0 => return ctx.out.error(errors::POSITIVE),
-            Some(n) => count = n,
+            Some(n) if n >= 0 => count = n,
+            _ => return ctx.out.error(errors::POSITIVE),
         }
     }
     if count == 0 {
