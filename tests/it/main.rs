@@ -13,3 +13,4 @@ mod keys;
 mod protocol;
 mod strings;
 mod support;
+mod zset;
