@@ -170,8 +170,17 @@ fn value_digest(digest: &mut [u8; 20], v: &Value, expires: bool) {
         // A set's members are unordered: each one's SHA1 is XORed in (xorDigest), so the
         // digest does not depend on the encoding or the order of the walk.
         Value::Set(s) => s.for_each_member(|m| xor_digest(digest, m)),
-        // Each aggregate type's content, as Redis's xorObjectDigest: filled in with the type.
-        Value::ZSet(_) => {}
+        // Each member with its score printed as %.17g, digested apart and xored in, so the
+        // order does not matter (Redis 7.0's xorObjectDigest for both encodings).
+        Value::ZSet(z) => {
+            let mut buf = [0u8; 32];
+            z.for_each(|m, score| {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, m);
+                mix_digest(&mut ele, crate::cmd::zset::fmt_score(score, &mut buf));
+                xor_digest(digest, &ele);
+            });
+        }
     }
     if expires {
         xor_digest(digest, b"!!expire!!");

@@ -575,7 +575,7 @@ fn sinterstore(ctx: &mut Ctx, argv: &[&[u8]]) {
 fn sintercard(ctx: &mut Ctx, argv: &[&[u8]]) {
     let numkeys = match parse_i64_strict(argv[1]) {
         Some(n) if n > 0 => n as u64,
-        _ => return ctx.out.error(errors::SET_NUMKEYS_NOT_POSITIVE),
+        _ => return ctx.out.error(errors::NUMKEYS_POSITIVE),
     };
     if numkeys > (argv.len() - 2) as u64 {
         return ctx.out.error(errors::SET_NUMKEYS_TOO_MANY);
@@ -587,7 +587,7 @@ fn sintercard(ctx: &mut Ctx, argv: &[&[u8]]) {
         if argv[i].eq_ignore_ascii_case(b"limit") && i + 1 < argv.len() {
             match parse_i64_strict(argv[i + 1]) {
                 Some(n) if n >= 0 => limit = n as usize,
-                _ => return ctx.out.error(errors::SET_LIMIT_NEGATIVE),
+                _ => return ctx.out.error(errors::LIMIT_NEGATIVE),
             }
             i += 2;
         } else {
@@ -1019,14 +1019,14 @@ mod tests {
             err("ERR value is out of range, value must between -9223372036854775807 and \
                  9223372036854775807")
         );
-        assert_eq!(h.run(&["SINTERCARD", "0", "s"]), err(errors::SET_NUMKEYS_NOT_POSITIVE));
-        assert_eq!(h.run(&["SINTERCARD", "a", "s"]), err(errors::SET_NUMKEYS_NOT_POSITIVE));
+        assert_eq!(h.run(&["SINTERCARD", "0", "s"]), err(errors::NUMKEYS_POSITIVE));
+        assert_eq!(h.run(&["SINTERCARD", "a", "s"]), err(errors::NUMKEYS_POSITIVE));
         assert_eq!(h.run(&["SINTERCARD", "2", "s"]), err(errors::SET_NUMKEYS_TOO_MANY));
         assert_eq!(h.run(&["SINTERCARD", "1", "s", "t"]), err(errors::SYNTAX));
         assert_eq!(h.run(&["SINTERCARD", "1", "s", "LIMIT"]), err(errors::SYNTAX));
         assert_eq!(
             h.run(&["SINTERCARD", "1", "s", "LIMIT", "-1"]),
-            err(errors::SET_LIMIT_NEGATIVE)
+            err(errors::LIMIT_NEGATIVE)
         );
         assert_eq!(h.run(&["SSCAN", "s", "x"]), err(errors::INVALID_CURSOR));
         assert_eq!(h.run(&["SSCAN", "s", "0", "COUNT", "0"]), err(errors::SYNTAX));

@@ -16,3 +16,4 @@ mod protocol;
 mod set;
 mod strings;
 mod support;
+mod zset;

@@ -1,0 +1,536 @@
+//! An order-statistic B+ tree of small `Copy` handles: the ordered half of a `skiplist`-encoded
+//! sorted set. Knows nothing of scores or members: callers navigate it by rank, or find a rank
+//! with a monotone predicate ([`Tree::partition`]).
+//!
+//! Why a B+ tree rather than Redis's skiplist: each element costs one 8-byte slot in a leaf
+//! (plus a sliver of the inner nodes), where a skiplist node costs 40+ bytes, and a leaf scan
+//! is cache-friendly. Every inner node keeps its children's element counts, so rank queries,
+//! access by rank and range walks are O(log n) like Redis's spans; it keeps the first element
+//! of each child too, so a search by value can pick the child without descending every one.
+//!
+//! Leaves split in halves, except on an append at the end of a full leaf, where the full leaf
+//! stays full (sorted sets are often filled in order, and half-empty leaves would double the
+//! cost). A node that falls below a quarter of its capacity is merged with a sibling or takes
+//! elements from it.
+
+/// Elements per leaf.
+const LEAF_CAP: usize = 64;
+/// Children per inner node.
+const INNER_CAP: usize = 64;
+const LEAF_MIN: usize = LEAF_CAP / 4;
+const INNER_MIN: usize = INNER_CAP / 4;
+
+/// The tree.
+pub struct Tree<T: Copy> {
+    root: Node<T>,
+    len: usize,
+}
+
+enum Node<T: Copy> {
+    Leaf(Vec<T>),
+    Inner(Box<Inner<T>>),
+}
+
+/// Three parallel vectors: each child, its number of elements, its first element.
+struct Inner<T: Copy> {
+    kids: Vec<Node<T>>,
+    counts: Vec<usize>,
+    firsts: Vec<T>,
+}
+
+impl<T: Copy> Node<T> {
+    /// Returns the number of elements below the node.
+    fn count(&self) -> usize {
+        match self {
+            Node::Leaf(v) => v.len(),
+            Node::Inner(n) => n.counts.iter().sum(),
+        }
+    }
+
+    /// Returns the first element; `None` for an empty leaf.
+    fn first(&self) -> Option<T> {
+        match self {
+            Node::Leaf(v) => v.first().copied(),
+            Node::Inner(n) => n.firsts.first().copied(),
+        }
+    }
+
+    fn underfull(&self) -> bool {
+        match self {
+            Node::Leaf(v) => v.len() < LEAF_MIN,
+            Node::Inner(n) => n.kids.len() < INNER_MIN,
+        }
+    }
+}
+
+impl<T: Copy> Inner<T> {
+    /// Finds the child holding rank `rank` (the end of a child counts as inside it when
+    /// `at_end`); returns the child's index and the rank within it.
+    #[inline]
+    fn locate(&self, mut rank: usize, at_end: bool) -> (usize, usize) {
+        let last = self.kids.len() - 1;
+        let mut i = 0;
+        while i < last && (rank > self.counts[i] || (!at_end && rank == self.counts[i])) {
+            rank -= self.counts[i];
+            i += 1;
+        }
+        (i, rank)
+    }
+
+    fn refresh_first(&mut self, i: usize) {
+        if let Some(f) = self.kids[i].first() {
+            self.firsts[i] = f;
+        }
+    }
+
+    /// Merges child `i` with a neighbour, or moves elements between them so both are at least
+    /// half full, after a removal left child `i` underfull.
+    fn rebalance(&mut self, i: usize) {
+        if self.kids.len() < 2 {
+            self.refresh_first(i);
+            return;
+        }
+        let a = if i + 1 < self.kids.len() { i } else { i - 1 };
+        let b = a + 1;
+        let (left, right) = self.kids.split_at_mut(b);
+        let (left, right) = (&mut left[a], &mut right[0]);
+        let merged = match (left, right) {
+            (Node::Leaf(l), Node::Leaf(r)) => {
+                if l.len() + r.len() <= LEAF_CAP {
+                    l.append(r);
+                    true
+                } else {
+                    let half = (l.len() + r.len()) / 2;
+                    if l.len() < half {
+                        let moved = half - l.len();
+                        l.extend_from_slice(&r[..moved]);
+                        r.drain(..moved);
+                    } else {
+                        let keep = half;
+                        let tail: Vec<T> = l.drain(keep..).collect();
+                        r.splice(0..0, tail);
+                    }
+                    false
+                }
+            }
+            (Node::Inner(l), Node::Inner(r)) => {
+                if l.kids.len() + r.kids.len() <= INNER_CAP {
+                    l.kids.append(&mut r.kids);
+                    l.counts.append(&mut r.counts);
+                    l.firsts.append(&mut r.firsts);
+                    true
+                } else {
+                    let half = (l.kids.len() + r.kids.len()) / 2;
+                    if l.kids.len() < half {
+                        let moved = half - l.kids.len();
+                        l.kids.extend(r.kids.drain(..moved));
+                        l.counts.extend(r.counts.drain(..moved));
+                        l.firsts.extend(r.firsts.drain(..moved));
+                    } else {
+                        let kids: Vec<_> = l.kids.drain(half..).collect();
+                        let counts: Vec<_> = l.counts.drain(half..).collect();
+                        let firsts: Vec<_> = l.firsts.drain(half..).collect();
+                        r.kids.splice(0..0, kids);
+                        r.counts.splice(0..0, counts);
+                        r.firsts.splice(0..0, firsts);
+                    }
+                    false
+                }
+            }
+            // Siblings are always at the same depth.
+            _ => unreachable!("B+ tree siblings of different kinds"),
+        };
+        if merged {
+            self.kids.remove(b);
+            self.counts.remove(b);
+            self.firsts.remove(b);
+            self.counts[a] = self.kids[a].count();
+            self.refresh_first(a);
+        } else {
+            self.counts[a] = self.kids[a].count();
+            self.counts[b] = self.kids[b].count();
+            self.refresh_first(a);
+            self.refresh_first(b);
+        }
+    }
+}
+
+impl<T: Copy> Default for Tree<T> {
+    fn default() -> Self {
+        Tree { root: Node::Leaf(Vec::new()), len: 0 }
+    }
+}
+
+impl<T: Copy> Tree<T> {
+    pub fn new() -> Self {
+        Tree::default()
+    }
+
+    /// Returns the number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns the element at `rank` (0-based).
+    pub fn get(&self, rank: usize) -> Option<T> {
+        if rank >= self.len {
+            return None;
+        }
+        let mut node = &self.root;
+        let mut rank = rank;
+        loop {
+            match node {
+                Node::Leaf(v) => return v.get(rank).copied(),
+                Node::Inner(n) => {
+                    let (i, r) = n.locate(rank, false);
+                    node = &n.kids[i];
+                    rank = r;
+                }
+            }
+        }
+    }
+
+    /// Returns how many elements satisfy `before`, which must hold for a prefix of the
+    /// elements and not after it (the rank where an element bounded by it would go).
+    pub fn partition(&self, before: impl Fn(&T) -> bool) -> usize {
+        let mut node = &self.root;
+        let mut rank = 0;
+        loop {
+            match node {
+                Node::Leaf(v) => return rank + v.partition_point(&before),
+                Node::Inner(n) => {
+                    // Children wholly before the boundary are those after which another child
+                    // still starts before it; the boundary is in the last child starting
+                    // before it (or at its end), or in the first child.
+                    let k = n.firsts.partition_point(&before);
+                    let i = k.saturating_sub(1);
+                    rank += n.counts[..i].iter().sum::<usize>();
+                    node = &n.kids[i];
+                }
+            }
+        }
+    }
+
+    /// Inserts `v` so that it has rank `rank` (`rank <= len`).
+    pub fn insert_at(&mut self, rank: usize, v: T) {
+        let rank = rank.min(self.len);
+        if let Some(right) = insert_rec(&mut self.root, rank, v, true) {
+            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+            let (lc, rc) = (left.count(), right.count());
+            let (lf, rf) = (left.first(), right.first());
+            let (Some(lf), Some(rf)) = (lf, rf) else { unreachable!("split of an empty node") };
+            self.root = Node::Inner(Box::new(Inner {
+                kids: vec![left, right],
+                counts: vec![lc, rc],
+                firsts: vec![lf, rf],
+            }));
+        }
+        self.len += 1;
+    }
+
+    /// Appends `v` after every element.
+    pub fn push(&mut self, v: T) {
+        self.insert_at(self.len, v);
+    }
+
+    /// Removes and returns the element at `rank`.
+    pub fn remove_at(&mut self, rank: usize) -> Option<T> {
+        if rank >= self.len {
+            return None;
+        }
+        let out = remove_rec(&mut self.root, rank);
+        self.len -= 1;
+        // A root left with one child gives way to it.
+        loop {
+            let Node::Inner(n) = &mut self.root else { break };
+            if n.kids.len() != 1 {
+                break;
+            }
+            let only = n.kids.pop();
+            if let Some(only) = only {
+                self.root = only;
+            }
+        }
+        Some(out)
+    }
+
+    /// Calls `f` with the elements of ranks `start..end`, in order (`rev`: from `end - 1` down
+    /// to `start`). `f` returns false to stop early.
+    pub fn walk(&self, start: usize, end: usize, rev: bool, mut f: impl FnMut(T) -> bool) {
+        let end = end.min(self.len);
+        if start < end {
+            if rev {
+                walk_rev(&self.root, start, end, &mut f);
+            } else {
+                walk_fwd(&self.root, start, end, &mut f);
+            }
+        }
+    }
+
+    /// Returns the bytes of heap the tree's nodes reserve (an estimate for MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        fn size<T: Copy>(n: &Node<T>) -> usize {
+            match n {
+                Node::Leaf(v) => v.capacity() * std::mem::size_of::<T>(),
+                Node::Inner(n) => {
+                    n.kids.capacity() * std::mem::size_of::<Node<T>>()
+                        + n.counts.capacity() * 8
+                        + n.firsts.capacity() * std::mem::size_of::<T>()
+                        + n.kids.iter().map(size).sum::<usize>()
+                }
+            }
+        }
+        size(&self.root)
+    }
+}
+
+/// Inserts `v` at `rank` below `node`; returns the new right sibling when the node split.
+/// `rightmost`: the node is the last at its depth, where appends happen.
+fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -> Option<Node<T>> {
+    match node {
+        Node::Leaf(vec) => {
+            if vec.len() < LEAF_CAP {
+                if vec.capacity() == 0 {
+                    // Small trees (just converted from a listpack) start with room to grow.
+                    vec.reserve_exact(LEAF_CAP);
+                }
+                vec.insert(rank, v);
+                return None;
+            }
+            let mut right = Vec::with_capacity(LEAF_CAP);
+            if rank == vec.len() && rightmost {
+                // An append to the whole tree: the left leaf stays full.
+                right.push(v);
+            } else {
+                let mid = LEAF_CAP / 2;
+                right.extend_from_slice(&vec[mid..]);
+                vec.truncate(mid);
+                if rank <= mid {
+                    vec.insert(rank, v);
+                } else {
+                    right.insert(rank - mid, v);
+                }
+            }
+            Some(Node::Leaf(right))
+        }
+        Node::Inner(n) => {
+            let (i, r) = n.locate(rank, true);
+            let last = i + 1 == n.kids.len();
+            let split = insert_rec(&mut n.kids[i], r, v, rightmost && last);
+            n.counts[i] += 1;
+            n.refresh_first(i);
+            let right = split?;
+            let rc = right.count();
+            let Some(rf) = right.first() else { unreachable!("split of an empty node") };
+            n.counts[i] -= rc;
+            n.kids.insert(i + 1, right);
+            n.counts.insert(i + 1, rc);
+            n.firsts.insert(i + 1, rf);
+            if n.kids.len() <= INNER_CAP {
+                return None;
+            }
+            let mid = n.kids.len() / 2;
+            let kids = n.kids.split_off(mid);
+            let counts = n.counts.split_off(mid);
+            let firsts = n.firsts.split_off(mid);
+            Some(Node::Inner(Box::new(Inner { kids, counts, firsts })))
+        }
+    }
+}
+
+fn remove_rec<T: Copy>(node: &mut Node<T>, rank: usize) -> T {
+    match node {
+        Node::Leaf(v) => v.remove(rank),
+        Node::Inner(n) => {
+            let (i, r) = n.locate(rank, false);
+            let out = remove_rec(&mut n.kids[i], r);
+            n.counts[i] -= 1;
+            if n.kids[i].underfull() {
+                n.rebalance(i);
+            } else {
+                n.refresh_first(i);
+            }
+            out
+        }
+    }
+}
+
+fn walk_fwd<T: Copy>(node: &Node<T>, start: usize, end: usize, f: &mut impl FnMut(T) -> bool) -> bool {
+    match node {
+        Node::Leaf(v) => {
+            for &e in &v[start..end] {
+                if !f(e) {
+                    return false;
+                }
+            }
+            true
+        }
+        Node::Inner(n) => {
+            let mut off = 0;
+            for (k, &c) in n.kids.iter().zip(&n.counts) {
+                let (s, e) = (start.max(off), end.min(off + c));
+                if s < e && !walk_fwd(k, s - off, e - off, f) {
+                    return false;
+                }
+                off += c;
+                if off >= end {
+                    break;
+                }
+            }
+            true
+        }
+    }
+}
+
+fn walk_rev<T: Copy>(node: &Node<T>, start: usize, end: usize, f: &mut impl FnMut(T) -> bool) -> bool {
+    match node {
+        Node::Leaf(v) => {
+            for &e in v[start..end].iter().rev() {
+                if !f(e) {
+                    return false;
+                }
+            }
+            true
+        }
+        Node::Inner(n) => {
+            let mut off: usize = n.counts.iter().sum();
+            for (k, &c) in n.kids.iter().zip(&n.counts).rev() {
+                off -= c;
+                let (s, e) = (start.max(off), end.min(off + c));
+                if s < e && !walk_rev(k, s - off, e - off, f) {
+                    return false;
+                }
+                if off <= start {
+                    break;
+                }
+            }
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks the tree's invariants: counts and firsts agree with the children, every node but
+    /// the root is at least a quarter full.
+    fn check<T: Copy + PartialEq + std::fmt::Debug>(t: &Tree<T>) {
+        // The rightmost path may hold a small node: appends start a fresh one there.
+        fn rec<T: Copy + PartialEq + std::fmt::Debug>(n: &Node<T>, root: bool, right: bool) -> usize {
+            match n {
+                Node::Leaf(v) => {
+                    assert!(root || right || v.len() >= LEAF_MIN, "underfull leaf {}", v.len());
+                    v.len()
+                }
+                Node::Inner(n) => {
+                    assert!(root || right || n.kids.len() >= INNER_MIN);
+                    assert!(n.kids.len() >= 2 || root);
+                    let mut total = 0;
+                    for (i, k) in n.kids.iter().enumerate() {
+                        let c = rec(k, false, right && i + 1 == n.kids.len());
+                        assert_eq!(c, n.counts[i]);
+                        assert_eq!(Some(n.firsts[i]), k.first());
+                        total += c;
+                    }
+                    total
+                }
+            }
+        }
+        assert_eq!(rec(&t.root, true, true), t.len());
+    }
+
+    fn contents(t: &Tree<u64>) -> Vec<u64> {
+        let mut out = Vec::new();
+        t.walk(0, t.len(), false, |e| {
+            out.push(e);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn sorted_inserts_and_removes_against_a_vec() {
+        let mut t = Tree::new();
+        let mut model: Vec<u64> = Vec::new();
+        let mut x: u64 = 12345;
+        for step in 0..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = (x >> 33) % 5000;
+            if step % 3 == 2 && !model.is_empty() {
+                let r = (x >> 20) as usize % model.len();
+                assert_eq!(t.remove_at(r), Some(model.remove(r)));
+            } else {
+                let r = t.partition(|e| *e < v);
+                assert_eq!(r, model.partition_point(|e| *e < v));
+                t.insert_at(r, v);
+                model.insert(r, v);
+            }
+            if step % 1000 == 0 {
+                check(&t);
+                assert_eq!(contents(&t), model);
+            }
+        }
+        check(&t);
+        assert_eq!(contents(&t), model);
+        for (i, v) in model.iter().enumerate() {
+            assert_eq!(t.get(i), Some(*v));
+        }
+        assert_eq!(t.get(model.len()), None);
+        while !model.is_empty() {
+            assert_eq!(t.remove_at(0), Some(model.remove(0)));
+        }
+        check(&t);
+        assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn appends_keep_leaves_full() {
+        let mut t = Tree::new();
+        for i in 0..100_000u64 {
+            t.push(i);
+        }
+        check(&t);
+        // Full leaves: about 8 bytes an element, plus the inner nodes.
+        assert!(t.heap_size() < 100_000 * 10, "{}", t.heap_size());
+        assert_eq!(t.get(77_777), Some(77_777));
+        assert_eq!(t.partition(|e| *e < 50_000), 50_000);
+    }
+
+    #[test]
+    fn walks_ranges_both_ways() {
+        let mut t = Tree::new();
+        for i in 0..1000u64 {
+            t.push(i);
+        }
+        let mut fwd = Vec::new();
+        t.walk(100, 350, false, |e| {
+            fwd.push(e);
+            true
+        });
+        assert_eq!(fwd, (100..350).collect::<Vec<_>>());
+        let mut back = Vec::new();
+        t.walk(100, 350, true, |e| {
+            back.push(e);
+            true
+        });
+        assert_eq!(back, (100..350).rev().collect::<Vec<_>>());
+        let mut few = Vec::new();
+        t.walk(0, 1000, true, |e| {
+            few.push(e);
+            few.len() < 3
+        });
+        assert_eq!(few, vec![999, 998, 997]);
+        let mut none = 0;
+        t.walk(5, 5, false, |_| {
+            none += 1;
+            true
+        });
+        t.walk(900, 5000, false, |_| {
+            none += 1;
+            true
+        });
+        assert_eq!(none, 100);
+    }
+}
