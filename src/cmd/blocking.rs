@@ -1,8 +1,9 @@
-//! The blocking list commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP), and the serving of
-//! blocked clients once a command has made their keys ready.
+//! The blocking commands of lists (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and sorted sets
+//! (BZPOPMIN, BZPOPMAX, BZMPOP), and the serving of blocked clients once a command has made
+//! their keys ready.
 //!
-//! They live apart from `list.rs` because they share the waiter machinery with the blocking
-//! sorted-set pops rather than anything with the other list commands. Each does its
+//! They live apart from `list.rs` and `zset.rs` because what they share is the waiter
+//! machinery, not anything of the other commands of their types. Each does its
 //! non-blocking work at once when it can; otherwise it files a [`Waiter`] under its keys'
 //! locks (`store/blocking.rs` has the protocol) and the connection waits for the outcome. The
 //! connection side is [`finish_blocked`].
@@ -20,7 +21,9 @@ use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::server::Server;
 use crate::server::client::{BlockedCmd, Client};
-use crate::store::blocking::{BlockOp, Delivery, Outcome, Waiter};
+use crate::cmd::zset::{PopMiss, Popped, reply_score, zpop_op};
+use crate::store::blocking::{BlockOp, Delivery, Outcome, Restore, Waiter};
+use crate::store::types::zset::Limits;
 use crate::store::types::list::List;
 use crate::store::value::Value;
 use crate::store::{Keyspace, shard_of_key};
@@ -190,38 +193,57 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) {
     block(ctx, argv, keys, op, deadline);
 }
 
+/// The arguments of BLMPOP and BZMPOP after the timeout: `numkeys key [key ...] <side>
+/// [COUNT count]`, parsed in Redis's order. Returns the
+/// side word's index (the keys are argv[3..that]); the count is parsed by [`parse_count`].
+fn parse_mpop(argv: &[&[u8]]) -> Result<usize, &'static str> {
+    let numkeys = match parse_i64_strict(argv[2]) {
+        Some(n) if n > 0 => n as u64,
+        _ => return Err(errors::NUMKEYS_POSITIVE),
+    };
+    let where_idx = 3u64.saturating_add(numkeys);
+    if where_idx >= argv.len() as u64 {
+        return Err(errors::SYNTAX);
+    }
+    let where_idx = where_idx as usize;
+    Ok(where_idx)
+}
+
+/// Parses `[COUNT count]` from `argv[from]` on (once at most): 1 when absent.
+fn parse_count(argv: &[&[u8]], from: usize) -> Result<usize, &'static str> {
+    let mut count: Option<usize> = None;
+    let mut j = from;
+    while j < argv.len() {
+        if argv[j].eq_ignore_ascii_case(b"count") && j + 1 < argv.len() && count.is_none() {
+            match parse_i64_strict(argv[j + 1]) {
+                Some(n) if n > 0 => count = Some(n as usize),
+                _ => return Err(errors::COUNT_POSITIVE),
+            }
+            j += 2;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    Ok(count.unwrap_or(1))
+}
+
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let deadline = match parse_timeout(argv[1], ctx.ks.now) {
         Ok(d) => d,
         Err(e) => return ctx.out.error(e),
     };
-    let numkeys = match parse_i64_strict(argv[2]) {
-        Some(n) if n > 0 => n as u64,
-        _ => return ctx.out.error(errors::NUMKEYS_POSITIVE),
+    let where_idx = match parse_mpop(argv) {
+        Ok(w) => w,
+        Err(e) => return ctx.out.error(e),
     };
-    let where_idx = 3u64.saturating_add(numkeys);
-    if where_idx >= argv.len() as u64 {
-        return ctx.syntax_error();
-    }
-    let where_idx = where_idx as usize;
     let Some(left) = parse_side(argv[where_idx]) else {
         return ctx.syntax_error();
     };
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < argv.len() {
-        if argv[j].eq_ignore_ascii_case(b"count") && j + 1 < argv.len() && count.is_none() {
-            match parse_i64_strict(argv[j + 1]) {
-                Some(n) if n > 0 => count = Some(n as usize),
-                _ => return ctx.out.error(errors::COUNT_POSITIVE),
-            }
-            j += 2;
-        } else {
-            return ctx.syntax_error();
-        }
-    }
-    let count = count.unwrap_or(1);
+    let count = match parse_count(argv, where_idx + 1) {
+        Ok(c) => c,
+        Err(e) => return ctx.out.error(e),
+    };
     let keys = &argv[3..where_idx];
     let db = ctx.ks.db;
     for key in keys {
@@ -274,6 +296,100 @@ fn bmove(ctx: &mut Ctx, argv: &[&[u8]], from: bool, to: bool, timeout: &[u8]) {
     }
 }
 
+/// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop(ctx, argv, false);
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop(ctx, argv, true);
+}
+
+/// Pops from the first non-empty sorted set of `keys` into `out` as `[key, member, score]`
+/// (BZPOPMIN) or `[key, [[member, score] ...]]` (BZMPOP); returns what was popped, or the miss.
+fn zpop_into(
+    ks: &mut Keyspace,
+    out: &mut Reply,
+    keys: &[&[u8]],
+    max: bool,
+    count: usize,
+    multi: bool,
+) -> Result<(Vec<u8>, Vec<(Vec<u8>, f64)>), PopMiss> {
+    let mut key_popped = Vec::new();
+    let mut members = Vec::new();
+    zpop_op(ks, keys, max, count, &mut |p| match p {
+        Popped::Key(k, n) => {
+            key_popped = k.to_vec();
+            if multi {
+                out.array(2);
+                out.bulk(k);
+                out.array(n);
+            } else {
+                out.array(3);
+                out.bulk(k);
+            }
+        }
+        Popped::Member(m, score) => {
+            if multi {
+                out.array(2);
+            }
+            out.bulk(m);
+            reply_score(out, score);
+            members.push((m.to_vec(), score));
+        }
+    })?;
+    Ok((key_popped, members))
+}
+
+/// BZPOPMIN and BZPOPMAX: pop the lowest / highest member of the first non-empty sorted set,
+/// or block.
+fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
+    let deadline = match parse_timeout(argv[argv.len() - 1], ctx.ks.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    let keys = &argv[1..argv.len() - 1];
+    match zpop_into(&mut ctx.ks, ctx.out, keys, max, 1, false) {
+        Ok(_) => {}
+        Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
+        Err(PopMiss::Empty) => {
+            block(ctx, argv, keys, BlockOp::ZPop { max, count: 1, multi: false }, deadline)
+        }
+    }
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let deadline = match parse_timeout(argv[1], ctx.ks.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    let where_idx = match parse_mpop(argv) {
+        Ok(w) => w,
+        Err(e) => return ctx.out.error(e),
+    };
+    let max = if argv[where_idx].eq_ignore_ascii_case(b"min") {
+        false
+    } else if argv[where_idx].eq_ignore_ascii_case(b"max") {
+        true
+    } else {
+        return ctx.syntax_error();
+    };
+    let count = match parse_count(argv, where_idx + 1) {
+        Ok(c) => c,
+        Err(e) => return ctx.out.error(e),
+    };
+    let keys = &argv[3..where_idx];
+    match zpop_into(&mut ctx.ks, ctx.out, keys, max, count, true) {
+        Ok(_) => {}
+        Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
+        Err(PopMiss::Empty) => {
+            block(ctx, argv, keys, BlockOp::ZPop { max, count, multi: true }, deadline)
+        }
+    }
+}
+
 // ---- serving ----
 
 /// An empty reply buffer for the protocol of waiter `w`.
@@ -321,7 +437,7 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                     Some(Delivery {
                         reply: std::mem::take(&mut out.buf),
                         errors: out.take_errors(),
-                        restore: Some((key.to_vec(), popped, *left)),
+                        restore: Some(Restore::List { key: key.to_vec(), elems: popped, left: *left }),
                     })
                 });
             }
@@ -353,8 +469,25 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                     Some(Delivery { reply: std::mem::take(&mut out.buf), errors: vec![], restore: None })
                 });
             }
-            // The sorted-set pops join with the sorted-set type.
-            BlockOp::ZPop { .. } => return,
+            BlockOp::ZPop { max, count, multi } => {
+                match ks.entry_in(db, key) {
+                    Some(e) if matches!(e.value(), Value::ZSet(_)) => {}
+                    _ => return,
+                }
+                w.serve_with(|| {
+                    let mut out = reply_for(&w);
+                    // The pop works on the view's database: the waiter's, for the moment.
+                    let view_db = std::mem::replace(&mut ks.db, db);
+                    let popped = zpop_into(ks, &mut out, &[key], *max, *count, *multi);
+                    ks.db = view_db;
+                    let (key, members) = popped.ok()?;
+                    Some(Delivery {
+                        reply: std::mem::take(&mut out.buf),
+                        errors: out.take_errors(),
+                        restore: Some(Restore::ZSet { key, members }),
+                    })
+                });
+            }
         }
     }
 }
@@ -372,8 +505,8 @@ pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gon
     match outcome {
         Outcome::Served(d) => {
             if gone {
-                if let Some((key, elems, left)) = d.restore {
-                    give_back(server, b.waiter.db, &key, elems, left);
+                if let Some(r) = d.restore {
+                    give_back(server, b.waiter.db, r);
                 }
                 return;
             }
@@ -395,21 +528,57 @@ pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gon
     }
 }
 
-/// Puts elements popped for a client that left before its reply could be sent back where they
-/// came from (pushed back in reverse order, so the list reads as before), and serves whoever
-/// waits on the key now.
-fn give_back(server: &Server, db: usize, key: &[u8], elems: Vec<Vec<u8>>, left: bool) {
-    let mut ks = server.store.lock_keys(db, crate::util::now_ms(), [key]);
-    match find_list(&mut ks, db, key) {
-        // Something else was stored there meanwhile: there is no list to return them to.
-        Found::WrongType => {
-            tracing::warn!("Dropping {} elements of a disconnected blocked client", elems.len());
-            return;
+/// Puts what was popped for a client that left before its reply could be sent back where it
+/// came from (list elements pushed back in reverse order, so the list reads as before; sorted
+/// set members re-added with their scores), and serves whoever waits on the key now.
+fn give_back(server: &Server, db: usize, r: Restore) {
+    let key = match &r {
+        Restore::List { key, .. } | Restore::ZSet { key, .. } => key.clone(),
+    };
+    let mut ks = server.store.lock_keys(db, crate::util::now_ms(), [key.as_slice()]);
+    match r {
+        Restore::List { key, elems, left } => {
+            if let Found::WrongType = find_list(&mut ks, db, &key) {
+                // Something else was stored there meanwhile: no list to return them to.
+                tracing::warn!("Dropping {} elements of a disconnected blocked client", elems.len());
+                return;
+            }
+            for e in elems.iter().rev() {
+                push_onto(&mut ks, db, &key, e, left);
+            }
         }
-        Found::List | Found::Missing => {}
-    }
-    for e in elems.iter().rev() {
-        push_onto(&mut ks, db, key, e, left);
+        Restore::ZSet { key, members } => {
+            let t = &server.store.tunables;
+            let lim = Limits {
+                entries: t.zset_max_listpack_entries.load(Ordering::Relaxed) as usize,
+                value: t.zset_max_listpack_value.load(Ordering::Relaxed) as usize,
+            };
+            match ks.entry_in(db, &key) {
+                Some(e) => match e.value_mut().as_zset_mut() {
+                    Some(z) => {
+                        for (m, s) in &members {
+                            if z.score(m).is_none() {
+                                z.insert(m, *s, lim);
+                            }
+                        }
+                    }
+                    None => {
+                        tracing::warn!(
+                            "Dropping {} members of a disconnected blocked client",
+                            members.len()
+                        );
+                        return;
+                    }
+                },
+                None => {
+                    let mut z = crate::store::types::zset::ZSet::new();
+                    for (m, s) in &members {
+                        z.insert(m, *s, lim);
+                    }
+                    ks.insert_in(db, &key, Value::ZSet(Box::new(z)), None);
+                }
+            }
+        }
     }
     ks.dirty += 1;
     if !ks.ready.is_empty() {
@@ -419,8 +588,8 @@ fn give_back(server: &Server, db: usize, key: &[u8], elems: Vec<Vec<u8>>, left: 
 
 // ---- table ----
 
-/// BLMPOP's keys: `numkeys` at argv[2], the keys after it.
-fn blmpop_keys(argv: &[&[u8]]) -> Vec<usize> {
+/// BLMPOP's and BZMPOP's keys: `numkeys` at argv[2], the keys after it.
+fn mpop_keys(argv: &[&[u8]]) -> Vec<usize> {
     let n = argv.get(2).and_then(|a| parse_i64_strict(a)).unwrap_or(0).max(0) as usize;
     (3..argv.len().min(3usize.saturating_add(n))).collect()
 }
@@ -431,6 +600,8 @@ const MOVE_KEYS: &[KeySpecDef] = &[
     KeySpecDef::index(1, key_flags::RW | key_flags::ACCESS | key_flags::DELETE),
     KeySpecDef::index(2, key_flags::RW | key_flags::INSERT),
 ];
+const BZMPOP_KEYS: &[KeySpecDef] =
+    &[KeySpecDef::keynum(2, key_flags::RW | key_flags::ACCESS | key_flags::DELETE)];
 const BLMPOP_KEYS: &[KeySpecDef] =
     &[KeySpecDef::keynum(2, key_flags::RW | key_flags::ACCESS | key_flags::DELETE)];
 
@@ -483,7 +654,7 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, brpoplpush)
     },
     Command {
-        keys: KeySpec::Custom(blmpop_keys),
+        keys: KeySpec::Custom(mpop_keys),
         key_specs: BLMPOP_KEYS,
         group: "list",
         since: "7.0.0",
@@ -492,6 +663,43 @@ pub const COMMANDS: &[Command] = &[
                      elements returned.",
         acl: &["list"],
         ..Command::new("blmpop", -5, WRITE | BLOCKING, blmpop)
+    },
+    Command {
+        keys: KeySpec::Range { first: 1, last: -2, step: 1 },
+        key_specs: RW_DELETE,
+        group: "sorted-set",
+        since: "5.0.0",
+        summary: "Remove and return the member with the lowest score from one or more sorted \
+                  sets, or block until one is available",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        acl: &["sortedset"],
+        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
+        ..Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmin)
+    },
+    Command {
+        keys: KeySpec::Range { first: 1, last: -2, step: 1 },
+        key_specs: RW_DELETE,
+        group: "sorted-set",
+        since: "5.0.0",
+        summary: "Remove and return the member with the highest score from one or more sorted \
+                  sets, or block until one is available",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        acl: &["sortedset"],
+        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
+        ..Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmax)
+    },
+    Command {
+        keys: KeySpec::Custom(mpop_keys),
+        key_specs: BZMPOP_KEYS,
+        group: "sorted-set",
+        since: "7.0.0",
+        summary: "Remove and return members with scores in a sorted set or block until one is \
+                  available",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the \
+                     number of elements in the sorted set, and M being the number of elements \
+                     popped.",
+        acl: &["sortedset"],
+        ..Command::new("bzmpop", -5, WRITE | BLOCKING, bzmpop)
     },
 ];
 

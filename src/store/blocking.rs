@@ -54,9 +54,18 @@ pub struct Delivery {
     pub reply: Vec<u8>,
     /// Error codes within the reply, for the error statistics.
     pub errors: Vec<String>,
-    /// Elements popped from a list for this reply: (key, elements in the order popped, popped
-    /// from the left). Pushing them back in reverse order restores the list.
-    pub restore: Option<(Vec<u8>, Vec<Vec<u8>>, bool)>,
+    /// What was popped for this reply, to put back if it can never be sent.
+    pub restore: Option<Restore>,
+}
+
+/// Elements popped for a reply, as they can be given back.
+#[derive(Debug)]
+pub enum Restore {
+    /// From a list: the elements in the order popped, and whether from the left. Pushing them
+    /// back in reverse order restores the list.
+    List { key: Vec<u8>, elems: Vec<Vec<u8>>, left: bool },
+    /// From a sorted set: members and their scores.
+    ZSet { key: Vec<u8>, members: Vec<(Vec<u8>, f64)> },
 }
 
 /// Where a waiter stands.
