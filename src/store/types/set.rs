@@ -610,8 +610,8 @@ impl Set {
         }
     }
 
-    /// Moves a resize under way on by up to `n` buckets (SRANDMEMBER's and the reads' share of
-    /// the incremental rehash is taken on writes; this lets a caller add more).
+    /// Moves a resize under way on by up to `n` buckets; true while more remain. Writes move
+    /// one bucket each; this lets a caller (a cron, DEBUG) finish a resize sooner.
     pub fn rehash(&mut self, n: usize) -> bool {
         match &mut self.enc {
             Enc::Ints(_) => false,
