@@ -11,6 +11,7 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -25,6 +26,7 @@ pub const FAMILIES: &[&[Command]] = &[
     set::COMMANDS,
     zset::COMMANDS,
     keys::COMMANDS,
+    sort::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,

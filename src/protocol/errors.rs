@@ -76,7 +76,8 @@ pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
 pub const HASH_NAN_OR_INF: &str = "ERR value is NaN or Infinity";
 pub const HASH_COUNT_RANGE: &str = "ERR value is out of range";
 
-// ---- keys and expiry (cmd/keys.rs) ----
+// ---- keys and expiry (cmd/keys.rs, cmd/sort.rs) ----
+pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
