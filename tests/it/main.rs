@@ -9,6 +9,7 @@ mod auth;
 mod config;
 mod connection;
 mod handshake;
+mod hash;
 mod keys;
 mod protocol;
 mod strings;
