@@ -681,6 +681,15 @@ impl Hash {
         });
     }
 
+    /// Returns the table's size in buckets and its number of fields, for a hashtable-encoded
+    /// hash (DEBUG HTSTATS-KEY); `None` while packed.
+    pub fn table_size(&self) -> Option<(usize, usize)> {
+        match self {
+            Hash::Packed(_) => None,
+            Hash::Table(t) => Some((t.dict.slots(), t.dict.len())),
+        }
+    }
+
     /// Returns the name OBJECT ENCODING reports.
     pub fn encoding_name(&self) -> &'static str {
         match self {
