@@ -153,13 +153,15 @@ impl Packed {
                     let h = len_size(value.len());
                     self.buf[s.value_at + h..s.end].copy_from_slice(value);
                 } else {
-                    let mut enc = Vec::with_capacity(new);
-                    put_len(&mut enc, value.len());
-                    enc.extend_from_slice(value);
+                    // Replace the value's length and bytes in place: no temporary buffer.
+                    let mut len = [0u8; 10];
+                    // SAFETY: ten bytes hold any LEB128 usize.
+                    let n = unsafe { write_len(len.as_mut_ptr(), value.len()) };
                     if new > old {
                         self.buf.reserve_exact(new - old);
                     }
-                    self.buf.splice(s.value_at..s.end, enc);
+                    let bytes = len[..n].iter().chain(value).copied();
+                    self.buf.splice(s.value_at..s.end, bytes);
                 }
                 false
             }
