@@ -430,6 +430,13 @@ impl Table {
         true
     }
 
+    /// Adds a field known to be absent (conversion and copies, whose fields are distinct).
+    fn insert_new(&mut self, field: &[u8], value: &[u8]) {
+        let node = FieldNode::new(field, value);
+        self.node_bytes += node.size();
+        self.dict.insert(hash_key(field), node);
+    }
+
     fn remove(&mut self, field: &[u8]) -> bool {
         let h = hash_key(field);
         match self.dict.remove_where(h, |n| n.field() == field) {
@@ -475,7 +482,7 @@ impl Clone for Hash {
                 let mut c = Table::default();
                 t.dict.for_each(|n| {
                     let (f, v) = n.pair();
-                    c.set(f, v);
+                    c.insert_new(f, v);
                 });
                 Hash::Table(Box::new(c))
             }
@@ -525,7 +532,7 @@ impl Hash {
         if let Hash::Packed(p) = self {
             let mut t = Table::default();
             for (f, v) in p.iter() {
-                t.set(f, v);
+                t.insert_new(f, v);
             }
             *self = Hash::Table(Box::new(t));
         }
