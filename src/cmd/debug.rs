@@ -716,8 +716,17 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         (b"htstats", 3) => htstats(ctx, argv[2]),
         (b"htstats-key", 3) => match ctx.ks.peek(argv[2]) {
             None => ctx.out.error(errors::NO_SUCH_KEY),
-            // No value type kept in a hash table exists yet.
-            Some(_) => ctx.out.error(errors::NOT_HASHTABLE),
+            Some(e) => match e.value().as_hash().and_then(|h| h.table_size()) {
+                Some((size, n)) => {
+                    let text = format!(
+                        "Hash table 0 stats (main hash table):\n table size: {size}\n number \
+                         of elements: {n}\n"
+                    );
+                    ctx.out.verbatim(text.as_bytes());
+                }
+                // Hashes are the only value type kept in a hash table so far.
+                None => ctx.out.error(errors::NOT_HASHTABLE),
+            },
         },
         (b"structsize", 2) => {
             let text = format!(

@@ -84,7 +84,10 @@ fn set_pairs(ctx: &mut Ctx, argv: &[&[u8]], name: &str) -> Option<i64> {
     }
     let pairs = &argv[2..];
     let created = upsert(ctx, argv[1], |h, lim| {
-        pairs.chunks_exact(2).filter(|p| h.set(p[0], p[1], lim)).count() as i64
+        pairs
+            .chunks_exact(2)
+            .filter(|p| h.set(p[0], p[1], lim))
+            .count() as i64
     })?;
     ctx.ks.dirty += (pairs.len() / 2) as u64;
     Some(created)
@@ -107,8 +110,9 @@ fn hmset(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// HSETNX key field value
 fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (field, value) = (argv[2], argv[3]);
-    let Some(set) = upsert(ctx, argv[1], |h, lim| !h.contains(field) && h.set(field, value, lim))
-    else {
+    let Some(set) = upsert(ctx, argv[1], |h, lim| {
+        !h.contains(field) && h.set(field, value, lim)
+    }) else {
         return;
     };
     if set {
@@ -148,7 +152,9 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// HINCRBY key field increment
 fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) {
     let field = argv[2];
-    let Some(incr) = parse_i64_strict(argv[3]) else { return ctx.out.error(errors::NOT_INTEGER) };
+    let Some(incr) = parse_i64_strict(argv[3]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
     let r = upsert(ctx, argv[1], |h, lim| {
         let cur = match h.get(field) {
             Some(b) => parse_i64_strict(b).ok_or(errors::HASH_NOT_INTEGER)?,
@@ -171,7 +177,9 @@ fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// HINCRBYFLOAT key field increment
 fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     let field = argv[2];
-    let Some(incr) = LongDouble::parse(argv[3]) else { return ctx.out.error(errors::NOT_FLOAT) };
+    let Some(incr) = LongDouble::parse(argv[3]) else {
+        return ctx.out.error(errors::NOT_FLOAT);
+    };
     // The parser takes `inf`; an increment that is infinite on its own is refused before the
     // key is looked at (0 + incr is not finite exactly when incr is not).
     if LongDouble::from_i64(0).checked_add(&incr).is_none() {
@@ -334,9 +342,13 @@ fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) {
             Found::WrongType => ctx.out.error(errors::WRONGTYPE),
         };
     }
-    let Some(count) = parse_i64_strict(argv[2]) else { return ctx.out.error(errors::NOT_INTEGER) };
+    let Some(count) = parse_i64_strict(argv[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
     if count == i64::MIN {
-        return ctx.out.error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
+        return ctx
+            .out
+            .error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
     }
     let with_values = match argv.len() {
         3 => false,
@@ -425,7 +437,11 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- table ----
 
-const KEY1: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const KEY1: KeySpec = KeySpec::Range {
+    first: 1,
+    last: 1,
+    step: 1,
+};
 
 const KEY_RO: &[KeySpecDef] = &[KeySpecDef::index(1, kf::RO)];
 const KEY_RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::index(1, kf::RO | kf::ACCESS)];
@@ -444,25 +460,40 @@ const KEY_ARG: &[Arg] = &[Arg::key("key", 0)];
 const KEY_FIELD_ARGS: &[Arg] = &[Arg::key("key", 0), FIELD];
 const KEY_FIELDS_ARGS: &[Arg] = &[Arg::key("key", 0), FIELD.multiple()];
 const KEY_FIELD_VALUE_ARGS: &[Arg] = &[Arg::key("key", 0), FIELD, VALUE];
-const FIELD_VALUE_ARGS: &[Arg] =
-    &[Arg::key("key", 0), Arg::block("field_value", &[FIELD, VALUE]).multiple()];
-const HINCRBY_ARGS: &[Arg] =
-    &[Arg::key("key", 0), FIELD, Arg::new("increment", ArgType::Integer)];
-const HINCRBYFLOAT_ARGS: &[Arg] =
-    &[Arg::key("key", 0), FIELD, Arg::new("increment", ArgType::Double)];
+const FIELD_VALUE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::block("field_value", &[FIELD, VALUE]).multiple(),
+];
+const HINCRBY_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    FIELD,
+    Arg::new("increment", ArgType::Integer),
+];
+const HINCRBYFLOAT_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    FIELD,
+    Arg::new("increment", ArgType::Double),
+];
 const HRANDFIELD_ARGS: &[Arg] = &[
     Arg::key("key", 0),
     Arg::block(
         "options",
-        &[Arg::new("count", ArgType::Integer), Arg::pure("withvalues", "WITHVALUES").optional()],
+        &[
+            Arg::new("count", ArgType::Integer),
+            Arg::pure("withvalues", "WITHVALUES").optional(),
+        ],
     )
     .optional(),
 ];
 const HSCAN_ARGS: &[Arg] = &[
     Arg::key("key", 0),
     Arg::new("cursor", ArgType::Integer),
-    Arg::new("pattern", ArgType::Pattern).token("MATCH").optional(),
-    Arg::new("count", ArgType::Integer).token("COUNT").optional(),
+    Arg::new("pattern", ArgType::Pattern)
+        .token("MATCH")
+        .optional(),
+    Arg::new("count", ArgType::Integer)
+        .token("COUNT")
+        .optional(),
 ];
 
 /// The hash group's table rows, as Redis 7.0's COMMAND INFO and COMMAND DOCS give them.
@@ -650,3 +681,434 @@ pub const COMMANDS: &[Command] = &[
         ..Command::new("hscan", -3, READONLY, hscan)
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::testing::{Harness, bulk, err};
+    use crate::protocol::reply::Value as R;
+    use std::collections::{HashMap, HashSet};
+
+    fn ok() -> R {
+        R::Simple("OK".into())
+    }
+
+    fn encoding(h: &mut Harness, key: &str) -> R {
+        h.run(&["OBJECT", "ENCODING", key])
+    }
+
+    fn dirty(h: &Harness) -> u64 {
+        h.server.stats.dirty.load(Ordering::Relaxed)
+    }
+
+    fn bulks(v: &[&str]) -> R {
+        R::Array(v.iter().map(|s| bulk(s)).collect())
+    }
+
+    /// The strings of an array reply.
+    fn strings(v: R) -> Vec<String> {
+        let R::Array(items) = v else {
+            panic!("not an array: {v:?}")
+        };
+        items
+            .into_iter()
+            .map(|i| match i {
+                R::Bulk(b) => String::from_utf8(b).unwrap(),
+                other => panic!("not a bulk: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn set_get_and_counts() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["HSET", "h", "a", "1", "b", "2"]), R::Int(2));
+        assert_eq!(h.run(&["HSET", "h", "a", "10", "c", "3"]), R::Int(1));
+        assert_eq!(h.run(&["HGET", "h", "a"]), bulk("10"));
+        assert_eq!(h.run(&["HGET", "h", "zz"]), R::Null);
+        assert_eq!(h.run(&["HGET", "nokey", "a"]), R::Null);
+        assert_eq!(h.run(&["HLEN", "h"]), R::Int(3));
+        assert_eq!(h.run(&["HLEN", "nokey"]), R::Int(0));
+        assert_eq!(h.run(&["HMSET", "h", "d", "4"]), ok());
+        assert_eq!(
+            h.run(&["HMGET", "h", "a", "x", "d"]),
+            R::Array(vec![bulk("10"), R::Null, bulk("4")])
+        );
+        assert_eq!(
+            h.run(&["HMGET", "nokey", "a", "b"]),
+            R::Array(vec![R::Null, R::Null])
+        );
+        assert_eq!(h.run(&["HEXISTS", "h", "a"]), R::Int(1));
+        assert_eq!(h.run(&["HEXISTS", "h", "x"]), R::Int(0));
+        assert_eq!(h.run(&["HSTRLEN", "h", "a"]), R::Int(2));
+        assert_eq!(h.run(&["HSTRLEN", "h", "x"]), R::Int(0));
+        // Insertion order while packed, as a listpack keeps it.
+        assert_eq!(h.run(&["HKEYS", "h"]), bulks(&["a", "b", "c", "d"]));
+        assert_eq!(h.run(&["HVALS", "h"]), bulks(&["10", "2", "3", "4"]));
+        assert_eq!(
+            h.run(&["HGETALL", "h"]),
+            bulks(&["a", "10", "b", "2", "c", "3", "d", "4"])
+        );
+        assert_eq!(h.run(&["HGETALL", "nokey"]), R::Array(vec![]));
+        assert_eq!(h.run(&["TYPE", "h"]), R::Simple("hash".into()));
+        assert_eq!(encoding(&mut h, "h"), bulk("listpack"));
+    }
+
+    #[test]
+    fn arity_and_wrong_type() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run(&["HSET", "h", "a", "1", "b"]),
+            err(&errors::wrong_arity("hset"))
+        );
+        assert_eq!(
+            h.run(&["HMSET", "h", "a", "1", "b"]),
+            err(&errors::wrong_arity("hmset"))
+        );
+        assert_eq!(
+            h.run(&["HSET", "h", "a"]),
+            err(&errors::wrong_arity("hset"))
+        );
+        assert_eq!(h.run(&["EXISTS", "h"]), R::Int(0), "nothing created");
+        h.run(&["SET", "s", "x"]);
+        let wrong = err(errors::WRONGTYPE);
+        for cmd in [
+            &["HSET", "s", "a", "1"][..],
+            &["HSETNX", "s", "a", "1"],
+            &["HGET", "s", "a"],
+            &["HMGET", "s", "a"],
+            &["HDEL", "s", "a"],
+            &["HLEN", "s"],
+            &["HEXISTS", "s", "a"],
+            &["HSTRLEN", "s", "a"],
+            &["HKEYS", "s"],
+            &["HVALS", "s"],
+            &["HGETALL", "s"],
+            &["HINCRBY", "s", "a", "1"],
+            &["HINCRBYFLOAT", "s", "a", "1"],
+            &["HRANDFIELD", "s"],
+            &["HRANDFIELD", "s", "2"],
+            &["HSCAN", "s", "0"],
+        ] {
+            assert_eq!(h.run(cmd), wrong, "{cmd:?}");
+        }
+        // Argument errors come before the type check, as in Redis.
+        assert_eq!(h.run(&["HINCRBY", "s", "a", "x"]), err(errors::NOT_INTEGER));
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "s", "a", "x"]),
+            err(errors::NOT_FLOAT)
+        );
+        assert_eq!(h.run(&["HSCAN", "s", "x"]), err(errors::INVALID_CURSOR));
+        assert_eq!(h.run(&["HRANDFIELD", "s", "x"]), err(errors::NOT_INTEGER));
+    }
+
+    #[test]
+    fn hsetnx_and_dirty() {
+        let mut h = Harness::new();
+        let d0 = dirty(&h);
+        assert_eq!(h.run(&["HSETNX", "h", "f", "1"]), R::Int(1));
+        assert_eq!(h.run(&["HSETNX", "h", "f", "2"]), R::Int(0));
+        assert_eq!(h.run(&["HGET", "h", "f"]), bulk("1"));
+        assert_eq!(dirty(&h), d0 + 1);
+        // HSET counts every pair written, new or not.
+        h.run(&["HSET", "h", "f", "3", "g", "4"]);
+        assert_eq!(dirty(&h), d0 + 3);
+    }
+
+    #[test]
+    fn hdel_deletes_emptied_key() {
+        let mut h = Harness::new();
+        h.run(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(h.run(&["HDEL", "h", "x", "y"]), R::Int(0));
+        assert_eq!(h.run(&["HDEL", "h", "a", "c", "f"]), R::Int(2));
+        assert_eq!(h.run(&["HGETALL", "h"]), bulks(&["b", "2"]));
+        let d = dirty(&h);
+        assert_eq!(h.run(&["HDEL", "h", "b", "b", "z"]), R::Int(1));
+        assert_eq!(dirty(&h), d + 1, "the key's removal adds nothing");
+        assert_eq!(h.run(&["EXISTS", "h"]), R::Int(0));
+        assert_eq!(h.run(&["HDEL", "h", "b"]), R::Int(0));
+    }
+
+    #[test]
+    fn hincrby_cases() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["HINCRBY", "h", "n", "5"]), R::Int(5));
+        assert_eq!(h.run(&["HINCRBY", "h", "n", "-7"]), R::Int(-2));
+        h.run(&["HSET", "h", "big", "17179869184"]);
+        assert_eq!(
+            h.run(&["HINCRBY", "h", "big", "17179869184"]),
+            R::Int(34359738368)
+        );
+        for bad in [" 11", "11 ", "1.5", "", "abc"] {
+            h.run(&["HSET", "h", "s", bad]);
+            assert_eq!(
+                h.run(&["HINCRBY", "h", "s", "1"]),
+                err(errors::HASH_NOT_INTEGER),
+                "{bad:?}"
+            );
+        }
+        h.run(&["HSET", "h", "m", "-9223372036854775484"]);
+        assert_eq!(
+            h.run(&["HINCRBY", "h", "m", "-1"]),
+            R::Int(-9223372036854775485)
+        );
+        assert_eq!(
+            h.run(&["HINCRBY", "h", "m", "-10000"]),
+            err(errors::INCR_OVERFLOW)
+        );
+        h.run(&["HSET", "h", "m", "9223372036854775807"]);
+        assert_eq!(
+            h.run(&["HINCRBY", "h", "m", "1"]),
+            err(errors::INCR_OVERFLOW)
+        );
+        assert_eq!(
+            h.run(&["HINCRBY", "h", "m", "99999999999999999999"]),
+            err(errors::NOT_INTEGER)
+        );
+        // A failed increment on a missing key creates nothing.
+        assert_eq!(
+            h.run(&["HINCRBY", "new", "f", "x"]),
+            err(errors::NOT_INTEGER)
+        );
+        assert_eq!(h.run(&["EXISTS", "new"]), R::Int(0));
+    }
+
+    #[test]
+    fn hincrbyfloat_cases() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["HINCRBYFLOAT", "h", "f", "1.23"]), bulk("1.23"));
+        assert_eq!(h.run(&["HINCRBYFLOAT", "h", "f", "0.77"]), bulk("2"));
+        assert_eq!(h.run(&["HINCRBYFLOAT", "h", "f", "-0.1"]), bulk("1.9"));
+        assert_eq!(h.run(&["HGET", "h", "f"]), bulk("1.9"));
+        h.run(&["HSET", "h", "i", "17179869184"]);
+        assert_eq!(h.run(&["HINCRBYFLOAT", "h", "i", "1"]), bulk("17179869185"));
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "h", "i", "5.0e3"]),
+            bulk("17179874185")
+        );
+        for bad in [" 11", "11 ", "1\x002", "abc"] {
+            h.run(&["HSET", "h", "s", bad]);
+            assert_eq!(
+                h.run(&["HINCRBYFLOAT", "h", "s", "1"]),
+                err(errors::HASH_NOT_FLOAT),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "h", "f", "nan"]),
+            err(errors::NOT_FLOAT)
+        );
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "h", "f", "+inf"]),
+            err(errors::HASH_NAN_OR_INF)
+        );
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "hfoo", "f", "-inf"]),
+            err(errors::HASH_NAN_OR_INF)
+        );
+        assert_eq!(h.run(&["EXISTS", "hfoo"]), R::Int(0));
+        h.run(&["HSET", "h", "huge", "1.1e4932"]);
+        assert_eq!(
+            h.run(&["HINCRBYFLOAT", "h", "huge", "1.1e4932"]),
+            err(errors::INCR_NAN)
+        );
+    }
+
+    #[test]
+    fn encoding_conversions() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "hash-max-listpack-value", "8"]);
+        h.run(&["HSET", "small", "tmp", "0"]);
+        h.run(&["HSET", "big", "tmp", "0"]);
+        h.run(&["HINCRBYFLOAT", "small", "tmp", "0.000005"]);
+        h.run(&["HINCRBYFLOAT", "big", "tmp", "0.0000005"]);
+        assert_eq!(encoding(&mut h, "small"), bulk("listpack"));
+        assert_eq!(encoding(&mut h, "big"), bulk("hashtable"));
+        h.run(&["HINCRBYFLOAT", "f1", "abcdefgh", "1"]);
+        h.run(&["HINCRBYFLOAT", "f2", "abcdefghi", "1"]);
+        assert_eq!(encoding(&mut h, "f1"), bulk("listpack"));
+        assert_eq!(encoding(&mut h, "f2"), bulk("hashtable"));
+        // The old directive name works too.
+        h.run(&["CONFIG", "SET", "hash-max-ziplist-entries", "4"]);
+        h.run(&["HSET", "n", "a", "1", "b", "2", "c", "3", "d", "4"]);
+        assert_eq!(encoding(&mut h, "n"), bulk("listpack"));
+        h.run(&["HSET", "n", "e", "5"]);
+        assert_eq!(encoding(&mut h, "n"), bulk("hashtable"));
+        h.run(&["HDEL", "n", "a", "b", "c"]);
+        assert_eq!(encoding(&mut h, "n"), bulk("hashtable"), "one way");
+        assert_eq!(h.run(&["HGET", "n", "e"]), bulk("5"));
+    }
+
+    #[test]
+    fn hrandfield_shapes() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["HRANDFIELD", "nokey"]), R::Null);
+        assert_eq!(h.run(&["HRANDFIELD", "nokey", "5"]), R::Array(vec![]));
+        assert_eq!(
+            h.run(&["HRANDFIELD", "nokey", "5", "WITHVALUES"]),
+            R::Array(vec![])
+        );
+        h.run(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(h.run(&["HRANDFIELD", "h", "0"]), R::Array(vec![]));
+        assert_eq!(h.run(&["HRANDFIELD", "h", "1", "x"]), err(errors::SYNTAX));
+        assert_eq!(
+            h.run(&["HRANDFIELD", "h", "1", "withvalues", "x"]),
+            err(errors::SYNTAX)
+        );
+        assert_eq!(
+            h.run(&["HRANDFIELD", "h", "-9223372036854775808"]),
+            err(
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+            )
+        );
+        assert_eq!(
+            h.run(&["HRANDFIELD", "h", "-9223372036854770000", "withvalues"]),
+            err(errors::HASH_COUNT_RANGE)
+        );
+        let one = strings(h.run(&["HRANDFIELD", "h", "1"]));
+        assert_eq!(one.len(), 1);
+        let R::Bulk(f) = h.run(&["HRANDFIELD", "h"]) else {
+            panic!()
+        };
+        assert!([&b"a"[..], b"b", b"c"].contains(&f.as_slice()));
+        let mut all = strings(h.run(&["HRANDFIELD", "h", "10"]));
+        all.sort();
+        assert_eq!(all, ["a", "b", "c"]);
+        let pairs = strings(h.run(&["HRANDFIELD", "h", "2", "WITHVALUES"]));
+        assert_eq!(pairs.len(), 4);
+        assert_ne!(pairs[0], pairs[2], "distinct");
+        for p in pairs.chunks(2) {
+            assert_eq!(h.run(&["HGET", "h", &p[0]]), bulk(&p[1]));
+        }
+        let many = strings(h.run(&["HRANDFIELD", "h", "-50", "withvalues"]));
+        assert_eq!(many.len(), 100);
+        // RESP3 nests each pair.
+        h.run(&["HELLO", "3"]);
+        let R::Array(v) = h.run(&["HRANDFIELD", "h", "3", "WITHVALUES"]) else {
+            panic!()
+        };
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|p| matches!(p, R::Array(x) if x.len() == 2)));
+        let R::Array(v) = h.run(&["HRANDFIELD", "h", "-4", "WITHVALUES"]) else {
+            panic!()
+        };
+        assert_eq!(v.len(), 4);
+        assert_eq!(strings(h.run(&["HRANDFIELD", "h", "3"])).len(), 3);
+        assert!(matches!(h.run(&["HGETALL", "h"]), R::Map(m) if m.len() == 3));
+        assert_eq!(h.run(&["HGETALL", "nokey"]), R::Map(vec![]));
+    }
+
+    #[test]
+    fn hrandfield_covers_a_table() {
+        let mut h = Harness::new();
+        let mut args = vec!["HSET".to_string(), "h".into()];
+        for i in 0..1000 {
+            args.push(format!("f{i}"));
+            args.push(format!("v{i}"));
+        }
+        let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        h.run(&argv);
+        assert_eq!(encoding(&mut h, "h"), bulk("hashtable"));
+        for n in ["10", "500", "999", "1000", "2000"] {
+            let got = strings(h.run(&["HRANDFIELD", "h", n]));
+            let uniq: HashSet<_> = got.iter().collect();
+            assert_eq!(uniq.len(), got.len(), "distinct for {n}");
+            assert_eq!(got.len(), n.parse::<usize>().unwrap().min(1000));
+        }
+        let mut seen = HashMap::new();
+        for f in strings(h.run(&["HRANDFIELD", "h", "-20000"])) {
+            *seen.entry(f).or_insert(0) += 1;
+        }
+        assert!(
+            seen.len() > 990,
+            "most fields come up in 20000 draws: {}",
+            seen.len()
+        );
+    }
+
+    #[test]
+    fn hscan_packed_and_table() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run(&["HSCAN", "nokey", "0", "COUNT", "0"]),
+            R::Array(vec![bulk("0"), R::Array(vec![])])
+        );
+        h.run(&["HSET", "h", "a", "1", "b", "2", "ab", "3"]);
+        assert_eq!(
+            h.run(&["HSCAN", "h", "0"]),
+            R::Array(vec![bulk("0"), bulks(&["a", "1", "b", "2", "ab", "3"])])
+        );
+        assert_eq!(
+            h.run(&["HSCAN", "h", "77", "MATCH", "a*"]),
+            R::Array(vec![bulk("0"), bulks(&["a", "1", "ab", "3"])])
+        );
+        assert_eq!(
+            h.run(&["HSCAN", "h", "0", "COUNT", "0"]),
+            err(errors::SYNTAX)
+        );
+        assert_eq!(h.run(&["HSCAN", "h", "0", "NOVALUES"]), err(errors::SYNTAX));
+        assert_eq!(
+            h.run(&["HSCAN", "h", "0", "TYPE", "hash"]),
+            err(errors::SYNTAX)
+        );
+        // A table walks with a cursor and returns every field at least once.
+        let mut args = vec!["HSET".to_string(), "t".into()];
+        for i in 0..1000 {
+            args.push(format!("f{i}"));
+            args.push(format!("{i}"));
+        }
+        let argv: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        h.run(&argv);
+        let mut cursor = "0".to_string();
+        let mut seen = HashMap::new();
+        let mut calls = 0;
+        loop {
+            let R::Array(v) = h.run(&["HSCAN", "t", &cursor, "COUNT", "20"]) else {
+                panic!()
+            };
+            let R::Bulk(c) = &v[0] else { panic!() };
+            cursor = String::from_utf8(c.clone()).unwrap();
+            let items = strings(v[1].clone());
+            for p in items.chunks(2) {
+                assert_eq!(format!("f{}", p[1]), p[0]);
+                seen.insert(p[0].clone(), ());
+            }
+            calls += 1;
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 1000);
+        assert!(calls > 10, "a table is walked in steps, not at once");
+    }
+
+    #[test]
+    fn digest_copy_and_memory() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "hash-max-listpack-entries", "0"]);
+        h.run(&["HSET", "t", "a", "1", "b", "2"]);
+        h.run(&["CONFIG", "SET", "hash-max-listpack-entries", "128"]);
+        h.run(&["HSET", "p", "b", "2", "a", "1"]);
+        assert_eq!(encoding(&mut h, "t"), bulk("hashtable"));
+        assert_eq!(encoding(&mut h, "p"), bulk("listpack"));
+        // The same content digests alike whatever the encoding and order (value checked
+        // against redis-server 7.0.15: HSET h a 1 b 2 c 3 gives b60c36e5...).
+        let dt = h.run(&["DEBUG", "DIGEST-VALUE", "t"]);
+        assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", "p"]), dt);
+        h.run(&["HSET", "r", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(
+            h.run(&["DEBUG", "DIGEST-VALUE", "r"]),
+            R::Array(vec![R::Simple(
+                "b60c36e529712296d694f27b5914cbe84950995e".into()
+            )])
+        );
+        assert_eq!(h.run(&["COPY", "t", "t2"]), R::Int(1));
+        assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", "t2"]), dt);
+        assert_eq!(encoding(&mut h, "t2"), bulk("hashtable"));
+        h.run(&["DEL", "t"]);
+        assert_eq!(h.run(&["HGET", "t2", "b"]), bulk("2"));
+        assert!(matches!(h.run(&["MEMORY", "USAGE", "t2"]), R::Int(n) if n > 0));
+        assert_eq!(h.run(&["RENAME", "t2", "t3"]), ok());
+        assert_eq!(h.run(&["HGET", "t3", "a"]), bulk("1"));
+    }
+}

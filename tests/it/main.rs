@@ -10,6 +10,7 @@ mod blocking;
 mod config;
 mod connection;
 mod handshake;
+mod hash;
 mod keys;
 mod list;
 mod protocol;

@@ -128,7 +128,11 @@ impl Packed {
             let (n, h) = get_len(&self.buf[value_at..]);
             let end = value_at + h + n;
             if f == field {
-                return Some(Slot { start: at, value_at, end });
+                return Some(Slot {
+                    start: at,
+                    value_at,
+                    end,
+                });
             }
             at = end;
         }
@@ -149,13 +153,15 @@ impl Packed {
                     let h = len_size(value.len());
                     self.buf[s.value_at + h..s.end].copy_from_slice(value);
                 } else {
-                    let mut enc = Vec::with_capacity(new);
-                    put_len(&mut enc, value.len());
-                    enc.extend_from_slice(value);
+                    // Replace the value's length and bytes in place: no temporary buffer.
+                    let mut len = [0u8; 10];
+                    // SAFETY: ten bytes hold any LEB128 usize.
+                    let n = unsafe { write_len(len.as_mut_ptr(), value.len()) };
                     if new > old {
                         self.buf.reserve_exact(new - old);
                     }
-                    self.buf.splice(s.value_at..s.end, enc);
+                    let bytes = len[..n].iter().chain(value).copied();
+                    self.buf.splice(s.value_at..s.end, bytes);
                 }
                 false
             }
@@ -175,7 +181,9 @@ impl Packed {
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
-        let Some(s) = self.find(field) else { return false };
+        let Some(s) = self.find(field) else {
+            return false;
+        };
         self.buf.drain(s.start..s.end);
         self.count -= 1;
         if self.buf.capacity() > self.buf.len() * 2 {
@@ -262,7 +270,9 @@ impl FieldNode {
         // and strings, all within `size` bytes as `size_for` counted them.
         unsafe {
             let p = alloc(lay);
-            let Some(nn) = NonNull::new(p) else { std::alloc::handle_alloc_error(lay) };
+            let Some(nn) = NonNull::new(p) else {
+                std::alloc::handle_alloc_error(lay)
+            };
             (p as *mut Option<FieldNode>).write(None);
             let mut off = LINK;
             off += write_len(p.add(off), field.len());
@@ -300,7 +310,10 @@ impl FieldNode {
         // SAFETY: `new` wrote fl + vl bytes at `off`.
         unsafe {
             let p = self.0.as_ptr().add(off);
-            (std::slice::from_raw_parts(p, fl), std::slice::from_raw_parts(p.add(fl), vl))
+            (
+                std::slice::from_raw_parts(p, fl),
+                std::slice::from_raw_parts(p.add(fl), vl),
+            )
         }
     }
 
@@ -417,6 +430,13 @@ impl Table {
         true
     }
 
+    /// Adds a field known to be absent (conversion and copies, whose fields are distinct).
+    fn insert_new(&mut self, field: &[u8], value: &[u8]) {
+        let node = FieldNode::new(field, value);
+        self.node_bytes += node.size();
+        self.dict.insert(hash_key(field), node);
+    }
+
     fn remove(&mut self, field: &[u8]) -> bool {
         let h = hash_key(field);
         match self.dict.remove_where(h, |n| n.field() == field) {
@@ -462,7 +482,7 @@ impl Clone for Hash {
                 let mut c = Table::default();
                 t.dict.for_each(|n| {
                     let (f, v) = n.pair();
-                    c.set(f, v);
+                    c.insert_new(f, v);
                 });
                 Hash::Table(Box::new(c))
             }
@@ -512,7 +532,7 @@ impl Hash {
         if let Hash::Packed(p) = self {
             let mut t = Table::default();
             for (f, v) in p.iter() {
-                t.set(f, v);
+                t.insert_new(f, v);
             }
             *self = Hash::Table(Box::new(t));
         }
@@ -621,8 +641,7 @@ impl Hash {
             }
             Hash::Table(t) => {
                 for _ in 0..n {
-                    let Some(node) = t.dict.random_fair(FAIR_WIDTH, || rng.random::<u64>())
-                    else {
+                    let Some(node) = t.dict.random_fair(FAIR_WIDTH, || rng.random::<u64>()) else {
                         return;
                     };
                     let (k, v) = node.pair();
@@ -671,6 +690,15 @@ impl Hash {
         });
     }
 
+    /// Returns the table's size in buckets and its number of fields, for a hashtable-encoded
+    /// hash (DEBUG HTSTATS-KEY); `None` while packed.
+    pub fn table_size(&self) -> Option<(usize, usize)> {
+        match self {
+            Hash::Packed(_) => None,
+            Hash::Table(t) => Some((t.dict.slots(), t.dict.len())),
+        }
+    }
+
     /// Returns the name OBJECT ENCODING reports.
     pub fn encoding_name(&self) -> &'static str {
         match self {
@@ -714,19 +742,36 @@ mod tests {
     use rand::SeedableRng;
     use std::collections::{HashMap, HashSet};
 
-    const LIM: Limits = Limits { max_entries: 128, max_value: 64 };
+    const LIM: Limits = Limits {
+        max_entries: 128,
+        max_value: 64,
+    };
 
     fn contents(h: &Hash) -> HashMap<Vec<u8>, Vec<u8>> {
         let mut m = HashMap::new();
         h.for_each(|k, v| {
-            assert!(m.insert(k.to_vec(), v.to_vec()).is_none(), "field listed twice");
+            assert!(
+                m.insert(k.to_vec(), v.to_vec()).is_none(),
+                "field listed twice"
+            );
         });
         m
     }
 
     #[test]
     fn lengths_round_trip() {
-        for n in [0usize, 1, 127, 128, 255, 16383, 16384, 1 << 21, 1 << 40, usize::MAX] {
+        for n in [
+            0usize,
+            1,
+            127,
+            128,
+            255,
+            16383,
+            16384,
+            1 << 21,
+            1 << 40,
+            usize::MAX,
+        ] {
             let mut b = Vec::new();
             put_len(&mut b, n);
             assert_eq!(b.len(), len_size(n), "{n}");
@@ -771,7 +816,11 @@ mod tests {
     fn converts_on_long_strings_and_many_entries() {
         let mut h = Hash::new();
         h.set(b"f", &[b'x'; 64], LIM);
-        assert_eq!(h.encoding_name(), "listpack", "64 bytes is within the limit");
+        assert_eq!(
+            h.encoding_name(),
+            "listpack",
+            "64 bytes is within the limit"
+        );
         h.set(b"g", &[b'x'; 65], LIM);
         assert_eq!(h.encoding_name(), "hashtable");
         assert_eq!(h.get(b"f"), Some(&[b'x'; 64][..]));
@@ -821,14 +870,21 @@ mod tests {
     fn random_ops_match_a_model() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for round in 0..4 {
-            let lim = Limits { max_entries: [4, 16, 128, 0][round], max_value: 16 };
+            let lim = Limits {
+                max_entries: [4, 16, 128, 0][round],
+                max_value: 16,
+            };
             let mut h = Hash::new();
             let mut m: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             for step in 0..6000 {
                 let k = format!("k{}", rng.random_range(0..600u32)).into_bytes();
                 match rng.random_range(0..10u32) {
                     0..=5 => {
-                        let vlen = if rng.random_range(0..50u32) == 0 { 40 } else { 5 };
+                        let vlen = if rng.random_range(0..50u32) == 0 {
+                            40
+                        } else {
+                            5
+                        };
                         let v: Vec<u8> = (0..vlen).map(|_| rng.random_range(b'a'..=b'z')).collect();
                         let new = h.set(&k, &v, lim);
                         assert_eq!(new, m.insert(k, v).is_none(), "step {step}");
@@ -854,7 +910,10 @@ mod tests {
     #[test]
     fn table_heap_size_tracks_nodes() {
         let mut h = Hash::new();
-        let lim = Limits { max_entries: 0, max_value: 64 };
+        let lim = Limits {
+            max_entries: 0,
+            max_value: 64,
+        };
         h.set(b"a", b"1", lim);
         let one = h.heap_size();
         h.set(b"a", b"1234567890", lim);
@@ -871,7 +930,10 @@ mod tests {
     /// HSCAN's guarantee over a growing table: every field present throughout is returned.
     #[test]
     fn scan_sees_stable_fields_while_growing() {
-        let lim = Limits { max_entries: 0, max_value: 64 };
+        let lim = Limits {
+            max_entries: 0,
+            max_value: 64,
+        };
         let mut h = Hash::new();
         for i in 0..500 {
             h.set(format!("stable{i}").as_bytes(), b"v", lim);
@@ -881,9 +943,14 @@ mod tests {
         let mut round = 0;
         let mut rehashing_seen = false;
         loop {
-            cursor = h.scan(cursor, 10, |k, _| {
-                seen.insert(k.to_vec());
-            }, || false);
+            cursor = h.scan(
+                cursor,
+                10,
+                |k, _| {
+                    seen.insert(k.to_vec());
+                },
+                || false,
+            );
             round += 1;
             // Grow for a while (a table that kept growing faster than the walk would never
             // let it finish), then let the walk end.
@@ -899,7 +966,10 @@ mod tests {
         }
         assert!(rehashing_seen, "the test should scan across a resize");
         for i in 0..500 {
-            assert!(seen.contains(format!("stable{i}").as_bytes()), "stable{i} missed");
+            assert!(
+                seen.contains(format!("stable{i}").as_bytes()),
+                "stable{i} missed"
+            );
         }
     }
 
@@ -916,7 +986,13 @@ mod tests {
 
     #[test]
     fn random_picks_cover_and_stay_in_range() {
-        for lim in [LIM, Limits { max_entries: 0, max_value: 64 }] {
+        for lim in [
+            LIM,
+            Limits {
+                max_entries: 0,
+                max_value: 64,
+            },
+        ] {
             let mut h = Hash::new();
             for i in 0..10 {
                 h.set(format!("f{i}").as_bytes(), format!("v{i}").as_bytes(), lim);
@@ -930,7 +1006,11 @@ mod tests {
             assert_eq!(counts.len(), 10);
             // Roughly uniform: each of 10 fields near 1000 of 10000 draws.
             for (k, c) in &counts {
-                assert!((700..1300).contains(c), "{} drawn {c} times", String::from_utf8_lossy(k));
+                assert!(
+                    (700..1300).contains(c),
+                    "{} drawn {c} times",
+                    String::from_utf8_lossy(k)
+                );
             }
             let mut stop = 0;
             h.random_pairs(100, |_, _| {
