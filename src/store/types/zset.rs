@@ -693,12 +693,17 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// A total order key for the model: (score, member), scores never NaN.
-    #[derive(PartialEq, PartialOrd, Clone, Debug)]
+    #[derive(PartialEq, Clone, Debug)]
     struct K(f64, Vec<u8>);
     impl Eq for K {}
     impl Ord for K {
         fn cmp(&self, o: &Self) -> Ordering {
-            self.partial_cmp(o).unwrap_or(Ordering::Equal)
+            self.0.partial_cmp(&o.0).unwrap_or(Ordering::Equal).then_with(|| self.1.cmp(&o.1))
+        }
+    }
+    impl PartialOrd for K {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
         }
     }
 

@@ -247,17 +247,11 @@ impl<T: Copy> Tree<T> {
         let out = remove_rec(&mut self.root, rank);
         self.len -= 1;
         // A root left with one child gives way to it.
-        loop {
-            let Node::Inner(n) = &mut self.root else {
-                break;
-            };
-            if n.kids.len() != 1 {
-                break;
-            }
-            let only = n.kids.pop();
-            if let Some(only) = only {
-                self.root = only;
-            }
+        while let Node::Inner(n) = &mut self.root
+            && n.kids.len() == 1
+        {
+            let Some(only) = n.kids.pop() else { break };
+            self.root = only;
         }
         Some(out)
     }
