@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 
 use smallvec::SmallVec;
 
-use crate::command::table::{KeySpecDef, key_flags};
+use crate::command::table::{Arg, ArgType, KeySpecDef, doc_flags, key_flags};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::errors;
 use crate::protocol::reply::Reply;
@@ -87,7 +87,12 @@ fn parse_range_end(s: &[u8]) -> Option<(f64, bool)> {
 fn parse_score_range(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
     let (min, minex) = parse_range_end(min)?;
     let (max, maxex) = parse_range_end(max)?;
-    Some(ScoreRange { min, max, minex, maxex })
+    Some(ScoreRange {
+        min,
+        max,
+        minex,
+        maxex,
+    })
 }
 
 /// Parses one end of a lex interval (`-`, `+`, `[member`, `(member`).
@@ -103,7 +108,10 @@ fn parse_lex_end(s: &[u8]) -> Option<LexBound<'_>> {
 }
 
 fn parse_lex_range<'a>(min: &'a [u8], max: &'a [u8]) -> Option<LexRange<'a>> {
-    Some(LexRange { min: parse_lex_end(min)?, max: parse_lex_end(max)? })
+    Some(LexRange {
+        min: parse_lex_end(min)?,
+        max: parse_lex_end(max)?,
+    })
 }
 
 /// Formats a score as Redis 7.0 prints doubles (`%.17g`; `inf`, `-inf`, `-0`) into `buf`.
@@ -126,7 +134,12 @@ pub(crate) fn fmt_score(v: f64, buf: &mut [u8; 32]) -> &[u8] {
         // SAFETY: %.17g of a finite double needs at most 24 bytes plus the NUL; snprintf
         // writes no more than the size it is given.
         let n = unsafe {
-            libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), c"%.17g".as_ptr(), v)
+            libc::snprintf(
+                buf.as_mut_ptr() as *mut libc::c_char,
+                buf.len(),
+                c"%.17g".as_ptr(),
+                v,
+            )
         };
         (n.max(0) as usize).min(buf.len() - 1)
     };
@@ -220,7 +233,9 @@ fn build_sorted(items: &[(Vec<u8>, f64)], lim: Limits) -> ZSet {
 /// Sorts (member, score) pairs into a sorted set's order.
 fn sort_items(items: &mut [(Vec<u8>, f64)]) {
     items.sort_unstable_by(|a, b| {
-        a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0))
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
     });
 }
 
@@ -281,6 +296,42 @@ fn zset_add(
     }
 }
 
+/// What ZADD did over its pairs.
+struct Tally {
+    added: i64,
+    updated: i64,
+    processed: i64,
+    /// The score of the last member processed (ZADD INCR's reply).
+    last: f64,
+    /// An increment made a score NaN; the pairs after it were not applied.
+    failed: bool,
+}
+
+/// Applies ZADD's score-member pairs to `z`, in order, stopping at a NaN result.
+fn zadd_apply(z: &mut ZSet, pairs: &[&[u8]], scores: &[f64], flags: u8, lim: Limits) -> Tally {
+    let mut t = Tally { added: 0, updated: 0, processed: 0, last: 0.0, failed: false };
+    for (p, &score) in pairs.chunks_exact(2).zip(scores) {
+        match zset_add(z, score, p[1], flags, lim) {
+            Err(()) => {
+                t.failed = true;
+                break;
+            }
+            Ok((o, s)) => {
+                match o {
+                    AddOutcome::Added => t.added += 1,
+                    AddOutcome::Updated => t.updated += 1,
+                    _ => {}
+                }
+                if o != AddOutcome::Nop {
+                    t.processed += 1;
+                }
+                t.last = s;
+            }
+        }
+    }
+    t
+}
+
 /// The body of ZADD and ZINCRBY (Redis's `zaddGenericCommand`).
 fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
     let mut i = 2;
@@ -305,7 +356,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
         i += 1;
     }
     let pairs = &argv[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return ctx.syntax_error();
     }
     let elements = pairs.len() / 2;
@@ -329,51 +380,44 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
     }
     let key = argv[1];
     let lim = limits(ctx);
-    let created = match write(&mut ctx.ks, key) {
+    // One lookup when the key exists (the common case); a second after creating it.
+    let tally = match write(&mut ctx.ks, key) {
         Err(()) => return ctx.out.error(errors::WRONGTYPE),
-        Ok(Some(_)) => false,
-        Ok(None) => {
+        Ok(Some(z)) => Some(zadd_apply(z, pairs, &scores, flags, lim)),
+        Ok(None) => None,
+    };
+    let tally = match tally {
+        Some(t) => t,
+        None => {
             if flags & Z_XX != 0 {
                 return if incr { ctx.out.null() } else { ctx.out.int(0) };
             }
             let z = ZSet::with_hint(elements, pairs[1].len(), lim);
             let db = ctx.ks.db;
             ctx.ks.insert_in(db, key, Value::ZSet(Box::new(z)), None);
-            true
+            let Ok(Some(z)) = write(&mut ctx.ks, key) else {
+                return ctx.out.error(errors::WRONGTYPE);
+            };
+            zadd_apply(z, pairs, &scores, flags, lim)
         }
     };
-    let _ = created;
-    let Ok(Some(z)) = write(&mut ctx.ks, key) else { return ctx.out.error(errors::WRONGTYPE) };
-    let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
-    let mut last = 0.0;
-    let mut failed = false;
-    for (p, &score) in pairs.chunks_exact(2).zip(&scores) {
-        match zset_add(z, score, p[1], flags, lim) {
-            Err(()) => {
-                failed = true;
-                break;
-            }
-            Ok((o, s)) => {
-                match o {
-                    AddOutcome::Added => added += 1,
-                    AddOutcome::Updated => updated += 1,
-                    _ => {}
-                }
-                if o != AddOutcome::Nop {
-                    processed += 1;
-                }
-                last = s;
-            }
-        }
-    }
+    let Tally { added, updated, processed, last, failed } = tally;
     ctx.ks.dirty += (added + updated) as u64;
     if failed {
         return ctx.out.error(errors::ZSCORE_NAN);
     }
     if incr {
-        if processed > 0 { reply_score(ctx.out, last) } else { ctx.out.null() }
+        if processed > 0 {
+            reply_score(ctx.out, last)
+        } else {
+            ctx.out.null()
+        }
     } else {
-        ctx.out.int(if flags & Z_CH != 0 { added + updated } else { added });
+        ctx.out.int(if flags & Z_CH != 0 {
+            added + updated
+        } else {
+            added
+        });
     }
 }
 
@@ -438,8 +482,12 @@ fn zremrange_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: RangeKind) {
             None => return ctx.out.error(errors::ZRANGE_NOT_LEX),
         },
         _ => {
-            let Some(a) = long_arg(ctx.out, argv[2]) else { return };
-            let Some(b) = long_arg(ctx.out, argv[3]) else { return };
+            let Some(a) = long_arg(ctx.out, argv[2]) else {
+                return;
+            };
+            let Some(b) = long_arg(ctx.out, argv[3]) else {
+                return;
+            };
             R::Rank(a, b)
         }
     };
@@ -542,7 +590,11 @@ fn zrank_generic(ctx: &mut Ctx, argv: &[&[u8]], rev: bool) {
         Err(()) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.null(),
         Ok(Some(z)) => match z.rank(argv[2]) {
-            Some((r, _)) => ctx.out.int(if rev { (z.len() - 1 - r) as i64 } else { r as i64 }),
+            Some((r, _)) => ctx.out.int(if rev {
+                (z.len() - 1 - r) as i64
+            } else {
+                r as i64
+            }),
             None => ctx.out.null(),
         },
     }
@@ -621,15 +673,30 @@ fn apply_limit(a: usize, b: usize, rev: bool, offset: i64, limit: i64) -> (usize
         return (0, 0);
     }
     let left = avail - off;
-    let take = if limit < 0 { left } else { left.min(limit as u64) } as usize;
+    let take = if limit < 0 {
+        left
+    } else {
+        left.min(limit as u64)
+    } as usize;
     let off = off as usize;
-    if rev { (b - off - take, b - off) } else { (a + off, a + off + take) }
+    if rev {
+        (b - off - take, b - off)
+    } else {
+        (a + off, a + off + take)
+    }
 }
 
 /// The body of ZRANGE, ZRANGESTORE, ZREVRANGE and the BYSCORE / BYLEX forms (Redis's
 /// `zrangeGenericCommand`). `first` is the index of the source key; `store` for ZRANGESTORE
 /// (whose destination is `argv[1]`).
-fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], first: usize, store: bool, kind: RangeKind, rev: Option<bool>) {
+fn zrange_generic(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+    first: usize,
+    store: bool,
+    kind: RangeKind,
+    rev: Option<bool>,
+) {
     let (mut kind, mut rev) = (kind, rev);
     let mut withscores = false;
     let (mut offset, mut limit) = (0i64, -1i64);
@@ -640,8 +707,12 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], first: usize, store: bool, kind
         if !store && o.eq_ignore_ascii_case(b"withscores") {
             withscores = true;
         } else if o.eq_ignore_ascii_case(b"limit") && left >= 2 {
-            let Some(a) = long_arg(ctx.out, argv[j + 1]) else { return };
-            let Some(b) = long_arg(ctx.out, argv[j + 2]) else { return };
+            let Some(a) = long_arg(ctx.out, argv[j + 1]) else {
+                return;
+            };
+            let Some(b) = long_arg(ctx.out, argv[j + 2]) else {
+                return;
+            };
             (offset, limit) = (a, b);
             j += 2;
         } else if rev.is_none() && o.eq_ignore_ascii_case(b"rev") {
@@ -685,8 +756,12 @@ fn zrange_generic(ctx: &mut Ctx, argv: &[&[u8]], first: usize, store: bool, kind
             None => return ctx.out.error(errors::ZRANGE_NOT_LEX),
         },
         _ => {
-            let Some(a) = long_arg(ctx.out, lo) else { return };
-            let Some(b) = long_arg(ctx.out, hi) else { return };
+            let Some(a) = long_arg(ctx.out, lo) else {
+                return;
+            };
+            let Some(b) = long_arg(ctx.out, hi) else {
+                return;
+            };
             R::Rank(a, b)
         }
     };
@@ -823,26 +898,32 @@ pub(crate) fn zpop_op(
 /// then the elements; `nested`: [member, score] pairs rather than a flat list.
 fn zpop_reply(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: i64, emitkey: bool, nested: bool) {
     let out = &mut *ctx.out;
-    let r = zpop_op(&mut ctx.ks, keys, max, count.max(1) as usize, &mut |p| match p {
-        Popped::Key(key, n) => {
-            if emitkey {
-                out.array(2);
-                out.bulk(key);
-                out.array(n);
-            } else if nested {
-                out.array(n);
-            } else {
-                out.array(n * 2);
+    let r = zpop_op(
+        &mut ctx.ks,
+        keys,
+        max,
+        count.max(1) as usize,
+        &mut |p| match p {
+            Popped::Key(key, n) => {
+                if emitkey {
+                    out.array(2);
+                    out.bulk(key);
+                    out.array(n);
+                } else if nested {
+                    out.array(n);
+                } else {
+                    out.array(n * 2);
+                }
             }
-        }
-        Popped::Member(m, s) => {
-            if nested {
-                out.array(2);
+            Popped::Member(m, s) => {
+                if nested {
+                    out.array(2);
+                }
+                out.bulk(m);
+                reply_score(out, s);
             }
-            out.bulk(m);
-            reply_score(out, s);
-        }
-    });
+        },
+    );
     match r {
         Ok(_) => {}
         Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -902,7 +983,9 @@ fn numkeys_span(argv: &[&[u8]], at: usize) -> Option<std::ops::Range<usize>> {
 
 /// Key positions of `cmd numkeys key ...` (ZUNION, ZINTER, ZDIFF, ZINTERCARD, ZMPOP).
 fn keys_numkeys_at_1(argv: &[&[u8]]) -> Vec<usize> {
-    numkeys_span(argv, 1).map(|r| r.collect()).unwrap_or_default()
+    numkeys_span(argv, 1)
+        .map(|r| r.collect())
+        .unwrap_or_default()
 }
 
 /// Key positions of `cmd dst numkeys key ...` (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE).
@@ -976,7 +1059,9 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
     let l = match parse_i64_strict(argv[2]) {
         None => return ctx.out.error(errors::NOT_INTEGER),
         Some(i64::MIN) => {
-            return ctx.out.error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
+            return ctx
+                .out
+                .error(&errors::out_of_range_between(-i64::MAX, i64::MAX));
         }
         Some(l) => l,
     };
@@ -987,7 +1072,11 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&l) {
         return ctx.out.error(errors::VALUE_OUT_OF_RANGE);
     }
-    let (count, uniq) = if l >= 0 { (l as u64, true) } else { (l.unsigned_abs(), false) };
+    let (count, uniq) = if l >= 0 {
+        (l as u64, true)
+    } else {
+        (l.unsigned_abs(), false)
+    };
     let z = match read(&mut ctx.ks, argv[1]) {
         Err(()) => return ctx.out.error(errors::WRONGTYPE),
         Ok(None) => return ctx.out.array(0),
@@ -1100,7 +1189,11 @@ fn aggregate(target: &mut f64, val: f64, how: Aggregate) {
 
 /// The length of an input (sorted set or set), `Err` for another type. Missing keys are empty.
 fn input_len(ks: &mut Keyspace, key: &[u8], write: bool) -> Result<usize, ()> {
-    let v = if write { ks.get_mut(key).map(|v| &*v) } else { ks.get(key) };
+    let v = if write {
+        ks.get_mut(key).map(|v| &*v)
+    } else {
+        ks.get(key)
+    };
     match v {
         None => Ok(0),
         Some(Value::ZSet(z)) => Ok(z.len()),
@@ -1130,8 +1223,17 @@ fn input_score(ks: &mut Keyspace, key: &[u8], member: &[u8]) -> Option<f64> {
 /// The body of ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD (Redis's
 /// `zunionInterDiffGenericCommand`). `dst`: the destination of a STORE form; `at`: the index
 /// of numkeys.
-fn zsetop_generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, at: usize, op: SetOp, card_only: bool) {
-    let Some(setnum) = long_arg(ctx.out, argv[at]) else { return };
+fn zsetop_generic(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+    dst: Option<&[u8]>,
+    at: usize,
+    op: SetOp,
+    card_only: bool,
+) {
+    let Some(setnum) = long_arg(ctx.out, argv[at]) else {
+        return;
+    };
     if setnum < 1 {
         let name = ctx.server.table.entries[ctx.entry].full_name.clone();
         return ctx.out.error(&errors::zset_at_least_one_key(&name));
@@ -1166,7 +1268,11 @@ fn zsetop_generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, at: usize, 
                 j += 1;
             }
             continue;
-        } else if op != SetOp::Diff && !card_only && left >= 2 && o.eq_ignore_ascii_case(b"aggregate") {
+        } else if op != SetOp::Diff
+            && !card_only
+            && left >= 2
+            && o.eq_ignore_ascii_case(b"aggregate")
+        {
             let a = argv[j + 1];
             how = if a.eq_ignore_ascii_case(b"sum") {
                 Aggregate::Sum
@@ -1279,7 +1385,11 @@ fn zsetop_generic(ctx: &mut Ctx, argv: &[&[u8]], dst: Option<&[u8]>, at: usize, 
     }
     let out = &mut *ctx.out;
     let nested = withscores && out.resp3;
-    out.array(if withscores && !nested { result.len() * 2 } else { result.len() });
+    out.array(if withscores && !nested {
+        result.len() * 2
+    } else {
+        result.len()
+    });
     for (m, s) in &result {
         if nested {
             out.array(2);
@@ -1373,8 +1483,16 @@ fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- table ----
 
-const KEY1: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
-const KEY1_2: KeySpec = KeySpec::Range { first: 1, last: 2, step: 1 };
+const KEY1: KeySpec = KeySpec::Range {
+    first: 1,
+    last: 1,
+    step: 1,
+};
+const KEY1_2: KeySpec = KeySpec::Range {
+    first: 1,
+    last: 2,
+    step: 1,
+};
 
 use key_flags::{ACCESS, DELETE, INSERT, OW, RO, RW, UPDATE};
 
@@ -1382,15 +1500,22 @@ const KS_RW_UPDATE: &[KeySpecDef] = &[KeySpecDef::index(1, RW | UPDATE)];
 const KS_RW_DELETE: &[KeySpecDef] = &[KeySpecDef::index(1, RW | DELETE)];
 const KS_RW_ACCESS_DELETE: &[KeySpecDef] = &[KeySpecDef::index(1, RW | ACCESS | DELETE)];
 const KS_RO: &[KeySpecDef] = &[KeySpecDef::index(1, RO | ACCESS)];
-const KS_RANGESTORE: &[KeySpecDef] =
-    &[KeySpecDef::index(1, OW | UPDATE), KeySpecDef::index(2, RO | ACCESS)];
+const KS_RO_ONLY: &[KeySpecDef] = &[KeySpecDef::index(1, RO)];
+const KS_RW_ACCESS_UPDATE: &[KeySpecDef] = &[KeySpecDef::index(1, RW | ACCESS | UPDATE)];
+const KS_RANGESTORE: &[KeySpecDef] = &[
+    KeySpecDef::index(1, OW | UPDATE),
+    KeySpecDef::index(2, RO | ACCESS),
+];
 const KS_NUMKEYS_RO: &[KeySpecDef] = &[KeySpecDef::keynum(1, RO | ACCESS)];
 const KS_NUMKEYS_POP: &[KeySpecDef] = &[KeySpecDef::keynum(1, RW | ACCESS | DELETE)];
-const KS_STORE_NUMKEYS: &[KeySpecDef] =
-    &[KeySpecDef::index(1, OW | UPDATE), KeySpecDef::keynum(2, RO | ACCESS)];
+const KS_STORE_NUMKEYS: &[KeySpecDef] = &[
+    KeySpecDef::index(1, OW | UPDATE),
+    KeySpecDef::keynum(2, RO | ACCESS),
+];
 const _: u32 = INSERT;
 
 /// A sorted-set row with the fields every one shares.
+#[allow(clippy::too_many_arguments)] // one call per row keeps the table readable as data
 const fn row(
     name: &'static str,
     arity: i32,
@@ -1415,137 +1540,855 @@ const fn row(
 }
 
 const LOGN: &str = "O(log(N)) where N is the number of elements in the sorted set.";
+const LOGN_WITH: &str = "O(log(N)) with N being the number of elements in the sorted set.";
 const RANGE_CX: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M \
     the number of elements returned.";
 
+// COMMAND DOCS arguments, as redis-server 7.0.15 documents them.
+
+const ZADD_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::one_of("condition", &[Arg::pure("nx", "NX"), Arg::pure("xx", "XX")])
+        .since("3.0.2")
+        .optional(),
+    Arg::one_of(
+        "comparison",
+        &[Arg::pure("gt", "GT"), Arg::pure("lt", "LT")],
+    )
+    .since("6.2.0")
+    .optional(),
+    Arg::pure("change", "CH").since("3.0.2").optional(),
+    Arg::pure("increment", "INCR").since("3.0.2").optional(),
+    Arg::block(
+        "score_member",
+        &[
+            Arg::new("score", ArgType::Double),
+            Arg::new("member", ArgType::String),
+        ],
+    )
+    .multiple(),
+];
+
+const ZINCRBY_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("increment", ArgType::Integer),
+    Arg::new("member", ArgType::String),
+];
+
+const ZREM_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("member", ArgType::String).multiple(),
+];
+
+const ZCARD_ARGS: &[Arg] = &[Arg::key("key", 0)];
+
+const ZCOUNT_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::Double),
+    Arg::new("max", ArgType::Double),
+];
+
+const ZLEXCOUNT_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::String),
+    Arg::new("max", ArgType::String),
+];
+
+const ZSCORE_ARGS: &[Arg] = &[Arg::key("key", 0), Arg::new("member", ArgType::String)];
+
+const ZMSCORE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("member", ArgType::String).multiple(),
+];
+
+const ZRANK_ARGS: &[Arg] = &[Arg::key("key", 0), Arg::new("member", ArgType::String)];
+
+const ZREVRANK_ARGS: &[Arg] = &[Arg::key("key", 0), Arg::new("member", ArgType::String)];
+
+const ZRANGE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("start", ArgType::String),
+    Arg::new("stop", ArgType::String),
+    Arg::one_of(
+        "sortby",
+        &[Arg::pure("byscore", "BYSCORE"), Arg::pure("bylex", "BYLEX")],
+    )
+    .since("6.2.0")
+    .optional(),
+    Arg::pure("rev", "REV").since("6.2.0").optional(),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .since("6.2.0")
+    .optional(),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+];
+
+const ZRANGESTORE_ARGS: &[Arg] = &[
+    Arg::key("dst", 0),
+    Arg::key("src", 1),
+    Arg::new("min", ArgType::String),
+    Arg::new("max", ArgType::String),
+    Arg::one_of(
+        "sortby",
+        &[Arg::pure("byscore", "BYSCORE"), Arg::pure("bylex", "BYLEX")],
+    )
+    .optional(),
+    Arg::pure("rev", "REV").optional(),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .optional(),
+];
+
+const ZREVRANGE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("start", ArgType::Integer),
+    Arg::new("stop", ArgType::Integer),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+];
+
+const ZRANGEBYSCORE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::Double),
+    Arg::new("max", ArgType::Double),
+    Arg::pure("withscores", "WITHSCORES")
+        .since("2.0.0")
+        .optional(),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .optional(),
+];
+
+const ZREVRANGEBYSCORE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("max", ArgType::Double),
+    Arg::new("min", ArgType::Double),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .optional(),
+];
+
+const ZRANGEBYLEX_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::String),
+    Arg::new("max", ArgType::String),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .optional(),
+];
+
+const ZREVRANGEBYLEX_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("max", ArgType::String),
+    Arg::new("min", ArgType::String),
+    Arg::block(
+        "offset_count",
+        &[
+            Arg::new("offset", ArgType::Integer),
+            Arg::new("count", ArgType::Integer),
+        ],
+    )
+    .token("LIMIT")
+    .optional(),
+];
+
+const ZREMRANGEBYRANK_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("start", ArgType::Integer),
+    Arg::new("stop", ArgType::Integer),
+];
+
+const ZREMRANGEBYSCORE_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::Double),
+    Arg::new("max", ArgType::Double),
+];
+
+const ZREMRANGEBYLEX_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("min", ArgType::String),
+    Arg::new("max", ArgType::String),
+];
+
+const ZPOPMIN_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("count", ArgType::Integer).optional(),
+];
+
+const ZPOPMAX_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("count", ArgType::Integer).optional(),
+];
+
+const ZMPOP_ARGS: &[Arg] = &[
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 0).multiple(),
+    Arg::one_of("where", &[Arg::pure("min", "MIN"), Arg::pure("max", "MAX")]),
+    Arg::new("count", ArgType::Integer)
+        .token("COUNT")
+        .optional(),
+];
+
+const ZRANDMEMBER_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::block(
+        "options",
+        &[
+            Arg::new("count", ArgType::Integer),
+            Arg::pure("withscores", "WITHSCORES").optional(),
+        ],
+    )
+    .optional(),
+];
+
+const ZUNION_ARGS: &[Arg] = &[
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 0).multiple(),
+    Arg::new("weight", ArgType::Integer)
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::one_of(
+        "aggregate",
+        &[
+            Arg::pure("sum", "SUM"),
+            Arg::pure("min", "MIN"),
+            Arg::pure("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+];
+
+const ZUNIONSTORE_ARGS: &[Arg] = &[
+    Arg::key("destination", 0),
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 1).multiple(),
+    Arg::new("weight", ArgType::Integer)
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::one_of(
+        "aggregate",
+        &[
+            Arg::pure("sum", "SUM"),
+            Arg::pure("min", "MIN"),
+            Arg::pure("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+];
+
+const ZINTER_ARGS: &[Arg] = &[
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 0).multiple(),
+    Arg::new("weight", ArgType::Integer)
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::one_of(
+        "aggregate",
+        &[
+            Arg::pure("sum", "SUM"),
+            Arg::pure("min", "MIN"),
+            Arg::pure("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+];
+
+const ZINTERSTORE_ARGS: &[Arg] = &[
+    Arg::key("destination", 0),
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 1).multiple(),
+    Arg::new("weight", ArgType::Integer)
+        .token("WEIGHTS")
+        .optional()
+        .multiple(),
+    Arg::one_of(
+        "aggregate",
+        &[
+            Arg::pure("sum", "SUM"),
+            Arg::pure("min", "MIN"),
+            Arg::pure("max", "MAX"),
+        ],
+    )
+    .token("AGGREGATE")
+    .optional(),
+];
+
+const ZINTERCARD_ARGS: &[Arg] = &[
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 0).multiple(),
+    Arg::new("limit", ArgType::Integer)
+        .token("LIMIT")
+        .optional(),
+];
+
+const ZDIFF_ARGS: &[Arg] = &[
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 0).multiple(),
+    Arg::pure("withscores", "WITHSCORES").optional(),
+];
+
+const ZDIFFSTORE_ARGS: &[Arg] = &[
+    Arg::key("destination", 0),
+    Arg::new("numkeys", ArgType::Integer),
+    Arg::key("key", 1).multiple(),
+];
+
+const ZSCAN_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("cursor", ArgType::Integer),
+    Arg::new("pattern", ArgType::Pattern)
+        .token("MATCH")
+        .optional(),
+    Arg::new("count", ArgType::Integer)
+        .token("COUNT")
+        .optional(),
+];
+
 /// The sorted set group's table rows.
 pub const COMMANDS: &[Command] = &[
-    row("zadd", -4, WRITE | DENYOOM | FAST, zadd, "1.2.0",
-        "Add one or more members to a sorted set, or update its score if it already exists",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        KEY1, KS_RW_UPDATE),
-    row("zincrby", 4, WRITE | DENYOOM | FAST, zincrby, "1.2.0",
-        "Increment the score of a member in a sorted set", LOGN, KEY1, KS_RW_UPDATE),
-    row("zrem", -3, WRITE | FAST, zrem, "1.2.0", "Remove one or more members from a sorted set",
-        "O(M*log(N)) with N being the number of elements in the sorted set and M the number of \
-         elements to be removed.", KEY1, KS_RW_DELETE),
-    row("zcard", 2, READONLY | FAST, zcard, "1.2.0", "Get the number of members in a sorted set",
-        "O(1)", KEY1, KS_RO),
-    row("zcount", 4, READONLY | FAST, zcount, "2.0.0",
-        "Count the members in a sorted set with scores within the given values",
-        LOGN, KEY1, KS_RO),
-    row("zlexcount", 4, READONLY | FAST, zlexcount, "2.8.9",
-        "Count the number of members in a sorted set between a given lexicographical range",
-        LOGN, KEY1, KS_RO),
-    row("zscore", 3, READONLY | FAST, zscore, "1.2.0",
-        "Get the score associated with the given member in a sorted set", "O(1)", KEY1, KS_RO),
-    row("zmscore", -3, READONLY | FAST, zmscore, "6.2.0",
-        "Get the score associated with the given members in a sorted set",
-        "O(N) where N is the number of members being requested.", KEY1, KS_RO),
-    row("zrank", 3, READONLY | FAST, zrank, "2.0.0",
-        "Determine the index of a member in a sorted set", "O(log(N))", KEY1, KS_RO),
-    row("zrevrank", 3, READONLY | FAST, zrevrank, "2.0.0",
-        "Determine the index of a member in a sorted set, with scores ordered from high to low",
-        "O(log(N))", KEY1, KS_RO),
-    row("zrange", -4, READONLY, zrange, "1.2.0", "Return a range of members in a sorted set",
-        RANGE_CX, KEY1, KS_RO),
-    row("zrangestore", -5, WRITE | DENYOOM, zrangestore, "6.2.0",
-        "Store a range of members from sorted set into another key",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements stored into the destination key.", KEY1_2, KS_RANGESTORE),
-    row("zrevrange", -4, READONLY, zrevrange, "1.2.0",
-        "Return a range of members in a sorted set, by index, with scores ordered from high to low",
-        RANGE_CX, KEY1, KS_RO),
-    row("zrangebyscore", -4, READONLY, zrangebyscore, "1.0.5",
-        "Return a range of members in a sorted set, by score",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
-         with LIMIT), you can consider it O(log(N)).", KEY1, KS_RO),
-    row("zrevrangebyscore", -4, READONLY, zrevrangebyscore, "2.2.0",
-        "Return a range of members in a sorted set, by score, with scores ordered from high to low",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
-         with LIMIT), you can consider it O(log(N)).", KEY1, KS_RO),
-    row("zrangebylex", -4, READONLY, zrangebylex, "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
-         with LIMIT), you can consider it O(log(N)).", KEY1, KS_RO),
-    row("zrevrangebylex", -4, READONLY, zrevrangebylex, "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range, ordered from \
-         higher to lower strings.",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
-         with LIMIT), you can consider it O(log(N)).", KEY1, KS_RO),
-    row("zremrangebyrank", 4, WRITE, zremrangebyrank, "2.0.0",
-        "Remove all members in a sorted set within the given indexes",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements removed by the operation.", KEY1, KS_RW_DELETE),
-    row("zremrangebyscore", 4, WRITE, zremrangebyscore, "1.2.0",
-        "Remove all members in a sorted set within the given scores",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements removed by the operation.", KEY1, KS_RW_DELETE),
-    row("zremrangebylex", 4, WRITE, zremrangebylex, "2.8.9",
-        "Remove all members in a sorted set between the given lexicographical range",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
-         elements removed by the operation.", KEY1, KS_RW_DELETE),
-    row("zpopmin", -2, WRITE | FAST, zpopmin, "5.0.0",
-        "Remove and return members with the lowest scores in a sorted set",
-        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the \
-         number of elements popped.", KEY1, KS_RW_ACCESS_DELETE),
-    row("zpopmax", -2, WRITE | FAST, zpopmax, "5.0.0",
-        "Remove and return members with the highest scores in a sorted set",
-        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the \
-         number of elements popped.", KEY1, KS_RW_ACCESS_DELETE),
-    row("zmpop", -4, WRITE, zmpop, "7.0.0",
-        "Remove and return members with scores in a sorted set",
-        "O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of \
-         elements in the sorted set, and M being the number of elements popped.",
-        KeySpec::Custom(keys_numkeys_at_1), KS_NUMKEYS_POP),
     Command {
-        tips: &["nondeterministic_output"],
-        ..row("zrandmember", -2, READONLY, zrandmember, "6.2.0",
-            "Get one or multiple random elements from a sorted set",
-            "O(N) where N is the number of elements returned", KEY1, KS_RO)
+        args: ZADD_ARGS,
+        history: &[
+            ("2.4.0", "Accepts multiple elements."),
+            ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+            ("6.2.0", "Added the `GT` and `LT` options."),
+        ],
+        ..row(
+            "zadd",
+            -4,
+            WRITE | DENYOOM | FAST,
+            zadd,
+            "1.2.0",
+            "Add one or more members to a sorted set, or update its score if it already exists",
+            "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+            KEY1,
+            KS_RW_UPDATE,
+        )
     },
-    row("zunion", -3, READONLY, zunion, "6.2.0", "Add multiple sorted sets",
-        "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M \
-         being the number of elements in the resulting sorted set.",
-        KeySpec::Custom(keys_numkeys_at_1), KS_NUMKEYS_RO),
-    row("zunionstore", -4, WRITE | DENYOOM, zunionstore, "2.0.0",
-        "Add multiple sorted sets and store the resulting sorted set in a new key",
-        "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M \
-         being the number of elements in the resulting sorted set.",
-        KeySpec::Custom(keys_dst_numkeys), KS_STORE_NUMKEYS),
-    row("zinter", -3, READONLY, zinter, "6.2.0", "Intersect multiple sorted sets",
-        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the \
-         number of input sorted sets and M being the number of elements in the resulting \
-         sorted set.", KeySpec::Custom(keys_numkeys_at_1), KS_NUMKEYS_RO),
-    row("zinterstore", -4, WRITE | DENYOOM, zinterstore, "2.0.0",
-        "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the \
-         number of input sorted sets and M being the number of elements in the resulting \
-         sorted set.", KeySpec::Custom(keys_dst_numkeys), KS_STORE_NUMKEYS),
-    row("zintercard", -3, READONLY, zintercard, "7.0.0",
-        "Intersect multiple sorted sets and return the cardinality of the result",
-        "O(N*K) worst case with N being the smallest input sorted set, K being the number of \
-         input sorted sets.", KeySpec::Custom(keys_numkeys_at_1), KS_NUMKEYS_RO),
-    row("zdiff", -3, READONLY, zdiff, "6.2.0", "Subtract multiple sorted sets",
-        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, \
-         N is the size of the first set, and K is the size of the result set.",
-        KeySpec::Custom(keys_numkeys_at_1), KS_NUMKEYS_RO),
-    row("zdiffstore", -4, WRITE | DENYOOM, zdiffstore, "6.2.0",
-        "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, \
-         N is the size of the first set, and K is the size of the result set.",
-        KeySpec::Custom(keys_dst_numkeys), KS_STORE_NUMKEYS),
+    Command {
+        args: ZINCRBY_ARGS,
+        ..row(
+            "zincrby",
+            4,
+            WRITE | DENYOOM | FAST,
+            zincrby,
+            "1.2.0",
+            "Increment the score of a member in a sorted set",
+            LOGN,
+            KEY1,
+            KS_RW_ACCESS_UPDATE,
+        )
+    },
+    Command {
+        args: ZREM_ARGS,
+        history: &[("2.4.0", "Accepts multiple elements.")],
+        ..row(
+            "zrem",
+            -3,
+            WRITE | FAST,
+            zrem,
+            "1.2.0",
+            "Remove one or more members from a sorted set",
+            "O(M*log(N)) with N being the number of elements in the sorted set and M the number of \
+         elements to be removed.",
+            KEY1,
+            KS_RW_DELETE,
+        )
+    },
+    Command {
+        args: ZCARD_ARGS,
+        ..row(
+            "zcard",
+            2,
+            READONLY | FAST,
+            zcard,
+            "1.2.0",
+            "Get the number of members in a sorted set",
+            "O(1)",
+            KEY1,
+            KS_RO_ONLY,
+        )
+    },
+    Command {
+        args: ZCOUNT_ARGS,
+        ..row(
+            "zcount",
+            4,
+            READONLY | FAST,
+            zcount,
+            "2.0.0",
+            "Count the members in a sorted set with scores within the given values",
+            LOGN_WITH,
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZLEXCOUNT_ARGS,
+        ..row(
+            "zlexcount",
+            4,
+            READONLY | FAST,
+            zlexcount,
+            "2.8.9",
+            "Count the number of members in a sorted set between a given lexicographical range",
+            LOGN_WITH,
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZSCORE_ARGS,
+        ..row(
+            "zscore",
+            3,
+            READONLY | FAST,
+            zscore,
+            "1.2.0",
+            "Get the score associated with the given member in a sorted set",
+            "O(1)",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZMSCORE_ARGS,
+        ..row(
+            "zmscore",
+            -3,
+            READONLY | FAST,
+            zmscore,
+            "6.2.0",
+            "Get the score associated with the given members in a sorted set",
+            "O(N) where N is the number of members being requested.",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZRANK_ARGS,
+        ..row(
+            "zrank",
+            3,
+            READONLY | FAST,
+            zrank,
+            "2.0.0",
+            "Determine the index of a member in a sorted set",
+            "O(log(N))",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZREVRANK_ARGS,
+        ..row(
+            "zrevrank",
+            3,
+            READONLY | FAST,
+            zrevrank,
+            "2.0.0",
+            "Determine the index of a member in a sorted set, with scores ordered from high to low",
+            "O(log(N))",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZRANGE_ARGS,
+        history: &[(
+            "6.2.0",
+            "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.",
+        )],
+        ..row(
+            "zrange",
+            -4,
+            READONLY,
+            zrange,
+            "1.2.0",
+            "Return a range of members in a sorted set",
+            RANGE_CX,
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZRANGESTORE_ARGS,
+        ..row(
+            "zrangestore",
+            -5,
+            WRITE | DENYOOM,
+            zrangestore,
+            "6.2.0",
+            "Store a range of members from sorted set into another key",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements stored into the destination key.",
+            KEY1_2,
+            KS_RANGESTORE,
+        )
+    },
+    Command {
+        args: ZREVRANGE_ARGS,
+        deprecated_since: "6.2.0",
+        replaced_by: "`ZRANGE` with the `REV` argument",
+        doc_flags: doc_flags::DEPRECATED,
+        ..row(
+            "zrevrange",
+            -4,
+            READONLY,
+            zrevrange,
+            "1.2.0",
+            "Return a range of members in a sorted set, by index, with scores ordered from high to low",
+            RANGE_CX,
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZRANGEBYSCORE_ARGS,
+        history: &[("2.0.0", "Added the `WITHSCORES` modifier.")],
+        deprecated_since: "6.2.0",
+        replaced_by: "`ZRANGE` with the `BYSCORE` argument",
+        doc_flags: doc_flags::DEPRECATED,
+        ..row(
+            "zrangebyscore",
+            -4,
+            READONLY,
+            zrangebyscore,
+            "1.0.5",
+            "Return a range of members in a sorted set, by score",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
+         with LIMIT), you can consider it O(log(N)).",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZREVRANGEBYSCORE_ARGS,
+        history: &[("2.1.6", "`min` and `max` can be exclusive.")],
+        deprecated_since: "6.2.0",
+        replaced_by: "`ZRANGE` with the `REV` and `BYSCORE` arguments",
+        doc_flags: doc_flags::DEPRECATED,
+        ..row(
+            "zrevrangebyscore",
+            -4,
+            READONLY,
+            zrevrangebyscore,
+            "2.2.0",
+            "Return a range of members in a sorted set, by score, with scores ordered from high to low",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
+         with LIMIT), you can consider it O(log(N)).",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZRANGEBYLEX_ARGS,
+        deprecated_since: "6.2.0",
+        replaced_by: "`ZRANGE` with the `BYLEX` argument",
+        doc_flags: doc_flags::DEPRECATED,
+        ..row(
+            "zrangebylex",
+            -4,
+            READONLY,
+            zrangebylex,
+            "2.8.9",
+            "Return a range of members in a sorted set, by lexicographical range",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
+         with LIMIT), you can consider it O(log(N)).",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZREVRANGEBYLEX_ARGS,
+        deprecated_since: "6.2.0",
+        replaced_by: "`ZRANGE` with the `REV` and `BYLEX` arguments",
+        doc_flags: doc_flags::DEPRECATED,
+        ..row(
+            "zrevrangebylex",
+            -4,
+            READONLY,
+            zrevrangebylex,
+            "2.8.9",
+            "Return a range of members in a sorted set, by lexicographical range, ordered from \
+         higher to lower strings.",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements being returned. If M is constant (e.g. always asking for the first 10 elements \
+         with LIMIT), you can consider it O(log(N)).",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZREMRANGEBYRANK_ARGS,
+        ..row(
+            "zremrangebyrank",
+            4,
+            WRITE,
+            zremrangebyrank,
+            "2.0.0",
+            "Remove all members in a sorted set within the given indexes",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements removed by the operation.",
+            KEY1,
+            KS_RW_DELETE,
+        )
+    },
+    Command {
+        args: ZREMRANGEBYSCORE_ARGS,
+        ..row(
+            "zremrangebyscore",
+            4,
+            WRITE,
+            zremrangebyscore,
+            "1.2.0",
+            "Remove all members in a sorted set within the given scores",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements removed by the operation.",
+            KEY1,
+            KS_RW_DELETE,
+        )
+    },
+    Command {
+        args: ZREMRANGEBYLEX_ARGS,
+        ..row(
+            "zremrangebylex",
+            4,
+            WRITE,
+            zremrangebylex,
+            "2.8.9",
+            "Remove all members in a sorted set between the given lexicographical range",
+            "O(log(N)+M) with N being the number of elements in the sorted set and M the number of \
+         elements removed by the operation.",
+            KEY1,
+            KS_RW_DELETE,
+        )
+    },
+    Command {
+        args: ZPOPMIN_ARGS,
+        ..row(
+            "zpopmin",
+            -2,
+            WRITE | FAST,
+            zpopmin,
+            "5.0.0",
+            "Remove and return members with the lowest scores in a sorted set",
+            "O(log(N)*M) with N being the number of elements in the sorted set, and M being the \
+         number of elements popped.",
+            KEY1,
+            KS_RW_ACCESS_DELETE,
+        )
+    },
+    Command {
+        args: ZPOPMAX_ARGS,
+        ..row(
+            "zpopmax",
+            -2,
+            WRITE | FAST,
+            zpopmax,
+            "5.0.0",
+            "Remove and return members with the highest scores in a sorted set",
+            "O(log(N)*M) with N being the number of elements in the sorted set, and M being the \
+         number of elements popped.",
+            KEY1,
+            KS_RW_ACCESS_DELETE,
+        )
+    },
+    Command {
+        args: ZMPOP_ARGS,
+        ..row(
+            "zmpop",
+            -4,
+            WRITE,
+            zmpop,
+            "7.0.0",
+            "Remove and return members with scores in a sorted set",
+            "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of \
+         elements in the sorted set, and M being the number of elements popped.",
+            KeySpec::Custom(keys_numkeys_at_1),
+            KS_NUMKEYS_POP,
+        )
+    },
     Command {
         tips: &["nondeterministic_output"],
-        ..row("zscan", -3, READONLY, zscan, "2.8.0", "Incrementally iterate sorted sets elements \
+        args: ZRANDMEMBER_ARGS,
+        ..row(
+            "zrandmember",
+            -2,
+            READONLY,
+            zrandmember,
+            "6.2.0",
+            "Get one or multiple random elements from a sorted set",
+            "O(N) where N is the number of elements returned",
+            KEY1,
+            KS_RO,
+        )
+    },
+    Command {
+        args: ZUNION_ARGS,
+        ..row(
+            "zunion",
+            -3,
+            READONLY,
+            zunion,
+            "6.2.0",
+            "Add multiple sorted sets",
+            "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M \
+         being the number of elements in the resulting sorted set.",
+            KeySpec::Custom(keys_numkeys_at_1),
+            KS_NUMKEYS_RO,
+        )
+    },
+    Command {
+        args: ZUNIONSTORE_ARGS,
+        ..row(
+            "zunionstore",
+            -4,
+            WRITE | DENYOOM,
+            zunionstore,
+            "2.0.0",
+            "Add multiple sorted sets and store the resulting sorted set in a new key",
+            "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M \
+         being the number of elements in the resulting sorted set.",
+            KeySpec::Custom(keys_dst_numkeys),
+            KS_STORE_NUMKEYS,
+        )
+    },
+    Command {
+        args: ZINTER_ARGS,
+        ..row(
+            "zinter",
+            -3,
+            READONLY,
+            zinter,
+            "6.2.0",
+            "Intersect multiple sorted sets",
+            "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the \
+         number of input sorted sets and M being the number of elements in the resulting \
+         sorted set.",
+            KeySpec::Custom(keys_numkeys_at_1),
+            KS_NUMKEYS_RO,
+        )
+    },
+    Command {
+        args: ZINTERSTORE_ARGS,
+        ..row(
+            "zinterstore",
+            -4,
+            WRITE | DENYOOM,
+            zinterstore,
+            "2.0.0",
+            "Intersect multiple sorted sets and store the resulting sorted set in a new key",
+            "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the \
+         number of input sorted sets and M being the number of elements in the resulting \
+         sorted set.",
+            KeySpec::Custom(keys_dst_numkeys),
+            KS_STORE_NUMKEYS,
+        )
+    },
+    Command {
+        args: ZINTERCARD_ARGS,
+        ..row(
+            "zintercard",
+            -3,
+            READONLY,
+            zintercard,
+            "7.0.0",
+            "Intersect multiple sorted sets and return the cardinality of the result",
+            "O(N*K) worst case with N being the smallest input sorted set, K being the number of \
+         input sorted sets.",
+            KeySpec::Custom(keys_numkeys_at_1),
+            KS_NUMKEYS_RO,
+        )
+    },
+    Command {
+        args: ZDIFF_ARGS,
+        ..row(
+            "zdiff",
+            -3,
+            READONLY,
+            zdiff,
+            "6.2.0",
+            "Subtract multiple sorted sets",
+            "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, \
+         N is the size of the first set, and K is the size of the result set.",
+            KeySpec::Custom(keys_numkeys_at_1),
+            KS_NUMKEYS_RO,
+        )
+    },
+    Command {
+        args: ZDIFFSTORE_ARGS,
+        ..row(
+            "zdiffstore",
+            -4,
+            WRITE | DENYOOM,
+            zdiffstore,
+            "6.2.0",
+            "Subtract multiple sorted sets and store the resulting sorted set in a new key",
+            "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, \
+         N is the size of the first set, and K is the size of the result set.",
+            KeySpec::Custom(keys_dst_numkeys),
+            KS_STORE_NUMKEYS,
+        )
+    },
+    Command {
+        tips: &["nondeterministic_output"],
+        args: ZSCAN_ARGS,
+        ..row(
+            "zscan",
+            -3,
+            READONLY,
+            zscan,
+            "2.8.0",
+            "Incrementally iterate sorted sets elements \
             and associated scores",
             "O(1) for every call. O(N) for a complete iteration, including enough command calls \
              for the cursor to return back to 0. N is the number of elements inside the \
-             collection..", KEY1, KS_RO)
+             collection..",
+            KEY1,
+            KS_RO,
+        )
     },
 ];
 
@@ -1604,49 +2447,86 @@ mod tests {
     fn zadd_options_and_errors() {
         let mut h = Harness::new();
         assert_eq!(h.run(&["ZADD", "z", "1", "a", "2", "b"]), R::Int(2));
-        assert_eq!(h.run(&["ZADD", "z", "XX", "NX", "1", "a"]),
-            R::Error("ERR XX and NX options at the same time are not compatible".into()));
-        assert_eq!(h.run(&["ZADD", "z", "GT", "LT", "1", "a"]),
-            R::Error("ERR GT, LT, and/or NX options at the same time are not compatible".into()));
-        assert_eq!(h.run(&["ZADD", "z", "INCR", "1", "a", "2", "b"]),
-            R::Error("ERR INCR option supports a single increment-element pair".into()));
-        assert_eq!(h.run(&["ZADD", "z", "nan", "a"]),
-            R::Error("ERR value is not a valid float".into()));
-        assert_eq!(h.run(&["ZADD", "z", "NX", "1"]), R::Error("ERR syntax error".into()));
+        assert_eq!(
+            h.run(&["ZADD", "z", "XX", "NX", "1", "a"]),
+            R::Error("ERR XX and NX options at the same time are not compatible".into())
+        );
+        assert_eq!(
+            h.run(&["ZADD", "z", "GT", "LT", "1", "a"]),
+            R::Error("ERR GT, LT, and/or NX options at the same time are not compatible".into())
+        );
+        assert_eq!(
+            h.run(&["ZADD", "z", "INCR", "1", "a", "2", "b"]),
+            R::Error("ERR INCR option supports a single increment-element pair".into())
+        );
+        assert_eq!(
+            h.run(&["ZADD", "z", "nan", "a"]),
+            R::Error("ERR value is not a valid float".into())
+        );
+        assert_eq!(
+            h.run(&["ZADD", "z", "NX", "1"]),
+            R::Error("ERR syntax error".into())
+        );
         assert_eq!(h.run(&["ZADD", "z", "CH", "5", "a", "3", "c"]), R::Int(2));
         assert_eq!(h.run(&["ZADD", "z", "GT", "CH", "1", "a"]), R::Int(0));
         assert_eq!(h.run(&["ZADD", "z", "INCR", "GT", "-1", "a"]), R::Null);
         assert_eq!(h.run(&["ZADD", "z", "INCR", "2.5", "a"]), bulk("7.5"));
         assert_eq!(h.run(&["ZADD", "z", "inf", "i"]), R::Int(1));
-        assert_eq!(h.run(&["ZINCRBY", "z", "-inf", "i"]),
-            R::Error("ERR resulting score is not a number (NaN)".into()));
+        assert_eq!(
+            h.run(&["ZINCRBY", "z", "-inf", "i"]),
+            R::Error("ERR resulting score is not a number (NaN)".into())
+        );
         assert_eq!(h.run(&["ZADD", "nokey", "XX", "1", "a"]), R::Int(0));
         assert_eq!(h.run(&["EXISTS", "nokey"]), R::Int(0));
         h.run(&["SET", "s", "x"]);
-        assert_eq!(h.run(&["ZADD", "s", "1", "a"]), R::Error(errors::WRONGTYPE.into()));
+        assert_eq!(
+            h.run(&["ZADD", "s", "1", "a"]),
+            R::Error(errors::WRONGTYPE.into())
+        );
     }
 
     #[test]
     fn ranges_by_rank_score_and_lex() {
         let mut h = Harness::new();
         h.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
-        assert_eq!(h.run(&["ZRANGE", "z", "0", "-1"]), bulks(&["a", "b", "c", "d"]));
-        assert_eq!(h.run(&["ZREVRANGE", "z", "0", "1", "WITHSCORES"]), bulks(&["d", "4", "c", "3"]));
-        assert_eq!(h.run(&["ZRANGEBYSCORE", "z", "(1", "3"]), bulks(&["b", "c"]));
-        assert_eq!(h.run(&["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "1", "2"]),
-            bulks(&["c", "b"]));
-        assert_eq!(h.run(&["ZRANGE", "z", "(1", "+inf", "BYSCORE", "LIMIT", "0", "1"]), bulks(&["b"]));
+        assert_eq!(
+            h.run(&["ZRANGE", "z", "0", "-1"]),
+            bulks(&["a", "b", "c", "d"])
+        );
+        assert_eq!(
+            h.run(&["ZREVRANGE", "z", "0", "1", "WITHSCORES"]),
+            bulks(&["d", "4", "c", "3"])
+        );
+        assert_eq!(
+            h.run(&["ZRANGEBYSCORE", "z", "(1", "3"]),
+            bulks(&["b", "c"])
+        );
+        assert_eq!(
+            h.run(&["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "1", "2"]),
+            bulks(&["c", "b"])
+        );
+        assert_eq!(
+            h.run(&["ZRANGE", "z", "(1", "+inf", "BYSCORE", "LIMIT", "0", "1"]),
+            bulks(&["b"])
+        );
         assert_eq!(h.run(&["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"]), R::Error(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX".into()));
-        assert_eq!(h.run(&["ZRANGEBYSCORE", "z", "x", "1"]),
-            R::Error("ERR min or max is not a float".into()));
+        assert_eq!(
+            h.run(&["ZRANGEBYSCORE", "z", "x", "1"]),
+            R::Error("ERR min or max is not a float".into())
+        );
         assert_eq!(h.run(&["ZCOUNT", "z", "2", "(4"]), R::Int(2));
         h.run(&["ZADD", "l", "0", "a", "0", "b", "0", "c"]);
         assert_eq!(h.run(&["ZRANGEBYLEX", "l", "(a", "+"]), bulks(&["b", "c"]));
-        assert_eq!(h.run(&["ZREVRANGEBYLEX", "l", "[b", "-"]), bulks(&["b", "a"]));
+        assert_eq!(
+            h.run(&["ZREVRANGEBYLEX", "l", "[b", "-"]),
+            bulks(&["b", "a"])
+        );
         assert_eq!(h.run(&["ZLEXCOUNT", "l", "-", "+"]), R::Int(3));
-        assert_eq!(h.run(&["ZRANGEBYLEX", "l", "a", "+"]),
-            R::Error("ERR min or max not valid string range item".into()));
+        assert_eq!(
+            h.run(&["ZRANGEBYLEX", "l", "a", "+"]),
+            R::Error("ERR min or max not valid string range item".into())
+        );
         assert_eq!(h.run(&["ZRANK", "z", "c"]), R::Int(2));
         assert_eq!(h.run(&["ZREVRANK", "z", "c"]), R::Int(1));
         assert_eq!(h.run(&["ZRANK", "z", "x"]), R::Null);
@@ -1664,8 +2544,10 @@ mod tests {
         assert_eq!(h.run(&["ZPOPMAX", "z", "5"]), bulks(&["b", "2", "a", "1"]));
         assert_eq!(h.run(&["EXISTS", "z"]), R::Int(0));
         assert_eq!(h.run(&["ZPOPMIN", "z"]), R::Array(vec![]));
-        assert_eq!(h.run(&["ZPOPMIN", "z", "-1"]),
-            R::Error("ERR value is out of range, must be positive".into()));
+        assert_eq!(
+            h.run(&["ZPOPMIN", "z", "-1"]),
+            R::Error("ERR value is out of range, must be positive".into())
+        );
     }
 
     #[test]
@@ -1674,23 +2556,36 @@ mod tests {
         h.run(&["ZADD", "a", "1", "x", "2", "y"]);
         h.run(&["ZADD", "b", "3", "y", "4", "z"]);
         assert_eq!(h.run(&["ZUNIONSTORE", "u", "2", "a", "b"]), R::Int(3));
-        assert_eq!(h.run(&["ZRANGE", "u", "0", "-1", "WITHSCORES"]),
-            bulks(&["x", "1", "z", "4", "y", "5"]));
-        assert_eq!(h.run(&["ZINTER", "2", "a", "b", "WEIGHTS", "2", "3", "WITHSCORES"]),
-            bulks(&["y", "13"]));
+        assert_eq!(
+            h.run(&["ZRANGE", "u", "0", "-1", "WITHSCORES"]),
+            bulks(&["x", "1", "z", "4", "y", "5"])
+        );
+        assert_eq!(
+            h.run(&["ZINTER", "2", "a", "b", "WEIGHTS", "2", "3", "WITHSCORES"]),
+            bulks(&["y", "13"])
+        );
         assert_eq!(h.run(&["ZDIFF", "2", "a", "b"]), bulks(&["x"]));
-        assert_eq!(h.run(&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"]),
-            R::Error("ERR LIMIT can't be negative".into()));
-        assert_eq!(h.run(&["ZUNION", "0", "a"]),
-            R::Error("ERR at least 1 input key is needed for 'zunion' command".into()));
+        assert_eq!(
+            h.run(&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"]),
+            R::Error("ERR LIMIT can't be negative".into())
+        );
+        assert_eq!(
+            h.run(&["ZUNION", "0", "a"]),
+            R::Error("ERR at least 1 input key is needed for 'zunion' command".into())
+        );
         assert_eq!(h.run(&["ZRANGESTORE", "r", "u", "1", "-1"]), R::Int(2));
         assert_eq!(h.run(&["OBJECT", "ENCODING", "r"]), bulk("listpack"));
-        assert_eq!(h.run(&["ZMPOP", "2", "none", "r", "MAX", "COUNT", "5"]), R::Array(vec![
-            bulk("r"),
-            R::Array(vec![bulks(&["y", "5"]), bulks(&["z", "4"])]),
-        ]));
+        assert_eq!(
+            h.run(&["ZMPOP", "2", "none", "r", "MAX", "COUNT", "5"]),
+            R::Array(vec![
+                bulk("r"),
+                R::Array(vec![bulks(&["y", "5"]), bulks(&["z", "4"])]),
+            ])
+        );
         assert_eq!(h.run(&["ZMPOP", "1", "none", "MIN"]), R::NullArray);
-        assert_eq!(h.run(&["ZMPOP", "0", "a", "MIN"]),
-            R::Error("ERR numkeys should be greater than 0".into()));
+        assert_eq!(
+            h.run(&["ZMPOP", "0", "a", "MIN"]),
+            R::Error("ERR numkeys should be greater than 0".into())
+        );
     }
 }

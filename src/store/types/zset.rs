@@ -41,7 +41,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { entries: 128, value: 64 }
+        Limits {
+            entries: 128,
+            value: 64,
+        }
     }
 }
 
@@ -58,13 +61,21 @@ impl ScoreRange {
     /// True when `s` is not below the lower bound.
     #[inline]
     pub fn above_min(&self, s: f64) -> bool {
-        if self.minex { s > self.min } else { s >= self.min }
+        if self.minex {
+            s > self.min
+        } else {
+            s >= self.min
+        }
     }
 
     /// True when `s` is not above the upper bound.
     #[inline]
     pub fn below_max(&self, s: f64) -> bool {
-        if self.maxex { s < self.max } else { s <= self.max }
+        if self.maxex {
+            s < self.max
+        } else {
+            s <= self.max
+        }
     }
 
     /// True when no score can be in the range.
@@ -166,7 +177,9 @@ impl ZNode {
         // pointer is 8-aligned, so the link and score are aligned and the length is 4-aligned.
         unsafe {
             let p = alloc(lay);
-            let Some(nn) = NonNull::new(p) else { std::alloc::handle_alloc_error(lay) };
+            let Some(nn) = NonNull::new(p) else {
+                std::alloc::handle_alloc_error(lay)
+            };
             (p as *mut Option<ZNode>).write(None);
             (p.add(8) as *mut f64).write(score);
             (p.add(16) as *mut u32).write(len);
@@ -253,7 +266,11 @@ unsafe impl Node for ZNode {
     #[inline]
     fn next_node(&self) -> Option<&ZNode> {
         // SAFETY: the link is the node's first field, initialised in `new`.
-        unsafe { (self.0.as_ptr() as *const Option<ZNode>).as_ref().and_then(|l| l.as_ref()) }
+        unsafe {
+            (self.0.as_ptr() as *const Option<ZNode>)
+                .as_ref()
+                .and_then(|l| l.as_ref())
+        }
     }
 
     #[inline]
@@ -278,7 +295,11 @@ unsafe impl Sync for Skip {}
 
 impl Skip {
     fn new() -> Skip {
-        Skip { dict: Dict::new(), tree: Tree::new(), bytes: 0 }
+        Skip {
+            dict: Dict::new(),
+            tree: Tree::new(),
+            bytes: 0,
+        }
     }
 
     #[inline]
@@ -310,7 +331,9 @@ impl Skip {
     }
 
     fn update(&mut self, member: &[u8], score: f64) {
-        let Some(node) = self.find(member) else { return };
+        let Some(node) = self.find(member) else {
+            return;
+        };
         let (old, r) = (node.score(), node.r());
         let rank = self.rank_of(old, member);
         debug_assert!(self.tree.get(rank) == Some(r));
@@ -318,7 +341,11 @@ impl Skip {
         // Redis's zslUpdateScore does).
         // SAFETY: tree references are to live nodes of this set.
         let stays = unsafe {
-            (rank == 0 || self.tree.get(rank - 1).is_some_and(|p| p.before(score, member)))
+            (rank == 0
+                || self
+                    .tree
+                    .get(rank - 1)
+                    .is_some_and(|p| p.before(score, member)))
                 && self.tree.get(rank + 1).is_none_or(|n| {
                     let s = n.score();
                     s > score || (s == score && n.member() > member)
@@ -327,7 +354,10 @@ impl Skip {
         if !stays {
             self.tree.remove_at(rank);
         }
-        if let Some(n) = self.dict.find_mut(hash_key(member), |n| n.member() == member) {
+        if let Some(n) = self
+            .dict
+            .find_mut(hash_key(member), |n| n.member() == member)
+        {
             n.set_score(score);
         }
         if !stays {
@@ -354,7 +384,9 @@ impl Skip {
             return 0;
         }
         for _ in start..end {
-            let Some(r) = self.tree.remove_at(start) else { break };
+            let Some(r) = self.tree.remove_at(start) else {
+                break;
+            };
             // SAFETY: the node is live until the dict drops it just below.
             let member = unsafe { r.member() };
             self.bytes -= member.len();
@@ -367,7 +399,8 @@ impl Skip {
 
     fn walk(&self, start: usize, end: usize, rev: bool, mut f: impl FnMut(&[u8], f64) -> bool) {
         // SAFETY: tree references are to live nodes of this set, borrowed with `self`.
-        self.tree.walk(start, end, rev, |r| unsafe { f(r.member(), r.score()) });
+        self.tree
+            .walk(start, end, rev, |r| unsafe { f(r.member(), r.score()) });
     }
 }
 
@@ -570,7 +603,9 @@ impl ZSet {
         match self {
             ZSet::Pack(p) => p.partition(before),
             // SAFETY: tree references are to live nodes of this set.
-            ZSet::Skip(s) => s.tree.partition(|e| unsafe { before(e.member(), e.score()) }),
+            ZSet::Skip(s) => s
+                .tree
+                .partition(|e| unsafe { before(e.member(), e.score()) }),
         }
     }
 
@@ -658,12 +693,17 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// A total order key for the model: (score, member), scores never NaN.
-    #[derive(PartialEq, PartialOrd, Clone, Debug)]
+    #[derive(PartialEq, Clone, Debug)]
     struct K(f64, Vec<u8>);
     impl Eq for K {}
     impl Ord for K {
         fn cmp(&self, o: &Self) -> Ordering {
-            self.partial_cmp(o).unwrap_or(Ordering::Equal)
+            self.0.partial_cmp(&o.0).unwrap_or(Ordering::Equal).then_with(|| self.1.cmp(&o.1))
+        }
+    }
+    impl PartialOrd for K {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
         }
     }
 
@@ -685,7 +725,10 @@ mod tests {
 
     #[test]
     fn random_operations_against_a_model_across_the_conversion() {
-        let lim = Limits { entries: 64, value: 16 };
+        let lim = Limits {
+            entries: 64,
+            value: 16,
+        };
         let mut z = ZSet::new();
         let mut by_member: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
         let mut rng = Rng(0x9e3779b97f4a7c15);
@@ -730,7 +773,12 @@ mod tests {
                     assert_eq!(z.rank(&g.0), Some((i, g.1)));
                     assert_eq!(z.get(i), Some((&g.0[..], g.1)));
                 }
-                let r = ScoreRange { min: -2.0, max: 5.0, minex: true, maxex: false };
+                let r = ScoreRange {
+                    min: -2.0,
+                    max: 5.0,
+                    minex: true,
+                    maxex: false,
+                };
                 let (a, b) = z.score_ranks(&r);
                 let want: Vec<_> = model.iter().filter(|k| k.0 > -2.0 && k.0 <= 5.0).collect();
                 assert_eq!(b - a, want.len());
@@ -744,7 +792,10 @@ mod tests {
 
     #[test]
     fn encoding_thresholds_and_conversion_back() {
-        let lim = Limits { entries: 3, value: 5 };
+        let lim = Limits {
+            entries: 3,
+            value: 5,
+        };
         let mut z = ZSet::new();
         z.insert(b"a", 1.0, lim);
         z.insert(b"b", 2.0, lim);
@@ -768,16 +819,31 @@ mod tests {
 
     #[test]
     fn lex_ranges_and_negative_zero() {
-        for lim in [Limits::default(), Limits { entries: 0, value: 0 }] {
+        for lim in [
+            Limits::default(),
+            Limits {
+                entries: 0,
+                value: 0,
+            },
+        ] {
             let mut z = ZSet::new();
             for m in [&b"a"[..], b"b", b"c", b"d", b"e"] {
                 z.insert(m, 0.0, lim);
             }
-            let r = LexRange { min: LexBound::Excl(b"a"), max: LexBound::Incl(b"c") };
+            let r = LexRange {
+                min: LexBound::Excl(b"a"),
+                max: LexBound::Incl(b"c"),
+            };
             assert_eq!(z.lex_ranks(&r), (1, 3));
-            let all = LexRange { min: LexBound::NegInf, max: LexBound::PosInf };
+            let all = LexRange {
+                min: LexBound::NegInf,
+                max: LexBound::PosInf,
+            };
             assert_eq!(z.lex_ranks(&all), (0, 5));
-            let none = LexRange { min: LexBound::PosInf, max: LexBound::PosInf };
+            let none = LexRange {
+                min: LexBound::PosInf,
+                max: LexBound::PosInf,
+            };
             assert!(none.is_empty());
             // -0 and 0 are the same score: ties go by member. Only the skiplist keeps the sign
             // (Redis's listpack stores the score as text, and "-0" comes back as 0).
@@ -785,11 +851,10 @@ mod tests {
             assert_eq!(z.rank(b"e").map(|x| x.0), Some(4));
             assert_eq!(z.score(b"e").unwrap().is_sign_negative(), !z.is_pack());
             assert_eq!(z.remove_ranks(1, 3), 2);
-            assert_eq!(contents(&z).iter().map(|x| x.0.clone()).collect::<Vec<_>>(), vec![
-                b"a".to_vec(),
-                b"d".to_vec(),
-                b"e".to_vec()
-            ]);
+            assert_eq!(
+                contents(&z).iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+                vec![b"a".to_vec(), b"d".to_vec(), b"e".to_vec()]
+            );
         }
     }
 

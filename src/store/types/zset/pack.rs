@@ -98,7 +98,12 @@ impl Pack {
             }
             shift += 7;
         }
-        At { off, score, member: &b[p..p + len], next: p + len }
+        At {
+            off,
+            score,
+            member: &b[p..p + len],
+            next: p + len,
+        }
     }
 
     /// Iterates the entries in order.
@@ -140,7 +145,8 @@ impl Pack {
     /// Appends an entry that sorts after every present one (building from ordered input).
     pub fn push(&mut self, member: &[u8], score: f64) {
         let score = listpack_score(score);
-        self.buf.reserve(8 + varint_len(member.len()) + member.len());
+        self.buf
+            .reserve(8 + varint_len(member.len()) + member.len());
         self.buf.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
@@ -206,8 +212,12 @@ impl Pack {
                 }
             }
         } else {
-            let offs: SmallVec<[u32; 128]> =
-                self.iter().skip(start).take(end - start).map(|a| a.off as u32).collect();
+            let offs: SmallVec<[u32; 128]> = self
+                .iter()
+                .skip(start)
+                .take(end - start)
+                .map(|a| a.off as u32)
+                .collect();
             for &o in offs.iter().rev() {
                 let a = self.at(o as usize);
                 if !f(a.member, a.score) {
@@ -219,7 +229,9 @@ impl Pack {
 
     /// Returns how many entries satisfy `before`, which holds for a prefix of the entries.
     pub fn partition(&self, mut before: impl FnMut(&[u8], f64) -> bool) -> usize {
-        self.iter().take_while(|a| before(a.member, a.score)).count()
+        self.iter()
+            .take_while(|a| before(a.member, a.score))
+            .count()
     }
 
     /// Returns the entry of rank `rank`.
@@ -263,7 +275,12 @@ mod tests {
         let got: Vec<(Vec<u8>, f64)> = p.iter().map(|a| (a.member.to_vec(), a.score)).collect();
         assert_eq!(
             got,
-            vec![(b"z".to_vec(), -1.5), (b"a".to_vec(), 2.0), (b"b".to_vec(), 2.0), (long.clone(), 10.0)]
+            vec![
+                (b"z".to_vec(), -1.5),
+                (b"a".to_vec(), 2.0),
+                (b"b".to_vec(), 2.0),
+                (long.clone(), 10.0)
+            ]
         );
         assert_eq!(p.score(&long), Some(10.0));
         assert_eq!(p.find(b"b").map(|(r, _)| r), Some(2));

@@ -157,7 +157,10 @@ impl<T: Copy> Inner<T> {
 
 impl<T: Copy> Default for Tree<T> {
     fn default() -> Self {
-        Tree { root: Node::Leaf(Vec::new()), len: 0 }
+        Tree {
+            root: Node::Leaf(Vec::new()),
+            len: 0,
+        }
     }
 }
 
@@ -219,7 +222,9 @@ impl<T: Copy> Tree<T> {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
             let (lc, rc) = (left.count(), right.count());
             let (lf, rf) = (left.first(), right.first());
-            let (Some(lf), Some(rf)) = (lf, rf) else { unreachable!("split of an empty node") };
+            let (Some(lf), Some(rf)) = (lf, rf) else {
+                unreachable!("split of an empty node")
+            };
             self.root = Node::Inner(Box::new(Inner {
                 kids: vec![left, right],
                 counts: vec![lc, rc],
@@ -242,15 +247,11 @@ impl<T: Copy> Tree<T> {
         let out = remove_rec(&mut self.root, rank);
         self.len -= 1;
         // A root left with one child gives way to it.
-        loop {
-            let Node::Inner(n) = &mut self.root else { break };
-            if n.kids.len() != 1 {
-                break;
-            }
-            let only = n.kids.pop();
-            if let Some(only) = only {
-                self.root = only;
-            }
+        while let Node::Inner(n) = &mut self.root
+            && n.kids.len() == 1
+        {
+            let Some(only) = n.kids.pop() else { break };
+            self.root = only;
         }
         Some(out)
     }
@@ -322,7 +323,9 @@ fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -
             n.refresh_first(i);
             let right = split?;
             let rc = right.count();
-            let Some(rf) = right.first() else { unreachable!("split of an empty node") };
+            let Some(rf) = right.first() else {
+                unreachable!("split of an empty node")
+            };
             n.counts[i] -= rc;
             n.kids.insert(i + 1, right);
             n.counts.insert(i + 1, rc);
@@ -334,7 +337,11 @@ fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -
             let kids = n.kids.split_off(mid);
             let counts = n.counts.split_off(mid);
             let firsts = n.firsts.split_off(mid);
-            Some(Node::Inner(Box::new(Inner { kids, counts, firsts })))
+            Some(Node::Inner(Box::new(Inner {
+                kids,
+                counts,
+                firsts,
+            })))
         }
     }
 }
@@ -356,7 +363,12 @@ fn remove_rec<T: Copy>(node: &mut Node<T>, rank: usize) -> T {
     }
 }
 
-fn walk_fwd<T: Copy>(node: &Node<T>, start: usize, end: usize, f: &mut impl FnMut(T) -> bool) -> bool {
+fn walk_fwd<T: Copy>(
+    node: &Node<T>,
+    start: usize,
+    end: usize,
+    f: &mut impl FnMut(T) -> bool,
+) -> bool {
     match node {
         Node::Leaf(v) => {
             for &e in &v[start..end] {
@@ -383,7 +395,12 @@ fn walk_fwd<T: Copy>(node: &Node<T>, start: usize, end: usize, f: &mut impl FnMu
     }
 }
 
-fn walk_rev<T: Copy>(node: &Node<T>, start: usize, end: usize, f: &mut impl FnMut(T) -> bool) -> bool {
+fn walk_rev<T: Copy>(
+    node: &Node<T>,
+    start: usize,
+    end: usize,
+    f: &mut impl FnMut(T) -> bool,
+) -> bool {
     match node {
         Node::Leaf(v) => {
             for &e in v[start..end].iter().rev() {
@@ -418,10 +435,18 @@ mod tests {
     /// the root is at least a quarter full.
     fn check<T: Copy + PartialEq + std::fmt::Debug>(t: &Tree<T>) {
         // The rightmost path may hold a small node: appends start a fresh one there.
-        fn rec<T: Copy + PartialEq + std::fmt::Debug>(n: &Node<T>, root: bool, right: bool) -> usize {
+        fn rec<T: Copy + PartialEq + std::fmt::Debug>(
+            n: &Node<T>,
+            root: bool,
+            right: bool,
+        ) -> usize {
             match n {
                 Node::Leaf(v) => {
-                    assert!(root || right || v.len() >= LEAF_MIN, "underfull leaf {}", v.len());
+                    assert!(
+                        root || right || v.len() >= LEAF_MIN,
+                        "underfull leaf {}",
+                        v.len()
+                    );
                     v.len()
                 }
                 Node::Inner(n) => {
@@ -456,7 +481,9 @@ mod tests {
         let mut model: Vec<u64> = Vec::new();
         let mut x: u64 = 12345;
         for step in 0..20_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let v = (x >> 33) % 5000;
             if step % 3 == 2 && !model.is_empty() {
                 let r = (x >> 20) as usize % model.len();
