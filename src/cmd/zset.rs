@@ -309,7 +309,13 @@ struct Tally {
 
 /// Applies ZADD's score-member pairs to `z`, in order, stopping at a NaN result.
 fn zadd_apply(z: &mut ZSet, pairs: &[&[u8]], scores: &[f64], flags: u8, lim: Limits) -> Tally {
-    let mut t = Tally { added: 0, updated: 0, processed: 0, last: 0.0, failed: false };
+    let mut t = Tally {
+        added: 0,
+        updated: 0,
+        processed: 0,
+        last: 0.0,
+        failed: false,
+    };
     for (p, &score) in pairs.chunks_exact(2).zip(scores) {
         match zset_add(z, score, p[1], flags, lim) {
             Err(()) => {
@@ -392,7 +398,13 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             if flags & Z_XX != 0 {
                 return if incr { ctx.out.null() } else { ctx.out.int(0) };
             }
-            let z = ZSet::with_hint(elements, pairs[1].len(), lim);
+            // Redis 7.0's ZADD picks the encoding from the first member alone (not the
+            // element count): a listpack unless it is disabled or that member is too long.
+            let z = if lim.entries == 0 || pairs[1].len() > lim.value {
+                ZSet::with_hint(usize::MAX, 0, lim)
+            } else {
+                ZSet::new()
+            };
             let db = ctx.ks.db;
             ctx.ks.insert_in(db, key, Value::ZSet(Box::new(z)), None);
             let Ok(Some(z)) = write(&mut ctx.ks, key) else {
@@ -401,7 +413,13 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             zadd_apply(z, pairs, &scores, flags, lim)
         }
     };
-    let Tally { added, updated, processed, last, failed } = tally;
+    let Tally {
+        added,
+        updated,
+        processed,
+        last,
+        failed,
+    } = tally;
     ctx.ks.dirty += (added + updated) as u64;
     if failed {
         return ctx.out.error(errors::ZSCORE_NAN);
@@ -796,12 +814,23 @@ fn zrange_generic(
         return reply_ranks(ctx.out, z, start, end, rev, withscores);
     }
     let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity(end.saturating_sub(start));
-    z.walk(start, end, false, |m, s| {
+    z.walk(start, end, rev, |m, s| {
         items.push((m.to_vec(), s));
         true
     });
+    // As Redis builds the destination: created for the known length (none for score and lex
+    // ranges), then fed in reply order, converting when it outgrows the listpack. Which
+    // members went in while it was a listpack shows (a listpack turns -0 into 0).
     let lim = limits(ctx);
-    let dst = build_sorted(&items, lim);
+    let hint = if matches!(range, R::Rank(..)) {
+        items.len()
+    } else {
+        0
+    };
+    let mut dst = ZSet::with_hint(hint, 0, lim);
+    for (m, s) in &items {
+        dst.insert(m, *s, lim);
+    }
     store_result(ctx, argv[1], dst);
 }
 
@@ -2547,6 +2576,32 @@ mod tests {
         assert_eq!(
             h.run(&["ZPOPMIN", "z", "-1"]),
             R::Error("ERR value is out of range, must be positive".into())
+        );
+    }
+
+    #[test]
+    fn created_encoding_shows_in_negative_zero() {
+        // Redis 7.0 creates a ZADD key as a listpack from its first member alone; members
+        // added before the conversion lose the sign of zero, later ones keep it.
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run(&["CONFIG", "SET", "zset-max-listpack-entries", "1"]),
+            R::Simple("OK".into())
+        );
+        assert_eq!(h.run(&["ZADD", "z", "-0", "b", "-0", "aa"]), R::Int(2));
+        assert_eq!(h.run(&["OBJECT", "ENCODING", "z"]), bulk("skiplist"));
+        assert_eq!(
+            h.run(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
+            bulks(&["aa", "-0", "b", "0"])
+        );
+        // ZRANGESTORE feeds its destination in reply order.
+        assert_eq!(
+            h.run(&["ZRANGESTORE", "d", "z", "+inf", "-inf", "BYSCORE", "REV"]),
+            R::Int(2)
+        );
+        assert_eq!(
+            h.run(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
+            bulks(&["aa", "-0", "b", "0"])
         );
     }
 
