@@ -1071,6 +1071,9 @@ fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- ZRANDMEMBER ----
 
+/// The most picks a negative ZRANDMEMBER count may ask for (2^28: replies of gigabytes).
+const MAX_RANDOM_PICKS: u64 = 1 << 28;
+
 /// ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
     use rand::RngExt;
@@ -1111,6 +1114,12 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(None) => return ctx.out.array(0),
         Ok(Some(z)) => z,
     };
+    // Ours: a negative count asks for that many picks whatever the set's size; past this
+    // bound the reply could not fit in memory (Redis would try, and run out), so it is
+    // refused rather than left to stall the server.
+    if !uniq && count > MAX_RANDOM_PICKS {
+        return ctx.out.error(errors::VALUE_OUT_OF_RANGE);
+    }
     let out = &mut *ctx.out;
     if count == 0 {
         return out.array(0);
@@ -2603,6 +2612,30 @@ mod tests {
             h.run(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
             bulks(&["aa", "-0", "b", "0"])
         );
+    }
+
+    #[test]
+    fn zrandmember_bounds() {
+        let mut h = Harness::new();
+        h.run(&["ZADD", "z", "1", "a", "2", "b"]);
+        assert_eq!(h.run(&["ZRANDMEMBER", "z", "0"]), R::Array(vec![]));
+        assert_eq!(
+            h.run(&["ZRANDMEMBER", "nokey", "-300000000"]),
+            R::Array(vec![])
+        );
+        assert_eq!(
+            h.run(&["ZRANDMEMBER", "z", "-300000000"]),
+            R::Error("ERR value is out of range".into())
+        );
+        let R::Array(picks) = h.run(&["ZRANDMEMBER", "z", "-7"]) else {
+            panic!()
+        };
+        assert_eq!(picks.len(), 7);
+        assert!(picks.iter().all(|p| *p == bulk("a") || *p == bulk("b")));
+        let R::Array(all) = h.run(&["ZRANDMEMBER", "z", "5", "WITHSCORES"]) else {
+            panic!()
+        };
+        assert_eq!(all.len(), 4);
     }
 
     #[test]
