@@ -400,11 +400,21 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             }
             // Redis 7.0's ZADD picks the encoding from the first member alone (not the
             // element count): a listpack unless it is disabled or that member is too long.
-            let z = if lim.entries == 0 || pairs[1].len() > lim.value {
+            let mut z = if lim.entries == 0 || pairs[1].len() > lim.value {
                 ZSet::with_hint(usize::MAX, 0, lim)
             } else {
                 ZSet::new()
             };
+            // One allocation for the members of a new key (they may convert it later, or
+            // repeat, so this is room, not a promise).
+            if elements <= lim.entries {
+                z.reserve_for(
+                    pairs
+                        .chunks_exact(2)
+                        .map(|p| p[1])
+                        .zip(scores.iter().copied()),
+                );
+            }
             let db = ctx.ks.db;
             ctx.ks.insert_in(db, key, Value::ZSet(Box::new(z)), None);
             let Ok(Some(z)) = write(&mut ctx.ks, key) else {
