@@ -309,7 +309,13 @@ struct Tally {
 
 /// Applies ZADD's score-member pairs to `z`, in order, stopping at a NaN result.
 fn zadd_apply(z: &mut ZSet, pairs: &[&[u8]], scores: &[f64], flags: u8, lim: Limits) -> Tally {
-    let mut t = Tally { added: 0, updated: 0, processed: 0, last: 0.0, failed: false };
+    let mut t = Tally {
+        added: 0,
+        updated: 0,
+        processed: 0,
+        last: 0.0,
+        failed: false,
+    };
     for (p, &score) in pairs.chunks_exact(2).zip(scores) {
         match zset_add(z, score, p[1], flags, lim) {
             Err(()) => {
@@ -392,7 +398,23 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             if flags & Z_XX != 0 {
                 return if incr { ctx.out.null() } else { ctx.out.int(0) };
             }
-            let z = ZSet::with_hint(elements, pairs[1].len(), lim);
+            // Redis 7.0's ZADD picks the encoding from the first member alone (not the
+            // element count): a listpack unless it is disabled or that member is too long.
+            let mut z = if lim.entries == 0 || pairs[1].len() > lim.value {
+                ZSet::with_hint(usize::MAX, 0, lim)
+            } else {
+                ZSet::new()
+            };
+            // One allocation for the members of a new key (they may convert it later, or
+            // repeat, so this is room, not a promise).
+            if elements <= lim.entries {
+                z.reserve_for(
+                    pairs
+                        .chunks_exact(2)
+                        .map(|p| p[1])
+                        .zip(scores.iter().copied()),
+                );
+            }
             let db = ctx.ks.db;
             ctx.ks.insert_in(db, key, Value::ZSet(Box::new(z)), None);
             let Ok(Some(z)) = write(&mut ctx.ks, key) else {
@@ -401,7 +423,13 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             zadd_apply(z, pairs, &scores, flags, lim)
         }
     };
-    let Tally { added, updated, processed, last, failed } = tally;
+    let Tally {
+        added,
+        updated,
+        processed,
+        last,
+        failed,
+    } = tally;
     ctx.ks.dirty += (added + updated) as u64;
     if failed {
         return ctx.out.error(errors::ZSCORE_NAN);
@@ -796,12 +824,23 @@ fn zrange_generic(
         return reply_ranks(ctx.out, z, start, end, rev, withscores);
     }
     let mut items: Vec<(Vec<u8>, f64)> = Vec::with_capacity(end.saturating_sub(start));
-    z.walk(start, end, false, |m, s| {
+    z.walk(start, end, rev, |m, s| {
         items.push((m.to_vec(), s));
         true
     });
+    // As Redis builds the destination: created for the known length (none for score and lex
+    // ranges), then fed in reply order, converting when it outgrows the listpack. Which
+    // members went in while it was a listpack shows (a listpack turns -0 into 0).
     let lim = limits(ctx);
-    let dst = build_sorted(&items, lim);
+    let hint = if matches!(range, R::Rank(..)) {
+        items.len()
+    } else {
+        0
+    };
+    let mut dst = ZSet::with_hint(hint, 0, lim);
+    for (m, s) in &items {
+        dst.insert(m, *s, lim);
+    }
     store_result(ctx, argv[1], dst);
 }
 
@@ -1042,6 +1081,9 @@ fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- ZRANDMEMBER ----
 
+/// The most picks a negative ZRANDMEMBER count may ask for (2^28: replies of gigabytes).
+const MAX_RANDOM_PICKS: u64 = 1 << 28;
+
 /// ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
     use rand::RngExt;
@@ -1082,6 +1124,12 @@ fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(None) => return ctx.out.array(0),
         Ok(Some(z)) => z,
     };
+    // Ours: a negative count asks for that many picks whatever the set's size; past this
+    // bound the reply could not fit in memory (Redis would try, and run out), so it is
+    // refused rather than left to stall the server.
+    if !uniq && count > MAX_RANDOM_PICKS {
+        return ctx.out.error(errors::VALUE_OUT_OF_RANGE);
+    }
     let out = &mut *ctx.out;
     if count == 0 {
         return out.array(0);
@@ -2548,6 +2596,56 @@ mod tests {
             h.run(&["ZPOPMIN", "z", "-1"]),
             R::Error("ERR value is out of range, must be positive".into())
         );
+    }
+
+    #[test]
+    fn created_encoding_shows_in_negative_zero() {
+        // Redis 7.0 creates a ZADD key as a listpack from its first member alone; members
+        // added before the conversion lose the sign of zero, later ones keep it.
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run(&["CONFIG", "SET", "zset-max-listpack-entries", "1"]),
+            R::Simple("OK".into())
+        );
+        assert_eq!(h.run(&["ZADD", "z", "-0", "b", "-0", "aa"]), R::Int(2));
+        assert_eq!(h.run(&["OBJECT", "ENCODING", "z"]), bulk("skiplist"));
+        assert_eq!(
+            h.run(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
+            bulks(&["aa", "-0", "b", "0"])
+        );
+        // ZRANGESTORE feeds its destination in reply order.
+        assert_eq!(
+            h.run(&["ZRANGESTORE", "d", "z", "+inf", "-inf", "BYSCORE", "REV"]),
+            R::Int(2)
+        );
+        assert_eq!(
+            h.run(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
+            bulks(&["aa", "-0", "b", "0"])
+        );
+    }
+
+    #[test]
+    fn zrandmember_bounds() {
+        let mut h = Harness::new();
+        h.run(&["ZADD", "z", "1", "a", "2", "b"]);
+        assert_eq!(h.run(&["ZRANDMEMBER", "z", "0"]), R::Array(vec![]));
+        assert_eq!(
+            h.run(&["ZRANDMEMBER", "nokey", "-300000000"]),
+            R::Array(vec![])
+        );
+        assert_eq!(
+            h.run(&["ZRANDMEMBER", "z", "-300000000"]),
+            R::Error("ERR value is out of range".into())
+        );
+        let R::Array(picks) = h.run(&["ZRANDMEMBER", "z", "-7"]) else {
+            panic!()
+        };
+        assert_eq!(picks.len(), 7);
+        assert!(picks.iter().all(|p| *p == bulk("a") || *p == bulk("b")));
+        let R::Array(all) = h.run(&["ZRANDMEMBER", "z", "5", "WITHSCORES"]) else {
+            panic!()
+        };
+        assert_eq!(all.len(), 4);
     }
 
     #[test]

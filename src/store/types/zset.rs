@@ -501,6 +501,14 @@ impl ZSet {
         }
     }
 
+    /// Makes room in a `listpack` set for these (member, score) entries (a no-op for
+    /// `skiplist`).
+    pub fn reserve_for<'a>(&mut self, entries: impl Iterator<Item = (&'a [u8], f64)>) {
+        if let ZSet::Pack(p) = self {
+            p.reserve_for(entries);
+        }
+    }
+
     /// Converts a `listpack` set to `skiplist`.
     pub fn convert_to_skip(&mut self) {
         if let ZSet::Pack(p) = self {
@@ -698,7 +706,10 @@ mod tests {
     impl Eq for K {}
     impl Ord for K {
         fn cmp(&self, o: &Self) -> Ordering {
-            self.0.partial_cmp(&o.0).unwrap_or(Ordering::Equal).then_with(|| self.1.cmp(&o.1))
+            self.0
+                .partial_cmp(&o.0)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| self.1.cmp(&o.1))
         }
     }
     impl PartialOrd for K {
@@ -788,6 +799,12 @@ mod tests {
             }
         }
         assert!(converted);
+    }
+
+    #[test]
+    fn a_small_set_is_small() {
+        // The value boxes a ZSet: 16 bytes, the buffer's header lives in its allocation.
+        assert_eq!(std::mem::size_of::<ZSet>(), 16);
     }
 
     #[test]

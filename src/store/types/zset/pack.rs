@@ -2,20 +2,62 @@
 //! order of (score, member), each as
 //!
 //! ```text
-//! [ score: f64, 8 bytes LE ][ member length: varint ][ member bytes ]
+//! [ score: 1, 5 or 9 bytes ][ member length: varint ][ member bytes ]
 //! ```
 //!
+//! A score is one tag byte: 0..=252 stands for the integer `tag - 126` itself, 253 is followed
+//! by an `i32`, 254 by an `f64` (little-endian). Integer scores are the common case and Redis's
+//! listpack stores them as integers too.
+//!
 //! Hand-written for memory, as Redis's listpack is: a sorted set of a few dozen short members
-//! costs its bytes plus 9-10 a member and one allocation, where a map would cost two
-//! allocations and dozens of bytes a member. Operations are linear scans, fine below the
+//! with small integer scores costs its bytes plus 2 a member and one allocation (the buffer
+//! keeps its length and capacity in that allocation), where a map would cost two allocations
+//! and dozens of bytes a member. Operations are linear scans, fine below the
 //! `zset-max-listpack-entries` threshold (128 by default) as they are for Redis.
 
 use smallvec::SmallVec;
+use thin_vec::ThinVec;
+
+/// Tag of a score stored as an `i32`.
+const TAG_I32: u8 = 253;
+/// Tag of a score stored as an `f64`.
+const TAG_F64: u8 = 254;
+/// The integer a tag byte below [`TAG_I32`] stands for is `tag - SMALL_BIAS`.
+const SMALL_BIAS: i64 = 126;
+
+/// Appends the encoding of `score` (never -0: see [`listpack_score`]).
+fn put_score(out: &mut impl Extend<u8>, score: f64) {
+    if score.fract() == 0.0 && score >= i32::MIN as f64 && score <= i32::MAX as f64 {
+        let n = score as i64;
+        if (-SMALL_BIAS..=SMALL_BIAS).contains(&n) {
+            out.extend([(n + SMALL_BIAS) as u8]);
+        } else {
+            out.extend([TAG_I32]);
+            out.extend((n as i32).to_le_bytes());
+        }
+    } else {
+        out.extend([TAG_F64]);
+        out.extend(score.to_le_bytes());
+    }
+}
+
+/// Bytes `put_score` spends on `score`.
+fn score_len(score: f64) -> usize {
+    if score.fract() == 0.0 && score >= i32::MIN as f64 && score <= i32::MAX as f64 {
+        if (-SMALL_BIAS..=SMALL_BIAS).contains(&(score as i64)) {
+            1
+        } else {
+            5
+        }
+    } else {
+        9
+    }
+}
 
 /// A small sorted set in one buffer.
 #[derive(Clone, Default)]
 pub struct Pack {
-    buf: Vec<u8>,
+    buf: ThinVec<u8>,
     len: u32,
 }
 
@@ -79,14 +121,32 @@ impl Pack {
         self.buf.len()
     }
 
+    /// Makes room for these (member, score) entries, so adding them allocates once.
+    pub fn reserve_for<'a>(&mut self, entries: impl Iterator<Item = (&'a [u8], f64)>) {
+        let need: usize = entries
+            .map(|(m, s)| score_len(listpack_score(s)) + varint_len(m.len()) + m.len())
+            .sum();
+        self.buf.reserve_exact(need);
+    }
+
     /// Decodes the entry at `off` (which must be an entry's start, below `bytes()`).
     #[inline]
     pub fn at(&self, off: usize) -> At<'_> {
         let b = &self.buf;
-        let mut sb = [0u8; 8];
-        sb.copy_from_slice(&b[off..off + 8]);
-        let score = f64::from_le_bytes(sb);
-        let mut p = off + 8;
+        let tag = b[off];
+        let (score, mut p) = match tag {
+            TAG_I32 => {
+                let mut v = [0u8; 4];
+                v.copy_from_slice(&b[off + 1..off + 5]);
+                (i32::from_le_bytes(v) as f64, off + 5)
+            }
+            TAG_F64 => {
+                let mut v = [0u8; 8];
+                v.copy_from_slice(&b[off + 1..off + 9]);
+                (f64::from_le_bytes(v), off + 9)
+            }
+            t => ((t as i64 - SMALL_BIAS) as f64, off + 1),
+        };
         let mut len = 0usize;
         let mut shift = 0;
         loop {
@@ -134,10 +194,14 @@ impl Pack {
             rank += 1;
         }
         let mut entry: SmallVec<[u8; 64]> = SmallVec::new();
-        entry.extend_from_slice(&score.to_le_bytes());
+        put_score(&mut entry, score);
         put_varint(&mut entry, member.len());
         entry.extend_from_slice(member);
-        self.buf.splice(off..off, entry);
+        // Grow to fit, no more: a listpack is reallocated to its exact size too, and many
+        // small sets would otherwise carry up to half their buffer unused.
+        self.buf.reserve_exact(entry.len());
+        self.buf.extend_from_slice(&entry);
+        self.buf[off..].rotate_right(entry.len());
         self.len += 1;
         rank
     }
@@ -146,8 +210,8 @@ impl Pack {
     pub fn push(&mut self, member: &[u8], score: f64) {
         let score = listpack_score(score);
         self.buf
-            .reserve(8 + varint_len(member.len()) + member.len());
-        self.buf.extend_from_slice(&score.to_le_bytes());
+            .reserve_exact(score_len(score) + varint_len(member.len()) + member.len());
+        put_score(&mut self.buf, score);
         put_varint(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
         self.len += 1;
@@ -263,6 +327,44 @@ impl<'a> Iterator for Iter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_round_trip_in_their_encodings() {
+        let mut p = Pack::new();
+        let scores = [
+            0.0,
+            -0.0,
+            1.0,
+            -126.0,
+            126.0,
+            127.0,
+            -127.0,
+            1e9,
+            -2147483648.0,
+            2147483647.0,
+            2147483648.0,
+            0.5,
+            -1.1,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            1e-300,
+        ];
+        for (i, s) in scores.iter().enumerate() {
+            p.push(format!("m{i:02}").as_bytes(), *s);
+        }
+        let got: Vec<f64> = p.iter().map(|a| a.score).collect();
+        let want: Vec<f64> = scores
+            .iter()
+            .map(|s| if *s == 0.0 { 0.0 } else { *s })
+            .collect();
+        assert_eq!(got, want);
+        assert!(got.iter().all(|s| !(*s == 0.0 && s.is_sign_negative())));
+        // Small integers take one byte: score, length, two member bytes.
+        let mut q = Pack::new();
+        q.push(b"ab", 5.0);
+        assert_eq!(q.bytes(), 4);
+    }
 
     #[test]
     fn keeps_order_and_finds_members() {
