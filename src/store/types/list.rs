@@ -350,6 +350,7 @@ impl Packed {
     }
 
     /// Gives back memory when at most a quarter of the buffer is in use.
+    #[inline]
     fn shrink_if_sparse(&mut self) {
         let (len, cap) = (self.len(), self.buf.len());
         if cap > 4 * MIN_NODE_CAP && len < cap / 4 {
@@ -682,6 +683,9 @@ impl List {
             Body::Packed(p) => {
                 let r = p.pop_with(left, f);
                 node.count -= 1;
+                // A list that grew and drained gives its memory back, as Redis's listpacks
+                // shrink on delete.
+                p.shrink_if_sparse();
                 r
             }
             Body::Plain(b) => {
@@ -1163,6 +1167,11 @@ mod tests {
         assert_eq!(l.pop(true).unwrap(), b"1998");
         assert_eq!(l.pop(false).unwrap(), b"1999");
         assert_eq!(l.get(0).unwrap(), b"1996");
+        while l.len() > 3 {
+            l.pop(true);
+        }
+        // Drained nodes give their memory back.
+        assert!(l.heap_size() < 1024, "{}", l.heap_size());
         while l.pop(true).is_some() {}
         assert!(l.is_empty());
         assert_eq!(l.free_effort(), 0);
