@@ -550,7 +550,7 @@ fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut index: i64 = 0;
     let mut matches: i64 = 0;
     let mut found: Vec<i64> = Vec::new();
-    let start = if from_tail { l.len() - 1 } else { 0 };
+    let start = if from_tail { l.len().saturating_sub(1) } else { 0 };
     l.walk(start, from_tail, |e| {
         if maxlen != 0 && index >= maxlen {
             return false;

@@ -350,6 +350,7 @@ impl Packed {
     }
 
     /// Gives back memory when at most a quarter of the buffer is in use.
+    #[inline]
     fn shrink_if_sparse(&mut self) {
         let (len, cap) = (self.len(), self.buf.len());
         if cap > 4 * MIN_NODE_CAP && len < cap / 4 {
@@ -682,6 +683,9 @@ impl List {
             Body::Packed(p) => {
                 let r = p.pop_with(left, f);
                 node.count -= 1;
+                // A list that grew and drained gives its memory back, as Redis's listpacks
+                // shrink on delete.
+                p.shrink_if_sparse();
                 r
             }
             Body::Plain(b) => {
@@ -922,12 +926,16 @@ impl List {
         let count = count.min(self.len - index);
         let (mut k, mut j) = self.locate(index);
         let mut left = count;
+        // Whole nodes in the range are dropped together afterwards: removing them one by one
+        // would shift the deque once per node.
+        let mut whole: Option<(usize, usize)> = None;
         while left > 0 {
             let node = &mut self.nodes[k];
             let n = node.count as usize;
             let take = left.min(n - j);
             if take == n {
-                self.nodes.remove(k);
+                whole = Some(whole.map_or((k, 1), |(first, m)| (first, m + 1)));
+                k += 1;
             } else {
                 node.decompress();
                 if let Body::Packed(p) = &mut node.body {
@@ -945,6 +953,9 @@ impl List {
             left -= take;
             j = 0;
         }
+        if let Some((first, m)) = whole {
+            self.nodes.drain(first..first + m);
+        }
         self.len -= count;
         self.settle_all();
     }
@@ -953,6 +964,7 @@ impl List {
     /// tail when `from_tail`. Returns how many were removed (LREM).
     pub fn remove_eq(&mut self, elem: &[u8], limit: usize, from_tail: bool) -> usize {
         let mut removed = 0;
+        let mut emptied = false;
         let mut scratch = Vec::new();
         let mut k = if from_tail { self.nodes.len() } else { 0 };
         loop {
@@ -1008,22 +1020,21 @@ impl List {
                 }
             };
             match rebuilt {
-                None => {
-                    if !from_tail {
-                        k += 1;
-                    }
-                }
+                None => {}
+                // Emptied nodes are dropped in one pass at the end (see `remove_range`).
                 Some(None) => {
-                    self.nodes.remove(k);
+                    self.nodes[k] = Node::packed_exact(Vec::new(), 0);
+                    emptied = true;
                 }
-                Some(Some((v, left))) => {
-                    self.nodes[k] = Node::packed_exact(v, left as u32);
-                    if !from_tail {
-                        k += 1;
-                    }
-                }
+                Some(Some((v, left))) => self.nodes[k] = Node::packed_exact(v, left as u32),
+            }
+            if !from_tail {
+                k += 1;
             }
             removed += hits;
+        }
+        if emptied {
+            self.nodes.retain(|n| n.count > 0);
         }
         self.len -= removed;
         if removed > 0 {
@@ -1156,6 +1167,11 @@ mod tests {
         assert_eq!(l.pop(true).unwrap(), b"1998");
         assert_eq!(l.pop(false).unwrap(), b"1999");
         assert_eq!(l.get(0).unwrap(), b"1996");
+        while l.len() > 3 {
+            l.pop(true);
+        }
+        // Drained nodes give their memory back.
+        assert!(l.heap_size() < 1024, "{}", l.heap_size());
         while l.pop(true).is_some() {}
         assert!(l.is_empty());
         assert_eq!(l.free_effort(), 0);
@@ -1319,6 +1335,20 @@ mod tests {
         l.check();
         assert_eq!(l.to_vec(), m.into_iter().collect::<Vec<_>>());
         set_packed_threshold(0);
+    }
+
+    #[test]
+    fn removing_many_single_entry_nodes_is_linear() {
+        let mut l = List::with_config(1, 0);
+        for i in 0..200_000 {
+            l.push(if i % 2 == 0 { b"x" } else { b"y" }, false);
+        }
+        let t = std::time::Instant::now();
+        assert_eq!(l.remove_eq(b"x", 0, false), 100_000);
+        l.remove_range(10, 99_980);
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(l.to_vec(), vec![b"y".to_vec(); 20]);
+        l.check();
     }
 
     #[test]
