@@ -21,10 +21,10 @@ use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::server::Server;
 use crate::server::client::{BlockedCmd, Client};
+use crate::cmd::list::{lmove_op, mpop_keys_at, new_list, parse_side};
 use crate::cmd::zset::{PopMiss, Popped, reply_score, zpop_op};
 use crate::store::blocking::{BlockOp, Delivery, Outcome, Restore, Waiter};
 use crate::store::types::zset::Limits;
-use crate::store::types::list::List;
 use crate::store::value::Value;
 use crate::store::{Keyspace, shard_of_key};
 use crate::util::long_double::LongDouble;
@@ -39,17 +39,6 @@ pub(crate) fn parse_timeout(arg: &[u8], now: i64) -> Result<Option<i64>, &'stati
         return Err(errors::TIMEOUT_NEGATIVE);
     }
     Ok(if ms == 0 { None } else { Some(now.saturating_add(ms)) })
-}
-
-/// Parses LEFT / RIGHT (case-insensitive); true for LEFT.
-fn parse_side(arg: &[u8]) -> Option<bool> {
-    if arg.eq_ignore_ascii_case(b"left") {
-        Some(true)
-    } else if arg.eq_ignore_ascii_case(b"right") {
-        Some(false)
-    } else {
-        None
-    }
 }
 
 /// Replies a null array, the reply of a blocking command that timed out.
@@ -99,7 +88,7 @@ fn push_onto(ks: &mut Keyspace, db: usize, dst: &[u8], elem: &[u8], left: bool) 
     match ks.entry_in(db, dst).and_then(|e| e.value_mut().as_list_mut()) {
         Some(list) => list.push(elem, left),
         None => {
-            let mut list = List::new();
+            let mut list = new_list(ks);
             list.push(elem, left);
             ks.insert_in(db, dst, Value::List(Box::new(list)), None);
         }
@@ -117,27 +106,14 @@ fn pop_reply(out: &mut Reply, key: &[u8], elems: &[Vec<u8>], multi: bool) {
     }
 }
 
-/// Moves one element from `src` (an existing list) to `dst` (missing or a list) and returns
-/// it. With `src == dst` this rotates the list.
+/// Moves one element from `src` (an existing list) to `dst` (missing or a list) in database
+/// `db`, and returns it (LMOVE's work; with `src == dst` a rotation).
 fn move_one(ks: &mut Keyspace, db: usize, src: &[u8], dst: &[u8], from: bool, to: bool) -> Vec<u8> {
-    let mut elem = Vec::new();
-    let mut empty = false;
-    if let Some(list) = ks.entry_in(db, src).and_then(|e| e.value_mut().as_list_mut()) {
-        elem = list.pop(from).unwrap_or_default();
-        if src == dst {
-            list.push(&elem, to);
-        }
-        empty = list.is_empty();
-    }
-    if src != dst {
-        // Pushed before the source is deleted, as Redis does.
-        push_onto(ks, db, dst, &elem, to);
-    }
-    if empty {
-        ks.remove_in(db, src);
-    }
-    ks.dirty += 1;
-    elem
+    // The list commands work on the view's database: the waiter's, for the moment.
+    let view_db = std::mem::replace(&mut ks.db, db);
+    let moved = lmove_op(ks, src, dst, from, to);
+    ks.db = view_db;
+    moved.ok().flatten().unwrap_or_default()
 }
 
 /// Blocks the calling client on `keys` until one of them can serve `op` or the deadline
@@ -590,8 +566,7 @@ fn give_back(server: &Server, db: usize, r: Restore) {
 
 /// BLMPOP's and BZMPOP's keys: `numkeys` at argv[2], the keys after it.
 fn mpop_keys(argv: &[&[u8]]) -> Vec<usize> {
-    let n = argv.get(2).and_then(|a| parse_i64_strict(a)).unwrap_or(0).max(0) as usize;
-    (3..argv.len().min(3usize.saturating_add(n))).collect()
+    mpop_keys_at(argv, 2)
 }
 
 const RW_DELETE: &[KeySpecDef] =
@@ -708,6 +683,7 @@ mod tests {
     use super::*;
     use crate::command::testing::{Harness, bulk, err};
     use crate::protocol::reply::Value as R;
+    use crate::store::types::list::List;
 
     /// Stores a list the way a push would (a new key), then serves the waiters, as dispatch
     /// does after a command.

@@ -10,7 +10,6 @@ use crate::command::table::{BeginSearch, FindKeys, KeySpecDef, key_flags};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::errors;
 use crate::store::Keyspace;
-use crate::store::types::list::List;
 use crate::store::value::Value;
 use crate::util::parse_i64_strict;
 
@@ -272,7 +271,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
             }
         }
         Some(dst) => {
-            let mut list = List::new();
+            let mut list = crate::cmd::list::new_list(&ctx.ks);
             for it in range {
                 if gets.is_empty() {
                     list.push(&it.elem, false);
