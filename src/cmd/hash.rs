@@ -485,16 +485,6 @@ const HRANDFIELD_ARGS: &[Arg] = &[
     )
     .optional(),
 ];
-const HSCAN_ARGS: &[Arg] = &[
-    Arg::key("key", 0),
-    Arg::new("cursor", ArgType::Integer),
-    Arg::new("pattern", ArgType::Pattern)
-        .token("MATCH")
-        .optional(),
-    Arg::new("count", ArgType::Integer)
-        .token("COUNT")
-        .optional(),
-];
 
 /// The hash group's table rows, as Redis 7.0's COMMAND INFO and COMMAND DOCS give them.
 pub const COMMANDS: &[Command] = &[
@@ -677,7 +667,7 @@ pub const COMMANDS: &[Command] = &[
         acl: &["hash"],
         tips: NONDET,
         key_specs: KEY_RO_ACCESS,
-        args: HSCAN_ARGS,
+        args: crate::cmd::keys::ELEMENT_SCAN_ARGS,
         ..Command::new("hscan", -3, READONLY, hscan)
     },
 ];

@@ -255,6 +255,14 @@ pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// The documented arguments of HSCAN, SSCAN and ZSCAN (COMMAND DOCS).
+pub(crate) const ELEMENT_SCAN_ARGS: &[Arg] = &[
+    Arg::key("key", 0),
+    Arg::new("cursor", ArgType::Integer),
+    Arg::new("pattern", ArgType::Pattern).token("MATCH").optional(),
+    Arg::new("count", ArgType::Integer).token("COUNT").optional(),
+];
+
 /// The options of SCAN and of HSCAN / SSCAN / ZSCAN.
 pub(crate) struct ScanOpts<'a> {
     /// Elements asked for per call (COUNT, default 10).

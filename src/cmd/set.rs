@@ -899,12 +899,7 @@ pub const COMMANDS: &[Command] = &[
         acl: ACL,
         tips: NONDET,
         key_specs: RO_ACCESS,
-        args: &[
-            Arg::key("key", 0),
-            Arg::new("cursor", ArgType::Integer),
-            Arg::new("pattern", ArgType::Pattern).token("MATCH").optional(),
-            Arg::new("count", ArgType::Integer).token("COUNT").optional(),
-        ],
+        args: crate::cmd::keys::ELEMENT_SCAN_ARGS,
         ..Command::new("sscan", -3, READONLY, sscan)
     },
 ];

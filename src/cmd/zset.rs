@@ -1919,16 +1919,6 @@ const ZDIFFSTORE_ARGS: &[Arg] = &[
     Arg::key("key", 1).multiple(),
 ];
 
-const ZSCAN_ARGS: &[Arg] = &[
-    Arg::key("key", 0),
-    Arg::new("cursor", ArgType::Integer),
-    Arg::new("pattern", ArgType::Pattern)
-        .token("MATCH")
-        .optional(),
-    Arg::new("count", ArgType::Integer)
-        .token("COUNT")
-        .optional(),
-];
 
 /// The sorted set group's table rows.
 pub const COMMANDS: &[Command] = &[
@@ -2422,7 +2412,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         tips: &["nondeterministic_output"],
-        args: ZSCAN_ARGS,
+        args: crate::cmd::keys::ELEMENT_SCAN_ARGS,
         ..row(
             "zscan",
             -3,
