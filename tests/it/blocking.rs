@@ -203,3 +203,18 @@ fn a_thousand_waiters_get_every_element_once_in_blocking_order() {
     assert!(info.contains("blocked_clients:0\r\n"), "{info}");
     srv.assert_alive();
 }
+
+/// `timeout` closes idle clients, but never one blocked in a blocking command, however long it
+/// waits (Redis's clientsCron skips blocked clients).
+#[test]
+fn idle_timeout_spares_a_blocked_client() {
+    let srv = Server::with_args(&["--timeout", "1"]);
+    let mut idle = srv.raw();
+    let mut waiter = srv.raw();
+    waiter.send(&crate::support::cmd(&["BLPOP", "k", "0"]));
+    // The idle client goes after a bit more than a second (the cron counts whole seconds).
+    idle.expect_closed();
+    let mut ctl = srv.raw();
+    assert_eq!(ctl.call(&["RPUSH", "k", "v"]), Resp::Int(1));
+    assert_eq!(element_of(waiter.read_reply()), Some("v".to_string()));
+}
