@@ -289,7 +289,9 @@ impl Session {
     /// Ends the wait of the blocked command (served, unblocked or timed out): its reply goes
     /// out and the requests behind it run on the next pass.
     fn unblocked(&mut self) {
+        let mark = self.out.buf.len();
         crate::cmd::blocking::finish_blocked(&self.server, &mut self.client, &mut self.out, false);
+        apply_reply_mode(&mut self.client, &mut self.out, mark);
         self.set_blocked(false);
     }
 
@@ -417,6 +419,8 @@ impl Session {
                     let mark = self.out.buf.len();
                     server.execute(&mut self.client, &mut self.out, &argv);
                     drop(argv);
+                    // A blocked command's reply comes when it is unblocked, and CLIENT REPLY
+                    // OFF / SKIP apply to it then (Redis resets the client only on unblocking).
                     if self.client.blocked.is_some() {
                         start += consumed;
                         flow = Flow::Blocked;

@@ -218,3 +218,42 @@ fn idle_timeout_spares_a_blocked_client() {
     assert_eq!(ctl.call(&["RPUSH", "k", "v"]), Resp::Int(1));
     assert_eq!(element_of(waiter.read_reply()), Some("v".to_string()));
 }
+
+/// CLIENT REPLY SKIP and OFF apply to a blocked command's reply when it finally comes, as
+/// Redis resets a blocked client only on unblocking.
+#[test]
+fn client_reply_modes_apply_to_the_reply_after_unblocking() {
+    let srv = Server::start();
+    let mut ctl = srv.raw();
+    let mut c = srv.raw();
+    c.send(&crate::support::cmd(&["CLIENT", "REPLY", "SKIP"]));
+    c.send(&crate::support::cmd(&["BLPOP", "k", "0"]));
+    wait_blocked(&mut ctl, 1);
+    assert_eq!(ctl.call(&["RPUSH", "k", "a"]), Resp::Int(1));
+    // The BLPOP's reply was skipped; the next command answers normally.
+    assert_eq!(c.call(&["PING"]), Resp::Simple("PONG".into()));
+    assert_eq!(ctl.call(&["LLEN", "k"]), Resp::Int(0));
+
+    c.send(&crate::support::cmd(&["CLIENT", "REPLY", "OFF"]));
+    c.send(&crate::support::cmd(&["BLPOP", "k", "0"]));
+    wait_blocked(&mut ctl, 1);
+    assert_eq!(ctl.call(&["RPUSH", "k", "b"]), Resp::Int(1));
+    c.send(&crate::support::cmd(&["CLIENT", "REPLY", "ON"]));
+    assert_eq!(c.read_reply(), Resp::Simple("OK".into()));
+    assert_eq!(ctl.call(&["LLEN", "k"]), Resp::Int(0));
+}
+
+/// Polls INFO until `blocked_clients` is `n`.
+fn wait_blocked(ctl: &mut Raw, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Resp::Bulk(b) = ctl.call(&["INFO", "clients"])
+            && String::from_utf8_lossy(&b).contains(&want)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
