@@ -716,7 +716,12 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         (b"htstats", 3) => htstats(ctx, argv[2]),
         (b"htstats-key", 3) => match ctx.ks.peek(argv[2]) {
             None => ctx.out.error(errors::NO_SUCH_KEY),
-            Some(e) => match e.value().as_hash().and_then(|h| h.table_size()) {
+            Some(e) => match match e.value() {
+                Value::Hash(h) => h.table_size(),
+                Value::Set(s) => s.table_size(),
+                Value::ZSet(z) => z.table_size(),
+                _ => None,
+            } {
                 Some((size, n)) => {
                     let text = format!(
                         "Hash table 0 stats (main hash table):\n table size: {size}\n number \
@@ -724,7 +729,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
                     );
                     ctx.out.verbatim(text.as_bytes());
                 }
-                // Hashes are the only value type kept in a hash table so far.
+                // Strings, lists and the compact encodings are not hash tables.
                 None => ctx.out.error(errors::NOT_HASHTABLE),
             },
         },
@@ -1026,6 +1031,26 @@ mod tests {
         let t = String::from_utf8(t).unwrap();
         assert!(t.starts_with("[Dictionary HT]\n") && t.contains("number of elements: 1\n"), "{t}");
         assert_eq!(h.run(&["DEBUG", "HTSTATS", "99"]), R::Error(errors::OUT_OF_RANGE_DB.into()));
+    }
+
+    #[test]
+    fn htstats_key_answers_for_every_hashtable_encoding() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "set-max-intset-entries", "1"]);
+        h.run(&["CONFIG", "SET", "zset-max-listpack-entries", "1"]);
+        h.run(&["CONFIG", "SET", "hash-max-listpack-entries", "1"]);
+        h.run(&["SADD", "s", "a", "b"]);
+        h.run(&["ZADD", "z", "1", "a", "2", "b"]);
+        h.run(&["HSET", "h", "a", "1", "b", "2"]);
+        h.run(&["SADD", "small", "1"]);
+        for k in ["s", "z", "h"] {
+            let R::Bulk(t) = h.run(&["DEBUG", "HTSTATS-KEY", k]) else { panic!("{k}") };
+            let t = String::from_utf8(t).unwrap();
+            assert!(t.contains("number of elements: 2\n"), "{k}: {t}");
+        }
+        assert_eq!(h.run(&["DEBUG", "HTSTATS-KEY", "small"]), R::Error(errors::NOT_HASHTABLE.into()));
+        h.run(&["SET", "str", "x"]);
+        assert_eq!(h.run(&["DEBUG", "HTSTATS-KEY", "str"]), R::Error(errors::NOT_HASHTABLE.into()));
     }
 
     #[test]

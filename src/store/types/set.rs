@@ -628,6 +628,15 @@ impl Set {
         }
     }
 
+    /// Returns (slots, members) of a hashtable-encoded set; `None` for an intset (DEBUG
+    /// HTSTATS-KEY).
+    pub fn table_size(&self) -> Option<(usize, usize)> {
+        match &self.enc {
+            Enc::Ints(_) => None,
+            Enc::Table { dict, .. } => Some((dict.slots(), dict.len())),
+        }
+    }
+
     /// Returns the name OBJECT ENCODING reports.
     pub fn encoding_name(&self) -> &'static str {
         match self.enc {

@@ -459,6 +459,15 @@ impl ZSet {
         self.len() == 0
     }
 
+    /// Returns (slots, members) of the member table of a skiplist-encoded set; `None` for a
+    /// listpack (DEBUG HTSTATS-KEY).
+    pub fn table_size(&self) -> Option<(usize, usize)> {
+        match self {
+            ZSet::Skip(s) => Some((s.dict.slots(), s.dict.len())),
+            _ => None,
+        }
+    }
+
     /// Returns the name OBJECT ENCODING reports.
     pub fn encoding_name(&self) -> &'static str {
         match self {
