@@ -42,6 +42,7 @@ pub mod expires;
 pub mod lazyfree;
 pub mod types;
 pub mod value;
+pub mod watch;
 
 use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -53,6 +54,7 @@ use dict::{Dict, Found};
 use entry::Entry;
 use expires::{Index, Round, free_value};
 use value::Value;
+use watch::Watchers;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
 pub const SHARDS: usize = 16;
@@ -274,6 +276,9 @@ pub struct Shard {
     /// because a waiter waits on a database number: FLUSHDB empties and SWAPDB swaps the data,
     /// not the waiters.
     pub waiters: Vec<Waiters>,
+    /// Keys of this shard that clients WATCH, per database index (apart from `dbs` for the
+    /// same reason as `waiters`).
+    pub watched: Vec<Watchers>,
 }
 
 impl Db {
@@ -393,6 +398,7 @@ impl Store {
                     dbs: (0..databases).map(|_| Db::default()).collect(),
                     stats: ShardStats::default(),
                     waiters: (0..databases).map(|_| Waiters::default()).collect(),
+                    watched: (0..databases).map(|_| Watchers::default()).collect(),
                 })
             })
             .collect();
@@ -420,6 +426,7 @@ impl Store {
             dirty: 0,
             hint: (0, 0, 0),
             ready: Vec::new(),
+            maybe_touched: Vec::new(),
         }
     }
 
@@ -485,6 +492,14 @@ impl Store {
     pub fn remove_waiter(&self, w: &Arc<Waiter>) {
         for k in &w.keys {
             self.shards[shard_of_key(k)].lock().waiters[w.db].remove(k, w);
+        }
+    }
+
+    /// Takes a client's watches of `keys` (database, key) out of the registry, locking their
+    /// shards one at a time (the caller holds no shard lock).
+    pub fn unwatch(&self, client_id: u64, keys: &[(usize, Vec<u8>)]) {
+        for (db, k) in keys {
+            self.shards[shard_of_key(k)].lock().watched[*db].remove(k, client_id);
         }
     }
 
@@ -561,6 +576,9 @@ pub struct Keyspace<'a> {
     /// Keys with blocked clients that this command created (database, key): served once the
     /// command is done (see `blocking.rs`).
     pub ready: Vec<(usize, Vec<u8>)>,
+    /// Watched keys this command looked up for writing in place (database, key): touched
+    /// at the end of the command if it changed anything (see [`Keyspace::finish_watch`]).
+    pub maybe_touched: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a> Keyspace<'a> {
@@ -640,6 +658,9 @@ impl<'a> Keyspace<'a> {
                     shard.stats.keyspace_misses += 1;
                 }
                 free_value(e.replace_value(Value::Int(0)), lazy);
+                if !shard.watched[db].is_empty() {
+                    shard.watched[db].touch(key, false);
+                }
                 None
             }
             Found::Absent => {
@@ -697,12 +718,104 @@ impl<'a> Keyspace<'a> {
     /// Looks a key up for writing; records the access, counts no hit or miss.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.db;
+        self.note_watched(db, key);
         self.find(db, key, Access::Write).map(|e| e.value_mut())
     }
 
     /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.note_watched(db, key);
         self.find(db, key, Access::Peek)
+    }
+
+    /// Records a watched key about to be modified in place (one branch when nothing is
+    /// watched in its shard).
+    #[inline]
+    fn note_watched(&mut self, db: usize, key: &[u8]) {
+        let h = self.hash(key);
+        if self.shard_mut(shard_of(h)).watched[db].has(key)
+            && !self.maybe_touched.iter().any(|(d, k)| *d == db && k == key)
+        {
+            self.maybe_touched.push((db, key.to_vec()));
+        }
+    }
+
+    /// Touches the watched key `key` of database `db` (a write changed it). `h` is its hash.
+    #[inline]
+    fn touch_watched(&mut self, db: usize, h: u64, key: &[u8]) {
+        let shard = self.shard_mut(shard_of(h));
+        if shard.watched[db].is_empty() {
+            return;
+        }
+        let exists = shard.dbs[db].dict.get(h, key).is_some();
+        shard.watched[db].touch(key, exists);
+    }
+
+    /// Ends a command for WATCH: the watched keys it looked up for writing in place are
+    /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
+    /// signals a key exactly where it counts a change.
+    pub fn finish_watch(&mut self, dirty_before: u64) {
+        if self.maybe_touched.is_empty() {
+            return;
+        }
+        let keys = std::mem::take(&mut self.maybe_touched);
+        if self.dirty > dirty_before {
+            for (db, k) in &keys {
+                let h = hash_key(k);
+                self.touch_watched(*db, h, k);
+            }
+        }
+    }
+
+    /// Adds a watch of `key` in database `db` by a client (WATCH); remembers whether the key
+    /// is already expired (stale). The key's shard must be held.
+    pub fn watch(&mut self, db: usize, key: &[u8], client_id: u64, flag: Arc<AtomicBool>) {
+        let h = hash_key(key);
+        let now = self.now;
+        let shard = self.shard_mut(shard_of(h));
+        let stale = shard.dbs[db]
+            .dict
+            .get(h, key)
+            .is_some_and(|e| e.expire().is_some_and(|t| now > t));
+        shard.watched[db].add(key, client_id, flag, stale);
+    }
+
+    /// Removes the client's watch of `key` in database `db`; the key's shard must be held.
+    pub fn unwatch(&mut self, db: usize, key: &[u8], client_id: u64) {
+        self.shard_mut(shard_of_key(key)).watched[db].remove(key, client_id);
+    }
+
+    /// True when a key the client watched live has expired since (EXEC then fails). A key
+    /// that was stale when watched is not checked.
+    pub fn watched_key_expired(&mut self, db: usize, key: &[u8], client_id: u64) -> bool {
+        let h = hash_key(key);
+        let now = self.now;
+        let shard = self.shard_mut(shard_of(h));
+        if shard.watched[db].is_stale(key, client_id) != Some(false) {
+            return false;
+        }
+        shard.dbs[db].dict.get(h, key).is_some_and(|e| e.expire().is_some_and(|t| now > t))
+    }
+
+    /// Applies FLUSHDB/SWAPDB's WATCH rules to database `emptied`, whose contents are about to
+    /// be dropped (`replaced_with: None`) or swapped with database `replaced_with`.
+    fn touch_all_watched(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        let now = self.now;
+        for i in 0..SHARDS {
+            let shard = self.shard_mut(i);
+            if shard.watched[emptied].is_empty() {
+                continue;
+            }
+            let keys: Vec<Vec<u8>> = shard.watched[emptied].keys().map(|k| k.to_vec()).collect();
+            for k in keys {
+                let h = hash_key(&k);
+                let old = shard.dbs[emptied].dict.get(h, &k).is_some();
+                let new = replaced_with.and_then(|r| {
+                    shard.dbs[r].dict.get(h, &k).map(|e| e.expire().is_some_and(|t| now > t))
+                });
+                shard.watched[emptied].replaced(&k, old, new);
+            }
+        }
     }
 
     /// Deletes `key` if its time has passed (unless expiry is paused); true when it is still
@@ -725,6 +838,9 @@ impl<'a> Keyspace<'a> {
             e.replace_value(value);
             if !keep_ttl && e.expire().is_some() {
                 self.set_expire_in(db, key, None);
+            } else {
+                let h = self.hash(key);
+                self.touch_watched(db, h, key);
             }
         } else {
             self.insert_in(db, key, value, None);
@@ -737,6 +853,7 @@ impl<'a> Keyspace<'a> {
         let db = self.db;
         if let Some(e) = self.find(db, key, Access::Write) {
             e.replace_value(value);
+            // (set_expire_in touches the key.)
             self.set_expire_in(db, key, expire);
         } else {
             self.insert_in(db, key, value, expire);
@@ -759,7 +876,12 @@ impl<'a> Keyspace<'a> {
         let ready = shard.waiters[db].has(e.key())
             && matches!(e.value(), Value::List(_) | Value::ZSet(_));
         let key = if ready { Some(e.key().to_vec()) } else { None };
+        let watched = shard.watched[db].has(e.key());
+        let wkey = if watched { Some(e.key().to_vec()) } else { None };
         shard.dbs[db].link(h, e);
+        if let Some(k) = wkey {
+            shard.watched[db].touch(&k, true);
+        }
         if let Some(k) = key {
             self.ready.push((db, k));
         }
@@ -813,7 +935,9 @@ impl<'a> Keyspace<'a> {
     /// Takes the entry of `key` out of database `db`, expired or not.
     pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
-        self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)
+        let e = self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)?;
+        self.touch_watched(db, h, key);
+        Some(e)
     }
 
     /// Deletes `key`; returns its value if it existed. A key whose time had passed counts as
@@ -825,6 +949,9 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
+        if !shard.watched[db].is_empty() {
+            shard.watched[db].touch(key, false);
+        }
         let v = e.replace_value(Value::Int(0));
         // (While expiry is paused, DEL deletes an expired key like any other, as Redis does.)
         if !paused && e.expire().is_some_and(|t| now > t) {
@@ -869,6 +996,9 @@ impl<'a> Keyspace<'a> {
             (Some(true), false) => d.drop_volatile(h),
             _ => {}
         }
+        if found {
+            self.touch_watched(db, h, key);
+        }
         found
     }
 
@@ -896,6 +1026,7 @@ impl<'a> Keyspace<'a> {
     /// Empties database `db` and returns what it held, so the caller may free it elsewhere.
     /// Counts one change per key removed, as Redis's FLUSHDB adds to `dirty`.
     pub fn flush_db(&mut self, db: usize) -> Flushed {
+        self.touch_all_watched(db, None);
         let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
         for i in 0..SHARDS {
             let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
@@ -908,6 +1039,8 @@ impl<'a> Keyspace<'a> {
 
     /// Swaps two databases in every shard (their keys, TTL index and statistics).
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.touch_all_watched(a, Some(b));
+        self.touch_all_watched(b, Some(a));
         let mut ready = std::mem::take(&mut self.ready);
         for i in 0..SHARDS {
             let shard = self.shard_mut(i);
