@@ -302,7 +302,12 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        let r = self.dbs[db].expire_round(now, keys, lazy);
+        let r = if self.watched[db].is_empty() {
+            self.dbs[db].expire_round(now, keys, lazy)
+        } else {
+            let watched = &mut self.watched[db];
+            self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
+        };
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
         self.stats.expire_cycle_expired += r.expired as u64;
@@ -749,6 +754,13 @@ impl<'a> Keyspace<'a> {
         }
         let exists = shard.dbs[db].dict.get(h, key).is_some();
         shard.watched[db].touch(key, exists);
+    }
+
+    /// Tells WATCH that `key` (current database), looked up for writing in place, was left
+    /// unchanged even though the command changed other keys.
+    pub fn not_modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.maybe_touched.retain(|(d, k)| !(*d == db && k == key));
     }
 
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
