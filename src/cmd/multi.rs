@@ -117,12 +117,16 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
     ctx.out.array(queue.len());
     ctx.client.in_exec = true;
+    // Commands that read the whole store directly (INFO, MEMORY STATS, CONFIG RESETSTAT) use
+    // the locks this view holds.
+    let holding = ctx.ks.hold_all();
     let mut args: Vec<&[u8]> = Vec::new();
     for (idx, argv) in &queue {
         args.clear();
         args.extend(argv.iter().map(|a| a.as_slice()));
         crate::command::dispatch::run_queued(ctx, *idx, &args);
     }
+    drop(holding);
     ctx.client.in_exec = false;
 }
 
@@ -176,6 +180,8 @@ pub const COMMANDS: &[Command] = &[
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use crate::command::testing::Harness;
     use crate::protocol::reply::Value;
 
@@ -226,10 +232,10 @@ mod tests {
         assert_eq!(h.run(&["WATCH", "x"]), err("ERR WATCH inside MULTI is not allowed"));
         assert_eq!(h.run(&["SET", "a", "1"]), queued());
         assert!(matches!(h.run(&["NOSUCH"]), Value::Error(e) if e.starts_with("ERR unknown")));
-        assert_eq!(h.client.info.multi.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(h.client.info.multi.load(Ordering::Relaxed), 1);
         assert_eq!(h.run(&["EXEC"]), err(crate::protocol::errors::EXECABORT));
         assert!(h.client.multi.is_none());
-        assert_eq!(h.client.info.multi.load(std::sync::atomic::Ordering::Relaxed), -1);
+        assert_eq!(h.client.info.multi.load(Ordering::Relaxed), -1);
         assert_eq!(h.run(&["EXISTS", "a"]), Value::Int(0));
         // An arity error dooms it too.
         h.run(&["MULTI"]);
@@ -362,6 +368,43 @@ mod tests {
         h.run(&["BLMOVE", "nolist", "dst", "LEFT", "LEFT", "0"]);
         assert_eq!(h.run(&["EXEC"]), Value::Array(vec![Value::NullArray, Value::Null]));
         assert!(h.client.blocked.is_none() && !h.client.in_exec);
+    }
+
+    #[test]
+    fn store_wide_readers_inside_exec_do_not_deadlock() {
+        let mut h = Harness::new();
+        h.run(&["MULTI"]);
+        h.run(&["SET", "a", "1"]);
+        h.run(&["INFO", "keyspace"]);
+        h.run(&["MEMORY", "STATS"]);
+        h.run(&["CONFIG", "RESETSTAT"]);
+        h.run(&["DBSIZE"]);
+        match h.run(&["EXEC"]) {
+            Value::Array(v) => {
+                assert_eq!(v.len(), 5);
+                assert!(matches!(&v[1], Value::Bulk(b) if b.starts_with(b"# Keyspace\r\ndb0:keys=1")));
+                assert_eq!(v[4], Value::Int(1));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Outside EXEC the readers lock again as usual.
+        assert!(matches!(h.run(&["INFO", "keyspace"]), Value::Bulk(_)));
+    }
+
+    #[test]
+    fn queued_commands_count_when_executed() {
+        let mut h = Harness::new();
+        let processed =
+            |h: &Harness| h.server.stats.total_commands_processed.load(Ordering::Relaxed);
+        let before = processed(&h);
+        h.run(&["MULTI"]);
+        h.run(&["SET", "a", "1"]);
+        h.run(&["DISCARD"]);
+        assert_eq!(processed(&h) - before, 2);
+        h.run(&["MULTI"]);
+        h.run(&["SET", "a", "1"]);
+        h.run(&["EXEC"]);
+        assert_eq!(processed(&h) - before, 5);
     }
 
     #[test]

@@ -132,6 +132,8 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         return reject(client, out, errors::OOM);
     }
     if queues {
+        // Counted when EXEC runs it, as Redis counts a command in its call.
+        server.stats.total_commands_processed.fetch_sub(1, Ordering::Relaxed);
         return queue(client, out, idx, cmd, argv);
     }
 
@@ -203,6 +205,7 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
     let exec_entry = std::mem::replace(&mut ctx.entry, idx);
     let started = crate::util::mono_ns();
     let dirty_before = ctx.ks.dirty;
+    server.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
     (entry.cmd.handler)(ctx, argv);
     ctx.ks.finish_watch(dirty_before);
     let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);

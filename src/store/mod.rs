@@ -61,6 +61,22 @@ pub const SHARDS: usize = 16;
 
 static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
 
+thread_local! {
+    /// The address of the store whose every shard lock this thread holds for a transaction
+    /// (EXEC), or 0. See [`Store::with_shard`].
+    static HOLDING_ALL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as holding every shard of a store (EXEC, for its whole run) until
+/// dropped. Created only by [`Keyspace::hold_all`].
+pub struct HoldingAll(usize);
+
+impl Drop for HoldingAll {
+    fn drop(&mut self) {
+        HOLDING_ALL.with(|h| h.set(self.0));
+    }
+}
+
 /// Returns the hash of a key with the process's seeded hasher.
 #[inline]
 pub fn hash_key(key: &[u8]) -> u64 {
@@ -470,24 +486,42 @@ impl Store {
         self.shards[i].lock()
     }
 
+    /// Runs `f` on shard `i`, locking it for the call, unless this thread runs a transaction
+    /// that holds every shard already (a command queued in MULTI, such as INFO, reading the
+    /// store directly inside EXEC would otherwise wait on its own lock forever).
+    pub fn with_shard<R>(&self, i: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        if HOLDING_ALL.with(|h| h.get()) == self as *const Store as usize {
+            // SAFETY: this thread's EXEC holds the lock of every shard of this store (see
+            // `Keyspace::hold_all`) and is running a queued command synchronously; that command
+            // reaches the shard through this call only (it reads no key through the keyspace
+            // view while calling the store-wide readers), so no other reference to the shard is
+            // live while `f` runs.
+            f(unsafe { &mut *self.shards[i].data_ptr() })
+        } else {
+            f(&mut self.shards[i].lock())
+        }
+    }
+
     /// Returns the summed counters of every shard.
     pub fn stats(&self) -> ShardStats {
         let mut sum = ShardStats::default();
-        for s in self.shards.iter() {
-            let st = &s.lock().stats;
-            sum.keyspace_hits += st.keyspace_hits;
-            sum.keyspace_misses += st.keyspace_misses;
-            sum.expired_keys += st.expired_keys;
-            sum.expire_cycle_scanned += st.expire_cycle_scanned;
-            sum.expire_cycle_expired += st.expire_cycle_expired;
+        for i in 0..SHARDS {
+            self.with_shard(i, |s| {
+                let st = &s.stats;
+                sum.keyspace_hits += st.keyspace_hits;
+                sum.keyspace_misses += st.keyspace_misses;
+                sum.expired_keys += st.expired_keys;
+                sum.expire_cycle_scanned += st.expire_cycle_scanned;
+                sum.expire_cycle_expired += st.expire_cycle_expired;
+            });
         }
         sum
     }
 
     /// Resets the counters of every shard and of the expiry cycle (CONFIG RESETSTAT).
     pub fn reset_stats(&self) {
-        for s in self.shards.iter() {
-            s.lock().stats = ShardStats::default();
+        for i in 0..SHARDS {
+            self.with_shard(i, |s| s.stats = ShardStats::default());
         }
         self.expire_stats.reset();
     }
@@ -531,14 +565,19 @@ impl Store {
         let (mut keys, mut volatile) = (0, 0);
         // The average of the shards' estimates, weighted by their keys with a TTL.
         let (mut weighted, mut weight) = (0i128, 0i128);
-        for s in self.shards.iter() {
-            let g = s.lock();
-            let Some(d) = g.dbs.get(db) else { return (0, 0, 0) };
-            keys += d.dict.len();
-            volatile += d.volatile;
-            if d.avg_ttl > 0 {
-                weighted += d.avg_ttl as i128 * d.volatile as i128;
-                weight += d.volatile as i128;
+        for i in 0..SHARDS {
+            let ok = self.with_shard(i, |g| {
+                let Some(d) = g.dbs.get(db) else { return false };
+                keys += d.dict.len();
+                volatile += d.volatile;
+                if d.avg_ttl > 0 {
+                    weighted += d.avg_ttl as i128 * d.volatile as i128;
+                    weight += d.volatile as i128;
+                }
+                true
+            });
+            if !ok {
+                return (0, 0, 0);
             }
         }
         let avg = if weight > 0 { (weighted / weight) as i64 } else { 0 };
@@ -601,6 +640,16 @@ impl<'a> Keyspace<'a> {
         } else {
             hash_key(key)
         }
+    }
+
+    /// Marks this thread as holding every shard of the store until the returned value is
+    /// dropped, so the store-wide readers ([`Store::stats`], [`Store::db_info`], ...) called by
+    /// commands run inside the transaction use the held locks. The view must hold every shard
+    /// and outlive the returned value.
+    pub fn hold_all(&self) -> HoldingAll {
+        assert!(self.guards.iter().all(|g| g.is_some()), "hold_all without every shard");
+        let addr = self.store as *const Store as usize;
+        HoldingAll(HOLDING_ALL.with(|h| h.replace(addr)))
     }
 
     /// Returns the store this view was taken from.
