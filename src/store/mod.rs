@@ -45,7 +45,7 @@ pub mod value;
 pub mod watch;
 
 use std::sync::{Arc, OnceLock};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -408,6 +408,10 @@ pub struct Store {
     databases: usize,
     pub tunables: Tunables,
     pub expire_stats: ExpireCycleStats,
+    /// Watches in the registry (every shard, every database): while 0, in-place writes skip
+    /// the WATCH bookkeeping with one load. Changed under the key's shard lock, so a writer
+    /// holding that lock sees a watch filed before it.
+    watches: AtomicUsize,
 }
 
 impl Store {
@@ -428,6 +432,7 @@ impl Store {
             databases,
             tunables: Tunables::default(),
             expire_stats: ExpireCycleStats::default(),
+            watches: AtomicUsize::new(0),
         }
     }
 
@@ -538,7 +543,9 @@ impl Store {
     /// shards one at a time (the caller holds no shard lock).
     pub fn unwatch(&self, client_id: u64, keys: &[(usize, Vec<u8>)]) {
         for (db, k) in keys {
-            self.shards[shard_of_key(k)].lock().watched[*db].remove(k, client_id);
+            if self.shards[shard_of_key(k)].lock().watched[*db].remove(k, client_id) {
+                self.watches.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -786,6 +793,9 @@ impl<'a> Keyspace<'a> {
     /// watched in its shard).
     #[inline]
     fn note_watched(&mut self, db: usize, key: &[u8]) {
+        if self.store.watches.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let h = self.hash(key);
         if self.shard_mut(shard_of(h)).watched[db].has(key)
             && !self.maybe_touched.iter().any(|(d, k)| *d == db && k == key)
@@ -839,11 +849,14 @@ impl<'a> Keyspace<'a> {
             .get(h, key)
             .is_some_and(|e| e.expire().is_some_and(|t| now > t));
         shard.watched[db].add(key, client_id, flag, stale);
+        self.store.watches.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Removes the client's watch of `key` in database `db`; the key's shard must be held.
     pub fn unwatch(&mut self, db: usize, key: &[u8], client_id: u64) {
-        self.shard_mut(shard_of_key(key)).watched[db].remove(key, client_id);
+        if self.shard_mut(shard_of_key(key)).watched[db].remove(key, client_id) {
+            self.store.watches.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// True when a key the client watched live has expired since (EXEC then fails). A key
@@ -1198,6 +1211,38 @@ impl<'a> Keyspace<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watch_registry_sees_writes_in_place_only_when_they_change_something() {
+        let store = Store::new(2);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ks = store.lock_all(0, 1000);
+        ks.set(b"k", Value::Int(1), false);
+        ks.watch(0, b"k", 7, flag.clone());
+        assert_eq!(store.watches.load(Ordering::Relaxed), 1);
+        // Looked up for writing but nothing changed: not touched.
+        let before = ks.dirty;
+        assert!(ks.get_mut(b"k").is_some());
+        ks.finish_watch(before);
+        assert!(!flag.load(Ordering::Relaxed));
+        // Changed in place: touched at the end of the command.
+        let before = ks.dirty;
+        assert!(ks.get_mut(b"k").is_some());
+        ks.dirty += 1;
+        ks.finish_watch(before);
+        assert!(flag.load(Ordering::Relaxed));
+        // Another database's key of the same name is another key.
+        flag.store(false, Ordering::Relaxed);
+        ks.insert_in(1, b"k", Value::Int(2), None);
+        assert!(!flag.load(Ordering::Relaxed));
+        ks.remove(b"k");
+        assert!(flag.load(Ordering::Relaxed));
+        ks.unwatch(0, b"k", 7);
+        assert_eq!(store.watches.load(Ordering::Relaxed), 0);
+        flag.store(false, Ordering::Relaxed);
+        ks.set(b"k", Value::Int(3), false);
+        assert!(!flag.load(Ordering::Relaxed));
+    }
 
     #[test]
     fn set_get_expire_delete() {

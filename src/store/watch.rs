@@ -56,13 +56,16 @@ impl Watchers {
     }
 
     /// Removes the watch of `key` by the client; drops the key when nobody watches it any more.
-    pub fn remove(&mut self, key: &[u8], client_id: u64) {
-        if let Some(list) = self.keys.get_mut(key) {
-            list.retain(|w| w.client_id != client_id);
-            if list.is_empty() {
-                self.keys.remove(key);
-            }
+    /// Returns whether there was one.
+    pub fn remove(&mut self, key: &[u8], client_id: u64) -> bool {
+        let Some(list) = self.keys.get_mut(key) else { return false };
+        let before = list.len();
+        list.retain(|w| w.client_id != client_id);
+        let removed = list.len() < before;
+        if list.is_empty() {
+            self.keys.remove(key);
         }
+        removed
     }
 
     /// Returns whether the client's watch of `key` was on a stale key.
@@ -155,7 +158,8 @@ mod tests {
         let mut w = Watchers::default();
         w.add(b"k", 1, flag(), false);
         w.add(b"k", 2, flag(), false);
-        w.remove(b"k", 1);
+        assert!(w.remove(b"k", 1));
+        assert!(!w.remove(b"k", 1));
         assert!(w.has(b"k"));
         assert_eq!(w.is_stale(b"k", 1), None);
         w.remove(b"k", 2);
