@@ -382,7 +382,8 @@ mod tests {
         match h.run(&["EXEC"]) {
             Value::Array(v) => {
                 assert_eq!(v.len(), 5);
-                assert!(matches!(&v[1], Value::Bulk(b) if b.starts_with(b"# Keyspace\r\ndb0:keys=1")));
+                let keyspace = b"# Keyspace\r\ndb0:keys=1";
+                assert!(matches!(&v[1], Value::Bulk(b) if b.starts_with(keyspace)));
                 assert_eq!(v[4], Value::Int(1));
             }
             other => panic!("unexpected {other:?}"),

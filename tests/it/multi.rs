@@ -14,7 +14,8 @@ fn replies_are_byte_exact() {
     let srv = Server::start();
     check(
         &srv,
-        b"EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nWATCH x\r\nSET a 1\r\nINCR a\r\nLPUSH a x\r\nEXEC\r\n",
+        b"EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nWATCH x\r\n\
+          SET a 1\r\nINCR a\r\nLPUSH a x\r\nEXEC\r\n",
         b"-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n+OK\r\n\
           -ERR MULTI calls can not be nested\r\n-ERR WATCH inside MULTI is not allowed\r\n\
           +QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:2\r\n\
@@ -98,7 +99,8 @@ fn concurrent_transfers_keep_the_total() {
                     committed += 1;
                 } else {
                     // Check-and-set: read, compute, write back only if nobody changed them.
-                    let _: () = redis::cmd("WATCH").arg(key(a)).arg(key(b)).query(&mut con).unwrap();
+                    let _: () =
+                        redis::cmd("WATCH").arg(key(a)).arg(key(b)).query(&mut con).unwrap();
                     let (va, vb): (i64, i64) =
                         redis::cmd("MGET").arg(key(a)).arg(key(b)).query(&mut con).unwrap();
                     let res: redis::Value = redis::pipe()
