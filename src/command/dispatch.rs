@@ -194,6 +194,8 @@ fn queue(client: &mut Client, out: &mut Reply, idx: usize, cmd: &Command, argv: 
             client.info.set_flag(crate::server::client::flags::MULTI_MAY_WRITE, true);
         }
     }
+    // CLIENT LIST's cmd= shows the last command queued, as Redis records it at lookup.
+    client.info.last_cmd.store(idx, Ordering::Relaxed);
     out.simple(b"QUEUED");
 }
 
