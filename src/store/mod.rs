@@ -12,7 +12,22 @@
 //! - A multi-key command locks the shards of all its keys, in ascending shard order, so two
 //!   commands can never wait on each other.
 //! - Commands that must see the whole keyspace at one instant (FLUSHALL, SWAPDB, KEYS, SCAN,
-//!   DBSIZE, RANDOMKEY, and later MULTI/EXEC and scripts) lock every shard, in order.
+//!   DBSIZE, RANDOMKEY, and later scripts) lock every shard, in order.
+//! - EXEC locks every shard once and runs the whole queued transaction against that one view,
+//!   so no other client runs anything in between. While it runs, the thread is marked as
+//!   holding every shard ([`Keyspace::hold_all`]), so a queued command that reads the store
+//!   directly (INFO's counters, through [`Store::with_shard`]) uses those locks instead of
+//!   waiting on them.
+//!
+//! # WATCH
+//!
+//! Watched keys are filed per shard and database number (`watch.rs`), beside the data. Every
+//! mutation path of [`Keyspace`] (insert, replace, delete, TTL change, lazy and active expiry,
+//! FLUSHDB, SWAPDB) touches the key's watchers under the shard lock it already holds; a write in
+//! place through `get_mut`/`entry_in` notes a watched key and touches it at the end of the
+//! command only if the command counted a change in `dirty`, so no-op writes do not fail
+//! transactions. With nothing watched anywhere this costs one relaxed load per lookup for
+//! writing.
 //!
 //! Locks are `parking_lot` mutexes, held only while a command runs and never across an
 //! `.await`: a command never waits on I/O while holding one. The cron's active expiry and
