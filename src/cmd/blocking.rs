@@ -119,6 +119,14 @@ fn move_one(ks: &mut Keyspace, db: usize, src: &[u8], dst: &[u8], from: bool, to
 /// Blocks the calling client on `keys` until one of them can serve `op` or the deadline
 /// passes.
 fn block(ctx: &mut Ctx, argv: &[&[u8]], keys: &[&[u8]], op: BlockOp, deadline_ms: Option<i64>) {
+    // Inside EXEC nothing may block: reply as on timeout (BLMOVE and BRPOPLPUSH with a null,
+    // as Redis does there).
+    if ctx.client.in_exec {
+        return match op {
+            BlockOp::ListMove { .. } => ctx.out.null(),
+            _ => timeout_reply(ctx.out),
+        };
+    }
     let mut distinct: Vec<Vec<u8>> = Vec::with_capacity(keys.len());
     for k in keys {
         if !distinct.iter().any(|d| d == k) {

@@ -9,6 +9,7 @@ pub mod debug;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -27,6 +28,7 @@ pub const FAMILIES: &[&[Command]] = &[
     zset::COMMANDS,
     keys::COMMANDS,
     sort::COMMANDS,
+    multi::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,

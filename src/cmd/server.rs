@@ -821,7 +821,9 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
         }
         keys_total += keys as u64;
         let buckets: usize =
-            (0..crate::store::SHARDS).map(|i| server.store.shard(i).dbs[db].dict.buckets()).sum();
+            (0..crate::store::SHARDS)
+                .map(|i| server.store.with_shard(i, |s| s.dbs[db].dict.buckets()))
+                .sum();
         dbs.push((db, buckets as u64 * 8));
     }
     let overhead = startup + clients + dbs.iter().map(|d| d.1).sum::<u64>();

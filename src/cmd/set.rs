@@ -388,6 +388,10 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         && d.add(member, max)
     {
         ctx.ks.dirty += 1;
+    } else {
+        // The member was there already: for WATCH the destination is unchanged, as Redis
+        // signals it only when the member is added (the source's change counts in `dirty`).
+        ctx.ks.not_modified(dst);
     }
     ctx.out.int(1);
 }

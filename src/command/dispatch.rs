@@ -73,6 +73,7 @@ fn over_maxmemory(server: &Server) -> bool {
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
     let Some(mut idx) = table.lookup(argv[0]) else {
+        client.flag_multi_error();
         out.error(&errors::unknown_command(argv[0], &argv[1..]));
         server.stats.count_errors(out);
         return;
@@ -82,6 +83,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         match table.lookup_sub(idx, argv[1]) {
             Some(s) => idx = s,
             None => {
+                client.flag_multi_error();
                 out.error(&errors::unknown_subcommand(argv[1], &String::from_utf8_lossy(argv[0])));
                 server.stats.count_errors(out);
                 return;
@@ -90,22 +92,49 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     }
     let entry = &table.entries[idx];
     let cmd = entry.cmd;
-    let reject = |out: &mut Reply, msg: &str| {
+    // A command refused here dooms the transaction being queued, if any (EXECABORT).
+    let reject = |client: &mut Client, out: &mut Reply, msg: &str| {
+        client.flag_multi_error();
         out.error(msg);
         entry.stats.rejected_calls.fetch_add(1, Ordering::Relaxed);
         server.stats.count_errors(out);
     };
     if !cmd.arity_ok(argv.len()) {
-        return reject(out, &errors::wrong_arity(&entry.full_name));
+        return reject(client, out, &errors::wrong_arity(&entry.full_name));
     }
     if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 && server.auth_required() {
-        return reject(out, errors::NOAUTH);
+        return reject(client, out, errors::NOAUTH);
     }
     if cmd.flags & flags::PROTECTED != 0 && !server.protected_allowed(cmd, client) {
-        return reject(out, errors::DEBUG_DISABLED);
+        return reject(client, out, errors::DEBUG_DISABLED);
     }
-    if cmd.flags & flags::DENYOOM != 0 && over_maxmemory(server) {
-        return reject(out, errors::OOM);
+    let in_multi = client.multi.is_some();
+    if in_multi && cmd.flags & flags::NO_MULTI != 0 {
+        return reject(client, out, errors::NOT_IN_MULTI);
+    }
+    // Queueing may use any amount of memory, so in MULTI everything but EXEC, DISCARD, QUIT
+    // and RESET is refused when over maxmemory; EXEC itself when it holds a command that
+    // is (the transaction is then discarded, as Redis's execCommandAbort does).
+    let queues =
+        in_multi && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset");
+    let denyoom = cmd.flags & flags::DENYOOM != 0
+        || (in_multi
+            && cmd.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| m.cmd_flags & flags::DENYOOM != 0));
+    let oom_check =
+        denyoom || (in_multi && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset"));
+    if oom_check && over_maxmemory(server) {
+        if in_multi && cmd.name == "exec" {
+            client.discard_multi();
+            crate::cmd::multi::forget(server, client);
+            return reject(client, out, &crate::cmd::multi::exec_abort_error(errors::OOM));
+        }
+        return reject(client, out, errors::OOM);
+    }
+    if queues {
+        // Counted when EXEC runs it, as Redis counts a command in its call.
+        server.stats.total_commands_processed.fetch_sub(1, Ordering::Relaxed);
+        return queue(client, out, idx, cmd, argv);
     }
 
     let now = crate::util::now_ms();
@@ -126,6 +155,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         // Clients blocked on keys this command created are served now, before its locks go.
         crate::cmd::blocking::serve_ready(&mut ctx.ks);
     }
+    ctx.ks.finish_watch(0);
     let dirty = ctx.ks.dirty;
     drop(ctx);
     if client.blocked.is_some() {
@@ -147,4 +177,44 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         server.stats.count_errors(out);
     }
     client.info.last_cmd.store(idx, Ordering::Relaxed);
+}
+
+/// Files a command in the client's transaction and replies `+QUEUED`. A transaction already
+/// doomed (a queueing error, or a watched key touched) keeps nothing, as Redis does.
+fn queue(client: &mut Client, out: &mut Reply, idx: usize, cmd: &Command, argv: &[&[u8]]) {
+    let doomed = client.watch_dirty.load(Ordering::Relaxed);
+    if let Some(m) = client.multi.as_mut()
+        && !m.error
+        && !doomed
+    {
+        m.queue.push((idx, argv.iter().map(|a| a.to_vec()).collect()));
+        m.cmd_flags |= cmd.flags;
+        client.info.multi.store(m.queue.len() as i32, Ordering::Relaxed);
+        if cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0 {
+            client.info.set_flag(crate::server::client::flags::MULTI_MAY_WRITE, true);
+        }
+    }
+    // CLIENT LIST's cmd= shows the last command queued, as Redis records it at lookup.
+    client.info.last_cmd.store(idx, Ordering::Relaxed);
+    out.simple(b"QUEUED");
+}
+
+/// Runs one queued command inside EXEC against EXEC's view (every shard held), recording its
+/// call, errors and touched watched keys as if it had run alone.
+pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
+    let server = ctx.server;
+    let entry = &server.table.entries[idx];
+    let exec_entry = std::mem::replace(&mut ctx.entry, idx);
+    let started = crate::util::mono_ns();
+    let dirty_before = ctx.ks.dirty;
+    server.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+    (entry.cmd.handler)(ctx, argv);
+    ctx.ks.finish_watch(dirty_before);
+    let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
+    server.table.record_call(idx, took, argv, ctx.client);
+    if ctx.out.has_errors() {
+        entry.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
+        server.stats.count_errors(ctx.out);
+    }
+    ctx.entry = exec_entry;
 }

@@ -190,6 +190,14 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
 
+// ---- transactions (cmd/multi.rs, command/dispatch.rs) ----
+pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+
 // ---- config (config/) ----
 
 // ---- messages with arguments ----

@@ -390,6 +390,26 @@ pub struct Client {
     /// The blocking command this client waits in (BLPOP and friends), if any. While set, the
     /// connection runs none of its further requests.
     pub blocked: Option<Box<BlockedCmd>>,
+    /// The transaction being queued (inside MULTI), if any.
+    pub multi: Option<Box<MultiState>>,
+    /// Keys this client WATCHes: (database, key), each once.
+    pub watched: Vec<(usize, Vec<u8>)>,
+    /// Set (by any connection, under the key's shard lock) when a watched key is touched: the
+    /// next EXEC fails. Shared with the watch registry.
+    pub watch_dirty: Arc<std::sync::atomic::AtomicBool>,
+    /// True while EXEC runs the queued commands: blocking commands reply as on timeout.
+    pub in_exec: bool,
+}
+
+/// A transaction being queued between MULTI and EXEC.
+#[derive(Debug, Default)]
+pub struct MultiState {
+    /// The queued commands: table index and owned arguments.
+    pub queue: Vec<(usize, Vec<Vec<u8>>)>,
+    /// A command was rejected while queueing: EXEC replies EXECABORT.
+    pub error: bool,
+    /// The union of the queued commands' flags (EXEC's OOM check).
+    pub cmd_flags: u32,
 }
 
 /// A blocking command that is waiting.
@@ -417,6 +437,26 @@ impl Client {
             out_written: 0,
             info,
             blocked: None,
+            multi: None,
+            watched: Vec::new(),
+            watch_dirty: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            in_exec: false,
+        }
+    }
+
+    /// Leaves MULTI, dropping the queued commands (EXEC, DISCARD, RESET, disconnection).
+    pub fn discard_multi(&mut self) {
+        self.multi = None;
+        self.info.multi.store(-1, Ordering::Relaxed);
+        self.info.set_flag(flags::MULTI | flags::MULTI_MAY_WRITE, false);
+    }
+
+    /// Marks the transaction being queued, if any, as doomed (EXEC replies EXECABORT): a
+    /// command was rejected while queueing.
+    #[inline]
+    pub fn flag_multi_error(&mut self) {
+        if let Some(m) = &mut self.multi {
+            m.error = true;
         }
     }
 

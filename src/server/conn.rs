@@ -266,6 +266,7 @@ where
     // elements back.
     crate::cmd::blocking::finish_blocked(&s.server, &mut s.client, &mut s.out, true);
     s.set_blocked(false);
+    crate::cmd::multi::forget(&s.server, &mut s.client);
     s.server.clients.remove(s.info.id);
     // The caller drops the socket right after this returns, with no await in between.
     s.info.set_socket_open(false);

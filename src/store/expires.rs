@@ -123,6 +123,18 @@ impl Db {
     /// whose time has passed (`now > when`, as Redis). Updates the slice's TTL estimate.
     /// Expired keys are counted by the caller into `expired_keys`.
     pub fn expire_round(&mut self, now: i64, keys: usize, lazy: bool) -> Round {
+        self.expire_round_with(now, keys, lazy, |_| {})
+    }
+
+    /// [`Db::expire_round`], calling `on_expired` with the key of each entry it deletes (for
+    /// WATCH, which must see expiries).
+    pub fn expire_round_with(
+        &mut self,
+        now: i64,
+        keys: usize,
+        lazy: bool,
+        mut on_expired: impl FnMut(&[u8]),
+    ) -> Round {
         let num = self.expires.len();
         if num == 0 {
             self.avg_ttl = 0;
@@ -151,6 +163,7 @@ impl Db {
                 while let Some(mut e) = self.dict.remove_where(h, is_due) {
                     self.drop_volatile(h);
                     expired += 1;
+                    on_expired(e.key());
                     free_value(e.replace_value(Value::Int(0)), lazy);
                 }
                 self.dict.visit_bucket_of(h, |e| {

@@ -12,7 +12,22 @@
 //! - A multi-key command locks the shards of all its keys, in ascending shard order, so two
 //!   commands can never wait on each other.
 //! - Commands that must see the whole keyspace at one instant (FLUSHALL, SWAPDB, KEYS, SCAN,
-//!   DBSIZE, RANDOMKEY, and later MULTI/EXEC and scripts) lock every shard, in order.
+//!   DBSIZE, RANDOMKEY, and later scripts) lock every shard, in order.
+//! - EXEC locks every shard once and runs the whole queued transaction against that one view,
+//!   so no other client runs anything in between. While it runs, the thread is marked as
+//!   holding every shard ([`Keyspace::hold_all`]), so a queued command that reads the store
+//!   directly (INFO's counters, through [`Store::with_shard`]) uses those locks instead of
+//!   waiting on them.
+//!
+//! # WATCH
+//!
+//! Watched keys are filed per shard and database number (`watch.rs`), beside the data. Every
+//! mutation path of [`Keyspace`] (insert, replace, delete, TTL change, lazy and active expiry,
+//! FLUSHDB, SWAPDB) touches the key's watchers under the shard lock it already holds; a write in
+//! place through `get_mut`/`entry_in` notes a watched key and touches it at the end of the
+//! command only if the command counted a change in `dirty`, so no-op writes do not fail
+//! transactions. With nothing watched anywhere this costs one relaxed load per lookup for
+//! writing.
 //!
 //! Locks are `parking_lot` mutexes, held only while a command runs and never across an
 //! `.await`: a command never waits on I/O while holding one. The cron's active expiry and
@@ -42,9 +57,10 @@ pub mod expires;
 pub mod lazyfree;
 pub mod types;
 pub mod value;
+pub mod watch;
 
 use std::sync::{Arc, OnceLock};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -53,11 +69,28 @@ use dict::{Dict, Found};
 use entry::Entry;
 use expires::{Index, Round, free_value};
 use value::Value;
+use watch::Watchers;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
 pub const SHARDS: usize = 16;
 
 static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
+
+thread_local! {
+    /// The address of the store whose every shard lock this thread holds for a transaction
+    /// (EXEC), or 0. See [`Store::with_shard`].
+    static HOLDING_ALL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as holding every shard of a store (EXEC, for its whole run) until
+/// dropped. Created only by [`Keyspace::hold_all`].
+pub struct HoldingAll(usize);
+
+impl Drop for HoldingAll {
+    fn drop(&mut self) {
+        HOLDING_ALL.with(|h| h.set(self.0));
+    }
+}
 
 /// Returns the hash of a key with the process's seeded hasher.
 #[inline]
@@ -274,6 +307,9 @@ pub struct Shard {
     /// because a waiter waits on a database number: FLUSHDB empties and SWAPDB swaps the data,
     /// not the waiters.
     pub waiters: Vec<Waiters>,
+    /// Keys of this shard that clients WATCH, per database index (apart from `dbs` for the
+    /// same reason as `waiters`).
+    pub watched: Vec<Watchers>,
 }
 
 impl Db {
@@ -297,7 +333,12 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        let r = self.dbs[db].expire_round(now, keys, lazy);
+        let r = if self.watched[db].is_empty() {
+            self.dbs[db].expire_round(now, keys, lazy)
+        } else {
+            let watched = &mut self.watched[db];
+            self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
+        };
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
         self.stats.expire_cycle_expired += r.expired as u64;
@@ -382,6 +423,10 @@ pub struct Store {
     databases: usize,
     pub tunables: Tunables,
     pub expire_stats: ExpireCycleStats,
+    /// Watches in the registry (every shard, every database): while 0, in-place writes skip
+    /// the WATCH bookkeeping with one load. Changed under the key's shard lock, so a writer
+    /// holding that lock sees a watch filed before it.
+    watches: AtomicUsize,
 }
 
 impl Store {
@@ -393,6 +438,7 @@ impl Store {
                     dbs: (0..databases).map(|_| Db::default()).collect(),
                     stats: ShardStats::default(),
                     waiters: (0..databases).map(|_| Waiters::default()).collect(),
+                    watched: (0..databases).map(|_| Watchers::default()).collect(),
                 })
             })
             .collect();
@@ -401,6 +447,7 @@ impl Store {
             databases,
             tunables: Tunables::default(),
             expire_stats: ExpireCycleStats::default(),
+            watches: AtomicUsize::new(0),
         }
     }
 
@@ -420,6 +467,7 @@ impl Store {
             dirty: 0,
             hint: (0, 0, 0),
             ready: Vec::new(),
+            maybe_touched: Vec::new(),
         }
     }
 
@@ -458,24 +506,42 @@ impl Store {
         self.shards[i].lock()
     }
 
+    /// Runs `f` on shard `i`, locking it for the call, unless this thread runs a transaction
+    /// that holds every shard already (a command queued in MULTI, such as INFO, reading the
+    /// store directly inside EXEC would otherwise wait on its own lock forever).
+    pub fn with_shard<R>(&self, i: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        if HOLDING_ALL.with(|h| h.get()) == self as *const Store as usize {
+            // SAFETY: this thread's EXEC holds the lock of every shard of this store (see
+            // `Keyspace::hold_all`) and is running a queued command synchronously; that command
+            // reaches the shard through this call only (it reads no key through the keyspace
+            // view while calling the store-wide readers), so no other reference to the shard is
+            // live while `f` runs.
+            f(unsafe { &mut *self.shards[i].data_ptr() })
+        } else {
+            f(&mut self.shards[i].lock())
+        }
+    }
+
     /// Returns the summed counters of every shard.
     pub fn stats(&self) -> ShardStats {
         let mut sum = ShardStats::default();
-        for s in self.shards.iter() {
-            let st = &s.lock().stats;
-            sum.keyspace_hits += st.keyspace_hits;
-            sum.keyspace_misses += st.keyspace_misses;
-            sum.expired_keys += st.expired_keys;
-            sum.expire_cycle_scanned += st.expire_cycle_scanned;
-            sum.expire_cycle_expired += st.expire_cycle_expired;
+        for i in 0..SHARDS {
+            self.with_shard(i, |s| {
+                let st = &s.stats;
+                sum.keyspace_hits += st.keyspace_hits;
+                sum.keyspace_misses += st.keyspace_misses;
+                sum.expired_keys += st.expired_keys;
+                sum.expire_cycle_scanned += st.expire_cycle_scanned;
+                sum.expire_cycle_expired += st.expire_cycle_expired;
+            });
         }
         sum
     }
 
     /// Resets the counters of every shard and of the expiry cycle (CONFIG RESETSTAT).
     pub fn reset_stats(&self) {
-        for s in self.shards.iter() {
-            s.lock().stats = ShardStats::default();
+        for i in 0..SHARDS {
+            self.with_shard(i, |s| s.stats = ShardStats::default());
         }
         self.expire_stats.reset();
     }
@@ -485,6 +551,16 @@ impl Store {
     pub fn remove_waiter(&self, w: &Arc<Waiter>) {
         for k in &w.keys {
             self.shards[shard_of_key(k)].lock().waiters[w.db].remove(k, w);
+        }
+    }
+
+    /// Takes a client's watches of `keys` (database, key) out of the registry, locking their
+    /// shards one at a time (the caller holds no shard lock).
+    pub fn unwatch(&self, client_id: u64, keys: &[(usize, Vec<u8>)]) {
+        for (db, k) in keys {
+            if self.shards[shard_of_key(k)].lock().watched[*db].remove(k, client_id) {
+                self.watches.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -511,14 +587,19 @@ impl Store {
         let (mut keys, mut volatile) = (0, 0);
         // The average of the shards' estimates, weighted by their keys with a TTL.
         let (mut weighted, mut weight) = (0i128, 0i128);
-        for s in self.shards.iter() {
-            let g = s.lock();
-            let Some(d) = g.dbs.get(db) else { return (0, 0, 0) };
-            keys += d.dict.len();
-            volatile += d.volatile;
-            if d.avg_ttl > 0 {
-                weighted += d.avg_ttl as i128 * d.volatile as i128;
-                weight += d.volatile as i128;
+        for i in 0..SHARDS {
+            let ok = self.with_shard(i, |g| {
+                let Some(d) = g.dbs.get(db) else { return false };
+                keys += d.dict.len();
+                volatile += d.volatile;
+                if d.avg_ttl > 0 {
+                    weighted += d.avg_ttl as i128 * d.volatile as i128;
+                    weight += d.volatile as i128;
+                }
+                true
+            });
+            if !ok {
+                return (0, 0, 0);
             }
         }
         let avg = if weight > 0 { (weighted / weight) as i64 } else { 0 };
@@ -561,6 +642,9 @@ pub struct Keyspace<'a> {
     /// Keys with blocked clients that this command created (database, key): served once the
     /// command is done (see `blocking.rs`).
     pub ready: Vec<(usize, Vec<u8>)>,
+    /// Watched keys this command looked up for writing in place (database, key): touched
+    /// at the end of the command if it changed anything (see [`Keyspace::finish_watch`]).
+    pub maybe_touched: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a> Keyspace<'a> {
@@ -578,6 +662,16 @@ impl<'a> Keyspace<'a> {
         } else {
             hash_key(key)
         }
+    }
+
+    /// Marks this thread as holding every shard of the store until the returned value is
+    /// dropped, so the store-wide readers ([`Store::stats`], [`Store::db_info`], ...) called by
+    /// commands run inside the transaction use the held locks. The view must hold every shard
+    /// and outlive the returned value.
+    pub fn hold_all(&self) -> HoldingAll {
+        assert!(self.guards.iter().all(|g| g.is_some()), "hold_all without every shard");
+        let addr = self.store as *const Store as usize;
+        HoldingAll(HOLDING_ALL.with(|h| h.replace(addr)))
     }
 
     /// Returns the store this view was taken from.
@@ -640,6 +734,9 @@ impl<'a> Keyspace<'a> {
                     shard.stats.keyspace_misses += 1;
                 }
                 free_value(e.replace_value(Value::Int(0)), lazy);
+                if !shard.watched[db].is_empty() {
+                    shard.watched[db].touch(key, false);
+                }
                 None
             }
             Found::Absent => {
@@ -697,12 +794,117 @@ impl<'a> Keyspace<'a> {
     /// Looks a key up for writing; records the access, counts no hit or miss.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.db;
+        self.note_watched(db, key);
         self.find(db, key, Access::Write).map(|e| e.value_mut())
     }
 
     /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.note_watched(db, key);
         self.find(db, key, Access::Peek)
+    }
+
+    /// Records a watched key about to be modified in place (one branch when nothing is
+    /// watched in its shard).
+    #[inline]
+    fn note_watched(&mut self, db: usize, key: &[u8]) {
+        if self.store.watches.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let h = self.hash(key);
+        if self.shard_mut(shard_of(h)).watched[db].has(key)
+            && !self.maybe_touched.iter().any(|(d, k)| *d == db && k == key)
+        {
+            self.maybe_touched.push((db, key.to_vec()));
+        }
+    }
+
+    /// Touches the watched key `key` of database `db` (a write changed it). `h` is its hash.
+    #[inline]
+    fn touch_watched(&mut self, db: usize, h: u64, key: &[u8]) {
+        let shard = self.shard_mut(shard_of(h));
+        if shard.watched[db].is_empty() {
+            return;
+        }
+        let exists = shard.dbs[db].dict.get(h, key).is_some();
+        shard.watched[db].touch(key, exists);
+    }
+
+    /// Tells WATCH that `key` (current database), looked up for writing in place, was left
+    /// unchanged even though the command changed other keys.
+    pub fn not_modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.maybe_touched.retain(|(d, k)| !(*d == db && k == key));
+    }
+
+    /// Ends a command for WATCH: the watched keys it looked up for writing in place are
+    /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
+    /// signals a key exactly where it counts a change.
+    pub fn finish_watch(&mut self, dirty_before: u64) {
+        if self.maybe_touched.is_empty() {
+            return;
+        }
+        let keys = std::mem::take(&mut self.maybe_touched);
+        if self.dirty > dirty_before {
+            for (db, k) in &keys {
+                let h = hash_key(k);
+                self.touch_watched(*db, h, k);
+            }
+        }
+    }
+
+    /// Adds a watch of `key` in database `db` by a client (WATCH); remembers whether the key
+    /// is already expired (stale). The key's shard must be held.
+    pub fn watch(&mut self, db: usize, key: &[u8], client_id: u64, flag: Arc<AtomicBool>) {
+        let h = hash_key(key);
+        let now = self.now;
+        let shard = self.shard_mut(shard_of(h));
+        let stale = shard.dbs[db]
+            .dict
+            .get(h, key)
+            .is_some_and(|e| e.expire().is_some_and(|t| now > t));
+        shard.watched[db].add(key, client_id, flag, stale);
+        self.store.watches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Removes the client's watch of `key` in database `db`; the key's shard must be held.
+    pub fn unwatch(&mut self, db: usize, key: &[u8], client_id: u64) {
+        if self.shard_mut(shard_of_key(key)).watched[db].remove(key, client_id) {
+            self.store.watches.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// True when a key the client watched live has expired since (EXEC then fails). A key
+    /// that was stale when watched is not checked.
+    pub fn watched_key_expired(&mut self, db: usize, key: &[u8], client_id: u64) -> bool {
+        let h = hash_key(key);
+        let now = self.now;
+        let shard = self.shard_mut(shard_of(h));
+        if shard.watched[db].is_stale(key, client_id) != Some(false) {
+            return false;
+        }
+        shard.dbs[db].dict.get(h, key).is_some_and(|e| e.expire().is_some_and(|t| now > t))
+    }
+
+    /// Applies FLUSHDB/SWAPDB's WATCH rules to database `emptied`, whose contents are about to
+    /// be dropped (`replaced_with: None`) or swapped with database `replaced_with`.
+    fn touch_all_watched(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        let now = self.now;
+        for i in 0..SHARDS {
+            let shard = self.shard_mut(i);
+            if shard.watched[emptied].is_empty() {
+                continue;
+            }
+            let keys: Vec<Vec<u8>> = shard.watched[emptied].keys().map(|k| k.to_vec()).collect();
+            for k in keys {
+                let h = hash_key(&k);
+                let old = shard.dbs[emptied].dict.get(h, &k).is_some();
+                let new = replaced_with.and_then(|r| {
+                    shard.dbs[r].dict.get(h, &k).map(|e| e.expire().is_some_and(|t| now > t))
+                });
+                shard.watched[emptied].replaced(&k, old, new);
+            }
+        }
     }
 
     /// Deletes `key` if its time has passed (unless expiry is paused); true when it is still
@@ -725,6 +927,9 @@ impl<'a> Keyspace<'a> {
             e.replace_value(value);
             if !keep_ttl && e.expire().is_some() {
                 self.set_expire_in(db, key, None);
+            } else {
+                let h = self.hash(key);
+                self.touch_watched(db, h, key);
             }
         } else {
             self.insert_in(db, key, value, None);
@@ -737,6 +942,7 @@ impl<'a> Keyspace<'a> {
         let db = self.db;
         if let Some(e) = self.find(db, key, Access::Write) {
             e.replace_value(value);
+            // (set_expire_in touches the key.)
             self.set_expire_in(db, key, expire);
         } else {
             self.insert_in(db, key, value, expire);
@@ -759,7 +965,12 @@ impl<'a> Keyspace<'a> {
         let ready = shard.waiters[db].has(e.key())
             && matches!(e.value(), Value::List(_) | Value::ZSet(_));
         let key = if ready { Some(e.key().to_vec()) } else { None };
+        let watched = shard.watched[db].has(e.key());
+        let wkey = if watched { Some(e.key().to_vec()) } else { None };
         shard.dbs[db].link(h, e);
+        if let Some(k) = wkey {
+            shard.watched[db].touch(&k, true);
+        }
         if let Some(k) = key {
             self.ready.push((db, k));
         }
@@ -813,7 +1024,9 @@ impl<'a> Keyspace<'a> {
     /// Takes the entry of `key` out of database `db`, expired or not.
     pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
-        self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)
+        let e = self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)?;
+        self.touch_watched(db, h, key);
+        Some(e)
     }
 
     /// Deletes `key`; returns its value if it existed. A key whose time had passed counts as
@@ -825,6 +1038,9 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
+        if !shard.watched[db].is_empty() {
+            shard.watched[db].touch(key, false);
+        }
         let v = e.replace_value(Value::Int(0));
         // (While expiry is paused, DEL deletes an expired key like any other, as Redis does.)
         if !paused && e.expire().is_some_and(|t| now > t) {
@@ -869,6 +1085,9 @@ impl<'a> Keyspace<'a> {
             (Some(true), false) => d.drop_volatile(h),
             _ => {}
         }
+        if found {
+            self.touch_watched(db, h, key);
+        }
         found
     }
 
@@ -896,6 +1115,7 @@ impl<'a> Keyspace<'a> {
     /// Empties database `db` and returns what it held, so the caller may free it elsewhere.
     /// Counts one change per key removed, as Redis's FLUSHDB adds to `dirty`.
     pub fn flush_db(&mut self, db: usize) -> Flushed {
+        self.touch_all_watched(db, None);
         let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
         for i in 0..SHARDS {
             let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
@@ -908,6 +1128,8 @@ impl<'a> Keyspace<'a> {
 
     /// Swaps two databases in every shard (their keys, TTL index and statistics).
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.touch_all_watched(a, Some(b));
+        self.touch_all_watched(b, Some(a));
         let mut ready = std::mem::take(&mut self.ready);
         for i in 0..SHARDS {
             let shard = self.shard_mut(i);
@@ -1004,6 +1226,38 @@ impl<'a> Keyspace<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watch_registry_sees_writes_in_place_only_when_they_change_something() {
+        let store = Store::new(2);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ks = store.lock_all(0, 1000);
+        ks.set(b"k", Value::Int(1), false);
+        ks.watch(0, b"k", 7, flag.clone());
+        assert_eq!(store.watches.load(Ordering::Relaxed), 1);
+        // Looked up for writing but nothing changed: not touched.
+        let before = ks.dirty;
+        assert!(ks.get_mut(b"k").is_some());
+        ks.finish_watch(before);
+        assert!(!flag.load(Ordering::Relaxed));
+        // Changed in place: touched at the end of the command.
+        let before = ks.dirty;
+        assert!(ks.get_mut(b"k").is_some());
+        ks.dirty += 1;
+        ks.finish_watch(before);
+        assert!(flag.load(Ordering::Relaxed));
+        // Another database's key of the same name is another key.
+        flag.store(false, Ordering::Relaxed);
+        ks.insert_in(1, b"k", Value::Int(2), None);
+        assert!(!flag.load(Ordering::Relaxed));
+        ks.remove(b"k");
+        assert!(flag.load(Ordering::Relaxed));
+        ks.unwatch(0, b"k", 7);
+        assert_eq!(store.watches.load(Ordering::Relaxed), 0);
+        flag.store(false, Ordering::Relaxed);
+        ks.set(b"k", Value::Int(3), false);
+        assert!(!flag.load(Ordering::Relaxed));
+    }
 
     #[test]
     fn set_get_expire_delete() {

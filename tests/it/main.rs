@@ -13,6 +13,7 @@ mod handshake;
 mod hash;
 mod keys;
 mod list;
+mod multi;
 mod protocol;
 mod set;
 mod strings;
