@@ -172,6 +172,7 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
     ctx.client.info.set_flag(cflags::MONITOR | cflags::REPLICA, false);
     let authenticated = !ctx.server.auth_required();
+    crate::server::pubsub::unsubscribe_everything(&ctx.server.pubsub, ctx.client);
     ctx.client.reset_session(authenticated);
     ctx.select(0);
     ctx.out.resp3 = false;

@@ -9,6 +9,7 @@ pub mod debug;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -28,6 +29,7 @@ pub const FAMILIES: &[&[Command]] = &[
     keys::COMMANDS,
     sort::COMMANDS,
     connection::COMMANDS,
+    pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     debug::COMMANDS,

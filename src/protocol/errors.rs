@@ -190,6 +190,16 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
 
+// ---- pub/sub (cmd/pubsub.rs, command/dispatch.rs) ----
+/// `ERR Can't execute 'get': only (P|S)SUBSCRIBE / ... are allowed in this context` (RESP2
+/// subscribed mode; `cmd` is the full name, `client|list` for a subcommand).
+pub fn subscribed_context(cmd: &str) -> String {
+    format!(
+        "ERR Can't execute '{cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+         are allowed in this context"
+    )
+}
+
 // ---- config (config/) ----
 
 // ---- messages with arguments ----

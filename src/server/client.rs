@@ -390,6 +390,11 @@ pub struct Client {
     /// The blocking command this client waits in (BLPOP and friends), if any. While set, the
     /// connection runs none of its further requests.
     pub blocked: Option<Box<BlockedCmd>>,
+    /// Pub/sub subscriptions and the inbox messages arrive in (created on first subscribe).
+    pub pubsub: Option<Box<super::pubsub::Subscriptions>>,
+    /// Set by a command whose reply is a RESP3 push (subscribe confirmations): CLIENT REPLY
+    /// OFF / SKIP do not silence it, as Redis lets pushes through.
+    pub reply_is_push: bool,
 }
 
 /// A blocking command that is waiting.
@@ -417,6 +422,8 @@ impl Client {
             out_written: 0,
             info,
             blocked: None,
+            pubsub: None,
+            reply_is_push: false,
         }
     }
 
