@@ -320,10 +320,7 @@ mod tests {
               *3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n\
               *3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:2\r\n"
         );
-        assert_eq!(
-            t.run(&["ping"]),
-            Value::Array(vec![bulk("pong"), bulk("")])
-        );
+        assert_eq!(t.run(&["ping"]), Value::Array(vec![bulk("pong"), bulk("")]));
         let Value::Error(e) = t.run(&["get", "k"]) else { panic!() };
         assert_eq!(
             e,
@@ -346,10 +343,7 @@ mod tests {
     fn pubsub_introspection() {
         let mut t = Harness::new();
         assert_eq!(t.run(&["pubsub", "numpat"]), Value::Int(0));
-        assert_eq!(
-            t.run(&["pubsub", "numsub", "x"]),
-            Value::Array(vec![bulk("x"), Value::Int(0)])
-        );
+        assert_eq!(t.run(&["pubsub", "numsub", "x"]), Value::Array(vec![bulk("x"), Value::Int(0)]));
         let Value::Error(e) = t.run(&["pubsub", "channels", "a", "b"]) else { panic!() };
         assert_eq!(
             e,

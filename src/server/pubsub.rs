@@ -115,7 +115,9 @@ impl PubSub {
     fn remove(&self, kind: Kind, name: &[u8], id: u64) -> bool {
         let mut maps = self.maps.write();
         let map = &mut maps[kind.index()];
-        let Some(subs) = map.get_mut(name) else { return false };
+        let Some(subs) = map.get_mut(name) else {
+            return false;
+        };
         let gone = subs.remove(&id).is_some();
         if subs.is_empty() {
             map.remove(name);
@@ -150,15 +152,13 @@ impl PubSub {
         tail.bulk(channel);
         tail.bulk(message);
         let mut frame = Reply::default();
-        let mut hand = |frame: &[u8], sub: &Subscriber| {
-            match me.as_mut() {
-                Some((id, out)) if *id == sub.id => {
-                    let resp3 = out.resp3;
-                    out.buf.push(if resp3 { b'>' } else { b'*' });
-                    out.buf.extend_from_slice(&frame[1..]);
-                }
-                _ => sub.deliver(frame),
+        let mut hand = |frame: &[u8], sub: &Subscriber| match me.as_mut() {
+            Some((id, out)) if *id == sub.id => {
+                let resp3 = out.resp3;
+                out.buf.push(if resp3 { b'>' } else { b'*' });
+                out.buf.extend_from_slice(&frame[1..]);
             }
+            _ => sub.deliver(frame),
         };
         if let Some(subs) = maps[kind.index()].get(channel) {
             frame.array(3);
@@ -236,7 +236,11 @@ impl Subscriptions {
 
 /// The count a (un)subscribe reply of `kind` carries.
 pub fn reply_count(client: &Client, kind: Kind) -> usize {
-    client.pubsub.as_ref().map_or(0, |s| if kind == Kind::Shard { s.shard_count() } else { s.count() })
+    match client.pubsub.as_ref() {
+        None => 0,
+        Some(s) if kind == Kind::Shard => s.shard_count(),
+        Some(s) => s.count(),
+    }
 }
 
 /// True when the client has any subscription (Redis's subscribed mode).
@@ -249,10 +253,7 @@ pub fn subscribed(client: &Client) -> bool {
 pub fn subscribe(ps: &PubSub, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
     let info = client.info.clone();
     let subs = client.pubsub.get_or_insert_with(|| {
-        Box::new(Subscriptions {
-            me: Arc::new(Subscriber::new(info)),
-            names: Default::default(),
-        })
+        Box::new(Subscriptions { me: Arc::new(Subscriber::new(info)), names: Default::default() })
     });
     if subs.names[kind.index()].contains(name) {
         return false;
@@ -265,7 +266,9 @@ pub fn subscribe(ps: &PubSub, client: &mut Client, kind: Kind, name: &[u8]) -> b
 
 /// Unsubscribes the client from `name`; false when it was not subscribed.
 pub fn unsubscribe(ps: &PubSub, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
-    let Some(subs) = client.pubsub.as_mut() else { return false };
+    let Some(subs) = client.pubsub.as_mut() else {
+        return false;
+    };
     if !subs.names[kind.index()].remove(name) {
         return false;
     }
@@ -276,7 +279,10 @@ pub fn unsubscribe(ps: &PubSub, client: &mut Client, kind: Kind, name: &[u8]) ->
 
 /// Returns the names of `kind` the client is subscribed to.
 pub fn names_of(client: &Client, kind: Kind) -> Vec<Vec<u8>> {
-    client.pubsub.as_ref().map_or_else(Vec::new, |s| s.names[kind.index()].iter().cloned().collect())
+    client
+        .pubsub
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.names[kind.index()].iter().cloned().collect())
 }
 
 /// Leaves every subscription of every kind, silently (a closing connection, RESET).
@@ -290,7 +296,9 @@ pub fn unsubscribe_everything(ps: &PubSub, client: &mut Client) {
 
 /// Mirrors the counts into CLIENT LIST's fields and the `P` flag.
 fn sync_info(client: &Client) {
-    let Some(s) = client.pubsub.as_ref() else { return };
+    let Some(s) = client.pubsub.as_ref() else {
+        return;
+    };
     let info = &client.info;
     info.sub.store(s.names[0].len() as u32, Ordering::Relaxed);
     info.psub.store(s.names[1].len() as u32, Ordering::Relaxed);

@@ -14,6 +14,7 @@ mod hash;
 mod keys;
 mod list;
 mod protocol;
+mod pubsub;
 mod set;
 mod strings;
 mod support;
