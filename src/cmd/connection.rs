@@ -393,6 +393,9 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
             close_me = true;
         } else {
             ctx.server.clients.kill(&c);
+            if c.has_flag(cflags::PUBSUB) {
+                ctx.server.pubsub.drop_client(c.id);
+            }
         }
         killed += 1;
     }

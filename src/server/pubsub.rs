@@ -22,6 +22,9 @@ use super::client::{Client, ClientInfo, flags};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
+/// An inbox grown past this is freed once emptied.
+const INBOX_KEEP: usize = 64 * 1024;
+
 /// What kind of name a subscription is to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -80,7 +83,12 @@ impl Subscriber {
             std::mem::swap(out, &mut *inbox);
         } else {
             out.extend_from_slice(&inbox);
-            inbox.clear();
+            if inbox.capacity() > INBOX_KEEP {
+                // A burst is over: do not keep its memory for the connection's life.
+                *inbox = Vec::new();
+            } else {
+                inbox.clear();
+            }
         }
         true
     }
@@ -123,6 +131,19 @@ impl PubSub {
             map.remove(name);
         }
         gone
+    }
+
+    /// Removes connection `id` from every subscription at once (CLIENT KILL: Redis frees the
+    /// client before replying, so its subscriptions are gone by then). Its own task leaves
+    /// the same names again when it ends, which finds nothing left to remove.
+    pub fn drop_client(&self, id: u64) {
+        let mut maps = self.maps.write();
+        for map in maps.iter_mut() {
+            map.retain(|_, subs| {
+                subs.remove(&id);
+                !subs.is_empty()
+            });
+        }
     }
 
     /// PUBLISH: delivers `message` to the subscribers of `channel` and of every pattern that
@@ -342,6 +363,23 @@ mod tests {
         assert!(!subscribed(&c));
         assert!(!c.info.has_flag(flags::PUBSUB));
         assert_eq!(ps.count(Kind::Pattern) + ps.count(Kind::Shard), 0);
+    }
+
+    #[test]
+    fn drop_client_leaves_others_subscribed() {
+        let ps = PubSub::default();
+        let mut a = client(1);
+        let mut b = client(2);
+        subscribe(&ps, &mut a, Kind::Channel, b"c");
+        subscribe(&ps, &mut a, Kind::Pattern, b"p*");
+        subscribe(&ps, &mut b, Kind::Channel, b"c");
+        ps.drop_client(1);
+        assert_eq!(ps.subscribers(Kind::Channel, b"c"), 1);
+        assert_eq!(ps.count(Kind::Pattern), 0);
+        // The killed connection's own clean-up afterwards changes nothing.
+        unsubscribe_everything(&ps, &mut a);
+        assert_eq!(ps.subscribers(Kind::Channel, b"c"), 1);
+        assert_eq!(ps.publish(b"c", b"m", None), 1);
     }
 
     #[test]
