@@ -4,6 +4,7 @@
 //!
 //! Shard channels are not keys here (no cluster), so SSUBSCRIBE and SPUBLISH lock no shard.
 
+use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags};
 use crate::command::{Command, Ctx, flags::*};
 use crate::protocol::errors;
 use crate::server::pubsub::{self, Kind};
@@ -180,6 +181,7 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         summary: "List active channels",
         complexity: "O(N) where N is the number of active channels, and assuming constant time \
                      pattern matching (relatively short channels and patterns)",
+        args: &[PATTERN.optional()],
         ..sub("channels", -2, PUBSUB | LOADING | STALE, pubsub_channels)
     },
     Command {
@@ -198,6 +200,7 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         since: "2.8.0",
         summary: "Get the count of subscribers for channels",
         complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+        args: &[CHANNEL.optional().multiple()],
         ..sub("numsub", -2, PUBSUB | LOADING | STALE, pubsub_numsub)
     },
     Command {
@@ -205,6 +208,7 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         summary: "List active shard channels",
         complexity: "O(N) where N is the number of active shard channels, and assuming constant \
                      time pattern matching (relatively short shard channels).",
+        args: &[PATTERN.optional()],
         ..sub("shardchannels", -2, PUBSUB | LOADING | STALE, pubsub_shardchannels)
     },
     Command {
@@ -212,9 +216,19 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         summary: "Get the count of subscribers for shard channels",
         complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested \
                      shard channels",
+        args: &[SHARDCHANNEL.optional().multiple()],
         ..sub("shardnumsub", -2, PUBSUB | LOADING | STALE, pubsub_shardnumsub)
     },
 ];
+
+/// Shard channels are reported as Redis reports them: key positions flagged `not_key`, which
+/// neither lock a shard nor count as keys for COMMAND GETKEYS.
+const SHARD_CHANNELS: &[KeySpecDef] = &[KeySpecDef::range(1, -1, 1, key_flags::NOT_KEY)];
+
+const CHANNEL: Arg = Arg::new("channel", ArgType::String);
+const SHARDCHANNEL: Arg = Arg::new("shardchannel", ArgType::String);
+const PATTERN: Arg = Arg::new("pattern", ArgType::Pattern);
+const MESSAGE: Arg = Arg::new("message", ArgType::String);
 
 /// Flags of the (un)subscribe commands.
 const SUB_FLAGS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
@@ -228,6 +242,7 @@ pub const COMMANDS: &[Command] = &[
         summary: "Listen for messages published to channels matching the given patterns",
         complexity: "O(N) where N is the number of patterns the client is already subscribed to.",
         acl: &["pubsub", "slow"],
+        args: &[Arg::block("pattern", &[PATTERN]).multiple()],
         ..Command::new("psubscribe", -2, SUB_FLAGS, psubscribe)
     },
     Command {
@@ -237,6 +252,7 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel \
                      and M is the total number of subscribed patterns (by any client).",
         acl: &["pubsub", "fast"],
+        args: &[CHANNEL, MESSAGE],
         ..Command::new("publish", 3, PUB_FLAGS, publish)
     },
     Command {
@@ -256,6 +272,7 @@ pub const COMMANDS: &[Command] = &[
                      and M is the number of total patterns subscribed in the system (by any \
                      client).",
         acl: &["pubsub", "slow"],
+        args: &[PATTERN.optional().multiple()],
         ..Command::new("punsubscribe", -1, SUB_FLAGS, punsubscribe)
     },
     Command {
@@ -265,6 +282,8 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N) where N is the number of clients subscribed to the receiving shard \
                      channel.",
         acl: &["pubsub", "fast"],
+        key_specs: &[KeySpecDef::range(1, 0, 1, key_flags::NOT_KEY)],
+        args: &[SHARDCHANNEL, MESSAGE],
         ..Command::new("spublish", 3, PUB_FLAGS, spublish)
     },
     Command {
@@ -273,6 +292,8 @@ pub const COMMANDS: &[Command] = &[
         summary: "Listen for messages published to the given shard channels",
         complexity: "O(N) where N is the number of shard channels to subscribe to.",
         acl: &["pubsub", "slow"],
+        key_specs: SHARD_CHANNELS,
+        args: &[SHARDCHANNEL.multiple()],
         ..Command::new("ssubscribe", -2, SUB_FLAGS, ssubscribe)
     },
     Command {
@@ -281,6 +302,7 @@ pub const COMMANDS: &[Command] = &[
         summary: "Listen for messages published to the given channels",
         complexity: "O(N) where N is the number of channels to subscribe to.",
         acl: &["pubsub", "slow"],
+        args: &[CHANNEL.multiple()],
         ..Command::new("subscribe", -2, SUB_FLAGS, subscribe)
     },
     Command {
@@ -290,6 +312,8 @@ pub const COMMANDS: &[Command] = &[
         complexity: "O(N) where N is the number of clients already subscribed to a shard \
                      channel.",
         acl: &["pubsub", "slow"],
+        key_specs: SHARD_CHANNELS,
+        args: &[SHARDCHANNEL.optional().multiple()],
         ..Command::new("sunsubscribe", -1, SUB_FLAGS, sunsubscribe)
     },
     Command {
@@ -298,6 +322,7 @@ pub const COMMANDS: &[Command] = &[
         summary: "Stop listening for messages posted to the given channels",
         complexity: "O(N) where N is the number of clients already subscribed to a channel.",
         acl: &["pubsub", "slow"],
+        args: &[CHANNEL.optional().multiple()],
         ..Command::new("unsubscribe", -1, SUB_FLAGS, unsubscribe)
     },
 ];
