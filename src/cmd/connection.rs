@@ -173,6 +173,7 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     ctx.client.info.set_flag(cflags::MONITOR | cflags::REPLICA, false);
     let authenticated = !ctx.server.auth_required();
     crate::cmd::multi::forget(ctx.server, ctx.client);
+    crate::server::pubsub::unsubscribe_everything(&ctx.server.pubsub, ctx.client);
     ctx.client.reset_session(authenticated);
     ctx.select(0);
     ctx.out.resp3 = false;
@@ -393,6 +394,9 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
             close_me = true;
         } else {
             ctx.server.clients.kill(&c);
+            if c.has_flag(cflags::PUBSUB) {
+                ctx.server.pubsub.drop_client(c.id);
+            }
         }
         killed += 1;
     }

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -30,6 +31,7 @@ pub const FAMILIES: &[&[Command]] = &[
     sort::COMMANDS,
     multi::COMMANDS,
     connection::COMMANDS,
+    pubsub::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     debug::COMMANDS,

@@ -69,6 +69,22 @@ fn over_maxmemory(server: &Server) -> bool {
     max > 0 && crate::server::info::used_memory() > max
 }
 
+/// True for the commands a RESP2 client in subscribed mode may run.
+fn allowed_when_subscribed(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
+}
+
 /// Runs one request. `argv` is not empty.
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
@@ -130,6 +146,15 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
             return reject(client, out, &crate::cmd::multi::exec_abort_error(errors::OOM));
         }
         return reject(client, out, errors::OOM);
+    }
+    // RESP2 subscribed mode: replies and messages share one stream, so only the commands
+    // whose replies look like messages may run.
+    if client.pubsub.is_some()
+        && !out.resp3
+        && crate::server::pubsub::subscribed(client)
+        && !allowed_when_subscribed(cmd)
+    {
+        return reject(client, out, &errors::subscribed_context(&entry.full_name));
     }
     if queues {
         // Counted when EXEC runs it, as Redis counts a command in its call.

@@ -197,6 +197,15 @@ pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+// ---- pub/sub (cmd/pubsub.rs, command/dispatch.rs) ----
+/// `ERR Can't execute 'get': only (P|S)SUBSCRIBE / ... are allowed in this context` (RESP2
+/// subscribed mode; `cmd` is the full name, `client|list` for a subcommand).
+pub fn subscribed_context(cmd: &str) -> String {
+    format!(
+        "ERR Can't execute '{cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+         are allowed in this context"
+    )
+}
 
 // ---- config (config/) ----
 

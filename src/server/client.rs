@@ -399,6 +399,11 @@ pub struct Client {
     pub watch_dirty: Arc<std::sync::atomic::AtomicBool>,
     /// True while EXEC runs the queued commands: blocking commands reply as on timeout.
     pub in_exec: bool,
+    /// Pub/sub subscriptions and the inbox messages arrive in (created on first subscribe).
+    pub pubsub: Option<Box<super::pubsub::Subscriptions>>,
+    /// Set by a command whose reply is a RESP3 push (subscribe confirmations): CLIENT REPLY
+    /// OFF / SKIP do not silence it, as Redis lets pushes through.
+    pub reply_is_push: bool,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -441,6 +446,8 @@ impl Client {
             watched: Vec::new(),
             watch_dirty: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             in_exec: false,
+            pubsub: None,
+            reply_is_push: false,
         }
     }
 

@@ -160,6 +160,10 @@ where
     tokio::pin!(killed);
 
     loop {
+        if s.client.pubsub.is_some() && !s.take_messages() {
+            graceful = false;
+            break;
+        }
         let had_output = s.out.buf.len();
         if paused.is_none() && !closing && s.client.blocked.is_none() {
             match s.process() {
@@ -199,6 +203,8 @@ where
         let soft_deadline = s.soft_deadline();
         // A blocked command: its wait, and its timeout.
         let waiter = s.client.blocked.as_ref().map(|b| b.waiter.clone());
+        // A subscriber's inbox: published messages to move into the output buffer.
+        let inbox = s.client.pubsub.as_ref().map(|p| p.me.clone());
         let block_deadline = s.client.blocked.as_ref().and_then(|b| b.deadline_ms).map(|ms| {
             let left = (ms - crate::util::now_ms()).max(0) as u64;
             tokio::time::Instant::now() + Duration::from_millis(left)
@@ -237,6 +243,12 @@ where
             },
             _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
             _ = WaitEnded(waiter.as_deref()), if waiter.is_some() => s.unblocked(),
+            _ = inbox_wait(inbox.as_deref()), if inbox.is_some() => {
+                if !s.take_messages() {
+                    graceful = false;
+                    break;
+                }
+            }
             _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(tokio::time::Instant::now)),
                 if block_deadline.is_some() => s.unblocked(),
             // Over the soft output limit and no traffic: the limit's time still runs out.
@@ -267,9 +279,19 @@ where
     crate::cmd::blocking::finish_blocked(&s.server, &mut s.client, &mut s.out, true);
     s.set_blocked(false);
     crate::cmd::multi::forget(&s.server, &mut s.client);
+    if s.client.pubsub.is_some() {
+        super::pubsub::unsubscribe_everything(&s.server.pubsub, &mut s.client);
+    }
     s.server.clients.remove(s.info.id);
     // The caller drops the socket right after this returns, with no await in between.
     s.info.set_socket_open(false);
+}
+
+/// Resolves when a subscriber may have messages waiting (the caller polls it only then).
+async fn inbox_wait(sub: Option<&super::pubsub::Subscriber>) {
+    if let Some(sub) = sub {
+        sub.wait().await;
+    }
 }
 
 /// Resolves when the wait of a blocked command has ended (served or unblocked).
@@ -309,6 +331,17 @@ impl Session {
         } else {
             gauge.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Moves the published messages waiting in the inbox to the output buffer, where the
+    /// pub/sub output limit applies. Returns false when the connection must close.
+    fn take_messages(&mut self) -> bool {
+        let Some(p) = self.client.pubsub.as_ref() else { return true };
+        if !p.me.take_into(&mut self.out.buf) {
+            return true;
+        }
+        self.out_peak = self.out_peak.max(self.out.buf.len());
+        !self.obuf_over_limit(false)
     }
 
     /// Accounts for `n` bytes just read at `start`: statistics, the peak, and the query buffer
@@ -647,17 +680,24 @@ fn paused_for(server: &Server, info: &ClientInfo, argv: &[&[u8]]) -> Option<i64>
 }
 
 /// Drops the reply just written when CLIENT REPLY OFF or SKIP says so.
+/// A RESP3 push reply (a subscribe confirmation) is kept, as Redis lets pushes through.
 fn apply_reply_mode(client: &mut Client, out: &mut Reply, mark: usize) {
+    let keep = std::mem::take(&mut client.reply_is_push);
+    let drop_reply = |out: &mut Reply| {
+        if !keep {
+            out.buf.truncate(mark);
+        }
+    };
     match client.reply_mode {
         ReplyMode::On => {}
         ReplyMode::SkipNext => {
             // CLIENT REPLY SKIP itself was just answered (silently); skip the next one.
-            out.buf.truncate(mark);
+            drop_reply(out);
             client.reply_mode = ReplyMode::Skip;
         }
-        ReplyMode::Off => out.buf.truncate(mark),
+        ReplyMode::Off => drop_reply(out),
         ReplyMode::Skip => {
-            out.buf.truncate(mark);
+            drop_reply(out);
             client.reply_mode = ReplyMode::On;
         }
     }

@@ -16,6 +16,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::Server;
+use super::pubsub::Kind;
 use crate::config::Config;
 use crate::store::lazyfree;
 
@@ -702,9 +703,9 @@ fn section_stats(server: &Server, out: &mut String) {
         "current_eviction_exceeded_time" => 0,
         "keyspace_hits" => ks.keyspace_hits,
         "keyspace_misses" => ks.keyspace_misses,
-        "pubsub_channels" => 0,
-        "pubsub_patterns" => 0,
-        "pubsubshard_channels" => 0,
+        "pubsub_channels" => server.pubsub.count(Kind::Channel),
+        "pubsub_patterns" => server.pubsub.count(Kind::Pattern),
+        "pubsubshard_channels" => server.pubsub.count(Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
         "migrate_cached_sockets" => 0,

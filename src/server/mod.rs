@@ -9,6 +9,7 @@ pub mod conn;
 pub mod cron;
 pub mod info;
 pub mod listen;
+pub mod pubsub;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -102,6 +103,8 @@ pub struct Server {
     pub info_state: info::InfoState,
     /// CLIENT PAUSE state.
     pub pause: client::Pause,
+    /// Pub/sub channels, patterns and shard channels with their subscribers.
+    pub pubsub: pubsub::PubSub,
 }
 
 impl Server {
@@ -132,6 +135,7 @@ impl Server {
             listeners: listen::Listeners::default(),
             info_state: info::InfoState::default(),
             pause: client::Pause::default(),
+            pubsub: pubsub::PubSub::default(),
         }
     }
 

@@ -15,6 +15,7 @@ mod keys;
 mod list;
 mod multi;
 mod protocol;
+mod pubsub;
 mod set;
 mod strings;
 mod support;
