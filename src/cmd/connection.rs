@@ -42,6 +42,11 @@ fn set_name(ctx: &mut Ctx, name: &[u8]) -> bool {
 fn set_protocol(ctx: &mut Ctx, ver: i64) {
     ctx.out.resp3 = ver == 3;
     ctx.client.info.resp.store(ver as u8, Ordering::Relaxed);
+    if ver == 3 {
+        // A RESP3 connection can receive pushes from others (client-side caching's
+        // invalidations redirected to it) whether or not it subscribes: give it its inbox.
+        crate::server::pubsub::ensure_inbox(&ctx.server.pubsub, ctx.client);
+    }
 }
 
 /// PING [message]
@@ -174,6 +179,7 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let authenticated = !ctx.server.auth_required();
     crate::cmd::multi::forget(ctx.server, ctx.client);
     crate::server::pubsub::unsubscribe_everything(&ctx.server.pubsub, ctx.client);
+    ctx.server.tracking.disable(&ctx.server.store, &ctx.client.info);
     ctx.client.reset_session(authenticated);
     ctx.select(0);
     ctx.out.resp3 = false;
@@ -475,51 +481,50 @@ fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix ...] [BCAST] [OPTIN] [OPTOUT]
 ///                 [NOLOOP]
 fn client_tracking(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let (mut redirect, mut bcast, mut optin, mut optout, mut prefixes) =
-        (false, false, false, false, 0);
+    let mut redirect: u64 = 0;
+    let mut mode = 0u32;
+    let mut prefixes: Vec<&[u8]> = Vec::new();
     let mut j = 3;
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         let opt = argv[j];
         if opt.eq_ignore_ascii_case(b"redirect") && more > 0 {
             j += 1;
-            if redirect {
+            if redirect != 0 {
                 return ctx.out.error(errors::TRACKING_REDIR_ONE);
             }
             let Some(id) = parse_i64_strict(argv[j]) else {
                 return ctx.out.error(errors::NOT_INTEGER);
             };
-            if ctx.server.clients.get(id as u64).is_none() {
+            // The redirect client must exist now, though it may leave later.
+            if id <= 0 || ctx.server.clients.get(id as u64).is_none() {
                 return ctx.out.error(errors::TRACKING_REDIR_MISSING);
             }
-            redirect = true;
+            redirect = id as u64;
         } else if opt.eq_ignore_ascii_case(b"bcast") {
-            bcast = true;
+            mode |= cflags::TRACKING_BCAST;
         } else if opt.eq_ignore_ascii_case(b"optin") {
-            optin = true;
+            mode |= cflags::TRACKING_OPTIN;
         } else if opt.eq_ignore_ascii_case(b"optout") {
-            optout = true;
+            mode |= cflags::TRACKING_OPTOUT;
         } else if opt.eq_ignore_ascii_case(b"noloop") {
+            mode |= cflags::TRACKING_NOLOOP;
         } else if opt.eq_ignore_ascii_case(b"prefix") && more > 0 {
             j += 1;
-            prefixes += 1;
+            prefixes.push(argv[j]);
         } else {
             return ctx.syntax_error();
         }
         j += 1;
     }
+    let server = ctx.server;
     if argv[2].eq_ignore_ascii_case(b"on") {
-        if !bcast && prefixes > 0 {
-            return ctx.out.error(errors::TRACKING_PREFIX_BCAST);
+        match server.tracking.enable(server, ctx.client, redirect, mode, &prefixes) {
+            Ok(()) => ctx.out.ok(),
+            Err(e) => ctx.out.error(&e),
         }
-        if bcast && (optin || optout) {
-            return ctx.out.error(errors::TRACKING_BCAST_OPTIN);
-        }
-        if optin && optout {
-            return ctx.out.error(errors::TRACKING_OPTIN_OPTOUT);
-        }
-        ctx.out.error(errors::TRACKING_NOT_YET);
     } else if argv[2].eq_ignore_ascii_case(b"off") {
+        server.tracking.disable(&server.store, &ctx.client.info);
         ctx.out.ok();
     } else {
         ctx.syntax_error();
@@ -527,27 +532,79 @@ fn client_tracking(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// CLIENT CACHING YES|NO
-fn client_caching(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    // Tracking is never on (see CLIENT TRACKING), which is exactly this error in Redis.
-    ctx.out.error(errors::CACHING_NOT_TRACKING);
+fn client_caching(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let info = &ctx.client.info;
+    if !info.has_flag(cflags::TRACKING) {
+        return ctx.out.error(errors::CACHING_NOT_TRACKING);
+    }
+    let opt = argv[2];
+    if opt.eq_ignore_ascii_case(b"yes") {
+        if !info.has_flag(cflags::TRACKING_OPTIN) {
+            return ctx.out.error(errors::CACHING_YES_OPTIN);
+        }
+    } else if opt.eq_ignore_ascii_case(b"no") {
+        if !info.has_flag(cflags::TRACKING_OPTOUT) {
+            return ctx.out.error(errors::CACHING_NO_OPTOUT);
+        }
+    } else {
+        return ctx.syntax_error();
+    }
+    // Applies to the next command (or transaction); dispatch clears it afterwards.
+    info.set_flag(cflags::TRACKING_CACHING, true);
+    ctx.out.ok();
 }
 
 /// CLIENT GETREDIR
 fn client_getredir(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    ctx.out.int(-1);
+    let info = &ctx.client.info;
+    let redir =
+        if info.has_flag(cflags::TRACKING) { info.tracking_redir.load(Ordering::Relaxed) } else { -1 };
+    ctx.out.int(redir);
 }
 
 /// CLIENT TRACKINGINFO
 fn client_trackinginfo(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let info = ctx.client.info.clone();
+    let f = info.flags.load(Ordering::Relaxed);
+    let on = f & cflags::TRACKING != 0;
+    let mut names: Vec<&[u8]> = vec![if on { b"on" } else { b"off" }];
+    if f & cflags::TRACKING_BCAST != 0 {
+        names.push(b"bcast");
+    }
+    let caching = f & cflags::TRACKING_CACHING != 0;
+    if f & cflags::TRACKING_OPTIN != 0 {
+        names.push(b"optin");
+        if caching {
+            names.push(b"caching-yes");
+        }
+    }
+    if f & cflags::TRACKING_OPTOUT != 0 {
+        names.push(b"optout");
+        if caching {
+            names.push(b"caching-no");
+        }
+    }
+    if f & cflags::TRACKING_NOLOOP != 0 {
+        names.push(b"noloop");
+    }
+    if f & cflags::TRACKING_BROKEN_REDIR != 0 {
+        names.push(b"broken_redirect");
+    }
+    let prefixes = if on { ctx.server.tracking.prefixes_of(info.id) } else { Vec::new() };
     let out = &mut *ctx.out;
     out.map(3);
     out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
+    out.set(names.len());
+    for n in names {
+        out.bulk(n);
+    }
     out.bulk(b"redirect");
-    out.int(-1);
+    out.int(if on { info.tracking_redir.load(Ordering::Relaxed) } else { -1 });
     out.bulk(b"prefixes");
-    out.array(0);
+    out.array(prefixes.len());
+    for p in &prefixes {
+        out.bulk(p);
+    }
 }
 
 /// The lines of CLIENT HELP, between Redis's header and footer.

@@ -156,6 +156,11 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     {
         return reject(client, out, &errors::subscribed_context(&entry.full_name));
     }
+    // Client-side caching: one relaxed load when nobody tracks.
+    let tracking = server.store.tracking.load(Ordering::Relaxed);
+    if tracking {
+        tracking_before(server, client, out);
+    }
     if queues {
         // Counted when EXEC runs it, as Redis counts a command in its call.
         server.stats.total_commands_processed.fetch_sub(1, Ordering::Relaxed);
@@ -181,6 +186,11 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         crate::cmd::blocking::serve_ready(&mut ctx.ks);
     }
     ctx.ks.finish_watch(0);
+    if tracking || ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
+        ctx.ks.finish_tracking(0);
+        tracking_after(&mut ctx, cmd, argv);
+        tracking_end(&mut ctx, &entry.full_name);
+    }
     let dirty = ctx.ks.dirty;
     drop(ctx);
     if client.blocked.is_some() {
@@ -202,6 +212,71 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         server.stats.count_errors(out);
     }
     client.info.last_cmd.store(idx, Ordering::Relaxed);
+}
+
+/// Client-side caching before a command: a tracking table grown past
+/// `tracking-table-max-keys` is cut down now, as Redis does before each command; what that
+/// sends this client goes ahead of the reply.
+fn tracking_before(server: &Server, client: &mut Client, out: &mut Reply) {
+    server.tracking.enforce_limit(server, client.id, &mut out.buf);
+}
+
+/// Client-side caching after one command (alone or inside EXEC), its shard locks still held
+/// so no write slips between a read and its remembering: the keys it modified or flushed are
+/// invalidated, then, for a tracking client, the keys a read-only command declared are
+/// remembered (in OPTIN mode only after CLIENT CACHING YES, in OPTOUT mode unless CLIENT
+/// CACHING NO; never in BCAST mode, nor for pub/sub's shard channels).
+pub fn tracking_after(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+    let server = ctx.server;
+    if ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
+        let mut keys = std::mem::take(&mut ctx.ks.invalidated);
+        let flushed = std::mem::take(&mut ctx.ks.tracking_flushed);
+        let own = &mut ctx.client.tracking_pending;
+        server.tracking.invalidate(server, &mut keys, flushed, ctx.client.id, own);
+        keys.clear();
+        ctx.ks.invalidated = keys;
+    }
+    use crate::server::client::flags as cf;
+    let f = ctx.client.info.flags.load(Ordering::Relaxed);
+    if f & cf::TRACKING == 0
+        || f & cf::TRACKING_BCAST != 0
+        || cmd.flags & flags::READONLY == 0
+        || cmd.flags & flags::PUBSUB != 0
+    {
+        return;
+    }
+    let caching = f & cf::TRACKING_CACHING != 0;
+    if (f & cf::TRACKING_OPTIN != 0 && !caching) || (f & cf::TRACKING_OPTOUT != 0 && caching) {
+        return;
+    }
+    let mut keys: smallvec::SmallVec<[&[u8]; 8]> = smallvec::SmallVec::new();
+    crate::server::tracking::for_each_key(cmd, argv, |k| keys.push(k));
+    if !keys.is_empty() {
+        server.tracking.remember(&server.store, ctx.client.id, keys.into_iter());
+    }
+}
+
+/// Client-side caching at the end of a command: CLIENT CACHING applies to one command (or
+/// transaction) only, and invalidations due to this client follow its reply (into its inbox
+/// when CLIENT REPLY drops the reply, as Redis lets pushes through).
+fn tracking_end(ctx: &mut Ctx, full_name: &str) {
+    use crate::server::client::flags as cf;
+    let info = &ctx.client.info;
+    if info.has_flag(cf::TRACKING_CACHING)
+        && ctx.client.multi.is_none()
+        && !full_name.starts_with("client|")
+    {
+        info.set_flag(cf::TRACKING_CACHING, false);
+    }
+    if ctx.client.tracking_pending.is_empty() {
+        return;
+    }
+    if ctx.client.reply_mode == crate::server::client::ReplyMode::On {
+        ctx.out.buf.extend_from_slice(&ctx.client.tracking_pending);
+    } else if let Some(inbox) = ctx.server.pubsub.inbox(ctx.client.id) {
+        inbox.push_raw(&ctx.client.tracking_pending);
+    }
+    ctx.client.tracking_pending.clear();
 }
 
 /// Files a command in the client's transaction and replies `+QUEUED`. A transaction already
@@ -235,6 +310,9 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
     server.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
     (entry.cmd.handler)(ctx, argv);
     ctx.ks.finish_watch(dirty_before);
+    ctx.ks.finish_tracking(dirty_before);
+    // Invalidations to this client wait in `tracking_pending` until EXEC has replied.
+    tracking_after(ctx, entry.cmd, argv);
     let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
     server.table.record_call(idx, took, argv, ctx.client);
     if ctx.out.has_errors() {

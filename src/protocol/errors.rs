@@ -137,9 +137,12 @@ pub const TRACKING_REDIR_MISSING: &str =
 pub const TRACKING_PREFIX_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
 pub const TRACKING_BCAST_OPTIN: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
 pub const TRACKING_OPTIN_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
-/// Ours: server-assisted client side caching is not built yet.
-pub const TRACKING_NOT_YET: &str =
-    "ERR CLIENT TRACKING is not supported by this server yet";
+pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+pub const CACHING_YES_OPTIN: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+pub const CACHING_NO_OPTOUT: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
 
 /// `ERR Syntax error in HELLO option 'x'`
 pub fn hello_syntax(opt: &[u8]) -> String {

@@ -52,6 +52,14 @@ pub mod flags {
     /// Not shown: a command queued in MULTI may write or replicate, so EXEC waits out a
     /// CLIENT PAUSE WRITE (set by transactions).
     pub const MULTI_MAY_WRITE: u32 = 1 << 14;
+    /// Not shown: tracking in OPTIN mode (set by tracking).
+    pub const TRACKING_OPTIN: u32 = 1 << 15;
+    /// Not shown: tracking in OPTOUT mode.
+    pub const TRACKING_OPTOUT: u32 = 1 << 16;
+    /// Not shown: tracking with NOLOOP (no invalidations for the client's own writes).
+    pub const TRACKING_NOLOOP: u32 = 1 << 17;
+    /// Not shown: CLIENT CACHING YES/NO was given for the next command.
+    pub const TRACKING_CACHING: u32 = 1 << 18;
 
     /// The letters in CLIENT LIST's order (the unix socket `U` and no-evict `e` letters come
     /// from their own fields).
@@ -404,6 +412,9 @@ pub struct Client {
     /// Set by a command whose reply is a RESP3 push (subscribe confirmations): CLIENT REPLY
     /// OFF / SKIP do not silence it, as Redis lets pushes through.
     pub reply_is_push: bool,
+    /// Client-side caching invalidations due to this connection, produced by the command
+    /// running (or the transaction): sent after its reply (see `server::tracking`).
+    pub tracking_pending: Vec<u8>,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -448,6 +459,7 @@ impl Client {
             in_exec: false,
             pubsub: None,
             reply_is_push: false,
+            tracking_pending: Vec::new(),
         }
     }
 

@@ -281,7 +281,10 @@ where
     crate::cmd::multi::forget(&s.server, &mut s.client);
     if s.client.pubsub.is_some() {
         super::pubsub::unsubscribe_everything(&s.server.pubsub, &mut s.client);
+        s.server.pubsub.forget_inbox(s.info.id);
     }
+    // Client-side caching: no longer tracking; redirections to it are now broken.
+    s.server.tracking.disable(&s.server.store, &s.info);
     s.server.clients.remove(s.info.id);
     // The caller drops the socket right after this returns, with no await in between.
     s.info.set_socket_open(false);

@@ -51,6 +51,7 @@ pub async fn run(server: Arc<Server>) {
                 tokio::time::sleep(wait).await;
                 if Instant::now() < tick_at && server.active_expire.load(Ordering::Relaxed) {
                     cycle.run(&server.store, hz, Kind::Fast);
+                    invalidate_expired(&server, &mut cycle);
                 }
             } else {
                 tokio::time::sleep(tick_at - now).await;
@@ -77,6 +78,10 @@ pub async fn run(server: Arc<Server>) {
             let rehash = server.config.read().activerehashing;
             housekeeping(&server.store, rehash);
         });
+        invalidate_expired(&server, &mut cycle);
+        if server.store.tracking.load(Ordering::Relaxed) {
+            server.tracking.enforce_limit(&server, 0, &mut Vec::new());
+        }
         super::info::cron_tick(&server);
         close_idle_clients(&server);
     }
@@ -117,6 +122,10 @@ fn apply_tunables(cfg: &Config, store: &Store) {
     t.set_max_intset_entries.store(cfg.set_max_intset_entries, Ordering::Relaxed);
     t.zset_max_listpack_entries.store(cfg.zset_max_listpack_entries, Ordering::Relaxed);
     t.zset_max_listpack_value.store(cfg.zset_max_listpack_value, Ordering::Relaxed);
+    let max_keys = crate::command::table::config_text(cfg, "tracking-table-max-keys")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1_000_000);
+    t.tracking_table_max_keys.store(max_keys, Ordering::Relaxed);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -125,9 +134,21 @@ enum Kind {
     Fast,
 }
 
+/// Client-side caching: sends the invalidations of the keys the active expiry just deleted
+/// (after the rounds, with no shard lock held).
+fn invalidate_expired(server: &Server, cycle: &mut ExpireCycle) {
+    if cycle.tracked.is_empty() {
+        return;
+    }
+    let mut keys: Vec<(Vec<u8>, bool)> = cycle.tracked.drain(..).map(|k| (k, false)).collect();
+    server.tracking.invalidate(server, &mut keys, false, 0, &mut Vec::new());
+}
+
 /// The state Redis keeps in `activeExpireCycle`'s statics.
 #[derive(Default)]
 struct ExpireCycle {
+    /// Keys expired while client-side caching is on, to invalidate after the cycle.
+    tracked: Vec<Vec<u8>>,
     /// Next database to visit.
     current_db: usize,
     /// The last cycle stopped at its time limit.
@@ -185,7 +206,9 @@ impl ExpireCycle {
                 loop {
                     iteration += 1;
                     let now = crate::util::now_ms();
-                    let r = store.shard(i).expire_round(db, now, keys_per_loop, lazy);
+                    let track = store.tracking.load(Ordering::Relaxed);
+                    let sink = if track { Some(&mut self.tracked) } else { None };
+                    let r = store.shard(i).expire_round_into(db, now, keys_per_loop, lazy, sink);
                     if r.idle {
                         break;
                     }

@@ -548,7 +548,7 @@ fn section_clients(server: &Server, cfg: &Config, out: &mut String) {
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => 0,
         "blocked_clients" => server.stats.blocked_clients.load(Ordering::Relaxed),
-        "tracking_clients" => 0,
+        "tracking_clients" => server.tracking.clients(),
         "clients_in_timeout_table" => 0,
     );
 }
@@ -676,6 +676,7 @@ fn section_stats(server: &Server, out: &mut String) {
     let cycle = &server.store.expire_stats;
     let stale = cycle.stale_fraction() * 100.0;
     let commands = s.total_commands_processed.load(Ordering::Relaxed);
+    let tracking = server.tracking.totals();
     out.push_str("# Stats\r\n");
     fields!(out,
         "total_connections_received" => s.total_connections_received.load(Ordering::Relaxed),
@@ -716,9 +717,9 @@ fn section_stats(server: &Server, out: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => tracking.0,
+        "tracking_total_items" => tracking.1,
+        "tracking_total_prefixes" => tracking.2,
         "unexpected_error_replies" => 0,
         "total_error_replies" => s.total_error_replies.load(Ordering::Relaxed),
         "dump_payload_sanitizations" => 0,

@@ -10,6 +10,7 @@ pub mod cron;
 pub mod info;
 pub mod listen;
 pub mod pubsub;
+pub mod tracking;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -105,6 +106,8 @@ pub struct Server {
     pub pause: client::Pause,
     /// Pub/sub channels, patterns and shard channels with their subscribers.
     pub pubsub: pubsub::PubSub,
+    /// Client-side caching: the tracking table and tracking clients.
+    pub tracking: tracking::Tracking,
 }
 
 impl Server {
@@ -136,6 +139,7 @@ impl Server {
             info_state: info::InfoState::default(),
             pause: client::Pause::default(),
             pubsub: pubsub::PubSub::default(),
+            tracking: tracking::Tracking::default(),
         }
     }
 

@@ -72,6 +72,13 @@ impl Subscriber {
         self.notify.notify_one();
     }
 
+    /// Queues bytes already encoded for this connection (client-side caching's invalidation
+    /// pushes and messages, built for the connection's protocol by the sender).
+    pub fn push_raw(&self, bytes: &[u8]) {
+        self.inbox.lock().extend_from_slice(bytes);
+        self.notify.notify_one();
+    }
+
     /// Moves the queued messages to the end of `out`; returns whether there were any.
     pub fn take_into(&self, out: &mut Vec<u8>) -> bool {
         let mut inbox = self.inbox.lock();
@@ -105,6 +112,11 @@ type Subs = HashMap<u64, Arc<Subscriber>>;
 #[derive(Debug, Default)]
 pub struct PubSub {
     maps: RwLock<[HashMap<Vec<u8>, Subs>; 3]>,
+    /// Every connection's inbox that exists, by client id, so anyone can reach a connection
+    /// by id (client-side caching's invalidations and redirections). A connection gets one
+    /// when it first subscribes, turns tracking on or switches to RESP3, and leaves here
+    /// when it closes.
+    inboxes: Mutex<HashMap<u64, Arc<Subscriber>>>,
 }
 
 impl PubSub {
@@ -137,6 +149,7 @@ impl PubSub {
     /// client before replying, so its subscriptions are gone by then). Its own task leaves
     /// the same names again when it ends, which finds nothing left to remove.
     pub fn drop_client(&self, id: u64) {
+        self.forget_inbox(id);
         let mut maps = self.maps.write();
         for map in maps.iter_mut() {
             map.retain(|_, subs| {
@@ -144,6 +157,16 @@ impl PubSub {
                 !subs.is_empty()
             });
         }
+    }
+
+    /// Returns the inbox of connection `id`, if it has one.
+    pub fn inbox(&self, id: u64) -> Option<Arc<Subscriber>> {
+        self.inboxes.lock().get(&id).cloned()
+    }
+
+    /// Forgets connection `id`'s inbox (it closed, or was killed).
+    pub fn forget_inbox(&self, id: u64) {
+        self.inboxes.lock().remove(&id);
     }
 
     /// PUBLISH: delivers `message` to the subscribers of `channel` and of every pattern that
@@ -270,12 +293,25 @@ pub fn subscribed(client: &Client) -> bool {
     client.pubsub.as_ref().is_some_and(|s| s.total() > 0)
 }
 
+/// Gives the client its inbox (registered by id, and drained by its connection) if it has
+/// none yet, and returns it. A client whose subscriptions were dropped gets its registered
+/// inbox back, so nothing queued there is stranded.
+pub fn ensure_inbox(ps: &PubSub, client: &mut Client) -> Arc<Subscriber> {
+    if let Some(s) = client.pubsub.as_ref() {
+        return s.me.clone();
+    }
+    let me = {
+        let mut inboxes = ps.inboxes.lock();
+        inboxes.entry(client.id).or_insert_with(|| Arc::new(Subscriber::new(client.info.clone()))).clone()
+    };
+    client.pubsub = Some(Box::new(Subscriptions { me: me.clone(), names: Default::default() }));
+    me
+}
+
 /// Subscribes the client to `name`; false when it already was.
 pub fn subscribe(ps: &PubSub, client: &mut Client, kind: Kind, name: &[u8]) -> bool {
-    let info = client.info.clone();
-    let subs = client.pubsub.get_or_insert_with(|| {
-        Box::new(Subscriptions { me: Arc::new(Subscriber::new(info)), names: Default::default() })
-    });
+    ensure_inbox(ps, client);
+    let Some(subs) = client.pubsub.as_mut() else { return false };
     if subs.names[kind.index()].contains(name) {
         return false;
     }

@@ -202,6 +202,8 @@ pub struct Tunables {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// `tracking-table-max-keys` (0: no limit), checked before every command while tracking.
+    pub tracking_table_max_keys: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -224,6 +226,7 @@ impl Default for Tunables {
             set_max_intset_entries: AtomicU64::new(512),
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
+            tracking_table_max_keys: AtomicU64::new(1_000_000),
         }
     }
 }
@@ -333,11 +336,31 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        let r = if self.watched[db].is_empty() {
+        self.expire_round_into(db, now, keys, lazy, None)
+    }
+
+    /// [`Shard::expire_round`], also appending the names of the keys it expired to `tracked`
+    /// when given (client-side caching invalidates them after the round).
+    pub fn expire_round_into(
+        &mut self,
+        db: usize,
+        now: i64,
+        keys: usize,
+        lazy: bool,
+        mut tracked: Option<&mut Vec<Vec<u8>>>,
+    ) -> Round {
+        let r = if self.watched[db].is_empty() && tracked.is_none() {
             self.dbs[db].expire_round(now, keys, lazy)
         } else {
             let watched = &mut self.watched[db];
-            self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
+            self.dbs[db].expire_round_with(now, keys, lazy, |k| {
+                if !watched.is_empty() {
+                    watched.touch(k, false);
+                }
+                if let Some(t) = tracked.as_mut() {
+                    t.push(k.to_vec());
+                }
+            })
         };
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
@@ -427,6 +450,10 @@ pub struct Store {
     /// the WATCH bookkeeping with one load. Changed under the key's shard lock, so a writer
     /// holding that lock sees a watch filed before it.
     watches: AtomicUsize,
+    /// Client-side caching is in use (a client tracks, or the tracking table holds keys):
+    /// while false, writes collect nothing for it (one relaxed load). Set by the server's
+    /// tracking registry.
+    pub tracking: AtomicBool,
 }
 
 impl Store {
@@ -448,6 +475,7 @@ impl Store {
             tunables: Tunables::default(),
             expire_stats: ExpireCycleStats::default(),
             watches: AtomicUsize::new(0),
+            tracking: AtomicBool::new(false),
         }
     }
 
@@ -468,6 +496,9 @@ impl Store {
             hint: (0, 0, 0),
             ready: Vec::new(),
             maybe_touched: Vec::new(),
+            invalidated: Vec::new(),
+            maybe_tracked: Vec::new(),
+            tracking_flushed: false,
         }
     }
 
@@ -645,6 +676,17 @@ pub struct Keyspace<'a> {
     /// Watched keys this command looked up for writing in place (database, key): touched
     /// at the end of the command if it changed anything (see [`Keyspace::finish_watch`]).
     pub maybe_touched: Vec<(usize, Vec<u8>)>,
+    /// Client-side caching: keys this command modified (any database: the tracking table is
+    /// keyed by name only), each with whether the command itself changed it (false: it
+    /// expired). Collected only while [`Store::tracking`] is set; the server sends the
+    /// invalidations after the command (see `server::tracking`).
+    pub invalidated: Vec<(Vec<u8>, bool)>,
+    /// Keys looked up for writing in place while tracking is on: invalidated at the end of
+    /// the command if it changed anything (see [`Keyspace::finish_tracking`]).
+    maybe_tracked: Vec<Vec<u8>>,
+    /// A database was flushed while tracking is on: every tracking client gets a null
+    /// invalidation after the command.
+    pub tracking_flushed: bool,
 }
 
 impl<'a> Keyspace<'a> {
@@ -704,7 +746,14 @@ impl<'a> Keyspace<'a> {
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
         // (or the existence check before one) must never see a key it then adds again.
         let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
-        let shard = self.shard_mut(shard_of(h));
+        let i = shard_of(h);
+        debug_assert!(
+            self.guards[i].is_some() || self.guards[i + 1..].iter().all(|g| g.is_none()),
+            "shard {i} locked out of order: a command touched a key it did not declare"
+        );
+        // The guard alone is borrowed (not all of `self`), so the expiry branch can note the
+        // key for client-side caching.
+        let shard: &mut Shard = self.guards[i].get_or_insert_with(|| store.shards[i].lock());
         let d = &mut shard.dbs[db];
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
@@ -736,6 +785,10 @@ impl<'a> Keyspace<'a> {
                 free_value(e.replace_value(Value::Int(0)), lazy);
                 if !shard.watched[db].is_empty() {
                     shard.watched[db].touch(key, false);
+                }
+                // Client-side caching: a lazily expired key is invalidated (not by the command).
+                if store.tracking.load(Ordering::Relaxed) {
+                    self.invalidated.push((key.to_vec(), false));
                 }
                 None
             }
@@ -795,12 +848,14 @@ impl<'a> Keyspace<'a> {
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         let db = self.db;
         self.note_watched(db, key);
+        self.note_tracked(key);
         self.find(db, key, Access::Write).map(|e| e.value_mut())
     }
 
     /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.note_watched(db, key);
+        self.note_tracked(key);
         self.find(db, key, Access::Peek)
     }
 
@@ -819,9 +874,42 @@ impl<'a> Keyspace<'a> {
         }
     }
 
+    /// Client-side caching hook, beside WATCH's at every point a key changes: records `key`
+    /// for invalidation after the command while tracking is on (one relaxed load otherwise).
+    /// `by_command` is false for an expiry (BCAST's NOLOOP does not filter those).
+    #[inline]
+    fn track_modified(&mut self, key: &[u8], by_command: bool) {
+        if self.store.tracking.load(Ordering::Relaxed) {
+            self.invalidated.push((key.to_vec(), by_command));
+        }
+    }
+
+    /// Client-side caching: records a key about to be modified in place; it is invalidated at
+    /// the end of the command only if the command changed something (as WATCH does).
+    #[inline]
+    fn note_tracked(&mut self, key: &[u8]) {
+        if self.store.tracking.load(Ordering::Relaxed) && !self.maybe_tracked.iter().any(|k| k == key)
+        {
+            self.maybe_tracked.push(key.to_vec());
+        }
+    }
+
+    /// Ends a command for client-side caching: the keys it looked up for writing in place are
+    /// invalidated if it changed anything (`dirty_before` is `dirty` when it started).
+    pub fn finish_tracking(&mut self, dirty_before: u64) {
+        if self.maybe_tracked.is_empty() {
+            return;
+        }
+        let keys = std::mem::take(&mut self.maybe_tracked);
+        if self.dirty > dirty_before {
+            self.invalidated.extend(keys.into_iter().map(|k| (k, true)));
+        }
+    }
+
     /// Touches the watched key `key` of database `db` (a write changed it). `h` is its hash.
     #[inline]
     fn touch_watched(&mut self, db: usize, h: u64, key: &[u8]) {
+        self.track_modified(key, true);
         let shard = self.shard_mut(shard_of(h));
         if shard.watched[db].is_empty() {
             return;
@@ -835,6 +923,7 @@ impl<'a> Keyspace<'a> {
     pub fn not_modified(&mut self, key: &[u8]) {
         let db = self.db;
         self.maybe_touched.retain(|(d, k)| !(*d == db && k == key));
+        self.maybe_tracked.retain(|k| k != key);
     }
 
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
@@ -967,9 +1056,15 @@ impl<'a> Keyspace<'a> {
         let key = if ready { Some(e.key().to_vec()) } else { None };
         let watched = shard.watched[db].has(e.key());
         let wkey = if watched { Some(e.key().to_vec()) } else { None };
+        let tracked = self.store.tracking.load(Ordering::Relaxed).then(|| e.key().to_vec());
+        let shard = self.shard_mut(shard_of(h));
         shard.dbs[db].link(h, e);
         if let Some(k) = wkey {
             shard.watched[db].touch(&k, true);
+        }
+        // Client-side caching: a key created is invalidated too (a cached miss).
+        if let Some(k) = tracked {
+            self.invalidated.push((k, true));
         }
         if let Some(k) = key {
             self.ready.push((db, k));
@@ -1046,9 +1141,11 @@ impl<'a> Keyspace<'a> {
         if !paused && e.expire().is_some_and(|t| now > t) {
             shard.stats.expired_keys += 1;
             free_value(v, lazy);
+            self.track_modified(key, false);
             return None;
         }
         self.dirty += 1;
+        self.track_modified(key, true);
         Some(v)
     }
 
@@ -1116,6 +1213,10 @@ impl<'a> Keyspace<'a> {
     /// Counts one change per key removed, as Redis's FLUSHDB adds to `dirty`.
     pub fn flush_db(&mut self, db: usize) -> Flushed {
         self.touch_all_watched(db, None);
+        // Client-side caching: every tracking client is told to drop everything.
+        if self.store.tracking.load(Ordering::Relaxed) {
+            self.tracking_flushed = true;
+        }
         let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
         for i in 0..SHARDS {
             let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
