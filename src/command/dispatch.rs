@@ -188,7 +188,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     ctx.ks.finish_watch(0);
     if tracking || ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
         ctx.ks.finish_tracking(0);
-        tracking_after(&mut ctx, cmd, argv);
+        tracking_after(&mut ctx, cmd, argv, false);
         tracking_end(&mut ctx, &entry.full_name);
     }
     let dirty = ctx.ks.dirty;
@@ -226,15 +226,26 @@ fn tracking_before(server: &Server, client: &mut Client, out: &mut Reply) {
 /// invalidated, then, for a tracking client, the keys a read-only command declared are
 /// remembered (in OPTIN mode only after CLIENT CACHING YES, in OPTOUT mode unless CLIENT
 /// CACHING NO; never in BCAST mode, nor for pub/sub's shard channels).
-pub fn tracking_after(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+/// Inside EXEC (`in_exec`) the BCAST part waits for the end of the transaction.
+pub fn tracking_after(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]], in_exec: bool) {
+    use crate::server::tracking::Scope;
     let server = ctx.server;
     if ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
         let mut keys = std::mem::take(&mut ctx.ks.invalidated);
         let flushed = std::mem::take(&mut ctx.ks.tracking_flushed);
         let own = &mut ctx.client.tracking_pending;
-        server.tracking.invalidate(server, &mut keys, flushed, ctx.client.id, own);
+        let scope = if in_exec { Scope::Table } else { Scope::All };
+        server.tracking.invalidate(server, &mut keys, flushed, ctx.client.id, own, scope);
+        if in_exec && server.tracking.has_prefixes() {
+            ctx.client.tracking_bcast.append(&mut keys);
+        }
         keys.clear();
         ctx.ks.invalidated = keys;
+    }
+    if !in_exec && !ctx.client.tracking_bcast.is_empty() {
+        let mut keys = std::mem::take(&mut ctx.client.tracking_bcast);
+        let own = &mut ctx.client.tracking_pending;
+        server.tracking.invalidate(server, &mut keys, false, ctx.client.id, own, Scope::Broadcast);
     }
     use crate::server::client::flags as cf;
     let f = ctx.client.info.flags.load(Ordering::Relaxed);
@@ -312,7 +323,7 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
     ctx.ks.finish_watch(dirty_before);
     ctx.ks.finish_tracking(dirty_before);
     // Invalidations to this client wait in `tracking_pending` until EXEC has replied.
-    tracking_after(ctx, entry.cmd, argv);
+    tracking_after(ctx, entry.cmd, argv, true);
     let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
     server.table.record_call(idx, took, argv, ctx.client);
     if ctx.out.has_errors() {

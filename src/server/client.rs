@@ -415,6 +415,9 @@ pub struct Client {
     /// Client-side caching invalidations due to this connection, produced by the command
     /// running (or the transaction): sent after its reply (see `server::tracking`).
     pub tracking_pending: Vec<u8>,
+    /// Keys modified by the commands of the running transaction, for BCAST clients once it is
+    /// done: (key, changed by the command itself).
+    pub tracking_bcast: Vec<(Vec<u8>, bool)>,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -460,6 +463,7 @@ impl Client {
             pubsub: None,
             reply_is_push: false,
             tracking_pending: Vec::new(),
+            tracking_bcast: Vec::new(),
         }
     }
 

@@ -141,7 +141,8 @@ fn invalidate_expired(server: &Server, cycle: &mut ExpireCycle) {
         return;
     }
     let mut keys: Vec<(Vec<u8>, bool)> = cycle.tracked.drain(..).map(|k| (k, false)).collect();
-    server.tracking.invalidate(server, &mut keys, false, 0, &mut Vec::new());
+    let all = crate::server::tracking::Scope::All;
+    server.tracking.invalidate(server, &mut keys, false, 0, &mut Vec::new(), all);
 }
 
 /// The state Redis keeps in `activeExpireCycle`'s statics.

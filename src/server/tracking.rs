@@ -71,6 +71,19 @@ struct Tracker {
     prefixes: BTreeSet<Vec<u8>>,
 }
 
+/// What [`Tracking::invalidate`] serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The tracking table and the BCAST prefixes: a command on its own.
+    All,
+    /// The table only: a command inside EXEC, whose keys are broadcast once EXEC is done (a
+    /// BCAST client gets one message per prefix for the whole transaction, as Redis sends
+    /// them once per event loop).
+    Table,
+    /// The BCAST prefixes only: the keys of a whole transaction.
+    Broadcast,
+}
+
 /// What an invalidation carries.
 enum Payload<'a> {
     Keys(&'a [&'a [u8]]),
@@ -88,6 +101,11 @@ impl Tracking {
     /// Number of clients with tracking on.
     pub fn clients(&self) -> usize {
         self.clients_on.load(Ordering::Relaxed)
+    }
+
+    /// True when some client tracks in BCAST mode (a prefix is registered).
+    pub fn has_prefixes(&self) -> bool {
+        !self.state.lock().prefixes.is_empty()
     }
 
     /// Returns (keys, items, prefixes) for INFO.
@@ -221,7 +239,8 @@ impl Tracking {
     /// Sends the invalidations of one command: `keys` it modified (with whether the command
     /// itself did, rather than an expiry), and a null to every tracking client when it
     /// flushed a database. `writer` is the client that ran it (0: the server itself); what is
-    /// due to that very connection is appended to `own`, to follow its reply.
+    /// due to that very connection is appended to `own`, to follow its reply. `scope` says
+    /// whether the tracking table, the BCAST prefixes or both are served.
     pub fn invalidate(
         &self,
         server: &Server,
@@ -229,6 +248,7 @@ impl Tracking {
         flushed: bool,
         writer: u64,
         own: &mut Vec<u8>,
+        scope: Scope,
     ) {
         let mut guard = self.state.lock();
         let st = &mut *guard;
@@ -241,10 +261,12 @@ impl Tracking {
             st.items = 0;
         }
         dedup(keys);
-        for (k, _) in keys.iter() {
-            invalidate_key(server, st, k, writer, own);
+        if scope != Scope::Broadcast {
+            for (k, _) in keys.iter() {
+                invalidate_key(server, st, k, writer, own);
+            }
         }
-        if !st.prefixes.is_empty() && !keys.is_empty() {
+        if scope != Scope::Table && !st.prefixes.is_empty() && !keys.is_empty() {
             broadcast(server, st, keys, writer, own);
         }
         self.sync(st, &server.store);
