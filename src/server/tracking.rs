@@ -92,10 +92,8 @@ enum Payload<'a> {
 }
 
 /// The mode bits CLIENT TRACKING ON sets (besides `flags::TRACKING`).
-pub const MODE_BITS: u32 = flags::TRACKING_BCAST
-    | flags::TRACKING_OPTIN
-    | flags::TRACKING_OPTOUT
-    | flags::TRACKING_NOLOOP;
+pub const MODE_BITS: u32 =
+    flags::TRACKING_BCAST | flags::TRACKING_OPTIN | flags::TRACKING_OPTOUT | flags::TRACKING_NOLOOP;
 
 impl Tracking {
     /// Number of clients with tracking on.
@@ -117,7 +115,9 @@ impl Tracking {
     /// Returns the BCAST prefixes of client `id`, sorted.
     pub fn prefixes_of(&self, id: u64) -> Vec<Vec<u8>> {
         let st = self.state.lock();
-        st.clients.get(&id).map_or_else(Vec::new, |t| t.prefixes.iter().cloned().collect())
+        st.clients
+            .get(&id)
+            .map_or_else(Vec::new, |t| t.prefixes.iter().cloned().collect())
     }
 
     /// Mirrors "anything to track" into the store, so its writes collect keys only then.
@@ -142,8 +142,10 @@ impl Tracking {
     ) -> Result<(), String> {
         let info = client.info.clone();
         let bcast = mode & flags::TRACKING_BCAST != 0;
-        let (optin, optout) =
-            (mode & flags::TRACKING_OPTIN != 0, mode & flags::TRACKING_OPTOUT != 0);
+        let (optin, optout) = (
+            mode & flags::TRACKING_OPTIN != 0,
+            mode & flags::TRACKING_OPTOUT != 0,
+        );
         if !bcast && !prefixes.is_empty() {
             return Err(errors::TRACKING_PREFIX_BCAST.into());
         }
@@ -174,7 +176,8 @@ impl Tracking {
         }
         info.set_flag(flags::TRACKING_BROKEN_REDIR | MODE_BITS, false);
         info.set_flag(flags::TRACKING | mode, true);
-        info.tracking_redir.store(redirect as i64, Ordering::Relaxed);
+        info.tracking_redir
+            .store(redirect as i64, Ordering::Relaxed);
         let t = st.clients.entry(info.id).or_insert_with(|| Tracker {
             info: info.clone(),
             inbox,
@@ -184,7 +187,11 @@ impl Tracking {
         t.redirect = redirect;
         if bcast {
             let empty: [&[u8]; 1] = [b""];
-            let list = if prefixes.is_empty() { &empty[..] } else { prefixes };
+            let list = if prefixes.is_empty() {
+                &empty[..]
+            } else {
+                prefixes
+            };
             for p in list {
                 if t.prefixes.insert(p.to_vec()) {
                     st.prefixes.entry(p.to_vec()).or_default().push(info.id);
@@ -214,7 +221,10 @@ impl Tracking {
             }
         }
         self.clients_on.fetch_sub(1, Ordering::Relaxed);
-        info.set_flag(flags::TRACKING | flags::TRACKING_BROKEN_REDIR | MODE_BITS, false);
+        info.set_flag(
+            flags::TRACKING | flags::TRACKING_BROKEN_REDIR | MODE_BITS,
+            false,
+        );
         info.set_flag(flags::TRACKING_CACHING, false);
         self.sync(st, store);
     }
@@ -276,7 +286,11 @@ impl Tracking {
     /// invalidating keys, as Redis does before each command and in its cron. The effort per
     /// call grows while the table stays over the limit.
     pub fn enforce_limit(&self, server: &Server, writer: u64, own: &mut Vec<u8>) {
-        let max = server.store.tunables.tracking_table_max_keys.load(Ordering::Relaxed) as usize;
+        let max = server
+            .store
+            .tunables
+            .tracking_table_max_keys
+            .load(Ordering::Relaxed) as usize;
         if max == 0 || self.table_len.load(Ordering::Relaxed) <= max {
             return;
         }
@@ -353,10 +367,14 @@ fn dedup(keys: &mut Vec<(Vec<u8>, bool)>) {
 /// Sends the invalidation of `key` to every client the table lists for it (skipping BCAST
 /// clients and a NOLOOP writer) and forgets the key.
 fn invalidate_key(server: &Server, st: &mut State, key: &[u8], writer: u64, own: &mut Vec<u8>) {
-    let Some(ids) = st.table.remove(key) else { return };
+    let Some(ids) = st.table.remove(key) else {
+        return;
+    };
     st.items -= ids.len();
     for id in ids {
-        let Some(t) = st.clients.get(&id) else { continue };
+        let Some(t) = st.clients.get(&id) else {
+            continue;
+        };
         let f = t.info.flags.load(Ordering::Relaxed);
         if f & flags::TRACKING_BCAST != 0 || (f & flags::TRACKING_NOLOOP != 0 && id == writer) {
             continue;
@@ -385,10 +403,17 @@ fn broadcast(
         // Redis lists a prefix's keys in byte order.
         matched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for &id in ids {
-            let Some(t) = st.clients.get(&id) else { continue };
+            let Some(t) = st.clients.get(&id) else {
+                continue;
+            };
             let noloop = id == writer && t.info.has_flag(flags::TRACKING_NOLOOP);
             list.clear();
-            list.extend(matched.iter().filter(|(_, own)| !(noloop && *own)).map(|(k, _)| &k[..]));
+            list.extend(
+                matched
+                    .iter()
+                    .filter(|(_, own)| !(noloop && *own))
+                    .map(|(k, _)| &k[..]),
+            );
             if !list.is_empty() {
                 send(server, t, Payload::Keys(&list), writer, own);
             }
@@ -471,7 +496,11 @@ pub fn for_each_key<'a>(
         KeySpec::None => {}
         KeySpec::Range { first, last, step } => {
             let argc = argv.len() as i32;
-            let last = if last < 0 { argc + last } else { last.min(argc - 1) };
+            let last = if last < 0 {
+                argc + last
+            } else {
+                last.min(argc - 1)
+            };
             let mut i = first;
             while i <= last && i < argc && step > 0 {
                 if let Some(k) = argv.get(i as usize) {
@@ -490,5 +519,272 @@ pub fn for_each_key<'a>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::testing::{Harness, bulk, err};
+    use crate::protocol::reply::Value;
+
+    /// Takes what other connections queued for the harness's client.
+    fn inbox(h: &Harness) -> Vec<u8> {
+        let mut v = Vec::new();
+        if let Some(p) = h.client.pubsub.as_ref() {
+            p.me.take_into(&mut v);
+        }
+        v
+    }
+
+    fn ok() -> Value {
+        Value::Simple("OK".into())
+    }
+
+    /// A RESP3 client with tracking on (plus `opts`), and another client.
+    fn pair(opts: &[&str]) -> (Harness, Harness) {
+        let mut a = Harness::new();
+        let b = a.another();
+        a.raw(&["hello", "3"]);
+        let mut argv = vec!["client", "tracking", "on"];
+        argv.extend_from_slice(opts);
+        assert_eq!(a.run(&argv), ok());
+        (a, b)
+    }
+
+    fn info_field(h: &mut Harness, name: &str) -> String {
+        let Value::Bulk(text) = h.run(&["info", "everything"]) else {
+            panic!()
+        };
+        let text = String::from_utf8(text).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap();
+        line[name.len() + 1..].to_string()
+    }
+
+    #[test]
+    fn a_read_key_is_invalidated_once_when_another_client_writes_it() {
+        let (mut a, mut b) = pair(&[]);
+        b.run(&["set", "k", "1"]);
+        assert_eq!(a.run(&["get", "k"]), bulk("1"));
+        assert_eq!(a.run(&["get", "other"]), Value::Null);
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "2");
+        assert_eq!(info_field(&mut b, "tracking_clients"), "1");
+        b.run(&["incr", "k"]);
+        assert_eq!(inbox(&a), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+        // Forgotten once invalidated, until read again.
+        b.run(&["incr", "k"]);
+        assert!(inbox(&a).is_empty());
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "1");
+        // A write that changes nothing in place invalidates nothing.
+        a.run(&["get", "k"]);
+        b.run(&["lpush", "l", "x"]);
+        a.run(&["lrange", "l", "0", "-1"]);
+        assert_eq!(b.run(&["lrem", "l", "0", "nothere"]), Value::Int(0));
+        assert!(inbox(&a).is_empty());
+        assert_eq!(b.run(&["rpush", "l", "y"]), Value::Int(2));
+        assert_eq!(inbox(&a), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nl\r\n");
+    }
+
+    #[test]
+    fn own_writes_follow_the_reply_unless_noloop() {
+        let (mut a, _b) = pair(&[]);
+        a.run(&["get", "k"]);
+        assert_eq!(
+            a.raw(&["set", "k", "1"]),
+            b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+        );
+        let (mut a, _b) = pair(&["noloop"]);
+        a.run(&["get", "k"]);
+        assert_eq!(a.raw(&["set", "k", "1"]), b"+OK\r\n");
+        // Inside a transaction: after EXEC's whole reply.
+        let (mut a, _b) = pair(&[]);
+        a.run(&["mset", "a", "1", "b", "2"]);
+        a.run(&["get", "a"]);
+        a.run(&["multi"]);
+        a.run(&["incr", "a"]);
+        a.run(&["get", "b"]);
+        assert_eq!(
+            a.raw(&["exec"]),
+            b"*2\r\n:2\r\n$1\r\n2\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n"
+        );
+    }
+
+    #[test]
+    fn resp2_redirect_gets_messages_and_a_gone_one_is_reported() {
+        let mut r = Harness::new();
+        r.run(&["subscribe", "x"]);
+        let rid = r.client.id.to_string();
+        let mut a = r.another();
+        let mut b = r.another();
+        assert_eq!(a.run(&["client", "tracking", "on", "redirect", &rid]), ok());
+        assert_eq!(
+            a.run(&["client", "getredir"]),
+            Value::Int(r.client.id as i64)
+        );
+        a.run(&["get", "k"]);
+        b.run(&["set", "k", "1"]);
+        assert_eq!(
+            inbox(&r),
+            b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n"
+        );
+        // A flush: the null of the tracking client's protocol.
+        b.run(&["flushall"]);
+        assert_eq!(
+            inbox(&r),
+            b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n"
+        );
+        // The redirect client leaves: a RESP3 tracking client is told, and flagged.
+        r.server.pubsub.forget_inbox(r.client.id);
+        r.server.clients.remove(r.client.id);
+        a.raw(&["hello", "3"]);
+        a.run(&["get", "k"]);
+        b.run(&["set", "k", "2"]);
+        assert_eq!(
+            inbox(&a),
+            format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{rid}\r\n").as_bytes()
+        );
+        let Value::Map(info) = a.run(&["client", "trackinginfo"]) else {
+            panic!()
+        };
+        assert_eq!(
+            info[0].1,
+            Value::Set(vec![bulk("on"), bulk("broken_redirect")])
+        );
+        assert_eq!(
+            a.run(&["client", "tracking", "on", "redirect", &rid]),
+            err("ERR The client ID you want redirect to does not exist")
+        );
+    }
+
+    #[test]
+    fn bcast_sends_one_message_per_prefix_and_checks_collisions() {
+        let (mut a, mut b) = pair(&["bcast", "prefix", "a:", "prefix", "b:"]);
+        b.run(&["mset", "b:1", "x", "a:2", "x", "c:1", "x", "a:1", "x"]);
+        assert_eq!(
+            inbox(&a),
+            b">2\r\n$10\r\ninvalidate\r\n*2\r\n$3\r\na:1\r\n$3\r\na:2\r\n\
+              >2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nb:1\r\n"
+        );
+        assert_eq!(info_field(&mut b, "tracking_total_prefixes"), "2");
+        assert_eq!(
+            a.run(&["client", "tracking", "on", "bcast", "prefix", "a"]),
+            err(
+                "ERR Prefix 'a' overlaps with an existing prefix 'a:'. Prefixes for a single \
+                 client must not overlap."
+            )
+        );
+        assert_eq!(
+            a.run(&[
+                "client", "tracking", "on", "bcast", "prefix", "cd", "prefix", "c"
+            ]),
+            err(
+                "ERR Prefix 'cd' overlaps with another provided prefix 'c'. Prefixes for a \
+                 single client must not overlap."
+            )
+        );
+        assert_eq!(
+            a.run(&["client", "tracking", "on"]),
+            err(crate::protocol::errors::TRACKING_BCAST_SWITCH)
+        );
+        assert_eq!(
+            a.run(&["client", "tracking", "on", "bcast", "prefix", "c"]),
+            ok()
+        );
+        let Value::Map(info) = a.run(&["client", "trackinginfo"]) else {
+            panic!()
+        };
+        assert_eq!(
+            info[2].1,
+            Value::Array(vec![bulk("a:"), bulk("b:"), bulk("c")])
+        );
+        assert_eq!(a.run(&["client", "tracking", "off"]), ok());
+        assert_eq!(info_field(&mut b, "tracking_total_prefixes"), "0");
+        assert_eq!(info_field(&mut b, "tracking_clients"), "0");
+        b.run(&["set", "a:1", "y"]);
+        assert!(inbox(&a).is_empty());
+    }
+
+    #[test]
+    fn optin_and_optout_follow_client_caching() {
+        let (mut a, mut b) = pair(&["optin"]);
+        assert_eq!(
+            a.run(&["client", "caching", "no"]),
+            err(crate::protocol::errors::CACHING_NO_OPTOUT)
+        );
+        a.run(&["get", "k"]);
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "0");
+        assert_eq!(a.run(&["client", "caching", "yes"]), ok());
+        let Value::Map(info) = a.run(&["client", "trackinginfo"]) else {
+            panic!()
+        };
+        assert_eq!(
+            info[0].1,
+            Value::Set(vec![bulk("on"), bulk("optin"), bulk("caching-yes")])
+        );
+        a.run(&["get", "k"]);
+        // CLIENT CACHING covers one command only.
+        a.run(&["get", "k2"]);
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "1");
+        assert_eq!(
+            a.run(&["client", "tracking", "on", "optout"]),
+            err(crate::protocol::errors::TRACKING_OPT_SWITCH)
+        );
+        let (mut a, mut b) = pair(&["optout"]);
+        a.run(&["client", "caching", "no"]);
+        a.run(&["get", "k"]);
+        a.run(&["get", "k2"]);
+        b.run(&["set", "k", "1"]);
+        b.run(&["set", "k2", "1"]);
+        assert_eq!(inbox(&a), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n");
+    }
+
+    #[test]
+    fn expiry_and_flushes_invalidate() {
+        let (mut a, mut b) = pair(&[]);
+        b.run(&["set", "k", "v", "px", "1"]);
+        a.run(&["get", "k"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        // Lazy expiry by a read of another client.
+        assert_eq!(b.run(&["get", "k"]), Value::Null);
+        assert_eq!(inbox(&a), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+        a.run(&["get", "k1"]);
+        a.run(&["get", "k2"]);
+        assert_eq!(b.run(&["flushdb", "async"]), ok());
+        assert_eq!(inbox(&a), b">2\r\n$10\r\ninvalidate\r\n_\r\n");
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "0");
+    }
+
+    #[test]
+    fn table_over_its_limit_evicts_before_the_next_command() {
+        let (mut a, mut b) = pair(&[]);
+        for k in ["k1", "k2", "k3"] {
+            a.run(&["get", k]);
+        }
+        assert_eq!(
+            b.run(&["config", "set", "tracking-table-max-keys", "1"]),
+            ok()
+        );
+        // The invalidations of the two keys given up come ahead of the reply.
+        let out = a.raw(&["ping"]);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("invalidate").count(), 2);
+        assert!(text.ends_with("+PONG\r\n"));
+        assert_eq!(info_field(&mut b, "tracking_total_keys"), "1");
+    }
+
+    #[test]
+    fn reset_and_off_stop_tracking() {
+        let (mut a, mut b) = pair(&["noloop"]);
+        assert_eq!(a.run(&["client", "getredir"]), Value::Int(0));
+        a.run(&["reset"]);
+        assert_eq!(a.run(&["client", "getredir"]), Value::Int(-1));
+        assert_eq!(info_field(&mut b, "tracking_clients"), "0");
+        let Value::Array(info) = a.run(&["client", "trackinginfo"]) else {
+            panic!()
+        };
+        assert_eq!(info[1], Value::Array(vec![bulk("off")]));
+        assert_eq!(info[3], Value::Int(-1));
     }
 }

@@ -1361,6 +1361,57 @@ mod tests {
     }
 
     #[test]
+    fn tracking_hook_collects_modified_keys_only_while_on() {
+        let store = Store::new(2);
+        let mut ks = store.lock_all(0, 1000);
+        ks.set(b"a", Value::Int(1), false);
+        assert!(ks.invalidated.is_empty());
+        store.tracking.store(true, Ordering::Relaxed);
+        ks.set(b"a", Value::Int(2), false);
+        ks.insert_in(1, b"b", Value::Int(1), None);
+        ks.set_with_expire(b"e", Value::Int(1), Some(1001));
+        assert!(ks.delete(b"a"));
+        let names: Vec<(&[u8], bool)> = ks
+            .invalidated
+            .iter()
+            .map(|(k, c)| (k.as_slice(), *c))
+            .collect();
+        assert_eq!(
+            names,
+            [(&b"a"[..], true), (b"b", true), (b"e", true), (b"a", true)]
+        );
+        ks.invalidated.clear();
+        // In place: only if the command changed something.
+        let before = ks.dirty;
+        assert!(ks.get_mut(b"e").is_some());
+        ks.finish_tracking(before);
+        assert!(ks.invalidated.is_empty());
+        assert!(ks.get_mut(b"e").is_some());
+        ks.dirty += 1;
+        ks.finish_tracking(before);
+        assert_eq!(ks.invalidated, [(b"e".to_vec(), true)]);
+        ks.invalidated.clear();
+        // Lazy expiry is not the command's own change.
+        ks.now = 1002;
+        assert!(ks.get(b"e").is_none());
+        assert_eq!(ks.invalidated, [(b"e".to_vec(), false)]);
+        ks.flush_db(1);
+        assert!(ks.tracking_flushed);
+        drop(ks);
+        // Active expiry hands its keys over.
+        let mut ks = store.lock_all(0, 1000);
+        ks.set_with_expire(b"x", Value::Int(1), Some(1001));
+        drop(ks);
+        let mut expired = Vec::new();
+        for i in 0..SHARDS {
+            store
+                .shard(i)
+                .expire_round_into(0, 5000, 20, false, Some(&mut expired));
+        }
+        assert_eq!(expired, [b"x".to_vec()]);
+    }
+
+    #[test]
     fn set_get_expire_delete() {
         let store = Store::new(16);
         let mut ks = store.lock_all(0, 1000);
