@@ -444,6 +444,25 @@ mod tests {
     }
 
     #[test]
+    fn inboxes_are_found_by_id_until_forgotten() {
+        let ps = PubSub::default();
+        let mut a = client(7);
+        assert!(ps.inbox(7).is_none());
+        let me = ensure_inbox(&ps, &mut a);
+        assert!(Arc::ptr_eq(&me, &ps.inbox(7).unwrap()));
+        // Subscribing later keeps the same inbox.
+        subscribe(&ps, &mut a, Kind::Channel, b"c");
+        assert!(Arc::ptr_eq(&me, &a.pubsub.as_ref().unwrap().me));
+        ps.inbox(7).unwrap().push_raw(b">1\r\n$1\r\nx\r\n");
+        assert_eq!(inbox(&a), b">1\r\n$1\r\nx\r\n");
+        // A session that lost its subscriptions gets the registered inbox back.
+        a.pubsub = None;
+        assert!(Arc::ptr_eq(&me, &ensure_inbox(&ps, &mut a)));
+        ps.drop_client(7);
+        assert!(ps.inbox(7).is_none());
+    }
+
+    #[test]
     fn publishing_to_oneself_goes_before_the_reply() {
         let ps = PubSub::default();
         let mut a = client(1);
