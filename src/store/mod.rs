@@ -29,6 +29,14 @@
 //! transactions. With nothing watched anywhere this costs one relaxed load per lookup for
 //! writing.
 //!
+//! # Client-side caching
+//!
+//! Beside WATCH's, every mutation path (and lazy expiry, and FLUSHDB) notes the key it changed
+//! in the view (`Keyspace::invalidated`, `tracking_flushed`) while [`Store::tracking`] is set,
+//! and the server sends the invalidations after the command (`server::tracking`); the active
+//! expiry hands its keys to the cron ([`Shard::expire_round_into`]). With nobody tracking this
+//! costs one relaxed load per write.
+//!
 //! Locks are `parking_lot` mutexes, held only while a command runs and never across an
 //! `.await`: a command never waits on I/O while holding one. The cron's active expiry and
 //! table housekeeping lock one shard at a time, for one short round each.
