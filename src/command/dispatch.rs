@@ -186,7 +186,13 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         crate::cmd::blocking::serve_ready(&mut ctx.ks);
     }
     ctx.ks.finish_watch(0);
-    if tracking || ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
+    // (A transaction that turned tracking on may have left invalidations in the client.)
+    if tracking
+        || ctx.ks.tracking_flushed
+        || !ctx.ks.invalidated.is_empty()
+        || !ctx.client.tracking_pending.is_empty()
+        || !ctx.client.tracking_bcast.is_empty()
+    {
         ctx.ks.finish_tracking(0);
         tracking_after(&mut ctx, cmd, argv, false);
         tracking_end(&mut ctx, &entry.full_name);

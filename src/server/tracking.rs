@@ -612,6 +612,20 @@ mod tests {
     }
 
     #[test]
+    fn tracking_turned_on_inside_a_transaction_still_follows_exec() {
+        let mut a = Harness::new();
+        a.raw(&["hello", "3"]);
+        a.run(&["multi"]);
+        a.run(&["client", "tracking", "on"]);
+        a.run(&["get", "kk"]);
+        a.run(&["set", "kk", "v"]);
+        assert_eq!(
+            a.raw(&["exec"]),
+            b"*3\r\n+OK\r\n_\r\n+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nkk\r\n"
+        );
+    }
+
+    #[test]
     fn resp2_redirect_gets_messages_and_a_gone_one_is_reported() {
         let mut r = Harness::new();
         r.run(&["subscribe", "x"]);
