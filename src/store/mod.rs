@@ -55,6 +55,7 @@ pub mod dict;
 pub mod entry;
 pub mod expires;
 pub mod lazyfree;
+pub mod snapshot;
 pub mod types;
 pub mod value;
 pub mod watch;
@@ -285,6 +286,8 @@ pub struct Db {
     expire_cursor: u64,
     /// Running estimate of the TTL left on keys that have one, in ms (INFO's `avg_ttl`).
     pub avg_ttl: i64,
+    /// The snapshot walker's state for this slice (moves with it on SWAPDB).
+    snap: snapshot::DbSnap,
 }
 
 /// Counters kept per shard (no atomics: they change under the shard's lock) and summed for
@@ -310,9 +313,17 @@ pub struct Shard {
     /// Keys of this shard that clients WATCH, per database index (apart from `dbs` for the
     /// same reason as `waiters`).
     pub watched: Vec<Watchers>,
+    /// The running snapshot's hooks (see `snapshot.rs`).
+    pub snap: snapshot::ShardSnap,
 }
 
 impl Db {
+    /// Returns the slice's database number at a running snapshot's instant.
+    #[inline]
+    fn snap_origin(&self) -> usize {
+        self.snap.origin()
+    }
+
     /// Checks that the TTL index and the count of keys with a TTL agree with the entries.
     #[cfg(test)]
     pub fn check_index(&self) {
@@ -333,11 +344,17 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        let r = if self.watched[db].is_empty() {
+        let r = if self.watched[db].is_empty() && !self.snap.active() {
             self.dbs[db].expire_round(now, keys, lazy)
         } else {
-            let watched = &mut self.watched[db];
-            self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
+            let (watched, snap) = (&mut self.watched[db], &mut self.snap);
+            let origin = self.dbs[db].snap_origin();
+            self.dbs[db].expire_round_with(now, keys, lazy, |e| {
+                if !watched.is_empty() {
+                    watched.touch(e.key(), false);
+                }
+                snap.before_remove(origin, e);
+            })
         };
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
@@ -427,6 +444,8 @@ pub struct Store {
     /// the WATCH bookkeeping with one load. Changed under the key's shard lock, so a writer
     /// holding that lock sees a watch filed before it.
     watches: AtomicUsize,
+    /// The running snapshot, if any (see `snapshot.rs`).
+    snap: snapshot::Global,
 }
 
 impl Store {
@@ -439,6 +458,7 @@ impl Store {
                     stats: ShardStats::default(),
                     waiters: (0..databases).map(|_| Waiters::default()).collect(),
                     watched: (0..databases).map(|_| Watchers::default()).collect(),
+                    snap: snapshot::ShardSnap::default(),
                 })
             })
             .collect();
@@ -448,6 +468,7 @@ impl Store {
             tunables: Tunables::default(),
             expire_stats: ExpireCycleStats::default(),
             watches: AtomicUsize::new(0),
+            snap: snapshot::Global::default(),
         }
     }
 
@@ -621,6 +642,8 @@ enum Access {
     Inspect,
     /// Touches, does not count: a write (Redis's `LOOKUP_WRITE`).
     Write,
+    /// Neither, as `Peek`, but the caller may change the entry in place (`entry_in`).
+    Modify,
 }
 
 /// A command's view of the keyspace: the current database and the locks it holds. Dropping it
@@ -706,6 +729,7 @@ impl<'a> Keyspace<'a> {
         let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
         let shard = self.shard_mut(shard_of(h));
         let d = &mut shard.dbs[db];
+        let origin = d.snap_origin();
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
         match found {
@@ -717,6 +741,10 @@ impl<'a> Keyspace<'a> {
                 None
             }
             Found::Live(e) => {
+                if matches!(access, Access::Write | Access::Modify) {
+                    // The caller may change it: a running snapshot takes it first.
+                    shard.snap.before_write(origin, e);
+                }
                 if touch {
                     tun.touch(e);
                 }
@@ -726,6 +754,7 @@ impl<'a> Keyspace<'a> {
                 Some(e)
             }
             Found::Evicted(mut e) => {
+                shard.snap.before_remove(origin, &e);
                 // Field by field: `d.dict` may not be borrowed again on this path.
                 d.volatile -= 1;
                 d.expires.remove_where(h, |t| t.hash() == h);
@@ -801,7 +830,7 @@ impl<'a> Keyspace<'a> {
     /// Returns the live entry of `key` in database `db`, for writing (no access recorded).
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.note_watched(db, key);
-        self.find(db, key, Access::Peek)
+        self.find(db, key, Access::Modify)
     }
 
     /// Records a watched key about to be modified in place (one branch when nothing is
@@ -958,9 +987,11 @@ impl<'a> Keyspace<'a> {
 
     /// Files an entry whose key is known to be absent from database `db` (RENAME, MOVE and
     /// COPY move or build whole entries, keeping their TTL and access clock).
-    pub fn put_entry_in(&mut self, db: usize, e: Entry) {
+    pub fn put_entry_in(&mut self, db: usize, mut e: Entry) {
         let h = hash_key(e.key());
         let shard = self.shard_mut(shard_of(h));
+        // Created after a running snapshot's instant: not part of its image.
+        shard.snap.mark_new(&mut e);
         // A new key that clients wait on: they are served after this command.
         let ready = shard.waiters[db].has(e.key())
             && matches!(e.value(), Value::List(_) | Value::ZSet(_));
@@ -1024,7 +1055,9 @@ impl<'a> Keyspace<'a> {
     /// Takes the entry of `key` out of database `db`, expired or not.
     pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
-        let e = self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)?;
+        let shard = self.shard_mut(shard_of(h));
+        let e = shard.dbs[db].unlink(h, key)?;
+        shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         self.touch_watched(db, h, key);
         Some(e)
     }
@@ -1038,6 +1071,7 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
+        shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         if !shard.watched[db].is_empty() {
             shard.watched[db].touch(key, false);
         }
@@ -1074,9 +1108,12 @@ impl<'a> Keyspace<'a> {
     /// Returns false if the key does not exist.
     pub fn set_expire_in(&mut self, db: usize, key: &[u8], when: Option<i64>) -> bool {
         let h = self.hash(key);
-        let d = &mut self.shard_mut(shard_of(h)).dbs[db];
+        let shard = self.shard_mut(shard_of(h));
+        let (d, snap) = (&mut shard.dbs[db], &mut shard.snap);
+        let origin = d.snap_origin();
         let mut had = None;
-        let found = d.dict.update(h, key, |e| {
+        let found = d.dict.update(h, key, |mut e| {
+            snap.before_write(origin, &mut e);
             had = Some(e.expire().is_some());
             e.with_expire(when)
         });
@@ -1117,10 +1154,17 @@ impl<'a> Keyspace<'a> {
     pub fn flush_db(&mut self, db: usize) -> Flushed {
         self.touch_all_watched(db, None);
         let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
+        let store = self.store;
         for i in 0..SHARDS {
-            let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
+            let shard = self.shard_mut(i);
+            let d = std::mem::take(&mut shard.dbs[db]);
             old.keys += d.dict.len();
-            old.dbs.push(d);
+            if shard.snap.wants_flushed(&d) {
+                // A running snapshot has not walked it yet: its walker walks it, then frees it.
+                store.snap.adopt_flushed(d);
+            } else {
+                old.dbs.push(d);
+            }
         }
         self.dirty += old.keys as u64;
         old
