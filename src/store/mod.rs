@@ -35,6 +35,14 @@
 //!
 //! The hasher is process-wide and randomly seeded, against collision flooding.
 //!
+//! # Snapshots
+//!
+//! [`Store::snapshot`] (`snapshot.rs`) hands a sink every key as of one instant while commands
+//! go on. Every path above that changes or removes an entry first calls the shard's snapshot
+//! hook (`snap.before_write` / `before_remove`, one test of a field of the locked shard when
+//! no snapshot runs), new entries are marked by `put_entry_in`, and FLUSHDB hands a slice the
+//! walker has not finished to it instead of to the caller.
+//!
 //! # Expiry
 //!
 //! A key's expire time is in its entry; it is expired when the clock is past it (`now > when`,
@@ -353,6 +361,7 @@ impl Shard {
                 if !watched.is_empty() {
                     watched.touch(e.key(), false);
                 }
+                // Expired actively: a running snapshot takes it first.
                 snap.before_remove(origin, e);
             })
         };
@@ -754,6 +763,7 @@ impl<'a> Keyspace<'a> {
                 Some(e)
             }
             Found::Evicted(mut e) => {
+                // Expired lazily: a running snapshot takes it first.
                 shard.snap.before_remove(origin, &e);
                 // Field by field: `d.dict` may not be borrowed again on this path.
                 d.volatile -= 1;
@@ -1057,6 +1067,7 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let e = shard.dbs[db].unlink(h, key)?;
+        // Leaving this key (RENAME, MOVE): a running snapshot takes it first.
         shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         self.touch_watched(db, h, key);
         Some(e)
@@ -1071,6 +1082,7 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
+        // Deleted: a running snapshot takes it first.
         shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         if !shard.watched[db].is_empty() {
             shard.watched[db].touch(key, false);
@@ -1113,6 +1125,7 @@ impl<'a> Keyspace<'a> {
         let origin = d.snap_origin();
         let mut had = None;
         let found = d.dict.update(h, key, |mut e| {
+            // The TTL changes: a running snapshot takes the entry first.
             snap.before_write(origin, &mut e);
             had = Some(e.expire().is_some());
             e.with_expire(when)

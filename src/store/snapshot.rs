@@ -23,10 +23,10 @@
 //!   The walk state (cursor, "still to walk", database number at the instant) lives in the
 //!   database slice itself, so SWAPDB carries it along with the data and the sink is told the
 //!   database number the key had at the instant.
-//! - **Copy-on-write at key granularity.** Every path of [`Keyspace`](super::Keyspace) that
+//! - **Copy-on-write at key granularity.** Every path of [`Keyspace`] that
 //!   changes or removes an entry (a write in place through `get_mut`/`entry_in`, SET over a
 //!   key, a TTL change, DEL/UNLINK, RENAME/MOVE taking the entry out, lazy and active expiry)
-//!   first calls [`ShardSnap::before_write`] or [`ShardSnap::before_remove`]: an unmarked entry
+//!   first calls `ShardSnap::before_write` or `ShardSnap::before_remove`: an unmarked entry
 //!   goes to the sink right then, with its old value, and is marked. A new entry (insert,
 //!   RENAME/MOVE/COPY destination, RESTORE) is created marked, so the walker skips it.
 //! - **FLUSHDB/FLUSHALL** of a slice the walker has not finished hands the old table to the
@@ -49,6 +49,33 @@
 //!
 //! If the sink says it gives up ([`Sink::aborted`]) or panics, the walker still runs to the
 //! end with no sink, only to restore the marks, so the next snapshot is exact.
+//!
+//! A write to a key not yet walked pays for handing it over, under its shard lock: for a big
+//! aggregate that is its whole serialization, once (Redis's forked child costs the parent a
+//! page copy per page written instead). The walker's holds are bounded by entries and by the
+//! bytes of the values it hands over (`CHUNK`, `CHUNK_BYTES`).
+//!
+//! # Using it (BGSAVE)
+//!
+//! - Call [`Store::snapshot`] from a thread of its own (`std::thread::spawn`, or tokio's
+//!   `spawn_blocking`), never from a runtime worker or while holding a [`Keyspace`]: it blocks
+//!   until the image is complete, and its instant takes every shard lock. A second call while
+//!   one runs returns [`SnapshotError::AlreadyRunning`] at once.
+//! - The sink is called from the walker and from any connection thread at the same time, in no
+//!   particular order of keys or databases: serialize the entry inside `key` (it must not keep
+//!   a reference to it) into a buffer or writer behind the sink's own lock. For RDB, write a
+//!   SELECTDB opcode whenever a key's database differs from the previous record's (the loader
+//!   accepts any number of them); RESIZEDB is only a hint and can come from
+//!   [`Store::db_sizes`] before the call, or be left out.
+//! - `key` runs under a shard lock: no shard locking, no call into the store, no blocking I/O
+//!   that may take long (a buffered writer whose flushes go to a local file is fine; better,
+//!   hand full buffers to the saving thread).
+//! - Keys past their expire time but not yet deleted are handed over with their expire time;
+//!   skip them or keep them as RDB saving chooses.
+//! - On a write error, remember it and return true from [`Sink::aborted`]: the call then ends
+//!   soon with [`SnapshotError::Aborted`] (the sink may still get a few keys meanwhile).
+//! - [`Store::snapshot_progress`] says whether one runs and how far it got (INFO persistence),
+//!   and the longest shard lock hold of the walker so far.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -56,7 +83,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, MutexGuard};
 
 #[cfg(doc)]
-use super::dict::Dict;
+use super::{Keyspace, dict::Dict};
 use super::entry::Entry;
 use super::{Db, SHARDS, Shard, Store};
 
@@ -231,9 +258,12 @@ impl Global {
     }
 }
 
-/// Entries the walker hands over per lock hold at most; with empty buckets counted as
-/// entries, so a sparse table cannot make one hold long either.
+/// The walker's budget per lock hold: an entry counts 1, plus 1 per [`CHUNK_BYTES`] of heap
+/// its value holds (what the sink has to serialize), and an empty bucket counts 1, so
+/// neither big values nor a sparse table make one hold long. One value bigger than the whole
+/// budget still goes in one hold: it cannot be split.
 const CHUNK: usize = 256;
+const CHUNK_BYTES: usize = 512;
 
 /// The walker's running counters.
 #[derive(Default)]
@@ -250,7 +280,7 @@ impl Store {
     /// (non-runtime) thread until done. Returns an error if one is already running.
     ///
     /// Clients go on reading and writing meanwhile: the instant holds every shard lock once,
-    /// briefly; then no shard lock is held longer than one chunk of [`CHUNK`] entries. A writer
+    /// briefly; then no shard lock is held longer than one chunk of the walk. A writer
     /// about to change a key not yet handed over hands it to `sink` first (see the module
     /// doc). Must not be called from a thread that holds a shard lock, nor from a runtime
     /// worker (it blocks for as long as the walk takes).
@@ -440,6 +470,7 @@ fn walk_chunk(g: &mut Shard, sink: Option<&dyn Sink>, tally: &mut Tally) -> bool
                 if let Some(s) = sink {
                     s.key(origin, e);
                     tally.walked += 1;
+                    seen += e.value().heap_size() / CHUNK_BYTES;
                 }
                 e.set_snap_mark(mark);
             }
@@ -880,6 +911,24 @@ mod tests {
         store.snapshot(&next).expect("snapshot");
         assert_eq!(*next.image.lock(), whole(&store));
         assert!(next.image.lock().contains_key(&(0, b"late".to_vec())));
+    }
+
+    #[test]
+    fn big_values_end_a_chunk_early() {
+        let store = Store::new(1);
+        {
+            let mut ks = store.lock_all(0, NOW);
+            for i in 0..1024 {
+                ks.set(format!("big{i}").as_bytes(), Value::string(&[b'x'; 16 * 1024]), false);
+            }
+        }
+        let sink = Collect::default();
+        let stats = store.snapshot(&sink).expect("snapshot");
+        assert_eq!(stats.keys, 1024);
+        // 16 KiB is 32 units of budget: at most 8 such values per hold (counted by entries
+        // alone, a shard's 64 or so would go in one).
+        assert!(stats.chunks >= 1024 / 8, "{stats:?}");
+        assert_eq!(*sink.image.lock(), whole(&store));
     }
 
     #[test]
