@@ -13,6 +13,13 @@
 //! The figure of merit is the snapshot's peak minus the baseline's peak, as a share of the
 //! dataset. (Redis forks: its child shares pages copy-on-write, so each page a write touches
 //! during the save is copied, up to the whole dataset.) It reports; it asserts nothing.
+//!
+//! Measured here (2 shared cores): 1,000,000 keys, 55 MiB resident; the snapshot under 1 or 2
+//! writers peaks 0.1 MiB (0.2%) above the writes alone, walks in 0.25-0.4 s, and holds a
+//! shard lock 50 us on average (a handful of holds over 1 ms: the walker preempted, or the
+//! file write under the lock). For comparison, redis-server 7.0.15 with `DEBUG POPULATE
+//! 1000000 key 10` (85 MB used) doing BGSAVE under `redis-benchmark -t set -r 1000000 -P 16`
+//! (318k SET/s) logged "Fork CoW for RDB: peak 43 MB", about half its dataset.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -192,7 +199,7 @@ fn main() {
     let _ = std::fs::remove_file(&path);
     println!(
         "snapshot:       start {:.1} MiB, peak {:.1} MiB (+{:.1} MiB); {} keys ({} early from \
-         writers), {:.1} MiB file, {:.2?}, {} chunks, longest hold {:.2?}",
+         writers), {:.1} MiB file, {:.2?}, {} chunks, longest hold {:.2?}, {} over 1 ms",
         mib(start),
         mib(snap_peak),
         mib(snap_peak.saturating_sub(start)),
@@ -202,6 +209,7 @@ fn main() {
         stats.elapsed,
         stats.chunks,
         stats.max_chunk,
+        stats.long_chunks,
     );
     let extra = snap_peak.saturating_sub(base_peak.max(start));
     println!(

@@ -138,6 +138,8 @@ pub struct SnapshotStats {
     pub chunks: u64,
     pub max_chunk: Duration,
     pub lock_time: Duration,
+    /// Lock holds of the walker longer than a millisecond (a preempted walker, or a slow sink).
+    pub long_chunks: u64,
     /// How long the instant held every shard lock.
     pub start_pause: Duration,
     /// From the call to the end of the walk.
@@ -273,6 +275,7 @@ struct Tally {
     chunks: u64,
     max_chunk: Duration,
     lock_time: Duration,
+    long_chunks: u64,
 }
 
 impl Store {
@@ -346,6 +349,7 @@ impl Store {
             chunks: tally.chunks,
             max_chunk: tally.max_chunk,
             lock_time: tally.lock_time,
+            long_chunks: tally.long_chunks,
             start_pause,
             elapsed: started.elapsed(),
         })
@@ -413,6 +417,7 @@ impl Store {
                 MutexGuard::unlock_fair(g);
                 tally.chunks += 1;
                 tally.lock_time += held;
+                tally.long_chunks += (held > Duration::from_millis(1)) as u64;
                 if held > tally.max_chunk {
                     tally.max_chunk = held;
                     self.snap.max_chunk_us.store(held.as_micros() as u64, Ordering::Relaxed);
