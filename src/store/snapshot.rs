@@ -82,10 +82,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard};
 
-#[cfg(doc)]
-use super::{Keyspace, dict::Dict};
 use super::entry::Entry;
 use super::{Db, SHARDS, Shard, Store};
+#[cfg(doc)]
+use super::{Keyspace, dict::Dict};
 
 /// Receives the keys of a point-in-time image of the store.
 pub trait Sink: Send + Sync {
@@ -559,8 +559,10 @@ mod tests {
     struct Collect {
         image: Mutex<Image>,
         twice: AtomicU64,
-        /// Slows the walk down (a yield every so many keys), so writers race it more.
-        yield_every: u64,
+        /// Paces the walk by the writers: between chunks (no lock held), waits until this
+        /// counter of writes has moved on by a few, so writers always race the walk.
+        pace: Option<Arc<AtomicU64>>,
+        paced_at: AtomicU64,
         /// Gives up after this many keys (0: never).
         abort_after: u64,
         /// Panics at this key (0: never).
@@ -577,12 +579,19 @@ mod tests {
             if self.image.lock().insert((db, e.key().to_vec()), state_of(e)).is_some() {
                 self.twice.fetch_add(1, Ordering::Relaxed);
             }
-            if self.yield_every > 0 && n % self.yield_every == 0 {
-                std::thread::yield_now();
-            }
         }
 
         fn aborted(&self) -> bool {
+            if let Some(writes) = &self.pace {
+                let target = self.paced_at.load(Ordering::Relaxed) + 10;
+                let t = Instant::now();
+                while writes.load(Ordering::Relaxed) < target
+                    && t.elapsed() < Duration::from_secs(1)
+                {
+                    std::thread::yield_now();
+                }
+                self.paced_at.store(writes.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
             self.abort_after > 0 && self.seen.load(Ordering::Relaxed) >= self.abort_after
         }
     }
@@ -809,9 +818,10 @@ mod tests {
 
     /// Runs writers over the store while a snapshot runs; checks the image is the state at
     /// the instant, exactly. Returns the snapshot's figures.
-    fn race(store: &Arc<Store>, writers: usize, dbs: usize, keyspace: usize, sink: &Collect) {
+    fn race(store: &Arc<Store>, writers: usize, dbs: usize, keyspace: usize) {
         let before = whole(store);
         let seq = Arc::new(AtomicU64::new(0));
+        let sink = &Collect { pace: Some(seq.clone()), ..Default::default() };
         let log: Arc<Log> = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let handles: Vec<_> = (0..writers)
@@ -861,8 +871,7 @@ mod tests {
         let store = Arc::new(Store::new(4));
         populate(&store, 4, 20_000, 1);
         for round in 0..3 {
-            let sink = Collect { yield_every: 16, ..Default::default() };
-            race(&store, 3, 4, 24_000, &sink);
+            race(&store, 3, 4, 24_000);
             // Between snapshots the marks are back in step: a quiet snapshot is the store.
             let quiet = Collect::default();
             let stats = store.snapshot(&quiet).expect("quiet snapshot");
