@@ -899,6 +899,7 @@ mod tests {
                 self.inner.key(db, e);
             }
             fn aborted(&self) -> bool {
+                assert!(self.store.snapshot_progress().running);
                 if !self.done.swap(true, Ordering::Relaxed) {
                     assert_eq!(
                         self.store.snapshot(&Collect::default()),
