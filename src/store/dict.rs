@@ -155,6 +155,16 @@ fn walk<N: Node>(head: Option<&N>, f: &mut impl FnMut(&N)) {
     }
 }
 
+/// Visits the chain starting at `head`, for writing.
+#[inline]
+fn walk_mut<N: Node>(head: Option<&mut N>, f: &mut impl FnMut(&mut N)) {
+    let mut cur = head;
+    while let Some(n) = cur {
+        f(n);
+        cur = n.next_link().as_mut();
+    }
+}
+
 impl<N: Node> Dict<N> {
     pub fn new() -> Dict<N> {
         Dict::default()
@@ -470,6 +480,39 @@ impl<N: Node> Dict<N> {
         v
     }
 
+    /// [`Dict::scan`] handing out the nodes for writing, for a walk that marks what it visited
+    /// (the snapshot walker, `store::snapshot`): same cursor, same guarantee. `visit` must not
+    /// change a node's hash or its link.
+    pub fn scan_mut(&mut self, mut v: u64, mut visit: impl FnMut(&mut N)) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        if self.rehash_idx.is_none() {
+            let m0 = self.t0.mask() as u64;
+            walk_mut(self.t0.buckets[(v & m0) as usize].as_mut(), &mut visit);
+            v |= !m0;
+            v = rev(rev(v).wrapping_add(1));
+        } else {
+            let (small, large) = if self.t0.buckets.len() <= self.t1.buckets.len() {
+                (&mut self.t0, &mut self.t1)
+            } else {
+                (&mut self.t1, &mut self.t0)
+            };
+            let m0 = small.mask() as u64;
+            let m1 = large.mask() as u64;
+            walk_mut(small.buckets[(v & m0) as usize].as_mut(), &mut visit);
+            loop {
+                walk_mut(large.buckets[(v & m1) as usize].as_mut(), &mut visit);
+                v |= !m1;
+                v = rev(rev(v).wrapping_add(1));
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        v
+    }
+
     /// Returns the number of buckets of the main table (what Redis's `dictSlots` reports
     /// outside a resize).
     pub fn slots(&self) -> usize {
@@ -748,6 +791,48 @@ mod tests {
         }
         for i in 0..1000 {
             assert!(seen.contains(format!("stable{i}").as_bytes()), "stable{i} missed");
+        }
+    }
+
+    /// `scan_mut` walks exactly as `scan` does (same buckets, same cursors) in every state of
+    /// a resize, and its writes stick.
+    #[test]
+    fn scan_mut_follows_scan() {
+        let mut d = Dict::new();
+        for i in 0..3000 {
+            put(&mut d, &format!("k{i}"));
+            if i % 500 == 0 {
+                // Half-way through a growth: both tables live.
+                d.rehash(7);
+            }
+            if i % 700 != 0 {
+                continue;
+            }
+            let mut cursor = 0;
+            loop {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let next = d.scan(cursor, |e| a.push(e.key().to_vec()));
+                let next_mut = d.scan_mut(cursor, |e| {
+                    b.push(e.key().to_vec());
+                    e.set_snap_mark(true);
+                });
+                assert_eq!(next, next_mut);
+                assert_eq!(a, b);
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+            let mut marked = 0;
+            d.for_each(|e| marked += e.snap_mark() as usize);
+            assert_eq!(marked, d.len());
+            let mut c = 0;
+            loop {
+                c = d.scan_mut(c, |e| e.set_snap_mark(false));
+                if c == 0 {
+                    break;
+                }
+            }
         }
     }
 

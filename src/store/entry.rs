@@ -32,6 +32,9 @@ struct Header {
 const HEADER: usize = std::mem::size_of::<Header>();
 const _: () = assert!(HEADER == 32);
 const HAS_EXPIRE: u32 = 1 << 31;
+/// The snapshot mark (see `store::snapshot`): whether the entry is in the image of the
+/// snapshot running (or last run) already; its meaning flips with each snapshot.
+const SNAP_MARK: u32 = 1 << 30;
 const CLOCK_MASK: u32 = (1 << 24) - 1;
 
 /// An owned entry: a key, its value, an optional expire time and an access clock.
@@ -146,6 +149,7 @@ impl Entry {
                 let value = self.replace_value(Value::Int(0));
                 let mut e = Entry::new(self.key(), value, expire, clock);
                 e.set_next(next);
+                e.set_snap_mark(self.snap_mark());
                 e
             }
         }
@@ -161,6 +165,19 @@ impl Entry {
     pub fn set_clock(&mut self, clock: u32) {
         let h = self.header_mut();
         h.meta = (h.meta & !CLOCK_MASK) | (clock & CLOCK_MASK);
+    }
+
+    /// Returns the snapshot mark (see `store::snapshot`).
+    #[inline]
+    pub fn snap_mark(&self) -> bool {
+        self.header().meta & SNAP_MARK != 0
+    }
+
+    /// Sets the snapshot mark (see `store::snapshot`).
+    #[inline]
+    pub fn set_snap_mark(&mut self, mark: bool) {
+        let h = self.header_mut();
+        h.meta = (h.meta & !SNAP_MARK) | if mark { SNAP_MARK } else { 0 };
     }
 
     /// Returns the bytes the entry's allocation takes.
@@ -224,8 +241,18 @@ mod tests {
         assert_eq!(e.expire(), Some(1234));
         e = e.with_expire(Some(99));
         assert_eq!(e.expire(), Some(99));
-        let e = e.with_expire(None);
+        e.set_snap_mark(true);
+        e.set_clock(9);
+        assert!(e.snap_mark());
+        let mut e = e.with_expire(None);
         assert_eq!(e.expire(), None);
+        // The mark and the clock survive the move to a new allocation, and do not mix.
+        assert!(e.snap_mark());
+        assert_eq!(e.clock(), 9);
+        e.set_clock(7);
+        assert!(e.snap_mark());
+        e.set_snap_mark(false);
+        assert!(!e.snap_mark());
         let mut t = itoa::Buffer::new();
         assert_eq!(e.value().str_bytes(&mut t).unwrap(), b"hello");
         assert_eq!(e.clock(), 7);

@@ -126,14 +126,14 @@ impl Db {
         self.expire_round_with(now, keys, lazy, |_| {})
     }
 
-    /// [`Db::expire_round`], calling `on_expired` with the key of each entry it deletes (for
-    /// WATCH, which must see expiries).
+    /// [`Db::expire_round`], calling `on_expired` with each entry it deletes (for WATCH, which
+    /// must see expiries, and a running snapshot, which takes the entry first).
     pub fn expire_round_with(
         &mut self,
         now: i64,
         keys: usize,
         lazy: bool,
-        mut on_expired: impl FnMut(&[u8]),
+        mut on_expired: impl FnMut(&Entry),
     ) -> Round {
         let num = self.expires.len();
         if num == 0 {
@@ -163,7 +163,7 @@ impl Db {
                 while let Some(mut e) = self.dict.remove_where(h, is_due) {
                     self.drop_volatile(h);
                     expired += 1;
-                    on_expired(e.key());
+                    on_expired(&e);
                     free_value(e.replace_value(Value::Int(0)), lazy);
                 }
                 self.dict.visit_bucket_of(h, |e| {

@@ -43,6 +43,14 @@
 //!
 //! The hasher is process-wide and randomly seeded, against collision flooding.
 //!
+//! # Snapshots
+//!
+//! [`Store::snapshot`] (`snapshot.rs`) hands a sink every key as of one instant while commands
+//! go on. Every path above that changes or removes an entry first calls the shard's snapshot
+//! hook (`snap.before_write` / `before_remove`, one test of a field of the locked shard when
+//! no snapshot runs), new entries are marked by `put_entry_in`, and FLUSHDB hands a slice the
+//! walker has not finished to it instead of to the caller.
+//!
 //! # Expiry
 //!
 //! A key's expire time is in its entry; it is expired when the clock is past it (`now > when`,
@@ -63,6 +71,7 @@ pub mod dict;
 pub mod entry;
 pub mod expires;
 pub mod lazyfree;
+pub mod snapshot;
 pub mod types;
 pub mod value;
 pub mod watch;
@@ -296,6 +305,8 @@ pub struct Db {
     expire_cursor: u64,
     /// Running estimate of the TTL left on keys that have one, in ms (INFO's `avg_ttl`).
     pub avg_ttl: i64,
+    /// The snapshot walker's state for this slice (moves with it on SWAPDB).
+    snap: snapshot::DbSnap,
 }
 
 /// Counters kept per shard (no atomics: they change under the shard's lock) and summed for
@@ -321,9 +332,17 @@ pub struct Shard {
     /// Keys of this shard that clients WATCH, per database index (apart from `dbs` for the
     /// same reason as `waiters`).
     pub watched: Vec<Watchers>,
+    /// The running snapshot's hooks (see `snapshot.rs`).
+    pub snap: snapshot::ShardSnap,
 }
 
 impl Db {
+    /// Returns the slice's database number at a running snapshot's instant.
+    #[inline]
+    fn snap_origin(&self) -> usize {
+        self.snap.origin()
+    }
+
     /// Checks that the TTL index and the count of keys with a TTL agree with the entries.
     #[cfg(test)]
     pub fn check_index(&self) {
@@ -357,17 +376,20 @@ impl Shard {
         lazy: bool,
         mut tracked: Option<&mut Vec<Vec<u8>>>,
     ) -> Round {
-        let r = if self.watched[db].is_empty() && tracked.is_none() {
+        let r = if self.watched[db].is_empty() && tracked.is_none() && !self.snap.active() {
             self.dbs[db].expire_round(now, keys, lazy)
         } else {
-            let watched = &mut self.watched[db];
-            self.dbs[db].expire_round_with(now, keys, lazy, |k| {
+            let (watched, snap) = (&mut self.watched[db], &mut self.snap);
+            let origin = self.dbs[db].snap_origin();
+            self.dbs[db].expire_round_with(now, keys, lazy, |e| {
                 if !watched.is_empty() {
-                    watched.touch(k, false);
+                    watched.touch(e.key(), false);
                 }
                 if let Some(t) = tracked.as_mut() {
-                    t.push(k.to_vec());
+                    t.push(e.key().to_vec());
                 }
+                // Expired actively: a running snapshot takes it first.
+                snap.before_remove(origin, e);
             })
         };
         self.stats.expired_keys += r.expired as u64;
@@ -462,6 +484,8 @@ pub struct Store {
     /// while false, writes collect nothing for it (one relaxed load). Set by the server's
     /// tracking registry.
     pub tracking: AtomicBool,
+    /// The running snapshot, if any (see `snapshot.rs`).
+    snap: snapshot::Global,
 }
 
 impl Store {
@@ -474,6 +498,7 @@ impl Store {
                     stats: ShardStats::default(),
                     waiters: (0..databases).map(|_| Waiters::default()).collect(),
                     watched: (0..databases).map(|_| Watchers::default()).collect(),
+                    snap: snapshot::ShardSnap::default(),
                 })
             })
             .collect();
@@ -484,6 +509,7 @@ impl Store {
             expire_stats: ExpireCycleStats::default(),
             watches: AtomicUsize::new(0),
             tracking: AtomicBool::new(false),
+            snap: snapshot::Global::default(),
         }
     }
 
@@ -660,6 +686,8 @@ enum Access {
     Inspect,
     /// Touches, does not count: a write (Redis's `LOOKUP_WRITE`).
     Write,
+    /// Neither, as `Peek`, but the caller may change the entry in place (`entry_in`).
+    Modify,
 }
 
 /// A command's view of the keyspace: the current database and the locks it holds. Dropping it
@@ -763,6 +791,7 @@ impl<'a> Keyspace<'a> {
         // key for client-side caching.
         let shard: &mut Shard = self.guards[i].get_or_insert_with(|| store.shards[i].lock());
         let d = &mut shard.dbs[db];
+        let origin = d.snap_origin();
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
         match found {
@@ -774,6 +803,10 @@ impl<'a> Keyspace<'a> {
                 None
             }
             Found::Live(e) => {
+                if matches!(access, Access::Write | Access::Modify) {
+                    // The caller may change it: a running snapshot takes it first.
+                    shard.snap.before_write(origin, e);
+                }
                 if touch {
                     tun.touch(e);
                 }
@@ -783,6 +816,8 @@ impl<'a> Keyspace<'a> {
                 Some(e)
             }
             Found::Evicted(mut e) => {
+                // Expired lazily: a running snapshot takes it first.
+                shard.snap.before_remove(origin, &e);
                 // Field by field: `d.dict` may not be borrowed again on this path.
                 d.volatile -= 1;
                 d.expires.remove_where(h, |t| t.hash() == h);
@@ -864,7 +899,7 @@ impl<'a> Keyspace<'a> {
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.note_watched(db, key);
         self.note_tracked(key);
-        self.find(db, key, Access::Peek)
+        self.find(db, key, Access::Modify)
     }
 
     /// Records a watched key about to be modified in place (one branch when nothing is
@@ -1055,9 +1090,11 @@ impl<'a> Keyspace<'a> {
 
     /// Files an entry whose key is known to be absent from database `db` (RENAME, MOVE and
     /// COPY move or build whole entries, keeping their TTL and access clock).
-    pub fn put_entry_in(&mut self, db: usize, e: Entry) {
+    pub fn put_entry_in(&mut self, db: usize, mut e: Entry) {
         let h = hash_key(e.key());
         let shard = self.shard_mut(shard_of(h));
+        // Created after a running snapshot's instant: not part of its image.
+        shard.snap.mark_new(&mut e);
         // A new key that clients wait on: they are served after this command.
         let ready = shard.waiters[db].has(e.key())
             && matches!(e.value(), Value::List(_) | Value::ZSet(_));
@@ -1127,7 +1164,10 @@ impl<'a> Keyspace<'a> {
     /// Takes the entry of `key` out of database `db`, expired or not.
     pub fn take_entry_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
-        let e = self.shard_mut(shard_of(h)).dbs[db].unlink(h, key)?;
+        let shard = self.shard_mut(shard_of(h));
+        let e = shard.dbs[db].unlink(h, key)?;
+        // Leaving this key (RENAME, MOVE): a running snapshot takes it first.
+        shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         self.touch_watched(db, h, key);
         Some(e)
     }
@@ -1141,6 +1181,8 @@ impl<'a> Keyspace<'a> {
         let h = self.hash(key);
         let shard = self.shard_mut(shard_of(h));
         let mut e = shard.dbs[db].unlink(h, key)?;
+        // Deleted: a running snapshot takes it first.
+        shard.snap.before_remove(shard.dbs[db].snap_origin(), &e);
         if !shard.watched[db].is_empty() {
             shard.watched[db].touch(key, false);
         }
@@ -1179,9 +1221,13 @@ impl<'a> Keyspace<'a> {
     /// Returns false if the key does not exist.
     pub fn set_expire_in(&mut self, db: usize, key: &[u8], when: Option<i64>) -> bool {
         let h = self.hash(key);
-        let d = &mut self.shard_mut(shard_of(h)).dbs[db];
+        let shard = self.shard_mut(shard_of(h));
+        let (d, snap) = (&mut shard.dbs[db], &mut shard.snap);
+        let origin = d.snap_origin();
         let mut had = None;
-        let found = d.dict.update(h, key, |e| {
+        let found = d.dict.update(h, key, |mut e| {
+            // The TTL changes: a running snapshot takes the entry first.
+            snap.before_write(origin, &mut e);
             had = Some(e.expire().is_some());
             e.with_expire(when)
         });
@@ -1226,10 +1272,17 @@ impl<'a> Keyspace<'a> {
             self.tracking_flushed = true;
         }
         let mut old = Flushed { dbs: Vec::with_capacity(SHARDS), keys: 0 };
+        let store = self.store;
         for i in 0..SHARDS {
-            let d = std::mem::take(&mut self.shard_mut(i).dbs[db]);
+            let shard = self.shard_mut(i);
+            let d = std::mem::take(&mut shard.dbs[db]);
             old.keys += d.dict.len();
-            old.dbs.push(d);
+            if shard.snap.wants_flushed(&d) {
+                // A running snapshot has not walked it yet: its walker walks it, then frees it.
+                store.snap.adopt_flushed(d);
+            } else {
+                old.dbs.push(d);
+            }
         }
         self.dirty += old.keys as u64;
         old
