@@ -9,6 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::config::notify;
 use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
@@ -62,6 +63,7 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
         if let Some(v) = ctx.ks.remove(k) {
             n += 1;
             free_value(v, lazy);
+            ctx.notify(notify::GENERIC, "del", k);
         }
     }
     ctx.out.int(n);
@@ -132,6 +134,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
     );
     ctx.ks.put_entry_in(db, moved);
     ctx.ks.dirty += 1;
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
 
@@ -163,6 +167,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Some(e) = ctx.ks.take_entry_in(src, key) {
         ctx.ks.put_entry_in(dst, e);
         ctx.ks.dirty += 1;
+        ctx.ks.notify_in(src, notify::GENERIC, "move_from", key);
+        ctx.ks.notify_in(dst, notify::GENERIC, "move_to", key);
     }
     ctx.out.int(1);
 }
@@ -209,6 +215,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     ctx.ks.insert_in(dst_db, dst, value, expire);
     ctx.ks.dirty += 1;
+    ctx.ks.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
     ctx.out.int(1);
 }
 
@@ -575,8 +582,10 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, 
         if let Some(v) = ctx.ks.remove(key) {
             free_value(v, lazy);
         }
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.ks.set_expire(key, Some(when));
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     ctx.out.int(1);
 }
@@ -640,6 +649,7 @@ fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
     let had_ttl = ctx.ks.get_mut(key).is_some() && ctx.ks.expire_of(key).flatten().is_some();
     if had_ttl {
         ctx.ks.set_expire(key, None);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.int(had_ttl as i64);
 }

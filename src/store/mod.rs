@@ -53,6 +53,7 @@
 pub mod blocking;
 pub mod dict;
 pub mod entry;
+pub mod events;
 pub mod expires;
 pub mod lazyfree;
 pub mod types;
@@ -67,9 +68,12 @@ use parking_lot::{Mutex, MutexGuard};
 use blocking::{Waiter, Waiters};
 use dict::{Dict, Found};
 use entry::Entry;
+use events::KeyEvent;
 use expires::{Index, Round, free_value};
 use value::Value;
 use watch::Watchers;
+
+use crate::config::notify;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
 pub const SHARDS: usize = 16;
@@ -202,6 +206,9 @@ pub struct Tunables {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// `notify-keyspace-events`, the bits of [`crate::config::notify`] (0: off, the default;
+    /// then every notification costs this one relaxed load).
+    pub notify_keyspace_events: AtomicU32,
 }
 
 impl Default for Tunables {
@@ -224,6 +231,7 @@ impl Default for Tunables {
             set_max_intset_entries: AtomicU64::new(512),
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
+            notify_keyspace_events: AtomicU32::new(0),
         }
     }
 }
@@ -248,6 +256,16 @@ impl Tunables {
         } else {
             self.expire_paused_until.fetch_max(until, Ordering::Relaxed);
         }
+    }
+
+    /// True when keyspace events of class `class` (a bit of [`crate::config::notify`]) are
+    /// to be published: the class is enabled and so is a channel kind (`K` or `E`), as Redis's
+    /// `notifyKeyspaceEvent` checks before building anything.
+    #[inline]
+    pub fn notify_wants(&self, class: u32) -> bool {
+        use crate::config::notify::{KEYEVENT, KEYSPACE};
+        let flags = self.notify_keyspace_events.load(Ordering::Relaxed);
+        flags & class != 0 && flags & (KEYSPACE | KEYEVENT) != 0
     }
 
     /// Returns the clock a new entry starts with under the current policy.
@@ -333,11 +351,31 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        let r = if self.watched[db].is_empty() {
+        self.expire_round_noting(db, now, keys, lazy, None)
+    }
+
+    /// [`Shard::expire_round`], adding an `expired` event to `events` (when given) for each
+    /// key it deletes, for the cron to publish once the shard's lock is released.
+    pub fn expire_round_noting(
+        &mut self,
+        db: usize,
+        now: i64,
+        keys: usize,
+        lazy: bool,
+        mut events: Option<&mut Vec<KeyEvent>>,
+    ) -> Round {
+        let r = if self.watched[db].is_empty() && events.is_none() {
             self.dbs[db].expire_round(now, keys, lazy)
         } else {
             let watched = &mut self.watched[db];
-            self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
+            self.dbs[db].expire_round_with(now, keys, lazy, |k| {
+                if !watched.is_empty() {
+                    watched.touch(k, false);
+                }
+                if let Some(ev) = events.as_deref_mut() {
+                    ev.push(KeyEvent::new(notify::EXPIRED, "expired", db, k));
+                }
+            })
         };
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
@@ -468,6 +506,7 @@ impl Store {
             hint: (0, 0, 0),
             ready: Vec::new(),
             maybe_touched: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -607,6 +646,22 @@ impl Store {
     }
 }
 
+/// Notes a store-originated event in `events` when its class is enabled (a free function, so
+/// it can be called while a shard of the view is borrowed).
+#[inline]
+fn note_event(
+    tun: &Tunables,
+    events: &mut Vec<KeyEvent>,
+    class: u32,
+    event: &'static str,
+    db: usize,
+    key: &[u8],
+) {
+    if tun.notify_wants(class) {
+        events.push(KeyEvent::new(class, event, db, key));
+    }
+}
+
 /// How a lookup treats what it finds: whether it counts a keyspace hit or miss (INFO's
 /// `keyspace_hits`/`keyspace_misses`) and whether it records an access on the entry.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -645,9 +700,27 @@ pub struct Keyspace<'a> {
     /// Watched keys this command looked up for writing in place (database, key): touched
     /// at the end of the command if it changed anything (see [`Keyspace::finish_watch`]).
     pub maybe_touched: Vec<(usize, Vec<u8>)>,
+    /// Keyspace events of this command not yet published, in Redis's order (see `events.rs`);
+    /// empty unless `notify-keyspace-events` enables their class.
+    pub events: Vec<KeyEvent>,
 }
 
 impl<'a> Keyspace<'a> {
+    /// Notes keyspace event `event` of class `class` (a bit of [`crate::config::notify`]) for
+    /// `key` of the current database, if that class is enabled; published when the command
+    /// ends, after the events noted before it.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    /// [`Keyspace::notify`] for a key of database `db` (MOVE, blocked clients of any db).
+    #[inline]
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        note_event(&self.store.tunables, &mut self.events, class, event, db, key);
+    }
+
     /// Records that `key` (this very slice) hashes to `hash`, so lookups of it skip hashing.
     #[inline]
     pub fn set_hash_hint(&mut self, key: &[u8], hash: u64) {
@@ -704,7 +777,12 @@ impl<'a> Keyspace<'a> {
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
         // (or the existence check before one) must never see a key it then adds again.
         let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
-        let shard = self.shard_mut(shard_of(h));
+        let i = shard_of(h);
+        self.shard_mut(i);
+        // Borrowed field by field, so the lazy expiry below can note its events.
+        let (Some(shard), events) = (self.guards[i].as_deref_mut(), &mut self.events) else {
+            unreachable!("shard_mut locked it")
+        };
         let d = &mut shard.dbs[db];
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
@@ -713,6 +791,7 @@ impl<'a> Keyspace<'a> {
             Found::Live(e) if paused && expired(e) => {
                 if count {
                     shard.stats.keyspace_misses += 1;
+                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
                 }
                 None
             }
@@ -737,11 +816,17 @@ impl<'a> Keyspace<'a> {
                 if !shard.watched[db].is_empty() {
                     shard.watched[db].touch(key, false);
                 }
+                // Redis's lookup expires the key (`expired`), then reports the miss.
+                note_event(tun, events, notify::EXPIRED, "expired", db, key);
+                if count {
+                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
+                }
                 None
             }
             Found::Absent => {
                 if count {
                     shard.stats.keyspace_misses += 1;
+                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
                 }
                 None
             }
@@ -960,6 +1045,9 @@ impl<'a> Keyspace<'a> {
     /// COPY move or build whole entries, keeping their TTL and access clock).
     pub fn put_entry_in(&mut self, db: usize, e: Entry) {
         let h = hash_key(e.key());
+        // Every key created comes through here: Redis's dbAdd emits `new`.
+        let new_key =
+            self.store.tunables.notify_wants(notify::NEW).then(|| e.key().to_vec());
         let shard = self.shard_mut(shard_of(h));
         // A new key that clients wait on: they are served after this command.
         let ready = shard.waiters[db].has(e.key())
@@ -973,6 +1061,9 @@ impl<'a> Keyspace<'a> {
         }
         if let Some(k) = key {
             self.ready.push((db, k));
+        }
+        if let Some(k) = new_key {
+            self.events.push(KeyEvent { class: notify::NEW, event: "new", db, key: k });
         }
     }
 
@@ -1046,6 +1137,8 @@ impl<'a> Keyspace<'a> {
         if !paused && e.expire().is_some_and(|t| now > t) {
             shard.stats.expired_keys += 1;
             free_value(v, lazy);
+            let tun = &self.store.tunables;
+            note_event(tun, &mut self.events, notify::EXPIRED, "expired", db, key);
             return None;
         }
         self.dirty += 1;
