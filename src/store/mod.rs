@@ -43,6 +43,14 @@
 //! one. A command sees one clock (`Keyspace::now`) for its whole run, as Redis's cached
 //! `mstime` in a command.
 //!
+//! # Keyspace events
+//!
+//! `notify-keyspace-events` is mirrored in [`Tunables`]; with it off (the default) the store
+//! only loads it where an event could arise. When a class is on, the events the store itself
+//! causes (lazy `expired`, `new` on insertion, `keymiss` on a read miss) are noted in the view,
+//! in order with the command's own ([`Keyspace::notify`]), for dispatch to publish
+//! (`events.rs`); the active expiry hands its `expired` events to the cron.
+//!
 //! # Access clock
 //!
 //! Each entry has 24 bits of access information: with an LRU (or no) `maxmemory-policy`, the
@@ -263,9 +271,8 @@ impl Tunables {
     /// `notifyKeyspaceEvent` checks before building anything.
     #[inline]
     pub fn notify_wants(&self, class: u32) -> bool {
-        use crate::config::notify::{KEYEVENT, KEYSPACE};
         let flags = self.notify_keyspace_events.load(Ordering::Relaxed);
-        flags & class != 0 && flags & (KEYSPACE | KEYEVENT) != 0
+        flags & class != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
     }
 
     /// Returns the clock a new entry starts with under the current policy.
