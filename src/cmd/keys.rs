@@ -437,7 +437,7 @@ fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// OBJECT ENCODING key
 fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) {
-    match ctx.ks.inspect(argv[2]) {
+    match ctx.ks.inspect_quiet(argv[2]) {
         Some(e) => {
             let name = e.value().encoding_name();
             ctx.out.bulk(name.as_bytes())
@@ -449,7 +449,7 @@ fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// OBJECT REFCOUNT key
 fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) {
     let shared_ints = ctx.server.store.tunables.shared_integers.load(Ordering::Relaxed);
-    match ctx.ks.inspect(argv[2]) {
+    match ctx.ks.inspect_quiet(argv[2]) {
         // Redis keeps small integers as shared objects; everything else has one reference.
         Some(e) => match e.value() {
             Value::Int(n) if shared_ints && (0..SHARED_INTEGERS).contains(n) => {
@@ -464,7 +464,7 @@ fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// OBJECT IDLETIME key
 fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) {
     let lfu = ctx.server.store.tunables.lfu.load(Ordering::Relaxed);
-    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    let Some(e) = ctx.ks.inspect_quiet(argv[2]) else { return ctx.out.null() };
     if lfu {
         return ctx.out.error(errors::IDLETIME_UNDER_LFU);
     }
@@ -476,7 +476,7 @@ fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) {
 fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) {
     let t = &ctx.server.store.tunables;
     let (lfu, decay) = (t.lfu.load(Ordering::Relaxed), t.lfu_decay_time.load(Ordering::Relaxed));
-    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    let Some(e) = ctx.ks.inspect_quiet(argv[2]) else { return ctx.out.null() };
     if !lfu {
         return ctx.out.error(errors::FREQ_WITHOUT_LFU);
     }

@@ -173,8 +173,9 @@ mod tests {
         h.run(&["SET", "k", "2"]);
         h.run(&["GET", "nope"]);
         h.run(&["EXISTS", "nope"]);
-        // A write's lookup is no miss.
+        // A write's lookup is no miss; OBJECT's counts one but says nothing (as in Redis).
         h.run(&["LPUSHX", "nope", "a"]);
+        h.run(&["OBJECT", "ENCODING", "nope"]);
         assert_eq!(events(&sub), ["new k", "set k", "set k", "keymiss nope", "keymiss nope"]);
         h.run(&["CONFIG", "SET", "notify-keyspace-events", "EA"]);
         h.run(&["SET", "other", "1"]);

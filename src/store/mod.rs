@@ -679,8 +679,10 @@ enum Access {
     Lazy,
     /// Both: a read of the value (GET, TOUCH).
     Read,
-    /// Counts, does not touch: TYPE, EXISTS, TTL, OBJECT (Redis's `LOOKUP_NOTOUCH`).
+    /// Counts, does not touch: TYPE, EXISTS, TTL (Redis's `LOOKUP_NOTOUCH`).
     Inspect,
+    /// As `Inspect`, and a miss is no `keymiss` event: OBJECT (`LOOKUP_NOTOUCH|NONOTIFY`).
+    InspectQuiet,
     /// Touches, does not count: a write (Redis's `LOOKUP_WRITE`).
     Write,
 }
@@ -779,11 +781,12 @@ impl<'a> Keyspace<'a> {
         let tun = &store.tunables;
         let lazy = Tunables::flag(&tun.lazy_expire);
         let paused = tun.expiry_paused(now);
-        let count = matches!(access, Access::Read | Access::Inspect);
+        let count = matches!(access, Access::Read | Access::Inspect | Access::InspectQuiet);
+        let miss_event = if count && access != Access::InspectQuiet { notify::KEY_MISS } else { 0 };
         let touch = matches!(access, Access::Read | Access::Write);
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
         // (or the existence check before one) must never see a key it then adds again.
-        let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
+        let paused = paused && access != Access::Peek && access != Access::Write;
         let i = shard_of(h);
         self.shard_mut(i);
         // Borrowed field by field, so the lazy expiry below can note its events.
@@ -798,7 +801,7 @@ impl<'a> Keyspace<'a> {
             Found::Live(e) if paused && expired(e) => {
                 if count {
                     shard.stats.keyspace_misses += 1;
-                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
+                    note_event(tun, events, miss_event, "keymiss", db, key);
                 }
                 None
             }
@@ -825,19 +828,23 @@ impl<'a> Keyspace<'a> {
                 }
                 // Redis's lookup expires the key (`expired`), then reports the miss.
                 note_event(tun, events, notify::EXPIRED, "expired", db, key);
-                if count {
-                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
-                }
+                note_event(tun, events, miss_event, "keymiss", db, key);
                 None
             }
             Found::Absent => {
                 if count {
                     shard.stats.keyspace_misses += 1;
-                    note_event(tun, events, notify::KEY_MISS, "keymiss", db, key);
+                    note_event(tun, events, miss_event, "keymiss", db, key);
                 }
                 None
             }
         }
+    }
+
+    /// [`Keyspace::inspect`] without the `keymiss` event a miss would send (OBJECT).
+    pub fn inspect_quiet(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.db;
+        self.find(db, key, Access::InspectQuiet).map(|e| &*e)
     }
 
     /// Looks a key up for reading: counts a keyspace hit or miss and records the access.
