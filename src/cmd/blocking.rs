@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::command::table::{KeySpecDef, key_flags};
+use crate::config::notify;
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::server::Server;
@@ -75,8 +76,10 @@ fn pop_from(ks: &mut Keyspace, db: usize, key: &[u8], left: bool, count: usize) 
         }
         empty = list.is_empty();
     }
+    ks.notify_in(db, notify::LIST, if left { "lpop" } else { "rpop" }, key);
     if empty {
         ks.remove_in(db, key);
+        ks.notify_in(db, notify::GENERIC, "del", key);
     }
     ks.dirty += 1;
     popped

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 
 use crate::cmd::keys::{ScanOpts, parse_cursor, parse_scan_opts};
 use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
+use crate::config::notify;
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::store::Keyspace;
@@ -90,6 +91,7 @@ fn set_pairs(ctx: &mut Ctx, argv: &[&[u8]], name: &str) -> Option<i64> {
             .count() as i64
     })?;
     ctx.ks.dirty += (pairs.len() / 2) as u64;
+    ctx.notify(notify::HASH, "hset", argv[1]);
     Some(created)
 }
 
@@ -117,6 +119,7 @@ fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     if set {
         ctx.ks.dirty += 1;
+        ctx.notify(notify::HASH, "hset", argv[1]);
     }
     ctx.out.int(set as i64);
 }
@@ -141,9 +144,13 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         Some(_) => return ctx.out.error(errors::WRONGTYPE),
     };
+    if deleted > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
+    }
     if emptied {
         let db = ctx.ks.db;
         ctx.ks.remove_in(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += deleted as u64;
     ctx.out.int(deleted);
@@ -169,6 +176,7 @@ fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(Err(e)) => ctx.out.error(e),
         Some(Ok(n)) => {
             ctx.ks.dirty += 1;
+            ctx.notify(notify::HASH, "hincrby", argv[1]);
             ctx.out.int(n);
         }
     }
@@ -201,6 +209,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(Err(e)) => ctx.out.error(e),
         Some(Ok(n)) => {
             ctx.ks.dirty += 1;
+            ctx.notify(notify::HASH, "hincrbyfloat", argv[1]);
             ctx.out.bulk(&buf[..n]);
         }
     }

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::config::notify;
 use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
@@ -62,6 +63,7 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
         if let Some(v) = ctx.ks.remove(k) {
             n += 1;
             free_value(v, lazy);
+            ctx.notify(notify::GENERIC, "del", k);
         }
     }
     ctx.out.int(n);
@@ -132,6 +134,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
     );
     ctx.ks.put_entry_in(db, moved);
     ctx.ks.dirty += 1;
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
 
@@ -163,6 +167,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Some(e) = ctx.ks.take_entry_in(src, key) {
         ctx.ks.put_entry_in(dst, e);
         ctx.ks.dirty += 1;
+        ctx.ks.notify_in(src, notify::GENERIC, "move_from", key);
+        ctx.ks.notify_in(dst, notify::GENERIC, "move_to", key);
     }
     ctx.out.int(1);
 }
@@ -209,6 +215,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     ctx.ks.insert_in(dst_db, dst, value, expire);
     ctx.ks.dirty += 1;
+    ctx.ks.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
     ctx.out.int(1);
 }
 
@@ -430,7 +437,7 @@ fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// OBJECT ENCODING key
 fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) {
-    match ctx.ks.inspect(argv[2]) {
+    match ctx.ks.inspect_quiet(argv[2]) {
         Some(e) => {
             let name = e.value().encoding_name();
             ctx.out.bulk(name.as_bytes())
@@ -442,7 +449,7 @@ fn object_encoding(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// OBJECT REFCOUNT key
 fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) {
     let shared_ints = ctx.server.store.tunables.shared_integers.load(Ordering::Relaxed);
-    match ctx.ks.inspect(argv[2]) {
+    match ctx.ks.inspect_quiet(argv[2]) {
         // Redis keeps small integers as shared objects; everything else has one reference.
         Some(e) => match e.value() {
             Value::Int(n) if shared_ints && (0..SHARED_INTEGERS).contains(n) => {
@@ -457,7 +464,7 @@ fn object_refcount(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// OBJECT IDLETIME key
 fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) {
     let lfu = ctx.server.store.tunables.lfu.load(Ordering::Relaxed);
-    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    let Some(e) = ctx.ks.inspect_quiet(argv[2]) else { return ctx.out.null() };
     if lfu {
         return ctx.out.error(errors::IDLETIME_UNDER_LFU);
     }
@@ -469,7 +476,7 @@ fn object_idletime(ctx: &mut Ctx, argv: &[&[u8]]) {
 fn object_freq(ctx: &mut Ctx, argv: &[&[u8]]) {
     let t = &ctx.server.store.tunables;
     let (lfu, decay) = (t.lfu.load(Ordering::Relaxed), t.lfu_decay_time.load(Ordering::Relaxed));
-    let Some(e) = ctx.ks.inspect(argv[2]) else { return ctx.out.null() };
+    let Some(e) = ctx.ks.inspect_quiet(argv[2]) else { return ctx.out.null() };
     if !lfu {
         return ctx.out.error(errors::FREQ_WITHOUT_LFU);
     }
@@ -575,8 +582,10 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, 
         if let Some(v) = ctx.ks.remove(key) {
             free_value(v, lazy);
         }
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.ks.set_expire(key, Some(when));
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     ctx.out.int(1);
 }
@@ -640,6 +649,7 @@ fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
     let had_ttl = ctx.ks.get_mut(key).is_some() && ctx.ks.expire_of(key).flatten().is_some();
     if had_ttl {
         ctx.ks.set_expire(key, None);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.int(had_ttl as i64);
 }

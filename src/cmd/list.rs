@@ -14,6 +14,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::command::table::{Arg, ArgType, KeySpecDef, doc_flags, key_flags as kf};
+use crate::config::notify;
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::{Reply, errors};
 use crate::store::Keyspace;
@@ -61,7 +62,18 @@ fn list_read<'k>(ks: &'k mut Keyspace, key: &[u8]) -> Result<Option<&'k List>, W
 fn delete_emptied(ks: &mut Keyspace, key: &[u8]) {
     if ks.remove(key).is_some() {
         ks.dirty -= 1;
+        ks.notify(notify::GENERIC, "del", key);
     }
+}
+
+/// The event of a pop from the head (`left`) or tail.
+fn pop_event(left: bool) -> &'static str {
+    if left { "lpop" } else { "rpop" }
+}
+
+/// The event of a push at the head (`left`) or tail.
+fn push_event(left: bool) -> &'static str {
+    if left { "lpush" } else { "rpush" }
 }
 
 /// Pushes `elems` at the head (`left`) or tail of the list at `key`, creating it unless
@@ -94,6 +106,7 @@ pub(crate) fn push_op(
         }
     };
     ks.dirty += elems.len() as u64;
+    ks.notify(notify::LIST, push_event(left), key);
     Ok(len)
 }
 
@@ -111,6 +124,7 @@ pub(crate) fn pop_op(
     l.pop_with(left, f);
     let emptied = l.is_empty();
     ks.dirty += 1;
+    ks.notify(notify::LIST, pop_event(left), key);
     if emptied {
         delete_emptied(ks, key);
     }
@@ -137,6 +151,7 @@ pub(crate) fn pop_range_op(
     }
     let emptied = l.is_empty();
     ks.dirty += n as u64;
+    ks.notify(notify::LIST, pop_event(left), key);
     if emptied {
         delete_emptied(ks, key);
     }
@@ -171,6 +186,9 @@ pub(crate) fn lmove_op(
             ks.insert_in(db, dst, Value::List(Box::new(l)), None);
         }
     }
+    // Redis's order: the push onto `dst`, then the pop from `src`, then its deletion.
+    ks.notify(notify::LIST, push_event(to_left), dst);
+    ks.notify(notify::LIST, pop_event(from_left), src);
     if list_mut(ks, src)?.is_some_and(|l| l.is_empty()) {
         delete_emptied(ks, src);
     }
@@ -377,6 +395,7 @@ fn lset(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(i) => {
             l.set(i, argv[3]);
             ctx.ks.dirty += 1;
+            ctx.notify(notify::LIST, "lset", argv[1]);
             ctx.out.ok();
         }
         None => ctx.out.error(errors::OUT_OF_RANGE_INDEX),
@@ -413,6 +432,7 @@ fn linsert(ctx: &mut Ctx, argv: &[&[u8]]) {
             l.insert(if after { i + 1 } else { i }, argv[4]);
             let len = l.len();
             ctx.ks.dirty += 1;
+            ctx.notify(notify::LIST, "linsert", argv[1]);
             ctx.out.int(len as i64);
         }
         None => ctx.out.int(-1),
@@ -474,6 +494,7 @@ fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) {
     l.remove_range(l.len() - rtrim, rtrim);
     let emptied = l.is_empty();
     ctx.ks.dirty += (ltrim + rtrim) as u64;
+    ctx.notify(notify::LIST, "ltrim", key);
     if emptied {
         delete_emptied(&mut ctx.ks, key);
     }
@@ -497,6 +518,9 @@ fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) {
     let removed = l.remove_eq(argv[3], limit, count < 0);
     let emptied = l.is_empty();
     ctx.ks.dirty += removed as u64;
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+    }
     if emptied {
         delete_emptied(&mut ctx.ks, key);
     }

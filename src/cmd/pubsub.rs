@@ -10,11 +10,10 @@ use crate::protocol::errors;
 use crate::server::pubsub::{self, Kind};
 
 /// Writes one (un)subscribe confirmation: `[kind, name or nil, count]`, a push in RESP3.
+/// CLIENT REPLY OFF / SKIP never silence it, in RESP2 either (Redis marks it as pushing).
 fn confirm(ctx: &mut Ctx, what: &[u8], name: Option<&[u8]>, kind: Kind) {
     let count = pubsub::reply_count(ctx.client, kind);
-    if ctx.out.resp3 {
-        ctx.client.reply_is_push = true;
-    }
+    ctx.client.reply_is_push = true;
     ctx.out.push(3);
     ctx.out.bulk(what);
     match name {

@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 
 use crate::cmd::keys::{ScanOpts, parse_cursor, parse_scan_opts};
 use crate::command::table::{Arg, ArgType, KeySpecDef, key_flags as kf};
+use crate::config::notify;
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::Reply;
 use crate::protocol::errors;
@@ -96,6 +97,9 @@ fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     };
     ctx.ks.dirty += added as u64;
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
+    }
     ctx.out.int(added as i64);
 }
 
@@ -118,9 +122,13 @@ fn srem(ctx: &mut Ctx, argv: &[&[u8]]) {
             (n, s.is_empty())
         }
     };
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", key);
+    }
     if emptied {
         let db = ctx.ks.db;
         ctx.ks.remove_in(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += removed;
     ctx.out.int(removed as i64);
@@ -189,9 +197,11 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
             s.is_empty()
         }
     };
+    ctx.notify(notify::SET, "spop", key);
     if emptied {
         let db = ctx.ks.db;
         ctx.ks.remove_in(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += 1;
 }
@@ -248,9 +258,12 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
     };
+    // (Redis notes `spop` before popping; nothing comes in between.)
+    ctx.notify(notify::SET, "spop", key);
     if emptied {
         let db = ctx.ks.db;
         ctx.ks.remove_in(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += count as u64;
 }
@@ -376,8 +389,10 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         _ => return ctx.out.int(0),
     };
     let db = ctx.ks.db;
+    ctx.notify(notify::SET, "srem", src);
     if emptied {
         ctx.ks.remove_in(db, src);
+        ctx.notify(notify::GENERIC, "del", src);
     }
     if !dst_exists {
         ctx.ks.insert_in(db, dst, Value::Set(Box::new(Set::for_member(member))), None);
@@ -388,6 +403,7 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         && d.add(member, max)
     {
         ctx.ks.dirty += 1;
+        ctx.notify(notify::SET, "sadd", dst);
     } else {
         // The member was there already: for WATCH the destination is unchanged, as Redis
         // signals it only when the member is added (the source's change counts in `dirty`).
@@ -429,13 +445,15 @@ fn collect_sets<'v>(
     Ok(sets)
 }
 
-/// Stores `result` at `dst` (or deletes `dst` when the result is empty) and replies its size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set) {
+/// Stores `result` at `dst` (or deletes `dst` when the result is empty) and replies its size;
+/// `event` is the command's keyspace event (`sinterstore`, ...).
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &'static str) {
     let n = result.len();
     if n > 0 {
         ctx.ks.set(dst, Value::Set(Box::new(result)), false);
-    } else {
-        ctx.ks.delete(dst);
+        ctx.notify(notify::SET, event, dst);
+    } else if ctx.ks.delete(dst) {
+        ctx.notify(notify::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }
@@ -443,8 +461,8 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set) {
 /// The body of SINTER, SINTERCARD and SINTERSTORE (Redis's `sinterGenericCommand`).
 fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) {
     let max = max_intset(ctx);
-    let read = !matches!(to, InterTo::Store(_));
-    let vals = ctx.ks.get_many(keys, read);
+    // Read lookups even for SINTERSTORE (hits, misses and `keymiss`), as Redis's sources are.
+    let vals = ctx.ks.get_many(keys, true);
     let Ok(sets) = collect_sets(&vals, ctx.out) else {
         return;
     };
@@ -456,7 +474,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) {
             return match to {
                 InterTo::Reply => ctx.out.set(0),
                 InterTo::Card(_) => ctx.out.int(0),
-                InterTo::Store(dst) => store_result(ctx, dst, Set::new()),
+                InterTo::Store(dst) => store_result(ctx, dst, Set::new(), "sinterstore"),
             };
         }
     };
@@ -496,7 +514,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) {
                 }
             });
             drop(vals);
-            store_result(ctx, dst, result);
+            store_result(ctx, dst, result, "sinterstore");
         }
     }
 }
@@ -511,7 +529,8 @@ enum SetOp {
 /// builds the result as a set, then replies it or stores it at `dst`.
 fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: SetOp) {
     let max = max_intset(ctx);
-    let vals = ctx.ks.get_many(keys, dst.is_none());
+    // Read lookups even for the STORE forms, as Redis's `lookupKeyRead` of the sources.
+    let vals = ctx.ks.get_many(keys, true);
     let Ok(sets) = collect_sets(&vals, ctx.out) else {
         return;
     };
@@ -561,7 +580,10 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
     drop(vals);
     match dst {
         None => reply_set(ctx.out, &result),
-        Some(dst) => store_result(ctx, dst, result),
+        Some(dst) => {
+            let event = if op == SetOp::Union { "sunionstore" } else { "sdiffstore" };
+            store_result(ctx, dst, result, event)
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::command::table::{BeginSearch, FindKeys, KeySpecDef, key_flags};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
+use crate::config::notify;
 use crate::protocol::errors;
 use crate::store::Keyspace;
 use crate::store::value::Value;
@@ -128,6 +129,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
     }
 
     // The elements, in the order the type keeps them.
+    // Looked up for reading once, as Redis does: one hit or miss, one `keymiss`.
     let Some(kind) = (match ctx.ks.get(argv[1]) {
         None => Some(None),
         Some(Value::List(_)) => Some(Some(0)),
@@ -144,7 +146,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
         alpha = true;
         sortby = None;
     }
-    let len = match ctx.ks.get(argv[1]) {
+    let len = match ctx.ks.peek(argv[1]).map(|e| e.value()) {
         Some(Value::List(l)) => l.len(),
         Some(Value::Set(s)) => s.len(),
         Some(Value::ZSet(z)) => z.len(),
@@ -162,7 +164,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
 
     let mut items: Vec<Item> = Vec::new();
     let mut push = |e: &[u8]| items.push(Item { elem: e.to_vec(), score: 0.0, by: None });
-    match ctx.ks.get(argv[1]) {
+    match ctx.ks.peek(argv[1]).map(|e| e.value()) {
         // Without sorting, a list or sorted set gives just the LIMIT range, in its order (or
         // reversed for DESC).
         Some(Value::List(l)) if dontsort => {
@@ -284,8 +286,10 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
             if outlen > 0 {
                 ctx.ks.set(dst, Value::List(Box::new(list)), false);
                 ctx.ks.dirty += outlen as u64 - 1;
+                ctx.notify(notify::LIST, "sortstore", dst);
             } else if ctx.ks.delete(dst) {
                 // `delete` counted the change.
+                ctx.notify(notify::GENERIC, "del", dst);
             }
             ctx.out.int(outlen as i64);
         }

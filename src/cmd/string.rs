@@ -13,6 +13,7 @@
 
 use thin_vec::ThinVec;
 
+use crate::config::notify;
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::protocol::errors;
 use crate::store::value::Value;
@@ -228,6 +229,10 @@ fn set_generic(
         Some(t) => ctx.ks.set_with_expire(key, value, Some(t)),
         None => ctx.ks.set(key, value, flags & KEEPTTL != 0),
     }
+    ctx.notify(notify::STRING, "set", key);
+    if when.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     if !get {
         match replies {
             SetReplies::OkNull => ctx.out.ok(),
@@ -249,6 +254,7 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() == 3 {
         // The benchmark's hot path: no options to parse, nothing to check.
         ctx.ks.set(argv[1], Value::string(argv[2]), false);
+        ctx.notify(notify::STRING, "set", argv[1]);
         return ctx.out.ok();
     }
     let Some(opts) = parse_ext(argv, OptsFor::Set) else { return ctx.syntax_error() };
@@ -276,12 +282,13 @@ fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     ctx.ks.set(argv[1], Value::string(argv[2]), false);
+    ctx.notify(notify::STRING, "set", argv[1]);
 }
 
 /// GETDEL key
 fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if get_generic(ctx, argv[1]) == Read::Found {
-        ctx.ks.remove(argv[1]);
+    if get_generic(ctx, argv[1]) == Read::Found && ctx.ks.remove(argv[1]).is_some() {
+        ctx.notify(notify::GENERIC, "del", argv[1]);
     }
 }
 
@@ -309,13 +316,16 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         // An absolute time already past deletes the key, as an expire would.
         Some(t) if opts.flags & (EXAT | PXAT) != 0 && t <= now => {
             ctx.ks.remove(key);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         Some(t) => {
             ctx.ks.set_expire(key, Some(t));
+            ctx.notify(notify::GENERIC, "expire", key);
         }
         // PERSIST on a key without a TTL changes nothing (and dirties nothing).
         None if opts.flags & PERSIST != 0 && ctx.ks.expire_of(key).flatten().is_some() => {
             ctx.ks.set_expire(key, None);
+            ctx.notify(notify::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -350,6 +360,7 @@ fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, nx: bool) {
     }
     for pair in argv[1..].chunks_exact(2) {
         ctx.ks.set(pair[0], Value::string(pair[1]), false);
+        ctx.notify(notify::STRING, "set", pair[0]);
     }
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
@@ -372,6 +383,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(cur_len) = ctx.ks.get_mut(key).map(|v| v.str_len()) else {
         // A new key is stored as SET would store it (possibly int-encoded).
         ctx.ks.set(key, Value::string(add), false);
+        ctx.notify(notify::STRING, "append", key);
         return ctx.out.int(add.len() as i64);
     };
     let Some(cur_len) = cur_len else { return ctx.out.error(errors::WRONGTYPE) };
@@ -384,6 +396,7 @@ fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
     s.extend_from_slice(add);
     let len = s.len();
     ctx.ks.dirty += 1;
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(len as i64);
 }
 
@@ -418,6 +431,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
             s.resize(start, 0);
             s.extend_from_slice(patch);
             ctx.ks.set(key, Value::Raw(s), false);
+            ctx.notify(notify::STRING, "setrange", key);
             end
         }
         Some(_) => {
@@ -430,6 +444,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
             s[start..end].copy_from_slice(patch);
             let len = s.len();
             ctx.ks.dirty += 1;
+            ctx.notify(notify::STRING, "setrange", key);
             len
         }
     };
@@ -514,6 +529,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) {
             by
         }
     };
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(new);
 }
 
@@ -570,6 +586,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         None => ctx.ks.set(key, value, false),
     }
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.out.bulk(text);
 }
 

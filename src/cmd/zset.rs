@@ -20,6 +20,7 @@ use smallvec::SmallVec;
 
 use crate::command::table::{Arg, ArgType, KeySpecDef, doc_flags, key_flags};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
+use crate::config::notify;
 use crate::protocol::errors;
 use crate::protocol::reply::Reply;
 use crate::store::Keyspace;
@@ -204,17 +205,20 @@ fn write<'k>(ks: &'k mut Keyspace, key: &[u8]) -> Result<Option<&'k mut ZSet>, (
 fn delete_emptied(ks: &mut Keyspace, key: &[u8]) {
     if ks.remove(key).is_some() {
         ks.dirty -= 1;
+        ks.notify(notify::GENERIC, "del", key);
     }
 }
 
 /// Stores `z` at `key` as the result of a STORE command (replacing any value and its TTL), or
 /// deletes `key` when `z` is empty; replies the result's size. As Redis's store commands do.
-fn store_result(ctx: &mut Ctx, key: &[u8], z: ZSet) {
+/// `event` is the command's keyspace event (`zunionstore`, ...).
+fn store_result(ctx: &mut Ctx, key: &[u8], z: ZSet, event: &'static str) {
     let n = z.len();
     if n > 0 {
         ctx.ks.set(key, Value::ZSet(Box::new(z)), false);
-    } else {
-        ctx.ks.delete(key);
+        ctx.notify(notify::ZSET, event, key);
+    } else if ctx.ks.delete(key) {
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.out.int(n as i64);
 }
@@ -431,6 +435,9 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
         failed,
     } = tally;
     ctx.ks.dirty += (added + updated) as u64;
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if incr { "zincr" } else { "zadd" }, key);
+    }
     if failed {
         return ctx.out.error(errors::ZSCORE_NAN);
     }
@@ -478,7 +485,11 @@ fn zrem(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if deleted > 0 {
+        ctx.notify(notify::ZSET, "zrem", key);
+    }
+    if emptied {
         delete_emptied(&mut ctx.ks, key);
     }
     ctx.ks.dirty += deleted;
@@ -534,7 +545,16 @@ fn zremrange_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: RangeKind) {
         R::Lex(r) => z.lex_ranks(&r),
     };
     let deleted = z.remove_ranks(start, end);
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if deleted > 0 {
+        let event = match kind {
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+            _ => "zremrangebyrank",
+        };
+        ctx.notify(notify::ZSET, event, key);
+    }
+    if emptied {
         delete_emptied(&mut ctx.ks, key);
     }
     ctx.ks.dirty += deleted as u64;
@@ -797,7 +817,7 @@ fn zrange_generic(
         Err(()) => return ctx.out.error(errors::WRONGTYPE),
         Ok(None) => {
             if store {
-                return store_result(ctx, argv[1], ZSet::new());
+                return store_result(ctx, argv[1], ZSet::new(), "zrangestore");
             }
             return ctx.out.array(0);
         }
@@ -841,7 +861,7 @@ fn zrange_generic(
     for (m, s) in &items {
         dst.insert(m, *s, lim);
     }
-    store_result(ctx, argv[1], dst);
+    store_result(ctx, argv[1], dst, "zrangestore");
 }
 
 /// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
@@ -924,7 +944,9 @@ pub(crate) fn zpop_op(
             true
         });
         z.remove_ranks(start, end);
-        if z.is_empty() {
+        let emptied = z.is_empty();
+        ks.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+        if emptied {
             delete_emptied(ks, key);
         }
         ks.dirty += n as u64;
@@ -1294,7 +1316,8 @@ fn zsetop_generic(
     // Type checks come first, in key order.
     let mut inputs: Vec<(&[u8], usize, f64)> = Vec::with_capacity(setnum);
     for &k in keys {
-        match input_len(&mut ctx.ks, k, dst.is_some()) {
+        // Read lookups even for the STORE forms, as Redis's `lookupKeyRead` of the sources.
+        match input_len(&mut ctx.ks, k, false) {
             Ok(n) => inputs.push((k, n, 1.0)),
             Err(()) => return ctx.out.error(errors::WRONGTYPE),
         }
@@ -1429,7 +1452,12 @@ fn zsetop_generic(
     if let Some(dst) = dst {
         let lim = limits(ctx);
         let z = build_sorted(&result, lim);
-        return store_result(ctx, dst, z);
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
+        };
+        return store_result(ctx, dst, z, event);
     }
     let out = &mut *ctx.out;
     let nested = withscores && out.resp3;

@@ -31,6 +31,25 @@ impl Ctx<'_, '_> {
         self.ks.db = db;
         self.client.info.db.store(db, Ordering::Relaxed);
     }
+
+    /// Notes keyspace event `event` of class `class` (a bit of `config::notify`) for `key` of
+    /// the current database, published when the command ends; a no-op (one relaxed load)
+    /// unless `notify-keyspace-events` enables the class.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.ks.notify(class, event, key);
+    }
+}
+
+/// Publishes the keyspace events the command noted in `ks` (none unless notifications are
+/// on). Called by `execute` once the command's locks are released, and by `run_queued` after
+/// each command of a transaction, under EXEC's locks (the pub/sub registry lock is never held
+/// while taking a shard lock, so either order is safe).
+fn publish_events(server: &Server, ks: &mut Keyspace) {
+    if !ks.events.is_empty() {
+        let events = std::mem::take(&mut ks.events);
+        crate::server::notify::publish(server, &events);
+    }
 }
 
 /// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`, and the hash
@@ -198,7 +217,12 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         tracking_end(&mut ctx, &entry.full_name);
     }
     let dirty = ctx.ks.dirty;
+    let events = std::mem::take(&mut ctx.ks.events);
     drop(ctx);
+    if !events.is_empty() {
+        // Keyspace notifications, after the locks are released (see `publish_events`).
+        crate::server::notify::publish(server, &events);
+    }
     if client.blocked.is_some() {
         client.info.last_cmd.store(idx, Ordering::Relaxed);
         // Counted when the wait ends (cmd::blocking::finish_blocked), as Redis counts a
@@ -330,6 +354,7 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
     ctx.ks.finish_tracking(dirty_before);
     // Invalidations to this client wait in `tracking_pending` until EXEC has replied.
     tracking_after(ctx, entry.cmd, argv, true);
+    publish_events(server, &mut ctx.ks);
     let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
     server.table.record_call(idx, took, argv, ctx.client);
     if ctx.out.has_errors() {

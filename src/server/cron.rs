@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::Server;
+use super::{Server, notify};
 use crate::config::Config;
+use crate::config::notify as notify_class;
+use crate::store::events::KeyEvent;
 use crate::store::{SHARDS, Store, update_lru_clock};
 
 /// Buckets moved per shard and database per lock while a table resizes.
@@ -50,7 +52,9 @@ pub async fn run(server: Arc<Server>) {
                 let wait = (tick_at - now).min(Duration::from_micros(2 * fast_duration(&server)));
                 tokio::time::sleep(wait).await;
                 if Instant::now() < tick_at && server.active_expire.load(Ordering::Relaxed) {
-                    cycle.run(&server.store, hz, Kind::Fast);
+                    cycle.run(&server.store, hz, Kind::Fast, &mut |ev| {
+                        notify::publish(&server, ev)
+                    });
                     invalidate_expired(&server, &mut cycle);
                 }
             } else {
@@ -73,7 +77,9 @@ pub async fn run(server: Arc<Server>) {
         blocking(|| {
             // No key expires for real while CLIENT PAUSE holds writes, as in Redis.
             if server.active_expire.load(Ordering::Relaxed) && !server.pause.writes_paused() {
-                cycle.run(&server.store, hz, Kind::Slow);
+                cycle.run(&server.store, hz, Kind::Slow, &mut |ev| {
+                    notify::publish(&server, ev)
+                });
             }
             let rehash = server.config.read().activerehashing;
             housekeeping(&server.store, rehash);
@@ -126,6 +132,7 @@ fn apply_tunables(cfg: &Config, store: &Store) {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1_000_000);
     t.tracking_table_max_keys.store(max_keys, Ordering::Relaxed);
+    t.notify_keyspace_events.store(cfg.notify_keyspace_events, Ordering::Relaxed);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -167,7 +174,14 @@ impl ExpireCycle {
     }
 
     /// Runs one cycle. Returns (keys sampled, keys expired).
-    fn run(&mut self, store: &Store, hz: u32, kind: Kind) -> (usize, usize) {
+    /// `on_expired` publishes the `expired` events of each round, once its shard is released.
+    fn run(
+        &mut self,
+        store: &Store,
+        hz: u32,
+        kind: Kind,
+        on_expired: &mut dyn FnMut(&[KeyEvent]),
+    ) -> (usize, usize) {
         let effort = store.tunables.active_expire_effort.load(Ordering::Relaxed).clamp(1, 10);
         let effort = effort as usize - 1;
         let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
@@ -198,6 +212,7 @@ impl ExpireCycle {
         self.timelimit_exit = false;
         let (mut total_sampled, mut total_expired) = (0, 0);
         let mut iteration = 0u64;
+        let mut events = Vec::new();
         'dbs: for _ in 0..dbs {
             let db = self.current_db % dbnum;
             self.current_db = self.current_db.wrapping_add(1);
@@ -209,7 +224,15 @@ impl ExpireCycle {
                     let now = crate::util::now_ms();
                     let track = store.tracking.load(Ordering::Relaxed);
                     let sink = if track { Some(&mut self.tracked) } else { None };
-                    let r = store.shard(i).expire_round_into(db, now, keys_per_loop, lazy, sink);
+                    let want = store.tunables.notify_wants(notify_class::EXPIRED);
+                    let out = want.then_some(&mut events);
+                    let r = store
+                        .shard(i)
+                        .expire_round_into(db, now, keys_per_loop, lazy, sink, out);
+                    if !events.is_empty() {
+                        on_expired(&events);
+                        events.clear();
+                    }
                     if r.idle {
                         break;
                     }
@@ -307,7 +330,7 @@ mod tests {
             ks.set_with_expire(b"later", Value::Int(1), Some(now + 100_000));
         }
         let mut cycle = ExpireCycle::default();
-        let (sampled, expired) = cycle.run(&store, 10, Kind::Slow);
+        let (sampled, expired) = cycle.run(&store, 10, Kind::Slow, &mut |_| {});
         // Every sample was expired, so every slice was walked until its keys were gone.
         assert_eq!(expired, 800);
         assert!(sampled >= 800);
@@ -330,13 +353,13 @@ mod tests {
         }
         let mut cycle = ExpireCycle::default();
         assert!(!cycle.wants_fast(&store));
-        assert_eq!(cycle.run(&store, 10, Kind::Fast), (0, 0));
+        assert_eq!(cycle.run(&store, 10, Kind::Fast, &mut |_| {}), (0, 0));
         assert_eq!(store.db_sizes(0), (1, 1));
         store.expire_stats.record_stale(1, 1);
         store.expire_stats.record_stale(1, 1);
         store.expire_stats.record_stale(1, 1);
         assert!(cycle.wants_fast(&store));
-        assert_eq!(cycle.run(&store, 10, Kind::Fast), (1, 1));
+        assert_eq!(cycle.run(&store, 10, Kind::Fast, &mut |_| {}), (1, 1));
         assert_eq!(store.db_sizes(0), (0, 0));
     }
 

@@ -9,6 +9,7 @@ pub mod conn;
 pub mod cron;
 pub mod info;
 pub mod listen;
+pub mod notify;
 pub mod pubsub;
 pub mod tracking;
 

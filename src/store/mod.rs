@@ -59,6 +59,14 @@
 //! one. A command sees one clock (`Keyspace::now`) for its whole run, as Redis's cached
 //! `mstime` in a command.
 //!
+//! # Keyspace events
+//!
+//! `notify-keyspace-events` is mirrored in [`Tunables`]; with it off (the default) the store
+//! only loads it where an event could arise. When a class is on, the events the store itself
+//! causes (lazy `expired`, `new` on insertion, `keymiss` on a read miss) are noted in the view,
+//! in order with the command's own ([`Keyspace::notify`]), for dispatch to publish
+//! (`events.rs`); the active expiry hands its `expired` events to the cron.
+//!
 //! # Access clock
 //!
 //! Each entry has 24 bits of access information: with an LRU (or no) `maxmemory-policy`, the
@@ -69,6 +77,7 @@
 pub mod blocking;
 pub mod dict;
 pub mod entry;
+pub mod events;
 pub mod expires;
 pub mod lazyfree;
 pub mod snapshot;
@@ -84,9 +93,12 @@ use parking_lot::{Mutex, MutexGuard};
 use blocking::{Waiter, Waiters};
 use dict::{Dict, Found};
 use entry::Entry;
+use events::KeyEvent;
 use expires::{Index, Round, free_value};
 use value::Value;
 use watch::Watchers;
+
+use crate::config::notify;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
 pub const SHARDS: usize = 16;
@@ -221,6 +233,9 @@ pub struct Tunables {
     pub zset_max_listpack_value: AtomicU64,
     /// `tracking-table-max-keys` (0: no limit), checked before every command while tracking.
     pub tracking_table_max_keys: AtomicU64,
+    /// `notify-keyspace-events`, the bits of [`crate::config::notify`] (0: off, the default;
+    /// then every notification costs this one relaxed load).
+    pub notify_keyspace_events: AtomicU32,
 }
 
 impl Default for Tunables {
@@ -244,6 +259,7 @@ impl Default for Tunables {
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
             tracking_table_max_keys: AtomicU64::new(1_000_000),
+            notify_keyspace_events: AtomicU32::new(0),
         }
     }
 }
@@ -268,6 +284,15 @@ impl Tunables {
         } else {
             self.expire_paused_until.fetch_max(until, Ordering::Relaxed);
         }
+    }
+
+    /// True when keyspace events of class `class` (a bit of [`crate::config::notify`]) are
+    /// to be published: the class is enabled and so is a channel kind (`K` or `E`), as Redis's
+    /// `notifyKeyspaceEvent` checks before building anything.
+    #[inline]
+    pub fn notify_wants(&self, class: u32) -> bool {
+        let flags = self.notify_keyspace_events.load(Ordering::Relaxed);
+        flags & class != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
     }
 
     /// Returns the clock a new entry starts with under the current policy.
@@ -363,11 +388,13 @@ impl Shard {
     /// Runs one round of the active expiry on database `db` (see [`Db::expire_round`]) and
     /// counts what it expired.
     pub fn expire_round(&mut self, db: usize, now: i64, keys: usize, lazy: bool) -> Round {
-        self.expire_round_into(db, now, keys, lazy, None)
+        self.expire_round_into(db, now, keys, lazy, None, None)
     }
 
     /// [`Shard::expire_round`], also appending the names of the keys it expired to `tracked`
-    /// when given (client-side caching invalidates them after the round).
+    /// when given (client-side caching invalidates them after the round), and an `expired`
+    /// event to `events` (when given) for each key it deletes, for the cron to publish once
+    /// the shard's lock is released.
     pub fn expire_round_into(
         &mut self,
         db: usize,
@@ -375,8 +402,10 @@ impl Shard {
         keys: usize,
         lazy: bool,
         mut tracked: Option<&mut Vec<Vec<u8>>>,
+        mut events: Option<&mut Vec<KeyEvent>>,
     ) -> Round {
-        let r = if self.watched[db].is_empty() && tracked.is_none() && !self.snap.active() {
+        let quiet = tracked.is_none() && events.is_none();
+        let r = if self.watched[db].is_empty() && quiet && !self.snap.active() {
             self.dbs[db].expire_round(now, keys, lazy)
         } else {
             let (watched, snap) = (&mut self.watched[db], &mut self.snap);
@@ -387,6 +416,9 @@ impl Shard {
                 }
                 if let Some(t) = tracked.as_mut() {
                     t.push(e.key().to_vec());
+                }
+                if let Some(ev) = events.as_deref_mut() {
+                    ev.push(KeyEvent::new(notify::EXPIRED, "expired", db, e.key()));
                 }
                 // Expired actively: a running snapshot takes it first.
                 snap.before_remove(origin, e);
@@ -533,6 +565,7 @@ impl Store {
             invalidated: Vec::new(),
             maybe_tracked: Vec::new(),
             tracking_flushed: false,
+            events: Vec::new(),
         }
     }
 
@@ -672,6 +705,22 @@ impl Store {
     }
 }
 
+/// Notes a store-originated event in `events` when its class is enabled (a free function, so
+/// it can be called while a shard of the view is borrowed).
+#[inline]
+fn note_event(
+    tun: &Tunables,
+    events: &mut Vec<KeyEvent>,
+    class: u32,
+    event: &'static str,
+    db: usize,
+    key: &[u8],
+) {
+    if tun.notify_wants(class) {
+        events.push(KeyEvent::new(class, event, db, key));
+    }
+}
+
 /// How a lookup treats what it finds: whether it counts a keyspace hit or miss (INFO's
 /// `keyspace_hits`/`keyspace_misses`) and whether it records an access on the entry.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -682,8 +731,10 @@ enum Access {
     Lazy,
     /// Both: a read of the value (GET, TOUCH).
     Read,
-    /// Counts, does not touch: TYPE, EXISTS, TTL, OBJECT (Redis's `LOOKUP_NOTOUCH`).
+    /// Counts, does not touch: TYPE, EXISTS, TTL (Redis's `LOOKUP_NOTOUCH`).
     Inspect,
+    /// As `Inspect`, and a miss is no `keymiss` event: OBJECT (`LOOKUP_NOTOUCH|NONOTIFY`).
+    InspectQuiet,
     /// Touches, does not count: a write (Redis's `LOOKUP_WRITE`).
     Write,
     /// Neither, as `Peek`, but the caller may change the entry in place (`entry_in`).
@@ -723,9 +774,27 @@ pub struct Keyspace<'a> {
     /// A database was flushed while tracking is on: every tracking client gets a null
     /// invalidation after the command.
     pub tracking_flushed: bool,
+    /// Keyspace events of this command not yet published, in Redis's order (see `events.rs`);
+    /// empty unless `notify-keyspace-events` enables their class.
+    pub events: Vec<KeyEvent>,
 }
 
 impl<'a> Keyspace<'a> {
+    /// Notes keyspace event `event` of class `class` (a bit of [`crate::config::notify`]) for
+    /// `key` of the current database, if that class is enabled; published when the command
+    /// ends, after the events noted before it.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    /// [`Keyspace::notify`] for a key of database `db` (MOVE, blocked clients of any db).
+    #[inline]
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        note_event(&self.store.tunables, &mut self.events, class, event, db, key);
+    }
+
     /// Records that `key` (this very slice) hashes to `hash`, so lookups of it skip hashing.
     #[inline]
     pub fn set_hash_hint(&mut self, key: &[u8], hash: u64) {
@@ -777,19 +846,25 @@ impl<'a> Keyspace<'a> {
         let tun = &store.tunables;
         let lazy = Tunables::flag(&tun.lazy_expire);
         let paused = tun.expiry_paused(now);
-        let count = matches!(access, Access::Read | Access::Inspect);
+        let count = matches!(access, Access::Read | Access::Inspect | Access::InspectQuiet);
+        let miss_event = if count && access != Access::InspectQuiet { notify::KEY_MISS } else { 0 };
         let touch = matches!(access, Access::Read | Access::Write);
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
         // (or the existence check before one) must never see a key it then adds again.
-        let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
+        let paused = paused
+            && matches!(
+                access,
+                Access::Read | Access::Inspect | Access::InspectQuiet | Access::Lazy
+            );
         let i = shard_of(h);
         debug_assert!(
             self.guards[i].is_some() || self.guards[i + 1..].iter().all(|g| g.is_none()),
             "shard {i} locked out of order: a command touched a key it did not declare"
         );
-        // The guard alone is borrowed (not all of `self`), so the expiry branch can note the
-        // key for client-side caching.
+        // The guard and the event list alone are borrowed (not all of `self`), so the expiry
+        // branch can note the key for client-side caching and its keyspace events.
         let shard: &mut Shard = self.guards[i].get_or_insert_with(|| store.shards[i].lock());
+        let events = &mut self.events;
         let d = &mut shard.dbs[db];
         let origin = d.snap_origin();
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
@@ -799,6 +874,7 @@ impl<'a> Keyspace<'a> {
             Found::Live(e) if paused && expired(e) => {
                 if count {
                     shard.stats.keyspace_misses += 1;
+                    note_event(tun, events, miss_event, "keymiss", db, key);
                 }
                 None
             }
@@ -833,15 +909,25 @@ impl<'a> Keyspace<'a> {
                 if store.tracking.load(Ordering::Relaxed) {
                     self.invalidated.push((key.to_vec(), false));
                 }
+                // Redis's lookup expires the key (`expired`), then reports the miss.
+                note_event(tun, events, notify::EXPIRED, "expired", db, key);
+                note_event(tun, events, miss_event, "keymiss", db, key);
                 None
             }
             Found::Absent => {
                 if count {
                     shard.stats.keyspace_misses += 1;
+                    note_event(tun, events, miss_event, "keymiss", db, key);
                 }
                 None
             }
         }
+    }
+
+    /// [`Keyspace::inspect`] without the `keymiss` event a miss would send (OBJECT).
+    pub fn inspect_quiet(&mut self, key: &[u8]) -> Option<&Entry> {
+        let db = self.db;
+        self.find(db, key, Access::InspectQuiet).map(|e| &*e)
     }
 
     /// Looks a key up for reading: counts a keyspace hit or miss and records the access.
@@ -1092,6 +1178,9 @@ impl<'a> Keyspace<'a> {
     /// COPY move or build whole entries, keeping their TTL and access clock).
     pub fn put_entry_in(&mut self, db: usize, mut e: Entry) {
         let h = hash_key(e.key());
+        // Every key created comes through here: Redis's dbAdd emits `new`.
+        let new_key =
+            self.store.tunables.notify_wants(notify::NEW).then(|| e.key().to_vec());
         let shard = self.shard_mut(shard_of(h));
         // Created after a running snapshot's instant: not part of its image.
         shard.snap.mark_new(&mut e);
@@ -1113,6 +1202,9 @@ impl<'a> Keyspace<'a> {
         }
         if let Some(k) = key {
             self.ready.push((db, k));
+        }
+        if let Some(k) = new_key {
+            self.events.push(KeyEvent { class: notify::NEW, event: "new", db, key: k });
         }
     }
 
@@ -1192,6 +1284,8 @@ impl<'a> Keyspace<'a> {
             shard.stats.expired_keys += 1;
             free_value(v, lazy);
             self.track_modified(key, false);
+            let tun = &self.store.tunables;
+            note_event(tun, &mut self.events, notify::EXPIRED, "expired", db, key);
             return None;
         }
         self.dirty += 1;

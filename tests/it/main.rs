@@ -14,6 +14,7 @@ mod hash;
 mod keys;
 mod list;
 mod multi;
+mod notify;
 mod protocol;
 mod pubsub;
 mod set;
