@@ -87,7 +87,8 @@ mod tests {
         let mut expired = 0;
         for i in 0..crate::store::SHARDS {
             loop {
-                let r = store.shard(i).expire_round_noting(0, 5000, 20, false, Some(&mut events));
+                let r =
+                    store.shard(i).expire_round_into(0, 5000, 20, false, None, Some(&mut events));
                 expired += r.expired;
                 if r.idle || r.expired == 0 {
                     break;

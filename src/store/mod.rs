@@ -1561,7 +1561,7 @@ mod tests {
         for i in 0..SHARDS {
             store
                 .shard(i)
-                .expire_round_into(0, 5000, 20, false, Some(&mut expired));
+                .expire_round_into(0, 5000, 20, false, Some(&mut expired), None);
         }
         assert_eq!(expired, [b"x".to_vec()]);
     }
