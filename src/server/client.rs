@@ -404,6 +404,9 @@ pub struct Client {
     /// Set by a command whose reply is a RESP3 push (subscribe confirmations): CLIENT REPLY
     /// OFF / SKIP do not silence it, as Redis lets pushes through.
     pub reply_is_push: bool,
+    /// AOF offset this client's replies wait for: the end of what its last propagated command
+    /// appended (see `persistence::aof`).
+    pub aof_need: u64,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -448,6 +451,7 @@ impl Client {
             in_exec: false,
             pubsub: None,
             reply_is_push: false,
+            aof_need: 0,
         }
     }
 

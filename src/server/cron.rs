@@ -34,7 +34,7 @@ const ACCEPTABLE_STALE: usize = 10;
 
 pub async fn run(server: Arc<Server>) {
     sync_tunables(&server);
-    let mut cycle = ExpireCycle::default();
+    let mut cycle = ExpireCycle { aof: Some(server.aof.clone()), ..ExpireCycle::default() };
     loop {
         let hz = server.config.read().hz.clamp(1, 500);
         let period = Duration::from_millis(1000 / hz as u64);
@@ -78,6 +78,7 @@ pub async fn run(server: Arc<Server>) {
             housekeeping(&server.store, rehash);
         });
         super::info::cron_tick(&server);
+        crate::persistence::aof::rewrite::check_auto(&server);
         close_idle_clients(&server);
     }
 }
@@ -133,6 +134,8 @@ struct ExpireCycle {
     /// The last cycle stopped at its time limit.
     timelimit_exit: bool,
     last_fast: Option<Instant>,
+    /// Where the deletions go when propagation is on.
+    aof: Option<Arc<crate::persistence::aof::Aof>>,
 }
 
 impl ExpireCycle {
@@ -185,7 +188,17 @@ impl ExpireCycle {
                 loop {
                     iteration += 1;
                     let now = crate::util::now_ms();
-                    let r = store.shard(i).expire_round(db, now, keys_per_loop, lazy);
+                    let r = match &self.aof {
+                        // Propagation hook: the deletions reach the AOF under the shard lock.
+                        Some(aof) if store.tunables.propagate.load(Ordering::Relaxed) => {
+                            let mut keys = Vec::new();
+                            let mut shard = store.shard(i);
+                            let r = shard.expire_round_logged(db, now, keys_per_loop, lazy, &mut keys);
+                            aof.feed_expired(db, &mut keys, lazy);
+                            r
+                        }
+                        _ => store.shard(i).expire_round(db, now, keys_per_loop, lazy),
+                    };
                     if r.idle {
                         break;
                     }

@@ -287,6 +287,10 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
+    // Persistence hook: the AOF is loaded (and opened) before any client is served.
+    if !crate::persistence::aof::boot(&server) {
+        return 1;
+    }
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
     if let Some((path, l)) = unix
@@ -319,6 +323,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
             tracing::warn!("Error removing the unix socket file: {e}");
         }
     }
+    crate::persistence::aof::shutdown(&server);
     crate::config::process::remove_pid_file();
     tracing::warn!("Redis is now ready to exit, bye bye...");
     0

@@ -105,6 +105,8 @@ pub struct Server {
     pub pause: client::Pause,
     /// Pub/sub channels, patterns and shard channels with their subscribers.
     pub pubsub: pubsub::PubSub,
+    /// The append-only file (`persistence::aof`).
+    pub aof: Arc<crate::persistence::aof::Aof>,
 }
 
 impl Server {
@@ -136,6 +138,7 @@ impl Server {
             info_state: info::InfoState::default(),
             pause: client::Pause::default(),
             pubsub: pubsub::PubSub::default(),
+            aof: Arc::default(),
         }
     }
 

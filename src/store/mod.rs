@@ -55,6 +55,7 @@ pub mod dict;
 pub mod entry;
 pub mod expires;
 pub mod lazyfree;
+pub mod propagate;
 pub mod types;
 pub mod value;
 pub mod watch;
@@ -202,6 +203,9 @@ pub struct Tunables {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// Writes are propagated (the AOF is on): commands gather what they propagate in
+    /// [`Keyspace::prop`] and expired keys are logged for deletion (`propagate.rs`).
+    pub propagate: AtomicBool,
 }
 
 impl Default for Tunables {
@@ -224,6 +228,7 @@ impl Default for Tunables {
             set_max_intset_entries: AtomicU64::new(512),
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
+            propagate: AtomicBool::new(false),
         }
     }
 }
@@ -339,6 +344,29 @@ impl Shard {
             let watched = &mut self.watched[db];
             self.dbs[db].expire_round_with(now, keys, lazy, |k| watched.touch(k, false))
         };
+        self.stats.expired_keys += r.expired as u64;
+        self.stats.expire_cycle_scanned += r.sampled as u64;
+        self.stats.expire_cycle_expired += r.expired as u64;
+        r
+    }
+
+    /// [`Shard::expire_round`], also handing each expired key to `log` (for propagating the
+    /// deletions to the AOF).
+    pub fn expire_round_logged(
+        &mut self,
+        db: usize,
+        now: i64,
+        keys: usize,
+        lazy: bool,
+        log: &mut Vec<Vec<u8>>,
+    ) -> Round {
+        let watched = &mut self.watched[db];
+        let r = self.dbs[db].expire_round_with(now, keys, lazy, |k| {
+            if !watched.is_empty() {
+                watched.touch(k, false);
+            }
+            log.push(k.to_vec());
+        });
         self.stats.expired_keys += r.expired as u64;
         self.stats.expire_cycle_scanned += r.sampled as u64;
         self.stats.expire_cycle_expired += r.expired as u64;
@@ -468,6 +496,7 @@ impl Store {
             hint: (0, 0, 0),
             ready: Vec::new(),
             maybe_touched: Vec::new(),
+            prop: propagate::PropLog::default(),
         }
     }
 
@@ -645,6 +674,8 @@ pub struct Keyspace<'a> {
     /// Watched keys this command looked up for writing in place (database, key): touched
     /// at the end of the command if it changed anything (see [`Keyspace::finish_watch`]).
     pub maybe_touched: Vec<(usize, Vec<u8>)>,
+    /// What this command propagates to the AOF, when propagation is on (`propagate.rs`).
+    pub prop: propagate::PropLog,
 }
 
 impl<'a> Keyspace<'a> {
@@ -704,7 +735,10 @@ impl<'a> Keyspace<'a> {
         // Only lookups that cannot lead to a write may leave an expired key in place: a write
         // (or the existence check before one) must never see a key it then adds again.
         let paused = paused && matches!(access, Access::Read | Access::Inspect | Access::Lazy);
-        let shard = self.shard_mut(shard_of(h));
+        // Borrowed through the field so `self.prop` stays reachable below.
+        let i = shard_of(h);
+        self.shard_mut(i);
+        let Some(shard) = self.guards[i].as_deref_mut() else { unreachable!("locked above") };
         let d = &mut shard.dbs[db];
         let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
@@ -736,6 +770,10 @@ impl<'a> Keyspace<'a> {
                 free_value(e.replace_value(Value::Int(0)), lazy);
                 if !shard.watched[db].is_empty() {
                     shard.watched[db].touch(key, false);
+                }
+                if Tunables::flag(&tun.propagate) {
+                    // Propagation hook: the deletion goes to the AOF as a DEL of its own.
+                    self.prop.expired.push((db, key.to_vec()));
                 }
                 None
             }
