@@ -169,6 +169,7 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) {
             Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
             Found::List => {
                 let popped = pop_from(&mut ctx.ks, db, key, left, 1);
+                ctx.propagate_as(&[pop_name(left), key]);
                 return pop_reply(ctx.out, key, &popped, false);
             }
         }
@@ -236,6 +237,8 @@ fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
             Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
             Found::List => {
                 let popped = pop_from(&mut ctx.ks, db, key, left, count);
+                let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
+                ctx.propagate_as(&[pop_name(left), key, &n]);
                 return pop_reply(ctx.out, key, &popped, true);
             }
         }
@@ -271,6 +274,11 @@ fn bmove(ctx: &mut Ctx, argv: &[&[u8]], from: bool, to: bool, timeout: &[u8]) {
                 return ctx.out.error(errors::WRONGTYPE);
             }
             let elem = move_one(&mut ctx.ks, db, src, dst, from, to);
+            if argv[0].eq_ignore_ascii_case(b"brpoplpush") {
+                ctx.propagate_as(&[b"RPOPLPUSH", src, dst]);
+            } else {
+                ctx.propagate_as(&[b"LMOVE", src, dst, argv[3], argv[4]]);
+            }
             ctx.out.bulk(&elem);
         }
         Found::Missing => {
@@ -335,7 +343,7 @@ fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     };
     let keys = &argv[1..argv.len() - 1];
     match zpop_into(&mut ctx.ks, ctx.out, keys, max, 1, false) {
-        Ok(_) => {}
+        Ok((key, _)) => ctx.propagate_as(&[zpop_name(max), &key]),
         Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
         Err(PopMiss::Empty) => {
             block(ctx, argv, keys, BlockOp::ZPop { max, count: 1, multi: false }, deadline)
@@ -366,11 +374,32 @@ fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let keys = &argv[3..where_idx];
     match zpop_into(&mut ctx.ks, ctx.out, keys, max, count, true) {
-        Ok(_) => {}
+        Ok((key, members)) => {
+            let n = itoa::Buffer::new().format(members.len()).as_bytes().to_vec();
+            ctx.propagate_as(&[zpop_name(max), &key, &n]);
+        }
         Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
         Err(PopMiss::Empty) => {
             block(ctx, argv, keys, BlockOp::ZPop { max, count, multi: true }, deadline)
         }
+    }
+}
+
+/// The plain pop a blocking list pop propagates as.
+fn pop_name(left: bool) -> &'static [u8] {
+    if left { b"LPOP" } else { b"RPOP" }
+}
+
+/// The plain pop a blocking sorted-set pop propagates as.
+fn zpop_name(max: bool) -> &'static [u8] {
+    if max { b"ZPOPMAX" } else { b"ZPOPMIN" }
+}
+
+/// Propagation hook: a served waiter's pop goes to the AOF as its plain form, an execution
+/// unit of its own after the command that served it.
+fn propagate_served(ks: &mut Keyspace, db: usize, argv: &[&[u8]]) {
+    if ks.store().tunables.propagate.load(Ordering::Relaxed) {
+        ks.prop.push_unit(db, argv);
     }
 }
 
@@ -416,6 +445,12 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                 }
                 w.serve_with(|| {
                     let popped = pop_from(ks, db, key, *left, *count);
+                    if *multi {
+                        let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
+                        propagate_served(ks, db, &[pop_name(*left), key, &n]);
+                    } else {
+                        propagate_served(ks, db, &[pop_name(*left), key]);
+                    }
                     let mut out = reply_for(&w);
                     pop_reply(&mut out, key, &popped, *multi);
                     Some(Delivery {
@@ -447,6 +482,8 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                 }
                 w.serve_with(|| {
                     let elem = move_one(ks, db, key, dst, *from_left, *to_left);
+                    let side = |l: bool| -> &'static [u8] { if l { b"LEFT" } else { b"RIGHT" } };
+                    propagate_served(ks, db, &[b"LMOVE", key, dst, side(*from_left), side(*to_left)]);
                     let mut out = reply_for(&w);
                     out.bulk(&elem);
                     // The element is in the destination now: nothing to give back.
@@ -465,6 +502,12 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                     let popped = zpop_into(ks, &mut out, &[key], *max, *count, *multi);
                     ks.db = view_db;
                     let (key, members) = popped.ok()?;
+                    if *multi {
+                        let n = itoa::Buffer::new().format(members.len()).as_bytes().to_vec();
+                        propagate_served(ks, db, &[zpop_name(*max), &key, &n]);
+                    } else {
+                        propagate_served(ks, db, &[zpop_name(*max), &key]);
+                    }
                     Some(Delivery {
                         reply: std::mem::take(&mut out.buf),
                         errors: out.take_errors(),

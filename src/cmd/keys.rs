@@ -396,6 +396,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     let db = ctx.ks.db;
     let old = ctx.ks.flush_db(db);
     free_flushed(old, lazy);
+    ctx.force_propagation();
     ctx.out.ok();
 }
 
@@ -407,6 +408,7 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         all.extend(ctx.ks.flush_db(db));
     }
     free_flushed(all, lazy);
+    ctx.force_propagation();
     ctx.out.ok();
 }
 
@@ -575,8 +577,16 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, 
         if let Some(v) = ctx.ks.remove(key) {
             free_value(v, lazy);
         }
+        ctx.propagate_as(&[if lazy { b"UNLINK" } else { b"DEL" }, key]);
     } else {
         ctx.ks.set_expire(key, Some(when));
+        if (relative || seconds) && ctx.propagating() {
+            // Propagated as PEXPIREAT with the absolute time in ms, options kept.
+            let mut tmp = itoa::Buffer::new();
+            let mut v: Vec<&[u8]> = vec![b"PEXPIREAT", key, tmp.format(when).as_bytes()];
+            v.extend_from_slice(&argv[3..]);
+            ctx.propagate_as(&v);
+        }
     }
     ctx.out.int(1);
 }

@@ -40,6 +40,13 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// Propagates the command even if it changed nothing (Redis's `forceCommandPropagation`).
+    pub fn force_propagation(&mut self) {
+        if self.propagating() {
+            self.ks.prop.forced = true;
+        }
+    }
+
     /// Propagates nothing for the command itself (it propagated its effects with
     /// [`Ctx::also_propagate`]).
     pub fn prevent_propagation(&mut self) {

@@ -252,6 +252,12 @@ fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), String> 
     }
 }
 
+/// Returns the shared handle of `server` once it serves (for work that outlives a command,
+/// such as a background AOF rewrite); `None` before (in-process tests).
+pub fn shared(server: &Server) -> Option<Arc<Server>> {
+    server.listeners.server.get().and_then(Weak::upgrade)
+}
+
 /// Serves until shutdown; returns the exit code.
 pub async fn serve(server: Arc<Server>) -> i32 {
     // From here on the process is the server (Redis's role letter turns from C to M).

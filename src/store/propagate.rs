@@ -28,6 +28,9 @@ pub struct PropLog {
     /// What the running command propagates instead of its own argv: `Some(empty)` for nothing
     /// (the command propagated its effects itself), `Some(argv)` for a rewritten form.
     pub replaced: Option<Vec<Vec<u8>>>,
+    /// The command propagates even if it changed nothing (FLUSHALL on an empty server, as
+    /// Redis's `forceCommandPropagation`).
+    pub forced: bool,
 }
 
 impl PropLog {
@@ -39,11 +42,14 @@ impl PropLog {
     /// Ends the running command: its own argv (or its replacement) joins the unit when it
     /// changed something (`dirty`).
     pub fn end_command(&mut self, db: usize, argv: &[&[u8]], dirty: bool) {
-        match self.replaced.take() {
+        let replaced = self.replaced.take();
+        if !(dirty || std::mem::take(&mut self.forced)) {
+            return;
+        }
+        match replaced {
             Some(r) if r.is_empty() => {}
             Some(r) => self.unit.push((db, r)),
-            None if dirty => self.unit.push((db, argv.iter().map(|a| a.to_vec()).collect())),
-            None => {}
+            None => self.unit.push((db, argv.iter().map(|a| a.to_vec()).collect())),
         }
     }
 
@@ -83,6 +89,14 @@ mod tests {
         p.replaced = Some(vec![b"LPOP".to_vec(), b"l".to_vec()]);
         p.end_command(0, &[b"BLPOP", b"l", b"0"], true);
         assert_eq!(p.unit, vec![(0, vec![b"LPOP".to_vec(), b"l".to_vec()])]);
+        // A rewrite of a command that changed nothing propagates nothing, unless forced.
+        p.replaced = Some(vec![b"SET".to_vec()]);
+        p.end_command(0, &[b"SET"], false);
+        assert_eq!(p.unit.len(), 1);
+        p.forced = true;
+        p.end_command(0, &[b"FLUSHALL"], false);
+        assert_eq!(p.unit.len(), 2);
+        p.unit.pop();
         p.replaced = Some(vec![]);
         p.end_command(0, &[b"SPOP", b"s"], true);
         assert_eq!(p.unit.len(), 1);

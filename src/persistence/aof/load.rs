@@ -97,9 +97,19 @@ fn step(data: &[u8], pos: usize) -> Step {
     Step::Command(argv, at)
 }
 
-/// Replays the file at `path` (named `name` in logs). `last` when it is the last file, the only
-/// one that may be truncated.
-pub fn load_file(server: &Server, path: &Path, name: &str, last: bool, s: &Settings) -> Result<Loaded, Failed> {
+/// Runs one replayed command.
+pub type Runner<'a> = dyn FnMut(&[&[u8]]) + 'a;
+
+/// Replays the file at `path` (named `name` in logs) through `run`. `last` when it is the last
+/// file, the only one that may be truncated.
+pub fn load_file(
+    server: &Server,
+    path: &Path,
+    name: &str,
+    last: bool,
+    s: &Settings,
+    run: &mut Runner,
+) -> Result<Loaded, Failed> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) => {
@@ -121,10 +131,7 @@ pub fn load_file(server: &Server, path: &Path, name: &str, last: bool, s: &Setti
         );
         return Err(Failed);
     }
-    let id = server.clients.next_id();
-    let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
-    let mut client = Client::new(info, true);
-    let mut out = Reply::new();
+    let mut in_multi = false;
     let mut pos = 0usize;
     let mut valid_up_to = 0usize;
     let mut before_multi = 0usize;
@@ -152,23 +159,25 @@ pub fn load_file(server: &Server, path: &Path, name: &str, last: bool, s: &Setti
                 }
                 if argv[0].eq_ignore_ascii_case(b"multi") {
                     before_multi = valid_up_to;
+                    in_multi = true;
+                } else if argv[0].eq_ignore_ascii_case(b"exec")
+                    || argv[0].eq_ignore_ascii_case(b"discard")
+                {
+                    in_multi = false;
                 }
                 let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                crate::command::execute(server, &mut client, &mut out, &args);
-                out.buf.clear();
-                server.stats.count_errors(&mut out);
+                run(&args);
                 pos = next;
                 valid_up_to = pos;
             }
         }
     };
     let mut short = short;
-    if !short && client.multi.is_some() {
+    if !short && in_multi {
         tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
         valid_up_to = before_multi;
         short = true;
     }
-    client.discard_multi();
     if !short {
         return Ok(Loaded::Ok);
     }
@@ -262,13 +271,26 @@ pub fn load_at_boot(server: &Server) -> bool {
     {
         return false;
     }
-    let ok = load_files(server, &s, &man);
+    let ok = load_files(server, &s, &man, &mut dispatch_runner(server));
     *server.aof.manifest.lock() = man;
     ok
 }
 
-/// Replays every file of `m`. Returns false when loading failed (logged).
-pub fn load_files(server: &Server, s: &Settings, m: &Manifest) -> bool {
+/// Returns a runner replaying commands through dispatch with a pseudo-client (start-up).
+pub fn dispatch_runner(server: &Server) -> impl FnMut(&[&[u8]]) + '_ {
+    let id = server.clients.next_id();
+    let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
+    let mut client = Client::new(info, true);
+    let mut out = Reply::new();
+    move |argv: &[&[u8]]| {
+        crate::command::execute(server, &mut client, &mut out, argv);
+        out.buf.clear();
+        server.stats.count_errors(&mut out);
+    }
+}
+
+/// Replays every file of `m` through `run`. Returns false when loading failed (logged).
+pub fn load_files(server: &Server, s: &Settings, m: &Manifest, run: &mut Runner) -> bool {
     let files: Vec<&FileInfo> = m.base.iter().chain(m.incr.iter()).collect();
     if files.is_empty() {
         return true;
@@ -292,7 +314,7 @@ pub fn load_files(server: &Server, s: &Settings, m: &Manifest) -> bool {
         let t = Instant::now();
         let last = i + 1 == files.len();
         let kind = if f.kind == Kind::Base { "base" } else { "incr" };
-        match load_file(server, &dir.join(&f.name), &f.name, last, s) {
+        match load_file(server, &dir.join(&f.name), &f.name, last, s, run) {
             Ok(Loaded::Empty) => {}
             Ok(_) => tracing::info!(
                 "DB loaded from {kind} file {}: {:.3} seconds",
@@ -310,6 +332,86 @@ pub fn load_files(server: &Server, s: &Settings, m: &Manifest) -> bool {
     }
     server.store.tunables.propagate.store(propagating, Ordering::Relaxed);
     ok
+}
+
+/// DEBUG LOADAOF: writes out what is pending, empties every database and loads the AOF again,
+/// inside the DEBUG command's view (which holds every shard). Like Redis, exits when the AOF
+/// cannot be loaded.
+pub fn debug_loadaof(ctx: &mut crate::command::Ctx) {
+    let server = ctx.server;
+    if server.aof.is_on() {
+        server.aof.flush_all();
+    }
+    for db in 0..server.store.databases() {
+        ctx.ks.flush_db(db);
+    }
+    let s = Settings::read(server);
+    let m = match read_manifest(&s) {
+        Ok(m) => m.unwrap_or_default(),
+        Err(Failed) => std::process::exit(1),
+    };
+    *server.aof.manifest.lock() = m.clone();
+    // The queued-command path runs each command against this view, as EXEC does; MULTI and
+    // EXEC themselves are skipped (every shard is held already), with a pseudo-client in place
+    // of the caller so the replay changes nothing of its session.
+    let id = server.clients.next_id();
+    let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
+    let mut pseudo = Client::new(info, true);
+    let mut scratch = Reply::new();
+    std::mem::swap(ctx.client, &mut pseudo);
+    let ok = {
+        let mut run = |argv: &[&[u8]]| {
+            let name = argv[0];
+            if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
+                return;
+            }
+            let Some(idx) = resolve(server, argv) else { return };
+            // The reply of each replayed command goes to a scratch buffer.
+            std::mem::swap(ctx.out, &mut scratch);
+            crate::command::dispatch::run_queued(ctx, idx, argv);
+            std::mem::swap(ctx.out, &mut scratch);
+            scratch.buf.clear();
+            server.stats.count_errors(&mut scratch);
+        };
+        load_files(server, &s, &m, &mut run)
+    };
+    std::mem::swap(ctx.client, &mut pseudo);
+    if !ok {
+        std::process::exit(1);
+    }
+    // Loading is not a change to propagate or to count for the next save.
+    ctx.ks.dirty = 0;
+    ctx.prevent_propagation();
+    tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
+    ctx.out.ok();
+}
+
+/// Returns the table entry that runs `argv` (subcommand included), if its arity is right.
+fn resolve(server: &Server, argv: &[&[u8]]) -> Option<usize> {
+    let table = &server.table;
+    let mut idx = table.lookup(argv[0])?;
+    if !table.entries[idx].cmd.subcommands.is_empty() && argv.len() >= 2 {
+        idx = table.lookup_sub(idx, argv[1])?;
+    }
+    table.entries[idx].cmd.arity_ok(argv.len()).then_some(idx)
+}
+
+/// Returns every command of `data` (annotations skipped), stopping at anything incomplete or
+/// malformed.
+pub fn parse_all(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut pos = 0;
+    let mut all = Vec::new();
+    while pos < data.len() {
+        match step(data, pos) {
+            Step::Command(a, n) => {
+                all.push(a);
+                pos = n;
+            }
+            Step::Skip(n) => pos = n,
+            Step::ShortRead | Step::Format => break,
+        }
+    }
+    all
 }
 
 #[cfg(test)]

@@ -136,6 +136,8 @@ pub struct AofStats {
     /// Size after the last rewrite or start (`aof_base_size`).
     pub base_size: AtomicU64,
     pub delayed_fsync: AtomicU64,
+    /// Rewrites started (counted in INFO's `total_forks`, as Redis forks for each).
+    pub forks: AtomicU64,
 }
 
 impl Default for AofStats {
@@ -151,6 +153,7 @@ impl Default for AofStats {
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
             delayed_fsync: AtomicU64::new(0),
+            forks: AtomicU64::new(0),
         }
     }
 }
@@ -256,6 +259,11 @@ impl Aof {
     /// True while the AOF is on.
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Relaxed)
+    }
+
+    /// Bytes appended and not yet handed to the writer (`aof_buffer_length`).
+    pub fn buffered(&self) -> usize {
+        self.pending.lock().buf.len()
     }
 
     /// Returns `appendfsync` as last applied.
@@ -529,7 +537,7 @@ fn delete_history(s: &Settings, m: &mut Manifest) {
 
 /// Start-up: loads the AOF when `appendonly yes` (it wins over the RDB) and opens it for
 /// appending. Returns false when the server must not start (logged).
-pub fn boot(server: &Arc<Server>) -> bool {
+pub fn boot(server: &Server) -> bool {
     if !load::load_at_boot(server) {
         return false;
     }
@@ -539,7 +547,7 @@ pub fn boot(server: &Arc<Server>) -> bool {
 /// Turns the AOF on at start-up, after loading: opens the newest incremental file for
 /// appending, or, when the directory has no base yet, writes one from the dataset (as Redis
 /// does on a first start). Returns false when the server must not start.
-pub fn start_at_boot(server: &Arc<Server>) -> bool {
+pub fn start_at_boot(server: &Server) -> bool {
     let s = Settings::read(server);
     let aof = &server.aof;
     aof.apply_settings(&s);
@@ -588,18 +596,33 @@ pub fn start_at_boot(server: &Arc<Server>) -> bool {
     true
 }
 
-/// Applies CONFIG SET of the AOF directives: `appendonly yes` starts the AOF with a rewrite,
-/// `appendonly no` stops it; `appendfsync` and `aof-timestamp-enabled` apply at once. The
-/// error is CONFIG SET's reason.
-pub fn config_changed(server: &Arc<Server>) -> Result<(), String> {
+/// Applies CONFIG SET of the AOF directives: `appendonly yes` starts the AOF with a rewrite
+/// (scheduled for the cron when run inside EXEC, which holds every shard), `appendonly no`
+/// stops it; `appendfsync` and `aof-timestamp-enabled` apply at once. The error is CONFIG
+/// SET's reason.
+pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
     let s = Settings::read(server);
     let aof = &server.aof;
     aof.apply_settings(&s);
     if s.enabled && !aof.is_on() {
         aof.ensure_writer();
-        if let Err(e) = rewrite::rewrite_now(server, "") {
+        let shared = crate::server::listen::shared(server);
+        if in_exec || aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+            aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
+            tracing::info!(
+                "AOF was enabled but there is already another background operation. An AOF \
+                 background was scheduled to start when possible."
+            );
+            return Ok(());
+        }
+        let started = match shared {
+            Some(arc) => rewrite::start_background(&arc),
+            None => rewrite::rewrite_now(server, "").is_ok(),
+        };
+        if !started {
             tracing::warn!(
-                "Redis needs to enable the AOF but can't trigger a background AOF rewrite                  operation. Check the above logs for more info about the error: {e}"
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite \
+                 operation. Check the above logs for more info about the error."
             );
             return Err("Failed to start AOF".into());
         }
@@ -621,5 +644,176 @@ pub fn shutdown(server: &Server) {
     if server.aof.is_on() {
         tracing::info!("Calling fsync() on the AOF file.");
         server.aof.flush_all();
+    }
+}
+
+#[cfg(test)]
+impl Aof {
+    /// Turns the AOF on without a file: what commands feed stays in the buffer for
+    /// [`Aof::take_buffer`].
+    pub(crate) fn capture(&self) {
+        self.on.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes what was fed so far.
+    pub(crate) fn take_buffer(&self) -> Vec<u8> {
+        std::mem::take(&mut self.pending.lock().buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::command::testing::Harness;
+
+    /// A harness whose server propagates into a captured buffer.
+    fn propagating() -> Harness {
+        let h = Harness::new();
+        h.server.aof.capture();
+        h.server.store.tunables.propagate.store(true, Ordering::Relaxed);
+        h
+    }
+
+    /// Runs `argv` and returns what it propagated, one string per command ("SELECT 0" first
+    /// when the file's database changes).
+    fn prop(h: &mut Harness, argv: &[&str]) -> Vec<String> {
+        h.run(argv);
+        let buf = h.server.aof.take_buffer();
+        super::load::parse_all(&buf)
+            .into_iter()
+            .map(|c| c.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    fn ms_of(line: &str) -> i64 {
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn plain_writes_propagate_as_received_with_select_on_db_change() {
+        let mut h = propagating();
+        assert_eq!(prop(&mut h, &["set", "k", "v"]), ["SELECT 0", "set k v"]);
+        assert_eq!(prop(&mut h, &["set", "k", "v"]), ["set k v"]);
+        assert!(prop(&mut h, &["get", "k"]).is_empty());
+        assert!(prop(&mut h, &["setnx", "k", "v"]).is_empty(), "no change, nothing");
+        h.run(&["select", "3"]);
+        assert_eq!(prop(&mut h, &["rpush", "l", "a"]), ["SELECT 3", "rpush l a"]);
+    }
+
+    #[test]
+    fn relative_and_second_expiries_become_absolute_ms() {
+        let mut h = propagating();
+        let now = crate::util::now_ms();
+        let p = prop(&mut h, &["set", "k", "v", "ex", "100"]);
+        assert!(p[1].starts_with("SET k v PXAT "), "{p:?}");
+        assert!((ms_of(&p[1]) - (now + 100_000)).abs() < 2000);
+        let p = prop(&mut h, &["setex", "k", "100", "v"]);
+        assert!(p[0].starts_with("SET k v PXAT "), "{p:?}");
+        let p = prop(&mut h, &["expire", "k", "50", "xx"]);
+        assert!(p[0].starts_with("PEXPIREAT k ") && p[0].ends_with(" xx"), "{p:?}");
+        assert_eq!(prop(&mut h, &["expireat", "k", "99999999999"]), ["PEXPIREAT k 99999999999000"]);
+        assert_eq!(prop(&mut h, &["pexpireat", "k", "99999999999999"]), ["pexpireat k 99999999999999"]);
+        assert_eq!(prop(&mut h, &["expire", "k", "-1"]), ["DEL k"]);
+        assert!(prop(&mut h, &["expire", "nokey", "10"]).is_empty());
+        h.run(&["set", "g", "v"]);
+        h.server.aof.take_buffer();
+        let p = prop(&mut h, &["getex", "g", "px", "1000"]);
+        assert!(p[0].starts_with("PEXPIREAT g "), "{p:?}");
+        assert_eq!(prop(&mut h, &["getex", "g", "persist"]), ["PERSIST g"]);
+        assert!(prop(&mut h, &["getex", "g"]).is_empty());
+        assert_eq!(prop(&mut h, &["getex", "g", "exat", "1"]), ["DEL g"]);
+    }
+
+    #[test]
+    fn value_rewrites() {
+        let mut h = propagating();
+        h.run(&["set", "k", "1"]);
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["set", "k", "2", "get"]), ["set k 2"]);
+        assert_eq!(prop(&mut h, &["getset", "k", "3"]), ["SET k 3"]);
+        assert_eq!(prop(&mut h, &["incrbyfloat", "k", "1.5"]), ["SET k 4.5 KEEPTTL"]);
+        assert_eq!(prop(&mut h, &["getdel", "k"]), ["DEL k"]);
+        assert_eq!(prop(&mut h, &["hincrbyfloat", "h", "f", "2.5"]), ["HSET h f 2.5"]);
+        assert_eq!(prop(&mut h, &["flushall"]), ["flushall"]);
+        assert_eq!(prop(&mut h, &["flushdb"]), ["flushdb"], "forced even when empty");
+    }
+
+    #[test]
+    fn spop_becomes_srem_or_del() {
+        let mut h = propagating();
+        h.run(&["sadd", "s", "1", "2", "3", "4", "5"]);
+        h.server.aof.take_buffer();
+        let p = prop(&mut h, &["spop", "s"]);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("SREM s "), "{p:?}");
+        let p = prop(&mut h, &["spop", "s", "2"]);
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert_eq!((p[0].as_str(), p[3].as_str()), ("MULTI", "EXEC"));
+        assert!(p[1].starts_with("SREM s ") && p[2].starts_with("SREM s "));
+        assert_eq!(prop(&mut h, &["spop", "s", "10"]), ["DEL s"]);
+    }
+
+    #[test]
+    fn pops_propagate_their_plain_forms() {
+        let mut h = propagating();
+        h.run(&["rpush", "l", "a", "b", "c", "d"]);
+        h.run(&["zadd", "z", "1", "a", "2", "b", "3", "c"]);
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["blpop", "l", "0"]), ["LPOP l"]);
+        assert_eq!(prop(&mut h, &["lmpop", "1", "l", "right", "count", "9"]), ["RPOP l 3"]);
+        h.run(&["rpush", "l", "a"]);
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["blmove", "l", "m", "left", "right", "0"]), ["LMOVE l m left right"]);
+        assert_eq!(prop(&mut h, &["brpoplpush", "m", "l", "0"]), ["RPOPLPUSH m l"]);
+        assert_eq!(prop(&mut h, &["bzpopmin", "z", "0"]), ["ZPOPMIN z"]);
+        assert_eq!(prop(&mut h, &["zmpop", "1", "z", "max", "count", "5"]), ["ZPOPMAX z 2"]);
+    }
+
+    #[test]
+    fn a_served_waiter_propagates_after_the_push() {
+        let mut h = propagating();
+        let mut w = h.another();
+        w.run(&["blpop", "q", "0"]);
+        let p = prop(&mut h, &["rpush", "q", "x", "y"]);
+        assert_eq!(p, ["SELECT 0", "rpush q x y", "LPOP q"]);
+    }
+
+    #[test]
+    fn transactions_wrap_several_writes_only() {
+        let mut h = propagating();
+        h.run(&["multi"]);
+        h.run(&["set", "a", "1"]);
+        h.run(&["incr", "a"]);
+        h.run(&["get", "a"]);
+        let p = prop(&mut h, &["exec"]);
+        assert_eq!(p, ["SELECT 0", "MULTI", "set a 1", "incr a", "EXEC"]);
+        h.run(&["multi"]);
+        h.run(&["incr", "a"]);
+        h.run(&["get", "a"]);
+        assert_eq!(prop(&mut h, &["exec"]), ["incr a"]);
+        h.run(&["multi"]);
+        h.run(&["get", "a"]);
+        assert!(prop(&mut h, &["exec"]).is_empty());
+    }
+
+    #[test]
+    fn expired_keys_propagate_as_del_before_the_command() {
+        let mut h = propagating();
+        h.run(&["set", "e", "1", "px", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["get", "e"]), ["DEL e"]);
+        h.run(&["set", "e", "1", "px", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["incr", "e"]), ["DEL e", "incr e"]);
+    }
+
+    #[test]
+    fn nothing_is_gathered_when_off() {
+        let mut h = Harness::new();
+        h.run(&["set", "k", "v", "ex", "10"]);
+        assert!(h.server.aof.take_buffer().is_empty());
     }
 }

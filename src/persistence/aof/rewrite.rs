@@ -110,12 +110,13 @@ pub fn dump_commands(ks: &mut Keyspace) -> Vec<u8> {
 /// incremental file from the same instant, the manifest switched atomically, the old files
 /// removed. Also turns the AOF on when `appendonly` is set and it is off. `why` names the
 /// occasion for the log ("on server start", or empty).
-pub fn rewrite_now(server: &Arc<Server>, why: &str) -> Result<(), String> {
+pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     let s = Settings::read(server);
     let aof = &server.aof;
     let mut m = aof.manifest.lock();
     let started = Instant::now();
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
+    aof.stats.forks.fetch_add(1, Ordering::Relaxed);
     let result = rewrite_locked(server, &s, &mut m, why);
     aof.stats.rewrite_in_progress.store(false, Ordering::Relaxed);
     aof.stats.last_rewrite_time_sec.store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
@@ -135,7 +136,7 @@ pub fn rewrite_now(server: &Arc<Server>, why: &str) -> Result<(), String> {
 }
 
 fn rewrite_locked(
-    server: &Arc<Server>,
+    server: &Server,
     s: &Settings,
     m: &mut super::Manifest,
     why: &str,
@@ -208,6 +209,12 @@ fn rewrite_locked(
     Ok(())
 }
 
+/// Runs a rewrite on the calling thread, as BGREWRITEAOF does where no shared handle of the
+/// server exists (in-process tests).
+pub fn rewrite_here(server: &Server) -> Result<(), String> {
+    rewrite_now(server, "")
+}
+
 /// Starts a rewrite on a thread of its own (BGREWRITEAOF, the automatic rewrite). False when
 /// one is already running.
 pub fn start_background(server: &Arc<Server>) -> bool {
@@ -229,7 +236,14 @@ pub fn start_background(server: &Arc<Server>) -> bool {
 /// The automatic rewrite (`auto-aof-rewrite-percentage` / `-min-size`), checked by the cron.
 pub fn check_auto(server: &Arc<Server>) {
     let aof = &server.aof;
-    if !aof.is_on() || aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+    if aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+        return;
+    }
+    if aof.stats.rewrite_scheduled.swap(false, Ordering::Relaxed) {
+        start_background(server);
+        return;
+    }
+    if !aof.is_on() {
         return;
     }
     let s = Settings::read(server);
