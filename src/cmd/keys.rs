@@ -572,7 +572,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, 
     if refused {
         return ctx.out.int(0);
     }
-    if when <= ctx.ks.now {
+    // While the AOF loads, a past time is set, not applied (Redis's checkAlreadyExpired).
+    if when <= ctx.ks.now && !ctx.ks.loading {
         let lazy = ctx.server.store.tunables.lazy_expire.load(Ordering::Relaxed);
         if let Some(v) = ctx.ks.remove(key) {
             free_value(v, lazy);

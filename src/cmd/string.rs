@@ -319,7 +319,7 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     match when {
         // An absolute time already past deletes the key, as an expire would.
-        Some(t) if opts.flags & (EXAT | PXAT) != 0 && t <= now => {
+        Some(t) if opts.flags & (EXAT | PXAT) != 0 && t <= now && !ctx.ks.loading => {
             ctx.ks.remove(key);
             let lazy = &ctx.server.store.tunables.lazy_expire;
             let del: &[u8] = if lazy.load(std::sync::atomic::Ordering::Relaxed) {

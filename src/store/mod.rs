@@ -497,6 +497,7 @@ impl Store {
             ready: Vec::new(),
             maybe_touched: Vec::new(),
             prop: propagate::PropLog::default(),
+            loading: false,
         }
     }
 
@@ -676,6 +677,9 @@ pub struct Keyspace<'a> {
     pub maybe_touched: Vec<(usize, Vec<u8>)>,
     /// What this command propagates to the AOF, when propagation is on (`propagate.rs`).
     pub prop: propagate::PropLog,
+    /// Replaying the AOF: nothing counts as expired (Redis's `keyIsExpired` while loading),
+    /// so a key whose TTL passed before a later write in the file still gets that write.
+    pub loading: bool,
 }
 
 impl<'a> Keyspace<'a> {
@@ -740,7 +744,8 @@ impl<'a> Keyspace<'a> {
         self.shard_mut(i);
         let Some(shard) = self.guards[i].as_deref_mut() else { unreachable!("locked above") };
         let d = &mut shard.dbs[db];
-        let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
+        let loading = self.loading;
+        let expired = |e: &Entry| !loading && e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
         match found {
             // While expiry is paused an expired key stays but reads as missing.

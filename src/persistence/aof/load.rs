@@ -271,22 +271,57 @@ pub fn load_at_boot(server: &Server) -> bool {
     {
         return false;
     }
-    let ok = load_files(server, &s, &man, &mut dispatch_runner(server));
+    let ok = with_replay(server, |run| load_files(server, &s, &man, run));
     *server.aof.manifest.lock() = man;
     ok
 }
 
-/// Returns a runner replaying commands through dispatch with a pseudo-client (start-up).
-pub fn dispatch_runner(server: &Server) -> impl FnMut(&[&[u8]]) + '_ {
+/// Runs `f` with a runner that replays commands in `ctx`'s view (which holds every shard), as
+/// EXEC runs queued commands: with a pseudo-client in place of the caller, replies dropped,
+/// nothing expired meanwhile. MULTI and EXEC themselves are skipped: every shard is held.
+fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R) -> R {
+    let server = ctx.server;
+    let id = server.clients.next_id();
+    let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
+    let mut pseudo = Client::new(info, true);
+    let mut scratch = Reply::new();
+    std::mem::swap(ctx.client, &mut pseudo);
+    let db = ctx.ks.db;
+    ctx.ks.loading = true;
+    let r = {
+        let mut run = |argv: &[&[u8]]| {
+            let name = argv[0];
+            if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
+                return;
+            }
+            let Some(idx) = resolve(server, argv) else { return };
+            std::mem::swap(ctx.out, &mut scratch);
+            crate::command::dispatch::run_queued(ctx, idx, argv);
+            std::mem::swap(ctx.out, &mut scratch);
+            scratch.buf.clear();
+            server.stats.count_errors(&mut scratch);
+        };
+        f(&mut run)
+    };
+    ctx.ks.loading = false;
+    ctx.ks.db = db;
+    std::mem::swap(ctx.client, &mut pseudo);
+    r
+}
+
+/// Runs `f` with a replay runner over a view holding every shard (start-up).
+fn with_replay<R>(server: &Server, f: impl FnOnce(&mut Runner) -> R) -> R {
+    let ks = server.store.lock_all(0, crate::util::now_ms());
     let id = server.clients.next_id();
     let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
     let mut client = Client::new(info, true);
     let mut out = Reply::new();
-    move |argv: &[&[u8]]| {
-        crate::command::execute(server, &mut client, &mut out, argv);
-        out.buf.clear();
-        server.stats.count_errors(&mut out);
-    }
+    let mut ctx = crate::command::Ctx { server, ks, client: &mut client, out: &mut out, entry: 0 };
+    // Store-wide readers called by replayed commands use the held locks, as inside EXEC.
+    let held = ctx.ks.hold_all();
+    let r = replay_in(&mut ctx, f);
+    drop(held);
+    r
 }
 
 /// Replays every file of `m` through `run`. Returns false when loading failed (logged).
@@ -351,31 +386,7 @@ pub fn debug_loadaof(ctx: &mut crate::command::Ctx) {
         Err(Failed) => std::process::exit(1),
     };
     *server.aof.manifest.lock() = m.clone();
-    // The queued-command path runs each command against this view, as EXEC does; MULTI and
-    // EXEC themselves are skipped (every shard is held already), with a pseudo-client in place
-    // of the caller so the replay changes nothing of its session.
-    let id = server.clients.next_id();
-    let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
-    let mut pseudo = Client::new(info, true);
-    let mut scratch = Reply::new();
-    std::mem::swap(ctx.client, &mut pseudo);
-    let ok = {
-        let mut run = |argv: &[&[u8]]| {
-            let name = argv[0];
-            if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
-                return;
-            }
-            let Some(idx) = resolve(server, argv) else { return };
-            // The reply of each replayed command goes to a scratch buffer.
-            std::mem::swap(ctx.out, &mut scratch);
-            crate::command::dispatch::run_queued(ctx, idx, argv);
-            std::mem::swap(ctx.out, &mut scratch);
-            scratch.buf.clear();
-            server.stats.count_errors(&mut scratch);
-        };
-        load_files(server, &s, &m, &mut run)
-    };
-    std::mem::swap(ctx.client, &mut pseudo);
+    let ok = replay_in(ctx, |run| load_files(server, &s, &m, run));
     if !ok {
         std::process::exit(1);
     }

@@ -545,39 +545,34 @@ pub fn boot(server: &Server) -> bool {
 }
 
 /// Turns the AOF on at start-up, after loading: opens the newest incremental file for
-/// appending, or, when the directory has no base yet, writes one from the dataset (as Redis
-/// does on a first start). Returns false when the server must not start.
+/// appending (creating one when the manifest has none); when the manifest names no file at
+/// all, first writes a base from the dataset, as Redis does on a first start. Returns false
+/// when the server must not start.
 pub fn start_at_boot(server: &Server) -> bool {
     let s = Settings::read(server);
     let aof = &server.aof;
     aof.apply_settings(&s);
     aof.ensure_writer();
-    let has_base = aof.manifest.lock().base.is_some();
-    if !has_base {
-        return match rewrite::rewrite_now(server, "on server start") {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!("Can't create the AOF base file: {e}");
-                false
-            }
-        };
-    }
     let mut m = aof.manifest.lock();
     if let Err(e) = std::fs::create_dir_all(s.dir()) {
         tracing::warn!("Can't open or create append-only dir {}: {e}", s.dirname);
         return false;
     }
-    let name = match m.incr.last() {
-        Some(f) => f.name.clone(),
-        None => {
-            let name = m.new_incr(&s.filename);
-            if let Err(e) = persist_manifest(&s, &m) {
-                tracing::warn!("Can't persist the AOF manifest file: {e}");
-                return false;
-            }
-            tracing::info!("Creating AOF incr file {name} on server start");
-            name
+    if m.base.is_none() && m.incr.is_empty() {
+        let image = {
+            let mut ks = server.store.lock_all(0, crate::util::now_ms());
+            rewrite::dump_commands(&mut ks, s.timestamps)
+        };
+        let name = m.new_base(&s.filename, false);
+        if let Err(e) = write_atomically(&s.dir(), &name, &image) {
+            tracing::warn!("Can't create the AOF base file {name}: {e}");
+            return false;
         }
+        tracing::info!("Creating AOF base file {name} on server start");
+    }
+    let (name, created) = match m.incr.last() {
+        Some(f) => (f.name.clone(), false),
+        None => (m.new_incr(&s.filename), true),
     };
     match open_append(&s.dir().join(&name)) {
         Ok(f) => aof.switch_to(f),
@@ -585,6 +580,15 @@ pub fn start_at_boot(server: &Server) -> bool {
             tracing::warn!("Can't open the append-only file {name}: {e}");
             return false;
         }
+    }
+    if let Err(e) = persist_manifest(&s, &m) {
+        tracing::warn!("Can't persist the AOF manifest file: {e}");
+        return false;
+    }
+    if created {
+        tracing::info!("Creating AOF incr file {name} on server start");
+    } else {
+        tracing::info!("Opening AOF incr file {name} on server start");
     }
     let size = files_size(&s.dir(), &m);
     aof.stats.current_size.store(size, Ordering::Relaxed);

@@ -91,8 +91,13 @@ fn dump_entry(out: &mut Vec<u8>, e: &Entry, now: i64) {
 
 /// Returns the dataset as commands, every database that has keys preceded by its SELECT. The
 /// view must hold every shard.
-pub fn dump_commands(ks: &mut Keyspace) -> Vec<u8> {
+pub fn dump_commands(ks: &mut Keyspace, timestamp: bool) -> Vec<u8> {
     let mut out = Vec::new();
+    if timestamp {
+        // A base starts with its time when `aof-timestamp-enabled` (redis-check-aof's
+        // --truncate-to-timestamp reads it).
+        out.extend_from_slice(format!("#TS:{}\r\n", ks.now / 1000).as_bytes());
+    }
     let now = ks.now;
     let dbs = ks.store().databases();
     let mut tmp = itoa::Buffer::new();
@@ -170,7 +175,7 @@ fn rewrite_locked(
         // Every shard held: the image and the start of the new incremental file are one
         // instant of the dataset.
         let mut ks = server.store.lock_all(0, crate::util::now_ms());
-        let image = dump_commands(&mut ks);
+        let image = dump_commands(&mut ks, s.timestamps);
         if let Some(f) = incr {
             aof.switch_to(f);
             aof.on.store(true, Ordering::Relaxed);
