@@ -242,11 +242,16 @@ impl Server {
     }
 
     /// Kills the server with SIGKILL, as a crash would, and starts it again with the same
-    /// command line in the same directory (its AOF and RDB files stay); returns once it
+    /// command line in the same directory (its AOF and RDB files stay), on a new port: the old
+    /// one may be handed to another test's server as soon as it is free. Returns once it
     /// answers PING.
     pub fn crash_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.port = free_port();
+        if let Some(i) = self.args.iter().position(|a| a == "--port") {
+            self.args[i + 1] = self.port.to_string();
+        }
         let out = std::fs::OpenOptions::new().append(true).open(&self.log).expect("open the log");
         let err = out.try_clone().expect("clone the log handle");
         self.child = Command::new(server_bin())
