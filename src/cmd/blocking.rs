@@ -563,6 +563,7 @@ fn give_back(server: &Server, db: usize, r: Restore) {
         Restore::List { key, .. } | Restore::ZSet { key, .. } => key.clone(),
     };
     let mut ks = server.store.lock_keys(db, crate::util::now_ms(), [key.as_slice()]);
+    let propagating = server.store.tunables.propagate.load(Ordering::Relaxed);
     match r {
         Restore::List { key, elems, left } => {
             if let Found::WrongType = find_list(&mut ks, db, &key) {
@@ -572,6 +573,12 @@ fn give_back(server: &Server, db: usize, r: Restore) {
             }
             for e in elems.iter().rev() {
                 push_onto(&mut ks, db, &key, e, left);
+            }
+            if propagating {
+                // The AOF saw the pop: it sees the elements come back too.
+                let mut argv: Vec<&[u8]> = vec![if left { b"LPUSH" } else { b"RPUSH" }, &key];
+                argv.extend(elems.iter().rev().map(|e| e.as_slice()));
+                ks.prop.push_unit(db, &argv);
             }
         }
         Restore::ZSet { key, members } => {
@@ -605,11 +612,26 @@ fn give_back(server: &Server, db: usize, r: Restore) {
                     ks.insert_in(db, &key, Value::ZSet(Box::new(z)), None);
                 }
             }
+            if propagating {
+                // The AOF saw the pop: it sees the members come back too (those still absent).
+                let scores: Vec<Vec<u8>> =
+                    members.iter().map(|(_, s)| crate::util::fmt_g17(*s).into_bytes()).collect();
+                let mut argv: Vec<&[u8]> = vec![b"ZADD", &key, b"NX"];
+                for ((m, _), s) in members.iter().zip(&scores) {
+                    argv.push(s);
+                    argv.push(m);
+                }
+                ks.prop.push_unit(db, &argv);
+            }
         }
     }
     ks.dirty += 1;
     if !ks.ready.is_empty() {
         serve_ready(&mut ks);
+    }
+    if propagating {
+        let lazy = server.store.tunables.lazy_expire.load(Ordering::Relaxed);
+        server.aof.feed(&mut ks.prop, lazy);
     }
 }
 

@@ -815,6 +815,26 @@ mod tests {
     }
 
     #[test]
+    fn elements_given_back_by_a_gone_waiter_are_propagated_too() {
+        let mut h = propagating();
+        let mut w = h.another();
+        w.run(&["blmpop", "0", "1", "k", "right", "count", "2"]);
+        let p = prop(&mut h, &["rpush", "k", "1", "2", "3"]);
+        assert_eq!(p, ["SELECT 0", "rpush k 1 2 3", "RPOP k 2"]);
+        let server = w.server.clone();
+        crate::cmd::blocking::finish_blocked(&server, &mut w.client, &mut w.out, true);
+        let back = super::load::parse_all(&h.server.aof.take_buffer());
+        let back: Vec<String> = back.iter().map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned()).collect();
+        assert_eq!(back, ["RPUSH k 2 3"]);
+        let bulks = |v: &[&str]| {
+            crate::protocol::reply::Value::Array(
+                v.iter().map(|e| crate::protocol::reply::Value::Bulk(e.as_bytes().to_vec())).collect(),
+            )
+        };
+        assert_eq!(h.run(&["lrange", "k", "0", "-1"]), bulks(&["1", "2", "3"]));
+    }
+
+    #[test]
     fn nothing_is_gathered_when_off() {
         let mut h = Harness::new();
         h.run(&["set", "k", "v", "ex", "10"]);
