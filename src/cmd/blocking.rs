@@ -531,6 +531,11 @@ pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gon
     server.store.remove_waiter(&b.waiter);
     match outcome {
         Outcome::Served(d) => {
+            // The pop reached the AOF buffer with the serving command (under the key's lock);
+            // the reply waits until the AOF has everything appended so far.
+            if server.aof.is_on() {
+                client.aof_need = server.aof.appended();
+            }
             if gone {
                 if let Some(r) = d.restore {
                     give_back(server, b.waiter.db, r);

@@ -75,6 +75,9 @@ pub struct Settings {
     pub disable_auto_gc: bool,
     pub auto_rewrite_percentage: i64,
     pub auto_rewrite_min_size: u64,
+    /// `rdb-key-save-delay`: microseconds a rewrite waits per key written (a debugging knob
+    /// the suite uses to keep a rewrite running).
+    pub key_save_delay_us: i64,
 }
 
 /// Returns the value of directive `name` as text.
@@ -107,6 +110,7 @@ impl Settings {
             auto_rewrite_min_size: directive(&cfg, "auto-aof-rewrite-min-size")
                 .parse()
                 .unwrap_or(64 << 20),
+            key_save_delay_us: directive(&cfg, "rdb-key-save-delay").parse().unwrap_or(0),
         }
     }
 
@@ -192,6 +196,8 @@ pub struct Aof {
     notify: tokio::sync::Notify,
     fsync: AtomicU8,
     writer: std::sync::Once,
+    /// Set to stop a rewrite under way (CONFIG SET appendonly no), as Redis kills its child.
+    pub cancel_rewrite: AtomicBool,
     /// The manifest in force; its lock also serialises starting, stopping and rewriting.
     pub manifest: Mutex<Manifest>,
     pub stats: AofStats,
@@ -209,6 +215,7 @@ impl Default for Aof {
             notify: tokio::sync::Notify::new(),
             fsync: AtomicU8::new(Fsync::Everysec as u8),
             writer: std::sync::Once::new(),
+            cancel_rewrite: AtomicBool::new(false),
             manifest: Mutex::new(Manifest::default()),
             stats: AofStats::default(),
         }
@@ -259,6 +266,11 @@ impl Aof {
     /// True while the AOF is on.
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Relaxed)
+    }
+
+    /// Bytes appended so far (the offset that covers everything fed until now).
+    pub fn appended(&self) -> u64 {
+        self.pending.lock().appended
     }
 
     /// Bytes appended and not yet handed to the writer (`aof_buffer_length`).
@@ -638,6 +650,11 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
 
 /// Turns the AOF off (CONFIG SET appendonly no).
 pub fn stop(server: &Server) {
+    if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+        tracing::info!("Killing running AOF rewrite child: the aof-rewrite thread");
+        server.aof.cancel_rewrite.store(true, Ordering::Relaxed);
+    }
+    // (The rewrite clears the flag when it ends, even if it had not started yet.)
     let _m = server.aof.manifest.lock();
     server.store.tunables.propagate.store(false, Ordering::Relaxed);
     server.aof.close();

@@ -122,14 +122,24 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     let started = Instant::now();
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
     aof.stats.forks.fetch_add(1, Ordering::Relaxed);
-    let result = rewrite_locked(server, &s, &mut m, why);
+    let result = if aof.cancel_rewrite.load(Ordering::Relaxed) {
+        Err("the rewrite was stopped".to_string())
+    } else {
+        rewrite_locked(server, &s, &mut m, why)
+    };
     aof.stats.rewrite_in_progress.store(false, Ordering::Relaxed);
     aof.stats.last_rewrite_time_sec.store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+    // A stop request is for this rewrite only, whether or not it saw it.
+    let cancelled = aof.cancel_rewrite.swap(false, Ordering::Relaxed);
     match &result {
         Ok(()) => {
             aof.stats.last_bgrewrite_ok.store(true, Ordering::Relaxed);
             aof.stats.consecutive_failures.store(0, Ordering::Relaxed);
             aof.stats.rewrites.fetch_add(1, Ordering::Relaxed);
+        }
+        // Stopped on purpose (Redis kills its child with SIGUSR1): not a failure.
+        Err(_) if cancelled => {
+            tracing::info!("Background AOF rewrite terminated by signal 10");
         }
         Err(e) => {
             aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
@@ -171,20 +181,26 @@ fn rewrite_locked(
     } else {
         None
     };
-    let image = {
+    let (image, keys) = {
         // Every shard held: the image and the start of the new incremental file are one
         // instant of the dataset.
         let mut ks = server.store.lock_all(0, crate::util::now_ms());
         let image = dump_commands(&mut ks, s.timestamps);
+        let keys: usize = (0..ks.store().databases()).map(|db| ks.db_len(db)).sum();
         if let Some(f) = incr {
             aof.switch_to(f);
             aof.on.store(true, Ordering::Relaxed);
             server.store.tunables.propagate.store(true, Ordering::Relaxed);
         }
-        image
+        (image, keys)
     };
     if why.is_empty() {
         tracing::info!("Background append only file rewriting started");
+    }
+    if !key_save_delay(s, keys, &aof.cancel_rewrite) {
+        // Stopped (appendonly no): the new incremental file stays in the manifest, as a
+        // killed Redis rewrite leaves it.
+        return Err("the rewrite was stopped".into());
     }
     let base = next.new_base(&s.filename, false);
     write_atomically(&dir, &base, &image).map_err(|e| e.to_string())?;
@@ -218,6 +234,23 @@ fn rewrite_locked(
 /// server exists (in-process tests).
 pub fn rewrite_here(server: &Server) -> Result<(), String> {
     rewrite_now(server, "")
+}
+
+/// Waits `rdb-key-save-delay` per key, outside every lock, in short slices so a stop request
+/// is seen at once. Returns false when stopped.
+fn key_save_delay(s: &Settings, keys: usize, cancel: &std::sync::atomic::AtomicBool) -> bool {
+    if s.key_save_delay_us <= 0 {
+        return !cancel.load(Ordering::Relaxed);
+    }
+    let total = std::time::Duration::from_micros((s.key_save_delay_us as u64).saturating_mul(keys as u64));
+    let until = Instant::now() + total;
+    while Instant::now() < until {
+        if cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::thread::sleep((until - Instant::now()).min(std::time::Duration::from_millis(10)));
+    }
+    !cancel.load(Ordering::Relaxed)
 }
 
 /// Starts a rewrite on a thread of its own (BGREWRITEAOF, the automatic rewrite). False when
