@@ -385,7 +385,11 @@ pub fn debug_loadaof(ctx: &mut crate::command::Ctx) {
         Ok(m) => m.unwrap_or_default(),
         Err(Failed) => std::process::exit(1),
     };
-    *server.aof.manifest.lock() = m.clone();
+    // A rewrite may hold the manifest while it waits for the shards this command holds: then
+    // it installs its own manifest once done, from the data loaded here.
+    if let Some(mut held) = server.aof.manifest.try_lock() {
+        *held = m.clone();
+    }
     let ok = replay_in(ctx, |run| load_files(server, &s, &m, run));
     if !ok {
         std::process::exit(1);

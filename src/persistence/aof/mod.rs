@@ -654,8 +654,9 @@ pub fn stop(server: &Server) {
         tracing::info!("Killing running AOF rewrite child: the aof-rewrite thread");
         server.aof.cancel_rewrite.store(true, Ordering::Relaxed);
     }
-    // (The rewrite clears the flag when it ends, even if it had not started yet.)
-    let _m = server.aof.manifest.lock();
+    // (The rewrite clears the flag when it ends, even if it had not started yet.) The manifest
+    // lock is not taken: a rewrite holds it while it waits for every shard, which EXEC may
+    // hold while it runs this.
     server.store.tunables.propagate.store(false, Ordering::Relaxed);
     server.aof.close();
 }

@@ -187,6 +187,10 @@ fn rewrite_locked(
         let mut ks = server.store.lock_all(0, crate::util::now_ms());
         let image = dump_commands(&mut ks, s.timestamps);
         let keys: usize = (0..ks.store().databases()).map(|db| ks.db_len(db)).sum();
+        if aof.cancel_rewrite.load(Ordering::Relaxed) {
+            // The AOF was turned off meanwhile: it must stay off.
+            return Err("the rewrite was stopped".into());
+        }
         if let Some(f) = incr {
             aof.switch_to(f);
             aof.on.store(true, Ordering::Relaxed);
