@@ -49,7 +49,9 @@ impl PropLog {
         match replaced {
             Some(r) if r.is_empty() => {}
             Some(r) => self.unit.push((db, r)),
-            None => self.unit.push((db, argv.iter().map(|a| a.to_vec()).collect())),
+            None => self
+                .unit
+                .push((db, argv.iter().map(|a| a.to_vec()).collect())),
         }
     }
 
@@ -64,7 +66,8 @@ impl PropLog {
     /// Propagates `argv` in `db` as an execution unit of its own (a blocked client served by
     /// another client's write).
     pub fn push_unit(&mut self, db: usize, argv: &[&[u8]]) {
-        self.done.push(vec![(db, argv.iter().map(|a| a.to_vec()).collect())]);
+        self.done
+            .push(vec![(db, argv.iter().map(|a| a.to_vec()).collect())]);
     }
 }
 
@@ -80,7 +83,13 @@ mod tests {
         assert!(p.is_empty());
         p.end_command(2, &[b"SET", b"k", b"v"], true);
         p.end_unit();
-        assert_eq!(p.done, vec![vec![(2, vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()])]]);
+        assert_eq!(
+            p.done,
+            vec![vec![(
+                2,
+                vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
+            )]]
+        );
     }
 
     #[test]

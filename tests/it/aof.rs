@@ -11,13 +11,19 @@ use crate::support::{Server, cmd};
 
 /// Writers running SETs until told to stop or the server goes away; each returns the keys it
 /// got `+OK` for, with when.
-fn write_load(port: u16, writers: usize, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<Vec<(String, Instant)>>> {
+fn write_load(
+    port: u16,
+    writers: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<(String, Instant)>>> {
     (0..writers)
         .map(|w| {
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
-                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return acked };
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return acked;
+                };
                 let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -51,8 +57,15 @@ fn crash_under_load(fsync: &str) -> (Vec<Duration>, usize) {
     let killed_at = Instant::now();
     srv.crash_and_restart();
     stop.store(true, Ordering::Relaxed);
-    let acked: Vec<(String, Instant)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    assert!(acked.len() > 100, "the load wrote too little to mean anything: {}", acked.len());
+    let acked: Vec<(String, Instant)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 100,
+        "the load wrote too little to mean anything: {}",
+        acked.len()
+    );
     let mut con = srv.client();
     let mut missing = Vec::new();
     for (key, at) in &acked {
@@ -68,14 +81,24 @@ fn crash_under_load(fsync: &str) -> (Vec<Duration>, usize) {
 #[test]
 fn kill_9_with_appendfsync_always_loses_no_acknowledged_write() {
     let (missing, acked) = crash_under_load("always");
-    assert!(missing.is_empty(), "{} of {acked} acknowledged writes lost", missing.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {acked} acknowledged writes lost",
+        missing.len()
+    );
 }
 
 #[test]
 fn kill_9_with_appendfsync_everysec_loses_at_most_about_a_second() {
     let (missing, acked) = crash_under_load("everysec");
-    let old = missing.iter().filter(|d| **d > Duration::from_millis(1500)).count();
-    assert_eq!(old, 0, "writes acknowledged over a second before the kill lost ({acked} acked)");
+    let old = missing
+        .iter()
+        .filter(|d| **d > Duration::from_millis(1500))
+        .count();
+    assert_eq!(
+        old, 0,
+        "writes acknowledged over a second before the kill lost ({acked} acked)"
+    );
 }
 
 #[test]
@@ -84,15 +107,31 @@ fn data_survives_a_restart_and_select_is_kept() {
     let mut con = srv.client();
     let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
     let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
-    let _: i64 = redis::cmd("RPUSH").arg("l").arg("x").arg("y").query(&mut con).unwrap();
-    let _: () = redis::cmd("SET").arg("t").arg("v").arg("EX").arg("1000").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("l")
+        .arg("x")
+        .arg("y")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("t")
+        .arg("v")
+        .arg("EX")
+        .arg("1000")
+        .query(&mut con)
+        .unwrap();
     drop(con);
     srv.crash_and_restart();
     let mut con = srv.client();
     let a: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
     assert_eq!(a, "1");
     let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
-    let l: Vec<String> = redis::cmd("LRANGE").arg("l").arg("0").arg("-1").query(&mut con).unwrap();
+    let l: Vec<String> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg("0")
+        .arg("-1")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(l, ["x", "y"]);
     let ttl: i64 = redis::cmd("TTL").arg("t").query(&mut con).unwrap();
     assert!((990..=1000).contains(&ttl), "ttl {ttl}");
@@ -101,17 +140,28 @@ fn data_survives_a_restart_and_select_is_kept() {
     assert_eq!(r, "Background append only file rewriting started");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let info: String = redis::cmd("INFO").arg("persistence").query(&mut con).unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query(&mut con)
+            .unwrap();
         if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
             break;
         }
-        assert!(Instant::now() < deadline, "the rewrite did not finish: {info}");
+        assert!(
+            Instant::now() < deadline,
+            "the rewrite did not finish: {info}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(con);
     srv.crash_and_restart();
     let mut con = srv.client();
     let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
-    let l: Vec<String> = redis::cmd("LRANGE").arg("l").arg("0").arg("-1").query(&mut con).unwrap();
+    let l: Vec<String> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg("0")
+        .arg("-1")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(l, ["x", "y"]);
 }

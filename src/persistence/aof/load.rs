@@ -60,13 +60,17 @@ fn number(b: &[u8]) -> i64 {
     let n = digits
         .iter()
         .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |acc, &c| acc.saturating_mul(10).saturating_add((c - b'0') as i64));
+        .fold(0i64, |acc, &c| {
+            acc.saturating_mul(10).saturating_add((c - b'0') as i64)
+        });
     if neg { -n } else { n }
 }
 
 /// Parses the command at `pos`, as Redis's loader reads it (fgets lines, fread payloads).
 fn step(data: &[u8], pos: usize) -> Step {
-    let Some((head, mut at)) = line(data, pos) else { return Step::ShortRead };
+    let Some((head, mut at)) = line(data, pos) else {
+        return Step::ShortRead;
+    };
     if head.first() == Some(&b'#') {
         return Step::Skip(at);
     }
@@ -82,7 +86,9 @@ fn step(data: &[u8], pos: usize) -> Step {
     }
     let mut argv = Vec::with_capacity(argc.min(1024) as usize);
     for _ in 0..argc {
-        let Some((h, next)) = line(data, at) else { return Step::ShortRead };
+        let Some((h, next)) = line(data, at) else {
+            return Step::ShortRead;
+        };
         if h.first() != Some(&b'$') {
             return Step::Format;
         }
@@ -188,7 +194,10 @@ pub fn load_file(
         }
         tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
         tracing::warn!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!");
-        let cut = std::fs::OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(valid_up_to as u64));
+        let cut = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(valid_up_to as u64));
         match cut {
             Ok(()) => {
                 tracing::warn!("AOF {name} loaded anyway because aof-load-truncated is enabled");
@@ -235,7 +244,11 @@ fn upgrade_old_aof(s: &Settings, m: &mut Manifest) -> Result<(), Failed> {
     }
     *m = Manifest::default();
     m.base_seq = 1;
-    m.base = Some(FileInfo { name: s.filename.clone(), seq: 1, kind: Kind::Base });
+    m.base = Some(FileInfo {
+        name: s.filename.clone(),
+        seq: 1,
+        kind: Kind::Base,
+    });
     if let Err(e) = super::persist_manifest(s, m) {
         tracing::warn!("Can't persist the AOF manifest file: {e}");
         return Err(Failed);
@@ -266,7 +279,8 @@ pub fn load_at_boot(server: &Server) -> bool {
     let old_in_dir = man.incr.is_empty()
         && man.base.as_ref().is_some_and(|b| b.name == s.filename)
         && !s.dir().join(&s.filename).exists();
-    if old_style && (!s.dir().is_dir() || (man.base.is_none() && man.incr.is_empty()) || old_in_dir)
+    if old_style
+        && (!s.dir().is_dir() || (man.base.is_none() && man.incr.is_empty()) || old_in_dir)
         && upgrade_old_aof(&s, &mut man).is_err()
     {
         return false;
@@ -298,7 +312,9 @@ fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R)
             if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
                 return;
             }
-            let Some(idx) = resolve(server, argv) else { return };
+            let Some(idx) = resolve(server, argv) else {
+                return;
+            };
             std::mem::swap(ctx.out, &mut scratch);
             crate::command::dispatch::run_queued(ctx, idx, argv);
             std::mem::swap(ctx.out, &mut scratch);
@@ -320,7 +336,13 @@ fn with_replay<R>(server: &Server, f: impl FnOnce(&mut Runner) -> R) -> R {
     let info = Arc::new(ClientInfo::new(id, String::new(), String::new(), -1, false));
     let mut client = Client::new(info, true);
     let mut out = Reply::new();
-    let mut ctx = crate::command::Ctx { server, ks, client: &mut client, out: &mut out, entry: 0 };
+    let mut ctx = crate::command::Ctx {
+        server,
+        ks,
+        client: &mut client,
+        out: &mut out,
+        entry: 0,
+    };
     // Store-wide readers called by replayed commands use the held locks, as inside EXEC.
     let held = ctx.ks.hold_all();
     let r = replay_in(&mut ctx, f);
@@ -346,7 +368,11 @@ pub fn load_files(server: &Server, s: &Settings, m: &Manifest, run: &mut Runner)
         }
     }
     // Replaying must not feed the AOF it reads.
-    let propagating = server.store.tunables.propagate.swap(false, Ordering::Relaxed);
+    let propagating = server
+        .store
+        .tunables
+        .propagate
+        .swap(false, Ordering::Relaxed);
     let started = Instant::now();
     let mut ok = true;
     for (i, f) in files.iter().enumerate() {
@@ -367,9 +393,16 @@ pub fn load_files(server: &Server, s: &Settings, m: &Manifest, run: &mut Runner)
         }
     }
     if ok {
-        tracing::info!("DB loaded from append only file: {:.3} seconds", started.elapsed().as_secs_f64());
+        tracing::info!(
+            "DB loaded from append only file: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
     }
-    server.store.tunables.propagate.store(propagating, Ordering::Relaxed);
+    server
+        .store
+        .tunables
+        .propagate
+        .store(propagating, Ordering::Relaxed);
     ok
 }
 
@@ -455,7 +488,8 @@ mod tests {
 
     #[test]
     fn parses_commands_and_skips_annotations() {
-        let data = b"#TS:123\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n";
+        let data =
+            b"#TS:123\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n";
         let c = cmds(data);
         assert_eq!(c.len(), 2);
         assert_eq!(c[1], vec![b"SET".to_vec(), b"k".to_vec(), vec![]]);
@@ -478,7 +512,14 @@ mod tests {
 
     /// Writes `data` to a temp file and replays it into a fresh server; returns the outcome,
     /// the harness, and the file's length afterwards.
-    fn load(data: &[u8], truncated_ok: bool) -> (Result<Loaded, Failed>, crate::command::testing::Harness, u64) {
+    fn load(
+        data: &[u8],
+        truncated_ok: bool,
+    ) -> (
+        Result<Loaded, Failed>,
+        crate::command::testing::Harness,
+        u64,
+    ) {
         let h = crate::command::testing::Harness::new();
         let path = std::env::temp_dir().join(format!(
             "rrs-load-{}-{}",
@@ -487,7 +528,9 @@ mod tests {
         ));
         std::fs::write(&path, data).unwrap();
         let s = settings(truncated_ok);
-        let r = with_replay(&h.server, |run| load_file(&h.server, &path, "f", true, &s, run));
+        let r = with_replay(&h.server, |run| {
+            load_file(&h.server, &path, "f", true, &s, run)
+        });
         let len = std::fs::metadata(&path).unwrap().len();
         let _ = std::fs::remove_file(&path);
         (r, h, len)
@@ -501,10 +544,17 @@ mod tests {
         let (r, mut h, len) = load(&data, true);
         assert_eq!(r, Ok(Loaded::Truncated));
         assert_eq!(len, good.len() as u64);
-        assert_eq!(h.run(&["GET", "k"]), crate::protocol::reply::Value::Bulk(b"2".to_vec()));
+        assert_eq!(
+            h.run(&["GET", "k"]),
+            crate::protocol::reply::Value::Bulk(b"2".to_vec())
+        );
         let (r, _, len) = load(&data, false);
         assert_eq!(r, Err(Failed));
-        assert_eq!(len, data.len() as u64, "left alone without aof-load-truncated");
+        assert_eq!(
+            len,
+            data.len() as u64,
+            "left alone without aof-load-truncated"
+        );
     }
 
     #[test]
@@ -514,7 +564,10 @@ mod tests {
         let (r, mut h, len) = load(data, true);
         assert_eq!(r, Ok(Loaded::Truncated));
         assert_eq!(len, 27, "cut before MULTI");
-        assert_eq!(h.run(&["GET", "a"]), crate::protocol::reply::Value::Bulk(b"1".to_vec()));
+        assert_eq!(
+            h.run(&["GET", "a"]),
+            crate::protocol::reply::Value::Bulk(b"1".to_vec())
+        );
     }
 
     #[test]
@@ -540,7 +593,10 @@ mod tests {
 
     #[test]
     fn short_reads_and_format_errors() {
-        assert!(matches!(step(b"*2\r\n$3\r\nGET\r\n$1\r\nk", 0), Step::ShortRead));
+        assert!(matches!(
+            step(b"*2\r\n$3\r\nGET\r\n$1\r\nk", 0),
+            Step::ShortRead
+        ));
         assert!(matches!(step(b"*2\r\n$3\r\nGET", 0), Step::ShortRead));
         assert!(matches!(step(b"*", 0), Step::ShortRead));
         assert!(matches!(step(b"*1\r\n", 0), Step::ShortRead));

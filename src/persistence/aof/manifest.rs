@@ -53,7 +53,9 @@ pub struct Manifest {
 /// Quotes a file name for the manifest when `sdssplitargs` would not read it back as is.
 fn quote(name: &str) -> String {
     let plain = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
     if plain {
         return name.to_string();
     }
@@ -78,7 +80,12 @@ impl Manifest {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let line = |out: &mut String, f: &FileInfo| {
-            out.push_str(&format!("file {} seq {} type {}\n", quote(&f.name), f.seq, f.kind.letter()))
+            out.push_str(&format!(
+                "file {} seq {} type {}\n",
+                quote(&f.name),
+                f.seq,
+                f.kind.letter()
+            ))
         };
         if let Some(b) = &self.base {
             line(&mut out, b);
@@ -152,16 +159,28 @@ impl Manifest {
                         return Err("Found duplicate base file information");
                     }
                     m.base_seq = seq;
-                    m.base = Some(FileInfo { name, seq, kind: Kind::Base });
+                    m.base = Some(FileInfo {
+                        name,
+                        seq,
+                        kind: Kind::Base,
+                    });
                 }
-                b'h' => m.history.push(FileInfo { name, seq, kind: Kind::History }),
+                b'h' => m.history.push(FileInfo {
+                    name,
+                    seq,
+                    kind: Kind::History,
+                }),
                 b'i' => {
                     if seq <= max_seq {
                         return Err("Found a non-monotonic sequence number");
                     }
                     max_seq = seq;
                     m.incr_seq = seq;
-                    m.incr.push(FileInfo { name, seq, kind: Kind::Incr });
+                    m.incr.push(FileInfo {
+                        name,
+                        seq,
+                        kind: Kind::Incr,
+                    });
                 }
                 _ => return Err("Unknown AOF file type"),
             }
@@ -173,12 +192,20 @@ impl Manifest {
     /// moving the old one to history.
     pub fn new_base(&mut self, prefix: &str, rdb: bool) -> String {
         self.base_seq += 1;
-        let name = format!("{prefix}.{}.base.{}", self.base_seq, if rdb { "rdb" } else { "aof" });
+        let name = format!(
+            "{prefix}.{}.base.{}",
+            self.base_seq,
+            if rdb { "rdb" } else { "aof" }
+        );
         if let Some(mut old) = self.base.take() {
             old.kind = Kind::History;
             self.history.push(old);
         }
-        self.base = Some(FileInfo { name: name.clone(), seq: self.base_seq, kind: Kind::Base });
+        self.base = Some(FileInfo {
+            name: name.clone(),
+            seq: self.base_seq,
+            kind: Kind::Base,
+        });
         name
     }
 
@@ -186,7 +213,11 @@ impl Manifest {
     pub fn new_incr(&mut self, prefix: &str) -> String {
         self.incr_seq += 1;
         let name = format!("{prefix}.{}.incr.aof", self.incr_seq);
-        self.incr.push(FileInfo { name: name.clone(), seq: self.incr_seq, kind: Kind::Incr });
+        self.incr.push(FileInfo {
+            name: name.clone(),
+            seq: self.incr_seq,
+            kind: Kind::Incr,
+        });
         name
     }
 
@@ -221,7 +252,9 @@ fn atoll(b: &[u8]) -> i64 {
     let n = digits
         .bytes()
         .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |acc, c| acc.wrapping_mul(10).wrapping_add((c - b'0') as i64));
+        .fold(0i64, |acc, c| {
+            acc.wrapping_mul(10).wrapping_add((c - b'0') as i64)
+        });
     if neg { -n } else { n }
 }
 
@@ -237,7 +270,8 @@ mod tests {
         let text = m.to_text();
         assert_eq!(
             text,
-            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+            "file appendonly.aof.1.base.aof seq 1 type b\n\
+             file appendonly.aof.1.incr.aof seq 1 type i\n"
         );
         assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), m);
     }
@@ -265,27 +299,45 @@ mod tests {
         let mut m = Manifest::default();
         m.new_incr("my aof");
         assert_eq!(m.to_text(), "file \"my aof.1.incr.aof\" seq 1 type i\n");
-        assert_eq!(Manifest::parse(m.to_text().as_bytes()).unwrap().incr[0].name, "my aof.1.incr.aof");
+        assert_eq!(
+            Manifest::parse(m.to_text().as_bytes()).unwrap().incr[0].name,
+            "my aof.1.incr.aof"
+        );
     }
 
     #[test]
     fn bad_manifests_fail_with_redis_messages() {
         let bad: &[(&str, &str)] = &[
             ("", "Found an empty AOF manifest"),
-            ("file a seq 1 type b\n\nfile b seq 1 type i\n", "Invalid AOF manifest file format"),
-            ("file a seq 1 type b\nfile b seq 2 type b\n", "Found duplicate base file information"),
+            (
+                "file a seq 1 type b\n\nfile b seq 1 type i\n",
+                "Invalid AOF manifest file format",
+            ),
+            (
+                "file a seq 1 type b\nfile b seq 2 type b\n",
+                "Found duplicate base file information",
+            ),
             ("file a seq 1 type x\n", "Unknown AOF file type"),
             ("file a seq 1\n", "Invalid AOF manifest file format"),
             ("file a seq 1 type\n", "Invalid AOF manifest file format"),
             ("filx a seq 1 type i\n", "Invalid AOF manifest file format"),
-            ("file a seq 2 type i\nfile b seq 1 type i\n", "Found a non-monotonic sequence number"),
-            ("file a/b seq 1 type i\n", "File can't be a path, just a filename"),
+            (
+                "file a seq 2 type i\nfile b seq 1 type i\n",
+                "Found a non-monotonic sequence number",
+            ),
+            (
+                "file a/b seq 1 type i\n",
+                "File can't be a path, just a filename",
+            ),
         ];
         for (text, err) in bad {
             assert_eq!(Manifest::parse(text.as_bytes()), Err(*err), "{text:?}");
         }
         let long = format!("file {} seq 1 type i\n", "a".repeat(1100));
-        assert_eq!(Manifest::parse(long.as_bytes()), Err("The AOF manifest file contains too long line"));
+        assert_eq!(
+            Manifest::parse(long.as_bytes()),
+            Err("The AOF manifest file contains too long line")
+        );
         // Comments and extra pairs are allowed.
         let ok = Manifest::parse(b"# c\nfile a seq 1 type i extra x\n").unwrap();
         assert_eq!(ok.incr.len(), 1);

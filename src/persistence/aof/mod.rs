@@ -208,7 +208,11 @@ impl Default for Aof {
         Aof {
             on: AtomicBool::new(false),
             pending: Mutex::new(Pending::default()),
-            io: Mutex::new(Io { file: None, unsynced: false, last_fsync: Instant::now() }),
+            io: Mutex::new(Io {
+                file: None,
+                unsynced: false,
+                last_fsync: Instant::now(),
+            }),
             wake: Condvar::new(),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
@@ -243,7 +247,10 @@ impl Pending {
     fn push<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
         if self.selected_db != Some(db) {
             let mut tmp = itoa::Buffer::new();
-            encode_command(&mut self.buf, &[b"SELECT" as &[u8], tmp.format(db).as_bytes()]);
+            encode_command(
+                &mut self.buf,
+                &[b"SELECT" as &[u8], tmp.format(db).as_bytes()],
+            );
             self.selected_db = Some(db);
         }
         encode_command(&mut self.buf, argv);
@@ -257,7 +264,8 @@ impl Pending {
         let now = crate::util::now_ms() / 1000;
         if now > self.last_ts {
             self.last_ts = now;
-            self.buf.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            self.buf
+                .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
         }
     }
 }
@@ -334,8 +342,10 @@ impl Aof {
             keys.clear();
             return;
         }
-        let mut log = PropLog::default();
-        log.expired = keys.drain(..).map(|k| (db, k)).collect();
+        let mut log = PropLog {
+            expired: keys.drain(..).map(|k| (db, k)).collect(),
+            ..PropLog::default()
+        };
         self.feed(&mut log, lazy_expire);
     }
 
@@ -345,7 +355,11 @@ impl Aof {
         if !self.is_on() {
             return true;
         }
-        let at = if self.fsync_policy() == Fsync::Always { &self.synced } else { &self.written };
+        let at = if self.fsync_policy() == Fsync::Always {
+            &self.synced
+        } else {
+            &self.written
+        };
         at.load(Ordering::Acquire) >= need
     }
 
@@ -417,7 +431,9 @@ impl Aof {
         match f.write_all(chunk) {
             Ok(()) => {
                 io.unsynced = true;
-                self.stats.current_size.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .current_size
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 if !self.stats.last_write_ok.swap(true, Ordering::Relaxed) {
                     tracing::warn!("AOF write error looks solved, Redis can write again.");
                 }
@@ -513,7 +529,10 @@ fn persist_manifest(s: &Settings, m: &Manifest) -> std::io::Result<()> {
 
 /// Opens (creating) an incremental file for appending.
 fn open_append(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
 }
 
 /// Returns the size of `path`, 0 when it cannot be read.
@@ -523,7 +542,11 @@ fn file_size(path: &Path) -> u64 {
 
 /// Total size of the base and incremental files of `m` in `dir`.
 fn files_size(dir: &Path, m: &Manifest) -> u64 {
-    m.base.iter().chain(m.incr.iter()).map(|f| file_size(&dir.join(&f.name))).sum()
+    m.base
+        .iter()
+        .chain(m.incr.iter())
+        .map(|f| file_size(&dir.join(&f.name)))
+        .sum()
 }
 
 /// Deletes the history files of the manifest (unless `aof-disable-auto-gc`) and persists it
@@ -608,7 +631,11 @@ pub fn start_at_boot(server: &Server) -> bool {
     delete_history(&s, &mut m);
     drop(m);
     aof.on.store(true, Ordering::Relaxed);
-    server.store.tunables.propagate.store(true, Ordering::Relaxed);
+    server
+        .store
+        .tunables
+        .propagate
+        .store(true, Ordering::Relaxed);
     true
 }
 
@@ -657,7 +684,11 @@ pub fn stop(server: &Server) {
     // (The rewrite clears the flag when it ends, even if it had not started yet.) The manifest
     // lock is not taken: a rewrite holds it while it waits for every shard, which EXEC may
     // hold while it runs this.
-    server.store.tunables.propagate.store(false, Ordering::Relaxed);
+    server
+        .store
+        .tunables
+        .propagate
+        .store(false, Ordering::Relaxed);
     server.aof.close();
 }
 
@@ -693,7 +724,11 @@ mod tests {
     fn propagating() -> Harness {
         let h = Harness::new();
         h.server.aof.capture();
-        h.server.store.tunables.propagate.store(true, Ordering::Relaxed);
+        h.server
+            .store
+            .tunables
+            .propagate
+            .store(true, Ordering::Relaxed);
         h
     }
 
@@ -704,7 +739,12 @@ mod tests {
         let buf = h.server.aof.take_buffer();
         super::load::parse_all(&buf)
             .into_iter()
-            .map(|c| c.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" "))
+            .map(|c| {
+                c.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect()
     }
 
@@ -718,9 +758,15 @@ mod tests {
         assert_eq!(prop(&mut h, &["set", "k", "v"]), ["SELECT 0", "set k v"]);
         assert_eq!(prop(&mut h, &["set", "k", "v"]), ["set k v"]);
         assert!(prop(&mut h, &["get", "k"]).is_empty());
-        assert!(prop(&mut h, &["setnx", "k", "v"]).is_empty(), "no change, nothing");
+        assert!(
+            prop(&mut h, &["setnx", "k", "v"]).is_empty(),
+            "no change, nothing"
+        );
         h.run(&["select", "3"]);
-        assert_eq!(prop(&mut h, &["rpush", "l", "a"]), ["SELECT 3", "rpush l a"]);
+        assert_eq!(
+            prop(&mut h, &["rpush", "l", "a"]),
+            ["SELECT 3", "rpush l a"]
+        );
     }
 
     #[test]
@@ -733,9 +779,18 @@ mod tests {
         let p = prop(&mut h, &["setex", "k", "100", "v"]);
         assert!(p[0].starts_with("SET k v PXAT "), "{p:?}");
         let p = prop(&mut h, &["expire", "k", "50", "xx"]);
-        assert!(p[0].starts_with("PEXPIREAT k ") && p[0].ends_with(" xx"), "{p:?}");
-        assert_eq!(prop(&mut h, &["expireat", "k", "99999999999"]), ["PEXPIREAT k 99999999999000"]);
-        assert_eq!(prop(&mut h, &["pexpireat", "k", "99999999999999"]), ["pexpireat k 99999999999999"]);
+        assert!(
+            p[0].starts_with("PEXPIREAT k ") && p[0].ends_with(" xx"),
+            "{p:?}"
+        );
+        assert_eq!(
+            prop(&mut h, &["expireat", "k", "99999999999"]),
+            ["PEXPIREAT k 99999999999000"]
+        );
+        assert_eq!(
+            prop(&mut h, &["pexpireat", "k", "99999999999999"]),
+            ["pexpireat k 99999999999999"]
+        );
         assert_eq!(prop(&mut h, &["expire", "k", "-1"]), ["DEL k"]);
         assert!(prop(&mut h, &["expire", "nokey", "10"]).is_empty());
         h.run(&["set", "g", "v"]);
@@ -754,11 +809,21 @@ mod tests {
         h.server.aof.take_buffer();
         assert_eq!(prop(&mut h, &["set", "k", "2", "get"]), ["set k 2"]);
         assert_eq!(prop(&mut h, &["getset", "k", "3"]), ["SET k 3"]);
-        assert_eq!(prop(&mut h, &["incrbyfloat", "k", "1.5"]), ["SET k 4.5 KEEPTTL"]);
+        assert_eq!(
+            prop(&mut h, &["incrbyfloat", "k", "1.5"]),
+            ["SET k 4.5 KEEPTTL"]
+        );
         assert_eq!(prop(&mut h, &["getdel", "k"]), ["DEL k"]);
-        assert_eq!(prop(&mut h, &["hincrbyfloat", "h", "f", "2.5"]), ["HSET h f 2.5"]);
+        assert_eq!(
+            prop(&mut h, &["hincrbyfloat", "h", "f", "2.5"]),
+            ["HSET h f 2.5"]
+        );
         assert_eq!(prop(&mut h, &["flushall"]), ["flushall"]);
-        assert_eq!(prop(&mut h, &["flushdb"]), ["flushdb"], "forced even when empty");
+        assert_eq!(
+            prop(&mut h, &["flushdb"]),
+            ["flushdb"],
+            "forced even when empty"
+        );
     }
 
     #[test]
@@ -783,13 +848,25 @@ mod tests {
         h.run(&["zadd", "z", "1", "a", "2", "b", "3", "c"]);
         h.server.aof.take_buffer();
         assert_eq!(prop(&mut h, &["blpop", "l", "0"]), ["LPOP l"]);
-        assert_eq!(prop(&mut h, &["lmpop", "1", "l", "right", "count", "9"]), ["RPOP l 3"]);
+        assert_eq!(
+            prop(&mut h, &["lmpop", "1", "l", "right", "count", "9"]),
+            ["RPOP l 3"]
+        );
         h.run(&["rpush", "l", "a"]);
         h.server.aof.take_buffer();
-        assert_eq!(prop(&mut h, &["blmove", "l", "m", "left", "right", "0"]), ["LMOVE l m left right"]);
-        assert_eq!(prop(&mut h, &["brpoplpush", "m", "l", "0"]), ["RPOPLPUSH m l"]);
+        assert_eq!(
+            prop(&mut h, &["blmove", "l", "m", "left", "right", "0"]),
+            ["LMOVE l m left right"]
+        );
+        assert_eq!(
+            prop(&mut h, &["brpoplpush", "m", "l", "0"]),
+            ["RPOPLPUSH m l"]
+        );
         assert_eq!(prop(&mut h, &["bzpopmin", "z", "0"]), ["ZPOPMIN z"]);
-        assert_eq!(prop(&mut h, &["zmpop", "1", "z", "max", "count", "5"]), ["ZPOPMAX z 2"]);
+        assert_eq!(
+            prop(&mut h, &["zmpop", "1", "z", "max", "count", "5"]),
+            ["ZPOPMAX z 2"]
+        );
     }
 
     #[test]
@@ -842,11 +919,16 @@ mod tests {
         let server = w.server.clone();
         crate::cmd::blocking::finish_blocked(&server, &mut w.client, &mut w.out, true);
         let back = super::load::parse_all(&h.server.aof.take_buffer());
-        let back: Vec<String> = back.iter().map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned()).collect();
+        let back: Vec<String> = back
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned())
+            .collect();
         assert_eq!(back, ["RPUSH k 2 3"]);
         let bulks = |v: &[&str]| {
             crate::protocol::reply::Value::Array(
-                v.iter().map(|e| crate::protocol::reply::Value::Bulk(e.as_bytes().to_vec())).collect(),
+                v.iter()
+                    .map(|e| crate::protocol::reply::Value::Bulk(e.as_bytes().to_vec()))
+                    .collect(),
             )
         };
         assert_eq!(h.run(&["lrange", "k", "0", "-1"]), bulks(&["1", "2", "3"]));

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::{Settings, encode_command, files_size, open_append, persist_manifest, write_atomically};
+use super::{
+    Settings, encode_command, files_size, open_append, persist_manifest, write_atomically,
+};
 use crate::server::Server;
 use crate::store::Keyspace;
 use crate::store::entry::Entry;
@@ -127,8 +129,12 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     } else {
         rewrite_locked(server, &s, &mut m, why)
     };
-    aof.stats.rewrite_in_progress.store(false, Ordering::Relaxed);
-    aof.stats.last_rewrite_time_sec.store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+    aof.stats
+        .rewrite_in_progress
+        .store(false, Ordering::Relaxed);
+    aof.stats
+        .last_rewrite_time_sec
+        .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
     // A stop request is for this rewrite only, whether or not it saw it.
     let cancelled = aof.cancel_rewrite.swap(false, Ordering::Relaxed);
     match &result {
@@ -143,7 +149,9 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
         }
         Err(e) => {
             aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
-            aof.stats.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+            aof.stats
+                .consecutive_failures
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!("Background AOF rewrite failed: {e}");
         }
     }
@@ -194,7 +202,11 @@ fn rewrite_locked(
         if let Some(f) = incr {
             aof.switch_to(f);
             aof.on.store(true, Ordering::Relaxed);
-            server.store.tunables.propagate.store(true, Ordering::Relaxed);
+            server
+                .store
+                .tunables
+                .propagate
+                .store(true, Ordering::Relaxed);
         }
         (image, keys)
     };
@@ -246,7 +258,8 @@ fn key_save_delay(s: &Settings, keys: usize, cancel: &std::sync::atomic::AtomicB
     if s.key_save_delay_us <= 0 {
         return !cancel.load(Ordering::Relaxed);
     }
-    let total = std::time::Duration::from_micros((s.key_save_delay_us as u64).saturating_mul(keys as u64));
+    let total =
+        std::time::Duration::from_micros((s.key_save_delay_us as u64).saturating_mul(keys as u64));
     let until = Instant::now() + total;
     while Instant::now() < until {
         if cancel.load(Ordering::Relaxed) {
@@ -265,11 +278,15 @@ pub fn start_background(server: &Arc<Server>) -> bool {
         return false;
     }
     let srv = server.clone();
-    let spawned = std::thread::Builder::new().name("aof-rewrite".into()).spawn(move || {
-        let _ = rewrite_now(&srv, "");
-    });
+    let spawned = std::thread::Builder::new()
+        .name("aof-rewrite".into())
+        .spawn(move || {
+            let _ = rewrite_now(&srv, "");
+        });
     if spawned.is_err() {
-        aof.stats.rewrite_in_progress.store(false, Ordering::Relaxed);
+        aof.stats
+            .rewrite_in_progress
+            .store(false, Ordering::Relaxed);
         return false;
     }
     true
