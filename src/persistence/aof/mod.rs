@@ -410,7 +410,7 @@ impl Aof {
                     || (policy == Fsync::Everysec
                         && io.last_fsync.elapsed() >= Duration::from_secs(1)))
             {
-                sync(&mut io);
+                sync(&mut io, policy);
             }
             let durable = !io.unsynced;
             drop(io);
@@ -439,6 +439,14 @@ impl Aof {
                 }
             }
             Err(e) => {
+                if self.fsync_policy() == Fsync::Always {
+                    // A reply may only follow a write that reached the file: stop, as Redis.
+                    tracing::warn!(
+                        "Can't recover from AOF write error when the AOF fsync policy is \
+                         'always': {e}. Exiting..."
+                    );
+                    std::process::exit(1);
+                }
                 if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
                     tracing::warn!("Error writing to the AOF file: {e}");
                 }
@@ -452,7 +460,7 @@ impl Aof {
         let chunk = std::mem::take(&mut p.buf);
         self.write_chunk(io, &chunk);
         if io.unsynced {
-            sync(io);
+            sync(io, self.fsync_policy());
         }
         self.written.fetch_max(p.appended, Ordering::AcqRel);
         self.synced.fetch_max(p.appended, Ordering::AcqRel);
@@ -497,10 +505,18 @@ impl Aof {
 }
 
 /// fsyncs the open file.
-fn sync(io: &mut Io) {
+fn sync(io: &mut Io, policy: Fsync) {
     if let Some(f) = io.file.as_ref()
         && let Err(e) = f.sync_data()
     {
+        if policy == Fsync::Always {
+            // Replies promise durability under `always`: as Redis, stop rather than lie.
+            tracing::warn!(
+                "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. \
+                 Exiting..."
+            );
+            std::process::exit(1);
+        }
         tracing::warn!("Can't fsync the AOF file: {e}");
     }
     io.unsynced = false;
