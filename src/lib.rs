@@ -13,6 +13,7 @@
 //! cmd/           one file per command family; each declares its rows next to its handlers
 //! store/         databases in shards by key hash, each behind its own lock; compact entries;
 //!                a dict with incremental rehash and a SCAN cursor; expiry. No sockets, no RESP.
+//! persistence/   the AOF (propagation, writer thread, manifest, loading, rewrites)
 //! config/        redis.conf and `--name value` parsing, CONFIG GET/SET support
 //! util/          strict number parsing and formatting, glob matching, clocks
 //! ```
@@ -26,6 +27,7 @@ pub mod cmd;
 pub mod command;
 pub mod config;
 pub mod logging;
+pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod store;

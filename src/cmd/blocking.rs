@@ -172,6 +172,7 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], left: bool) {
             Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
             Found::List => {
                 let popped = pop_from(&mut ctx.ks, db, key, left, 1);
+                ctx.propagate_as(&[pop_name(left), key]);
                 return pop_reply(ctx.out, key, &popped, false);
             }
         }
@@ -239,6 +240,8 @@ fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
             Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
             Found::List => {
                 let popped = pop_from(&mut ctx.ks, db, key, left, count);
+                let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
+                ctx.propagate_as(&[pop_name(left), key, &n]);
                 return pop_reply(ctx.out, key, &popped, true);
             }
         }
@@ -274,6 +277,11 @@ fn bmove(ctx: &mut Ctx, argv: &[&[u8]], from: bool, to: bool, timeout: &[u8]) {
                 return ctx.out.error(errors::WRONGTYPE);
             }
             let elem = move_one(&mut ctx.ks, db, src, dst, from, to);
+            if argv[0].eq_ignore_ascii_case(b"brpoplpush") {
+                ctx.propagate_as(&[b"RPOPLPUSH", src, dst]);
+            } else {
+                ctx.propagate_as(&[b"LMOVE", src, dst, argv[3], argv[4]]);
+            }
             ctx.out.bulk(&elem);
         }
         Found::Missing => {
@@ -338,7 +346,7 @@ fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     };
     let keys = &argv[1..argv.len() - 1];
     match zpop_into(&mut ctx.ks, ctx.out, keys, max, 1, false) {
-        Ok(_) => {}
+        Ok((key, _)) => ctx.propagate_as(&[zpop_name(max), &key]),
         Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
         Err(PopMiss::Empty) => {
             block(ctx, argv, keys, BlockOp::ZPop { max, count: 1, multi: false }, deadline)
@@ -369,11 +377,32 @@ fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let keys = &argv[3..where_idx];
     match zpop_into(&mut ctx.ks, ctx.out, keys, max, count, true) {
-        Ok(_) => {}
+        Ok((key, members)) => {
+            let n = itoa::Buffer::new().format(members.len()).as_bytes().to_vec();
+            ctx.propagate_as(&[zpop_name(max), &key, &n]);
+        }
         Err(PopMiss::WrongType) => ctx.out.error(errors::WRONGTYPE),
         Err(PopMiss::Empty) => {
             block(ctx, argv, keys, BlockOp::ZPop { max, count, multi: true }, deadline)
         }
+    }
+}
+
+/// The plain pop a blocking list pop propagates as.
+fn pop_name(left: bool) -> &'static [u8] {
+    if left { b"LPOP" } else { b"RPOP" }
+}
+
+/// The plain pop a blocking sorted-set pop propagates as.
+fn zpop_name(max: bool) -> &'static [u8] {
+    if max { b"ZPOPMAX" } else { b"ZPOPMIN" }
+}
+
+/// Propagation hook: a served waiter's pop goes to the AOF as its plain form, an execution
+/// unit of its own after the command that served it.
+fn propagate_served(ks: &mut Keyspace, db: usize, argv: &[&[u8]]) {
+    if ks.store().tunables.propagate.load(Ordering::Relaxed) {
+        ks.prop.push_unit(db, argv);
     }
 }
 
@@ -419,6 +448,12 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                 }
                 w.serve_with(|| {
                     let popped = pop_from(ks, db, key, *left, *count);
+                    if *multi {
+                        let n = itoa::Buffer::new().format(popped.len()).as_bytes().to_vec();
+                        propagate_served(ks, db, &[pop_name(*left), key, &n]);
+                    } else {
+                        propagate_served(ks, db, &[pop_name(*left), key]);
+                    }
                     let mut out = reply_for(&w);
                     pop_reply(&mut out, key, &popped, *multi);
                     Some(Delivery {
@@ -450,6 +485,8 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                 }
                 w.serve_with(|| {
                     let elem = move_one(ks, db, key, dst, *from_left, *to_left);
+                    let side = |l: bool| -> &'static [u8] { if l { b"LEFT" } else { b"RIGHT" } };
+                    propagate_served(ks, db, &[b"LMOVE", key, dst, side(*from_left), side(*to_left)]);
                     let mut out = reply_for(&w);
                     out.bulk(&elem);
                     // The element is in the destination now: nothing to give back.
@@ -468,6 +505,12 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                     let popped = zpop_into(ks, &mut out, &[key], *max, *count, *multi);
                     ks.db = view_db;
                     let (key, members) = popped.ok()?;
+                    if *multi {
+                        let n = itoa::Buffer::new().format(members.len()).as_bytes().to_vec();
+                        propagate_served(ks, db, &[zpop_name(*max), &key, &n]);
+                    } else {
+                        propagate_served(ks, db, &[zpop_name(*max), &key]);
+                    }
                     Some(Delivery {
                         reply: std::mem::take(&mut out.buf),
                         errors: out.take_errors(),
@@ -491,6 +534,11 @@ pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gon
     server.store.remove_waiter(&b.waiter);
     match outcome {
         Outcome::Served(d) => {
+            // The pop reached the AOF buffer with the serving command (under the key's lock);
+            // the reply waits until the AOF has everything appended so far.
+            if server.aof.is_on() {
+                client.aof_need = server.aof.appended();
+            }
             if gone {
                 if let Some(r) = d.restore {
                     give_back(server, b.waiter.db, r);
@@ -523,6 +571,7 @@ fn give_back(server: &Server, db: usize, r: Restore) {
         Restore::List { key, .. } | Restore::ZSet { key, .. } => key.clone(),
     };
     let mut ks = server.store.lock_keys(db, crate::util::now_ms(), [key.as_slice()]);
+    let propagating = server.store.tunables.propagate.load(Ordering::Relaxed);
     match r {
         Restore::List { key, elems, left } => {
             if let Found::WrongType = find_list(&mut ks, db, &key) {
@@ -532,6 +581,12 @@ fn give_back(server: &Server, db: usize, r: Restore) {
             }
             for e in elems.iter().rev() {
                 push_onto(&mut ks, db, &key, e, left);
+            }
+            if propagating {
+                // The AOF saw the pop: it sees the elements come back too.
+                let mut argv: Vec<&[u8]> = vec![if left { b"LPUSH" } else { b"RPUSH" }, &key];
+                argv.extend(elems.iter().rev().map(|e| e.as_slice()));
+                ks.prop.push_unit(db, &argv);
             }
         }
         Restore::ZSet { key, members } => {
@@ -565,11 +620,26 @@ fn give_back(server: &Server, db: usize, r: Restore) {
                     ks.insert_in(db, &key, Value::ZSet(Box::new(z)), None);
                 }
             }
+            if propagating {
+                // The AOF saw the pop: it sees the members come back too (those still absent).
+                let scores: Vec<Vec<u8>> =
+                    members.iter().map(|(_, s)| crate::util::fmt_g17(*s).into_bytes()).collect();
+                let mut argv: Vec<&[u8]> = vec![b"ZADD", &key, b"NX"];
+                for ((m, _), s) in members.iter().zip(&scores) {
+                    argv.push(s);
+                    argv.push(m);
+                }
+                ks.prop.push_unit(db, &argv);
+            }
         }
     }
     ks.dirty += 1;
     if !ks.ready.is_empty() {
         serve_ready(&mut ks);
+    }
+    if propagating {
+        let lazy = server.store.tunables.lazy_expire.load(Ordering::Relaxed);
+        server.aof.feed(&mut ks.prop, lazy);
     }
 }
 

@@ -177,6 +177,15 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             return ctx.out.error(&set_failed(name, &reason));
         }
     }
+    // Persistence hook: appendonly / appendfsync / aof-timestamp-enabled take effect.
+    if dirs.iter().any(|(d, _)| {
+        matches!(d.name, "appendonly" | "appendfsync" | "aof-timestamp-enabled")
+    }) && let Err(reason) = crate::persistence::aof::config_changed(server, ctx.client.in_exec)
+    {
+        let name = &dirs[0].1;
+        restore(&mut server.config.write(), &dirs, &old);
+        return ctx.out.error(&set_failed(name, &reason));
+    }
     for w in warnings {
         tracing::warn!("{w}");
     }

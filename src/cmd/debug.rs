@@ -753,7 +753,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             ctx.out.error(errors::NO_PERSISTENCE);
         }
-        (b"loadaof", 2) => ctx.out.error(errors::NO_PERSISTENCE),
+        (b"loadaof", 2) => crate::persistence::aof::load::debug_loadaof(ctx),
         (b"set-skip-checksum-validation", 3) => {
             SKIP_CHECKSUM_VALIDATION.store(atoi(argv[2]) != 0, Ordering::Relaxed);
             ctx.out.ok();

@@ -210,6 +210,8 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(Ok(n)) => {
             ctx.ks.dirty += 1;
             ctx.notify(notify::HASH, "hincrbyfloat", argv[1]);
+            // Propagated as the value it produced, so replaying it cannot round differently.
+            ctx.propagate_as(&[b"HSET", argv[1], field, &buf[..n]]);
             ctx.out.bulk(&buf[..n]);
         }
     }

@@ -403,6 +403,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     let db = ctx.ks.db;
     let old = ctx.ks.flush_db(db);
     free_flushed(old, lazy);
+    ctx.force_propagation();
     ctx.out.ok();
 }
 
@@ -414,6 +415,7 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         all.extend(ctx.ks.flush_db(db));
     }
     free_flushed(all, lazy);
+    ctx.force_propagation();
     ctx.out.ok();
 }
 
@@ -577,15 +579,24 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool, 
     if refused {
         return ctx.out.int(0);
     }
-    if when <= ctx.ks.now {
+    // While the AOF loads, a past time is set, not applied (Redis's checkAlreadyExpired).
+    if when <= ctx.ks.now && !ctx.ks.loading {
         let lazy = ctx.server.store.tunables.lazy_expire.load(Ordering::Relaxed);
         if let Some(v) = ctx.ks.remove(key) {
             free_value(v, lazy);
         }
         ctx.notify(notify::GENERIC, "del", key);
+        ctx.propagate_as(&[if lazy { b"UNLINK" } else { b"DEL" }, key]);
     } else {
         ctx.ks.set_expire(key, Some(when));
         ctx.notify(notify::GENERIC, "expire", key);
+        if (relative || seconds) && ctx.propagating() {
+            // Propagated as PEXPIREAT with the absolute time in ms, options kept.
+            let mut tmp = itoa::Buffer::new();
+            let mut v: Vec<&[u8]> = vec![b"PEXPIREAT", key, tmp.format(when).as_bytes()];
+            v.extend_from_slice(&argv[3..]);
+            ctx.propagate_as(&v);
+        }
     }
     ctx.out.int(1);
 }

@@ -643,7 +643,12 @@ fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
                 ctx.out.array(2);
                 ctx.out.bulk(key);
                 // The key was just found holding a list: this pops.
-                let _ = pop_range_op(&mut ctx.ks, key, args.left, args.count, ctx.out);
+                let popped = pop_range_op(&mut ctx.ks, key, args.left, args.count, ctx.out);
+                if let Ok(Some(n)) = popped {
+                    // Propagated as the plain pop of the key it popped from, as Redis does.
+                    let cmd: &[u8] = if args.left { b"LPOP" } else { b"RPOP" };
+                    ctx.propagate_as(&[cmd, key, itoa::Buffer::new().format(n).as_bytes()]);
+                }
                 return;
             }
             Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),

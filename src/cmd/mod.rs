@@ -2,6 +2,7 @@
 //! (`COMMANDS`) next to its handlers; pure keyspace work goes through `store`, replies through
 //! `ctx.out`.
 
+pub mod aof;
 pub mod blocking;
 pub mod config;
 pub mod connection;
@@ -35,4 +36,5 @@ pub const FAMILIES: &[&[Command]] = &[
     server::COMMANDS,
     config::COMMANDS,
     debug::COMMANDS,
+    aof::COMMANDS,
 ];

@@ -186,12 +186,19 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
         _ => return ctx.syntax_error(),
     }
     let key = argv[1];
+    let prop = ctx.propagating();
+    let mut popped = None;
     let emptied = match set_mut(&mut ctx.ks, key) {
         Found::Missing => return ctx.out.null(),
         Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
         Found::Set(s) => {
             match s.pop_random(&mut rand::rng()) {
-                Some(p) => reply_elem(ctx.out, p.elem()),
+                Some(p) => {
+                    reply_elem(ctx.out, p.elem());
+                    if prop {
+                        popped = Some(elem_vec(p.elem()));
+                    }
+                }
                 None => ctx.out.null(),
             }
             s.is_empty()
@@ -204,6 +211,17 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += 1;
+    if let Some(m) = popped {
+        ctx.propagate_as(&[b"SREM", key, &m]);
+    }
+}
+
+/// Returns a member's bytes (integers of an intset as decimal text).
+fn elem_vec(e: Elem) -> Vec<u8> {
+    match e {
+        Elem::Int(x) => itoa::Buffer::new().format(x).as_bytes().to_vec(),
+        Elem::Str(b) => b.to_vec(),
+    }
 }
 
 /// SPOP key count
@@ -215,6 +233,9 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
     let key = argv[1];
     let max = max_intset(ctx);
     let mut rng = rand::rng();
+    // Propagated as one SREM per member popped (a whole set as DEL), as Redis does.
+    let prop = ctx.propagating();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let emptied = match set_mut(&mut ctx.ks, key) {
         Found::Missing => return ctx.out.set(0),
         Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
@@ -232,6 +253,9 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
                     for _ in 0..count {
                         if let Some(p) = s.pop_random(&mut rng) {
                             reply_elem(ctx.out, p.elem());
+                            if prop {
+                                popped.push(elem_vec(p.elem()));
+                            }
                         }
                     }
                 } else {
@@ -250,6 +274,9 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
                         k.add_elem(e, max);
                     }
                     reply_set_items(ctx.out, s);
+                    if prop {
+                        s.for_each_elem(|e| popped.push(elem_vec(e)));
+                    }
                     if let Some(k) = keep {
                         *s = k;
                     }
@@ -266,6 +293,17 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.ks.dirty += count as u64;
+    if prop {
+        if emptied {
+            let lazy = ctx.server.store.tunables.lazy_server_del.load(Ordering::Relaxed);
+            ctx.propagate_as(&[if lazy { b"UNLINK" } else { b"DEL" }, key]);
+        } else {
+            for m in &popped {
+                ctx.also_propagate(&[b"SREM", key, m]);
+            }
+            ctx.prevent_propagation();
+        }
+    }
 }
 
 /// Replies every member of `s`, without a header (the caller wrote it).

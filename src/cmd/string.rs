@@ -230,8 +230,10 @@ fn set_generic(
         None => ctx.ks.set(key, value, flags & KEEPTTL != 0),
     }
     ctx.notify(notify::STRING, "set", key);
-    if when.is_some() {
+    if let Some(t) = when {
         ctx.notify(notify::GENERIC, "expire", key);
+        // Propagated with its absolute time, as Redis rewrites it.
+        ctx.propagate_as(&[b"SET", key, val, b"PXAT", itoa::Buffer::new().format(t).as_bytes()]);
     }
     if !get {
         match replies {
@@ -259,6 +261,12 @@ fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let Some(opts) = parse_ext(argv, OptsFor::Set) else { return ctx.syntax_error() };
     set_generic(ctx, "set", opts.flags, argv[1], argv[2], opts.expire, SetReplies::OkNull);
+    if opts.flags & GET != 0 && opts.expire.is_none() && ctx.propagating() {
+        // Propagated without its GET, as Redis does.
+        let rest: Vec<&[u8]> =
+            argv.iter().copied().filter(|a| !a.eq_ignore_ascii_case(b"get")).collect();
+        ctx.propagate_as(&rest);
+    }
 }
 
 /// SETNX key value
@@ -283,12 +291,14 @@ fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     ctx.ks.set(argv[1], Value::string(argv[2]), false);
     ctx.notify(notify::STRING, "set", argv[1]);
+    ctx.propagate_as(&[b"SET", argv[1], argv[2]]);
 }
 
 /// GETDEL key
 fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
     if get_generic(ctx, argv[1]) == Read::Found && ctx.ks.remove(argv[1]).is_some() {
         ctx.notify(notify::GENERIC, "del", argv[1]);
+        ctx.propagate_as(&[b"DEL", argv[1]]);
     }
 }
 
@@ -314,18 +324,27 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     match when {
         // An absolute time already past deletes the key, as an expire would.
-        Some(t) if opts.flags & (EXAT | PXAT) != 0 && t <= now => {
+        Some(t) if opts.flags & (EXAT | PXAT) != 0 && t <= now && !ctx.ks.loading => {
             ctx.ks.remove(key);
             ctx.notify(notify::GENERIC, "del", key);
+            let lazy = &ctx.server.store.tunables.lazy_expire;
+            let del: &[u8] = if lazy.load(std::sync::atomic::Ordering::Relaxed) {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            ctx.propagate_as(&[del, key]);
         }
         Some(t) => {
             ctx.ks.set_expire(key, Some(t));
             ctx.notify(notify::GENERIC, "expire", key);
+            ctx.propagate_as(&[b"PEXPIREAT", key, itoa::Buffer::new().format(t).as_bytes()]);
         }
         // PERSIST on a key without a TTL changes nothing (and dirties nothing).
         None if opts.flags & PERSIST != 0 && ctx.ks.expire_of(key).flatten().is_some() => {
             ctx.ks.set_expire(key, None);
             ctx.notify(notify::GENERIC, "persist", key);
+            ctx.propagate_as(&[b"PERSIST", key]);
         }
         None => {}
     }
@@ -587,6 +606,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         None => ctx.ks.set(key, value, false),
     }
     ctx.notify(notify::STRING, "incrbyfloat", key);
+    // Propagated as the value it produced, so replaying it cannot round differently.
+    ctx.propagate_as(&[b"SET", key, text, b"KEEPTTL"]);
     ctx.out.bulk(text);
 }
 

@@ -957,8 +957,17 @@ pub(crate) fn zpop_op(
 
 /// Replies a pop, as Redis's `genericZpopCommand` shapes it: with `emitkey` (ZMPOP) the key
 /// then the elements; `nested`: [member, score] pairs rather than a flat list.
-fn zpop_reply(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: i64, emitkey: bool, nested: bool) {
+/// Returns the key popped from and how many members, when something was popped.
+fn zpop_reply(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    max: bool,
+    count: i64,
+    emitkey: bool,
+    nested: bool,
+) -> Option<(Vec<u8>, usize)> {
     let out = &mut *ctx.out;
+    let mut popped = None;
     let r = zpop_op(
         &mut ctx.ks,
         keys,
@@ -966,6 +975,7 @@ fn zpop_reply(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: i64, emitkey: boo
         count.max(1) as usize,
         &mut |p| match p {
             Popped::Key(key, n) => {
+                popped = Some((key.to_vec(), n));
                 if emitkey {
                     out.array(2);
                     out.bulk(key);
@@ -996,6 +1006,7 @@ fn zpop_reply(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: i64, emitkey: boo
             }
         }
     }
+    popped
 }
 
 /// The body of ZPOPMIN and ZPOPMAX.
@@ -1098,7 +1109,11 @@ fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
         j += 1;
     }
     let count = if count == -1 { 1 } else { count };
-    zpop_reply(ctx, &argv[2..where_idx], max, count, true, true);
+    if let Some((key, n)) = zpop_reply(ctx, &argv[2..where_idx], max, count, true, true) {
+        // Propagated as the plain pop of the key it popped from, as Redis does.
+        let cmd: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        ctx.propagate_as(&[cmd, &key, itoa::Buffer::new().format(n).as_bytes()]);
+    }
 }
 
 // ---- ZRANDMEMBER ----

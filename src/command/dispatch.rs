@@ -25,6 +25,45 @@ impl Ctx<'_, '_> {
         self.out.error(errors::SYNTAX);
     }
 
+    /// True when writes are propagated (the AOF is on): only then do the propagation methods
+    /// below record anything.
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        self.server.store.tunables.propagate.load(Ordering::Relaxed)
+    }
+
+    /// Propagates `argv` instead of the command's own argument vector (Redis's
+    /// `rewriteClientCommandVector`), even when the command changed nothing.
+    pub fn propagate_as(&mut self, argv: &[&[u8]]) {
+        if self.propagating() {
+            self.ks.prop.replaced = Some(argv.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Propagates the command even if it changed nothing (Redis's `forceCommandPropagation`).
+    pub fn force_propagation(&mut self) {
+        if self.propagating() {
+            self.ks.prop.forced = true;
+        }
+    }
+
+    /// Propagates nothing for the command itself (it propagated its effects with
+    /// [`Ctx::also_propagate`]).
+    pub fn prevent_propagation(&mut self) {
+        if self.propagating() {
+            self.ks.prop.replaced = Some(Vec::new());
+        }
+    }
+
+    /// Propagates `argv` in the current database, before the command's own (Redis's
+    /// `alsoPropagate`): several commands of one execution unit are wrapped in MULTI/EXEC.
+    pub fn also_propagate(&mut self, argv: &[&[u8]]) {
+        if self.propagating() {
+            let db = self.ks.db;
+            self.ks.prop.unit.push((db, argv.iter().map(|a| a.to_vec()).collect()));
+        }
+    }
+
     /// Switches the client and this view to database `db` (the caller checked the range).
     pub fn select(&mut self, db: usize) {
         self.client.db = db;
@@ -198,11 +237,19 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         ks
     };
     let started = crate::util::mono_ns();
+    let db = client.db;
     let mut ctx = Ctx { server, ks, client, out, entry: idx };
     (cmd.handler)(&mut ctx, argv);
+    let propagating = ctx.propagating();
+    if propagating {
+        end_propagation(&mut ctx, db, cmd, argv, 0);
+    }
     if !ctx.ks.ready.is_empty() {
         // Clients blocked on keys this command created are served now, before its locks go.
         crate::cmd::blocking::serve_ready(&mut ctx.ks);
+    }
+    if propagating {
+        feed_aof(&mut ctx);
     }
     ctx.ks.finish_watch(0);
     // (A transaction that turned tracking on may have left invalidations in the client.)
@@ -320,6 +367,27 @@ fn tracking_end(ctx: &mut Ctx, full_name: &str) {
     ctx.client.tracking_pending.clear();
 }
 
+/// Propagation hook: ends the command's execution unit, with its own argv (or what it
+/// propagates instead) when it changed something since `dirty_before`. EXEC is never
+/// propagated itself: its unit holds the queued commands.
+fn end_propagation(ctx: &mut Ctx, db: usize, cmd: &Command, argv: &[&[u8]], dirty_before: u64) {
+    if cmd.name != "exec" {
+        let dirty = ctx.ks.dirty > dirty_before;
+        ctx.ks.prop.end_command(db, argv, dirty);
+    }
+    ctx.ks.prop.end_unit();
+}
+
+/// Propagation hook: hands what the command gathered to the AOF while its locks are still
+/// held (so writes to one key reach the file in order), and notes the offset its reply must
+/// wait for.
+fn feed_aof(ctx: &mut Ctx) {
+    let lazy = ctx.server.store.tunables.lazy_expire.load(Ordering::Relaxed);
+    if let Some(at) = ctx.server.aof.feed(&mut ctx.ks.prop, lazy) {
+        ctx.client.aof_need = at;
+    }
+}
+
 /// Files a command in the client's transaction and replies `+QUEUED`. A transaction already
 /// doomed (a queueing error, or a watched key touched) keeps nothing, as Redis does.
 fn queue(client: &mut Client, out: &mut Reply, idx: usize, cmd: &Command, argv: &[&[u8]]) {
@@ -348,8 +416,14 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
     let exec_entry = std::mem::replace(&mut ctx.entry, idx);
     let started = crate::util::mono_ns();
     let dirty_before = ctx.ks.dirty;
+    let db = ctx.ks.db;
     server.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
     (entry.cmd.handler)(ctx, argv);
+    if ctx.propagating() {
+        // Joins EXEC's execution unit, closed (and wrapped in MULTI/EXEC) when EXEC ends.
+        let dirty = ctx.ks.dirty > dirty_before;
+        ctx.ks.prop.end_command(db, argv, dirty);
+    }
     ctx.ks.finish_watch(dirty_before);
     ctx.ks.finish_tracking(dirty_before);
     // Invalidations to this client wait in `tracking_pending` until EXEC has replied.

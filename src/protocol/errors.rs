@@ -210,6 +210,12 @@ pub fn subscribed_context(cmd: &str) -> String {
     )
 }
 
+// ---- AOF (cmd/aof.rs, persistence/aof) ----
+pub const AOF_REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
+pub const AOF_REWRITE_FAILED: &str = "ERR Can't execute an AOF background rewriting. Please check \
+    the server logs for more information.";
+
 // ---- config (config/) ----
 
 // ---- messages with arguments ----

@@ -418,6 +418,9 @@ pub struct Client {
     /// Keys modified by the commands of the running transaction, for BCAST clients once it is
     /// done: (key, changed by the command itself).
     pub tracking_bcast: Vec<(Vec<u8>, bool)>,
+    /// AOF offset this client's replies wait for: the end of what its last propagated command
+    /// appended (see `persistence::aof`).
+    pub aof_need: u64,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -464,6 +467,7 @@ impl Client {
             reply_is_push: false,
             tracking_pending: Vec::new(),
             tracking_bcast: Vec::new(),
+            aof_need: 0,
         }
     }
 

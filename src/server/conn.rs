@@ -194,6 +194,11 @@ where
             // one woken from sleep for each reply (strace: sendto 12 -> 6 us a call).
             RunPeersFirst(false).await;
         }
+        if pending && s.client.aof_need > 0 && !s.server.aof.reached(s.client.aof_need) {
+            // Replies of propagated writes go out once the AOF has them (written, and fsynced
+            // under appendfsync always): see persistence::aof.
+            s.server.aof.clone().wait_for(s.client.aof_need).await;
+        }
         let reading = !closing;
         let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
         if reading {

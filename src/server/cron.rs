@@ -36,7 +36,7 @@ const ACCEPTABLE_STALE: usize = 10;
 
 pub async fn run(server: Arc<Server>) {
     sync_tunables(&server);
-    let mut cycle = ExpireCycle::default();
+    let mut cycle = ExpireCycle { aof: Some(server.aof.clone()), ..ExpireCycle::default() };
     loop {
         let hz = server.config.read().hz.clamp(1, 500);
         let period = Duration::from_millis(1000 / hz as u64);
@@ -89,6 +89,7 @@ pub async fn run(server: Arc<Server>) {
             server.tracking.enforce_limit(&server, 0, &mut Vec::new());
         }
         super::info::cron_tick(&server);
+        crate::persistence::aof::rewrite::check_auto(&server);
         close_idle_clients(&server);
     }
 }
@@ -162,6 +163,10 @@ struct ExpireCycle {
     /// The last cycle stopped at its time limit.
     timelimit_exit: bool,
     last_fast: Option<Instant>,
+    /// Where the deletions go when propagation is on.
+    aof: Option<Arc<crate::persistence::aof::Aof>>,
+    /// The keys one round expired, while the AOF or client-side caching needs their names.
+    expired_scratch: Vec<Vec<u8>>,
 }
 
 impl ExpireCycle {
@@ -223,12 +228,27 @@ impl ExpireCycle {
                     iteration += 1;
                     let now = crate::util::now_ms();
                     let track = store.tracking.load(Ordering::Relaxed);
-                    let sink = if track { Some(&mut self.tracked) } else { None };
                     let want = store.tunables.notify_wants(notify_class::EXPIRED);
                     let out = want.then_some(&mut events);
-                    let r = store
-                        .shard(i)
-                        .expire_round_into(db, now, keys_per_loop, lazy, sink, out);
+                    // Propagation hook: the deletions reach the AOF under the shard lock.
+                    let aof = match &self.aof {
+                        Some(aof) if store.tunables.propagate.load(Ordering::Relaxed) => Some(aof),
+                        _ => None,
+                    };
+                    let mut shard = store.shard(i);
+                    let keys = &mut self.expired_scratch;
+                    let sink = if track || aof.is_some() { Some(&mut *keys) } else { None };
+                    let r = shard.expire_round_into(db, now, keys_per_loop, lazy, sink, out);
+                    if let Some(aof) = aof {
+                        if track {
+                            // Client-side caching needs the names too.
+                            self.tracked.extend(keys.iter().cloned());
+                        }
+                        aof.feed_expired(db, keys, lazy);
+                    } else if track {
+                        self.tracked.append(keys);
+                    }
+                    drop(shard);
                     if !events.is_empty() {
                         on_expired(&events);
                         events.clear();

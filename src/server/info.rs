@@ -630,6 +630,9 @@ fn section_memory(server: &Server, cfg: &Config, out: &mut String) {
 }
 
 fn section_persistence(server: &Server, out: &mut String) {
+    let aof = &server.aof;
+    let a = &aof.stats;
+    let ok = |b: bool| if b { "ok" } else { "err" };
     out.push_str("# Persistence\r\n");
     fields!(out,
         "loading" => 0,
@@ -650,19 +653,29 @@ fn section_persistence(server: &Server, out: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => 0,
         "rdb_last_load_keys_loaded" => 0,
-        "aof_enabled" => 0,
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
-        "aof_last_rewrite_time_sec" => -1,
+        "aof_enabled" => aof.is_on() as u8,
+        "aof_rewrite_in_progress" => a.rewrite_in_progress.load(Ordering::Relaxed) as u8,
+        "aof_rewrite_scheduled" => a.rewrite_scheduled.load(Ordering::Relaxed) as u8,
+        "aof_last_rewrite_time_sec" => a.last_rewrite_time_sec.load(Ordering::Relaxed),
         "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
-        "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
+        "aof_last_bgrewrite_status" => ok(a.last_bgrewrite_ok.load(Ordering::Relaxed)),
+        "aof_rewrites" => a.rewrites.load(Ordering::Relaxed),
+        "aof_rewrites_consecutive_failures" => a.consecutive_failures.load(Ordering::Relaxed),
+        "aof_last_write_status" => ok(a.last_write_ok.load(Ordering::Relaxed)),
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if aof.is_on() {
+        fields!(out,
+            "aof_current_size" => a.current_size.load(Ordering::Relaxed),
+            "aof_base_size" => a.base_size.load(Ordering::Relaxed),
+            "aof_pending_rewrite" => 0,
+            "aof_buffer_length" => aof.buffered(),
+            "aof_pending_bio_fsync" => 0,
+            "aof_delayed_fsync" => a.delayed_fsync.load(Ordering::Relaxed),
+        );
+    }
 }
 
 fn section_stats(server: &Server, out: &mut String) {
@@ -708,7 +721,7 @@ fn section_stats(server: &Server, out: &mut String) {
         "pubsub_patterns" => server.pubsub.count(Kind::Pattern),
         "pubsubshard_channels" => server.pubsub.count(Kind::Shard),
         "latest_fork_usec" => 0,
-        "total_forks" => 0,
+        "total_forks" => server.aof.stats.forks.load(Ordering::Relaxed),
         "migrate_cached_sockets" => 0,
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,

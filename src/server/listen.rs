@@ -252,6 +252,12 @@ fn rebind_to(server: &Server, bind: &[String], port: u16) -> Result<(), String> 
     }
 }
 
+/// Returns the shared handle of `server` once it serves (for work that outlives a command,
+/// such as a background AOF rewrite); `None` before (in-process tests).
+pub fn shared(server: &Server) -> Option<Arc<Server>> {
+    server.listeners.server.get().and_then(Weak::upgrade)
+}
+
 /// Serves until shutdown; returns the exit code.
 pub async fn serve(server: Arc<Server>) -> i32 {
     // From here on the process is the server (Redis's role letter turns from C to M).
@@ -287,6 +293,10 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
+    // Persistence hook: the AOF is loaded (and opened) before any client is served.
+    if !crate::persistence::aof::boot(&server) {
+        return 1;
+    }
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
     if let Some((path, l)) = unix
@@ -319,6 +329,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
             tracing::warn!("Error removing the unix socket file: {e}");
         }
     }
+    crate::persistence::aof::shutdown(&server);
     crate::config::process::remove_pid_file();
     tracing::warn!("Redis is now ready to exit, bye bye...");
     0

@@ -109,6 +109,8 @@ pub struct Server {
     pub pubsub: pubsub::PubSub,
     /// Client-side caching: the tracking table and tracking clients.
     pub tracking: tracking::Tracking,
+    /// The append-only file (`persistence::aof`).
+    pub aof: Arc<crate::persistence::aof::Aof>,
 }
 
 impl Server {
@@ -141,6 +143,7 @@ impl Server {
             pause: client::Pause::default(),
             pubsub: pubsub::PubSub::default(),
             tracking: tracking::Tracking::default(),
+            aof: Arc::default(),
         }
     }
 

@@ -81,6 +81,7 @@ pub mod events;
 pub mod expires;
 pub mod lazyfree;
 pub mod snapshot;
+pub mod propagate;
 pub mod types;
 pub mod value;
 pub mod watch;
@@ -236,6 +237,9 @@ pub struct Tunables {
     /// `notify-keyspace-events`, the bits of [`crate::config::notify`] (0: off, the default;
     /// then every notification costs this one relaxed load).
     pub notify_keyspace_events: AtomicU32,
+    /// Writes are propagated (the AOF is on): commands gather what they propagate in
+    /// [`Keyspace::prop`] and expired keys are logged for deletion (`propagate.rs`).
+    pub propagate: AtomicBool,
 }
 
 impl Default for Tunables {
@@ -260,6 +264,7 @@ impl Default for Tunables {
             zset_max_listpack_value: AtomicU64::new(64),
             tracking_table_max_keys: AtomicU64::new(1_000_000),
             notify_keyspace_events: AtomicU32::new(0),
+            propagate: AtomicBool::new(false),
         }
     }
 }
@@ -566,6 +571,8 @@ impl Store {
             maybe_tracked: Vec::new(),
             tracking_flushed: false,
             events: Vec::new(),
+            prop: propagate::PropLog::default(),
+            loading: false,
         }
     }
 
@@ -777,6 +784,11 @@ pub struct Keyspace<'a> {
     /// Keyspace events of this command not yet published, in Redis's order (see `events.rs`);
     /// empty unless `notify-keyspace-events` enables their class.
     pub events: Vec<KeyEvent>,
+    /// What this command propagates to the AOF, when propagation is on (`propagate.rs`).
+    pub prop: propagate::PropLog,
+    /// Replaying the AOF: nothing counts as expired (Redis's `keyIsExpired` while loading),
+    /// so a key whose TTL passed before a later write in the file still gets that write.
+    pub loading: bool,
 }
 
 impl<'a> Keyspace<'a> {
@@ -862,12 +874,14 @@ impl<'a> Keyspace<'a> {
             "shard {i} locked out of order: a command touched a key it did not declare"
         );
         // The guard and the event list alone are borrowed (not all of `self`), so the expiry
-        // branch can note the key for client-side caching and its keyspace events.
+        // branch can note the key for client-side caching, its keyspace events and its
+        // propagation.
+        let loading = self.loading;
         let shard: &mut Shard = self.guards[i].get_or_insert_with(|| store.shards[i].lock());
         let events = &mut self.events;
         let d = &mut shard.dbs[db];
         let origin = d.snap_origin();
-        let expired = |e: &Entry| e.expire().is_some_and(|t| now > t);
+        let expired = |e: &Entry| !loading && e.expire().is_some_and(|t| now > t);
         let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
         match found {
             // While expiry is paused an expired key stays but reads as missing.
@@ -912,6 +926,10 @@ impl<'a> Keyspace<'a> {
                 // Redis's lookup expires the key (`expired`), then reports the miss.
                 note_event(tun, events, notify::EXPIRED, "expired", db, key);
                 note_event(tun, events, miss_event, "keymiss", db, key);
+                if Tunables::flag(&tun.propagate) {
+                    // Propagation hook: the deletion goes to the AOF as a DEL of its own.
+                    self.prop.expired.push((db, key.to_vec()));
+                }
                 None
             }
             Found::Absent => {

@@ -5,6 +5,7 @@
 //! 7.0.15's behaviour; `scripts/check-tests-against-redis` runs this binary against the real
 //! `redis-server` to prove it.
 
+mod aof;
 mod auth;
 mod blocking;
 mod config;

@@ -84,6 +84,8 @@ pub struct Server {
     dir: PathBuf,
     log: PathBuf,
     password: Option<String>,
+    /// The command line it was started with (for [`Server::crash_and_restart`]).
+    args: Vec<String>,
 }
 
 impl Server {
@@ -123,7 +125,8 @@ impl Server {
                 .stderr(Stdio::from(err))
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin().display()));
-            let mut srv = Server { child, port, dir, log, password: password.clone() };
+            let args = args.iter().map(|a| a.to_string()).collect();
+            let mut srv = Server { child, port, dir, log, password: password.clone(), args };
             if srv.wait_ready() {
                 return srv;
             }
@@ -236,6 +239,42 @@ impl Server {
             std::thread::sleep(Duration::from_millis(10));
         }
         false
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and starts it again with the same
+    /// command line in the same directory (its AOF and RDB files stay), on a new port: the old
+    /// one may be handed to another test's server as soon as it is free. Returns once it
+    /// answers PING.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port = free_port();
+        if let Some(i) = self.args.iter().position(|a| a == "--port") {
+            self.args[i + 1] = self.port.to_string();
+        }
+        let out = std::fs::OpenOptions::new().append(true).open(&self.log).expect("open the log");
+        let err = out.try_clone().expect("clone the log handle");
+        self.child = Command::new(server_bin())
+            .args(&self.args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin().display()));
+        assert!(self.wait_ready(), "the server did not come back:\n{}", self.log_text());
+        // Redis answers -LOADING while it loads its files: wait for a real PONG.
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let mut c = self.raw_authed();
+            c.send(b"*1\r\n$4\r\nPING\r\n");
+            let (got, _) = c.read_n(7, REPLY_TIMEOUT);
+            if got == b"+PONG\r\n" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still loading:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Returns the process id of the server.

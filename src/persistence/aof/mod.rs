@@ -1,0 +1,959 @@
+//! The append-only file, as Redis 7.0 keeps it: a directory (`appenddirname`) holding a base
+//! file, incremental files and the manifest naming them (`manifest.rs`).
+//!
+//! # Propagation
+//!
+//! Commands gather what they propagate in their keyspace view (`store/propagate.rs`, filled by
+//! dispatch and by the few handlers that rewrite their argv). Before the command's shard locks
+//! are released, [`Aof::feed`] encodes it into the in-memory AOF buffer, so two writes to one
+//! key reach the file in the order they ran. A `SELECT` precedes a command whose database is
+//! not the file's current one; an execution unit of several commands (a transaction, SPOP with
+//! a count) is wrapped in MULTI/EXEC. With the AOF off nothing is gathered: the only cost is
+//! one relaxed load per command (`Tunables::propagate`).
+//!
+//! # Writing and fsync
+//!
+//! One writer thread (file I/O never runs on the runtime) takes the whole buffer, writes it,
+//! and under `appendfsync always` fsyncs it before publishing the offset as durable: a batch of
+//! commands from many clients costs one fsync (group commit). Under `everysec` it fsyncs at
+//! most once a second; under `no`, never. A connection does not send the replies of a batch
+//! before the AOF has reached the offset its commands produced ([`Aof::wait_for`]): written
+//! under `everysec`/`no` (Redis writes the buffer before replying too), written and fsynced
+//! under `always`. So an acknowledged write survives `kill -9` in every mode and a machine
+//! crash under `always`.
+//!
+//! # Rewrites (interim)
+//!
+//! `rewrite.rs` builds a new base from the dataset as commands (the `aof-use-rdb-preamble no`
+//! form) while holding every shard, and switches to a new incremental file at that same instant.
+//! The RDB preamble comes once the RDB writer and the consistent store snapshot are merged.
+
+pub mod load;
+pub mod manifest;
+pub mod rewrite;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::server::Server;
+use crate::store::propagate::PropLog;
+use manifest::Manifest;
+
+/// `appendfsync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    No = 0,
+    Always = 1,
+    Everysec = 2,
+}
+
+impl Fsync {
+    fn from_u8(v: u8) -> Fsync {
+        match v {
+            1 => Fsync::Always,
+            2 => Fsync::Everysec,
+            _ => Fsync::No,
+        }
+    }
+}
+
+/// The AOF settings of the config, read when they matter (not on hot paths).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub enabled: bool,
+    pub fsync: Fsync,
+    pub filename: String,
+    pub dirname: String,
+    pub load_truncated: bool,
+    pub timestamps: bool,
+    pub disable_auto_gc: bool,
+    pub auto_rewrite_percentage: i64,
+    pub auto_rewrite_min_size: u64,
+    /// `rdb-key-save-delay`: microseconds a rewrite waits per key written (a debugging knob
+    /// the suite uses to keep a rewrite running).
+    pub key_save_delay_us: i64,
+}
+
+/// Returns the value of directive `name` as text.
+fn directive(cfg: &crate::config::Config, name: &str) -> String {
+    match crate::config::table::lookup(name.as_bytes()) {
+        Some((d, _)) => String::from_utf8_lossy(&cfg.get(d)).into_owned(),
+        None => String::new(),
+    }
+}
+
+impl Settings {
+    pub fn read(server: &Server) -> Settings {
+        let cfg = server.config.read();
+        let fsync = match directive(&cfg, "appendfsync").as_str() {
+            "always" => Fsync::Always,
+            "no" => Fsync::No,
+            _ => Fsync::Everysec,
+        };
+        Settings {
+            enabled: cfg.appendonly,
+            fsync,
+            filename: directive(&cfg, "appendfilename"),
+            dirname: directive(&cfg, "appenddirname"),
+            load_truncated: directive(&cfg, "aof-load-truncated") == "yes",
+            timestamps: directive(&cfg, "aof-timestamp-enabled") == "yes",
+            disable_auto_gc: directive(&cfg, "aof-disable-auto-gc") == "yes",
+            auto_rewrite_percentage: directive(&cfg, "auto-aof-rewrite-percentage")
+                .parse()
+                .unwrap_or(100),
+            auto_rewrite_min_size: directive(&cfg, "auto-aof-rewrite-min-size")
+                .parse()
+                .unwrap_or(64 << 20),
+            key_save_delay_us: directive(&cfg, "rdb-key-save-delay").parse().unwrap_or(0),
+        }
+    }
+
+    /// The directory's path.
+    pub fn dir(&self) -> PathBuf {
+        PathBuf::from(&self.dirname)
+    }
+
+    /// The manifest's file name.
+    pub fn manifest_name(&self) -> String {
+        format!("{}.manifest", self.filename)
+    }
+}
+
+/// INFO persistence's AOF counters.
+#[derive(Debug)]
+pub struct AofStats {
+    pub rewrite_in_progress: AtomicBool,
+    pub rewrite_scheduled: AtomicBool,
+    pub last_rewrite_time_sec: AtomicI64,
+    pub last_bgrewrite_ok: AtomicBool,
+    pub rewrites: AtomicU64,
+    pub consecutive_failures: AtomicU64,
+    pub last_write_ok: AtomicBool,
+    /// Bytes of the base and incremental files (`aof_current_size`).
+    pub current_size: AtomicU64,
+    /// Size after the last rewrite or start (`aof_base_size`).
+    pub base_size: AtomicU64,
+    pub delayed_fsync: AtomicU64,
+    /// Rewrites started (counted in INFO's `total_forks`, as Redis forks for each).
+    pub forks: AtomicU64,
+}
+
+impl Default for AofStats {
+    fn default() -> Self {
+        AofStats {
+            rewrite_in_progress: AtomicBool::new(false),
+            rewrite_scheduled: AtomicBool::new(false),
+            last_rewrite_time_sec: AtomicI64::new(-1),
+            last_bgrewrite_ok: AtomicBool::new(true),
+            rewrites: AtomicU64::new(0),
+            consecutive_failures: AtomicU64::new(0),
+            last_write_ok: AtomicBool::new(true),
+            current_size: AtomicU64::new(0),
+            base_size: AtomicU64::new(0),
+            delayed_fsync: AtomicU64::new(0),
+            forks: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What commands append to, under its lock (taken while the command holds its shard locks).
+#[derive(Debug, Default)]
+struct Pending {
+    buf: Vec<u8>,
+    /// Bytes ever appended (the offset a client waits for).
+    appended: u64,
+    /// The database the file's last SELECT chose (`None` at the start of a file).
+    selected_db: Option<usize>,
+    /// The second of the last `#TS:` annotation.
+    last_ts: i64,
+    timestamps: bool,
+}
+
+/// The open incremental file, owned by whoever writes (the writer thread, or a switch).
+#[derive(Debug)]
+struct Io {
+    file: Option<File>,
+    unsynced: bool,
+    last_fsync: Instant,
+}
+
+/// The AOF: state, buffer, writer thread. One per server (`Server::aof`).
+#[derive(Debug)]
+pub struct Aof {
+    on: AtomicBool,
+    pending: Mutex<Pending>,
+    io: Mutex<Io>,
+    wake: Condvar,
+    /// Offsets written to the file, and written and fsynced.
+    written: AtomicU64,
+    synced: AtomicU64,
+    notify: tokio::sync::Notify,
+    fsync: AtomicU8,
+    writer: std::sync::Once,
+    /// Set to stop a rewrite under way (CONFIG SET appendonly no), as Redis kills its child.
+    pub cancel_rewrite: AtomicBool,
+    /// The manifest in force; its lock also serialises starting, stopping and rewriting.
+    pub manifest: Mutex<Manifest>,
+    pub stats: AofStats,
+}
+
+impl Default for Aof {
+    fn default() -> Self {
+        Aof {
+            on: AtomicBool::new(false),
+            pending: Mutex::new(Pending::default()),
+            io: Mutex::new(Io {
+                file: None,
+                unsynced: false,
+                last_fsync: Instant::now(),
+            }),
+            wake: Condvar::new(),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            notify: tokio::sync::Notify::new(),
+            fsync: AtomicU8::new(Fsync::Everysec as u8),
+            writer: std::sync::Once::new(),
+            cancel_rewrite: AtomicBool::new(false),
+            manifest: Mutex::new(Manifest::default()),
+            stats: AofStats::default(),
+        }
+    }
+}
+
+/// Appends one command in RESP to `out`.
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    let mut tmp = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(tmp.format(argv.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in argv {
+        let a = a.as_ref();
+        out.push(b'$');
+        out.extend_from_slice(tmp.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Pending {
+    /// Appends `argv` for database `db`, preceded by a SELECT when the file is elsewhere.
+    fn push<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if self.selected_db != Some(db) {
+            let mut tmp = itoa::Buffer::new();
+            encode_command(
+                &mut self.buf,
+                &[b"SELECT" as &[u8], tmp.format(db).as_bytes()],
+            );
+            self.selected_db = Some(db);
+        }
+        encode_command(&mut self.buf, argv);
+    }
+
+    /// Writes a `#TS:<unix time>` annotation when `aof-timestamp-enabled` and the second moved.
+    fn annotate(&mut self) {
+        if !self.timestamps {
+            return;
+        }
+        let now = crate::util::now_ms() / 1000;
+        if now > self.last_ts {
+            self.last_ts = now;
+            self.buf
+                .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+        }
+    }
+}
+
+impl Aof {
+    /// True while the AOF is on.
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    /// Bytes appended so far (the offset that covers everything fed until now).
+    pub fn appended(&self) -> u64 {
+        self.pending.lock().appended
+    }
+
+    /// Bytes appended and not yet handed to the writer (`aof_buffer_length`).
+    pub fn buffered(&self) -> usize {
+        self.pending.lock().buf.len()
+    }
+
+    /// Returns `appendfsync` as last applied.
+    pub fn fsync_policy(&self) -> Fsync {
+        Fsync::from_u8(self.fsync.load(Ordering::Relaxed))
+    }
+
+    /// Sets `appendfsync` and `aof-timestamp-enabled`.
+    pub fn apply_settings(&self, s: &Settings) {
+        self.fsync.store(s.fsync as u8, Ordering::Relaxed);
+        self.pending.lock().timestamps = s.timestamps;
+    }
+
+    /// Encodes what a command gathered into the AOF buffer and returns the offset its client
+    /// must wait for; `None` when there was nothing (or the AOF is off). Called while the
+    /// command still holds its shard locks.
+    pub fn feed(&self, log: &mut PropLog, lazy_expire: bool) -> Option<u64> {
+        if log.is_empty() {
+            return None;
+        }
+        if !self.is_on() {
+            *log = PropLog::default();
+            return None;
+        }
+        let mut p = self.pending.lock();
+        let len0 = p.buf.len();
+        p.annotate();
+        let del: &[u8] = if lazy_expire { b"UNLINK" } else { b"DEL" };
+        for (db, key) in log.expired.drain(..) {
+            p.push(db, &[del, &key]);
+        }
+        log.end_unit();
+        for unit in log.done.drain(..) {
+            if unit.len() > 1 {
+                p.push(unit[0].0, &[b"MULTI"]);
+            }
+            for (db, argv) in &unit {
+                p.push(*db, argv);
+            }
+            if unit.len() > 1 {
+                let last = unit[unit.len() - 1].0;
+                p.push(last, &[b"EXEC"]);
+            }
+        }
+        p.appended += (p.buf.len() - len0) as u64;
+        let at = p.appended;
+        drop(p);
+        self.wake.notify_one();
+        Some(at)
+    }
+
+    /// Feeds the deletions of keys the active expiry removed from database `db` (called with
+    /// their shard still locked). Returns nothing: no client waits for them.
+    pub fn feed_expired(&self, db: usize, keys: &mut Vec<Vec<u8>>, lazy_expire: bool) {
+        if keys.is_empty() || !self.is_on() {
+            keys.clear();
+            return;
+        }
+        let mut log = PropLog {
+            expired: keys.drain(..).map(|k| (db, k)).collect(),
+            ..PropLog::default()
+        };
+        self.feed(&mut log, lazy_expire);
+    }
+
+    /// True once everything up to offset `need` is where the fsync policy wants it before a
+    /// reply goes out: written (everysec, no) or written and fsynced (always).
+    pub fn reached(&self, need: u64) -> bool {
+        if !self.is_on() {
+            return true;
+        }
+        let at = if self.fsync_policy() == Fsync::Always {
+            &self.synced
+        } else {
+            &self.written
+        };
+        at.load(Ordering::Acquire) >= need
+    }
+
+    /// Waits until [`Aof::reached`] holds for `need`.
+    pub async fn wait_for(&self, need: u64) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.reached(need) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Starts the writer thread once.
+    fn ensure_writer(self: &Arc<Self>) {
+        self.writer.call_once(|| {
+            let me = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("aof-writer".into())
+                .spawn(move || me.writer_loop());
+            if let Err(e) = spawned {
+                tracing::warn!("Can't start the AOF writer thread: {e}");
+            }
+        });
+    }
+
+    /// The writer thread: writes what commands appended, fsyncs as `appendfsync` says, and
+    /// wakes the connections waiting for their offsets.
+    fn writer_loop(&self) {
+        loop {
+            let mut p = self.pending.lock();
+            if p.buf.is_empty() {
+                // Wake at least once a second for the everysec fsync.
+                self.wake.wait_for(&mut p, Duration::from_millis(1000));
+            }
+            let chunk = std::mem::take(&mut p.buf);
+            let upto = p.appended;
+            // Taking the file before letting commands append again keeps chunks in order.
+            let mut io = self.io.lock();
+            drop(p);
+            self.write_chunk(&mut io, &chunk);
+            let policy = self.fsync_policy();
+            if io.unsynced
+                && (policy == Fsync::Always
+                    || (policy == Fsync::Everysec
+                        && io.last_fsync.elapsed() >= Duration::from_secs(1)))
+            {
+                sync(&mut io, policy);
+            }
+            let durable = !io.unsynced;
+            drop(io);
+            self.written.fetch_max(upto, Ordering::AcqRel);
+            if durable {
+                self.synced.fetch_max(upto, Ordering::AcqRel);
+            }
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Writes `chunk` to the open file, recording failures for INFO.
+    fn write_chunk(&self, io: &mut Io, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return;
+        }
+        let Some(f) = io.file.as_mut() else { return };
+        match f.write_all(chunk) {
+            Ok(()) => {
+                io.unsynced = true;
+                self.stats
+                    .current_size
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if !self.stats.last_write_ok.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("AOF write error looks solved, Redis can write again.");
+                }
+            }
+            Err(e) => {
+                if self.fsync_policy() == Fsync::Always {
+                    // A reply may only follow a write that reached the file: stop, as Redis.
+                    tracing::warn!(
+                        "Can't recover from AOF write error when the AOF fsync policy is \
+                         'always': {e}. Exiting..."
+                    );
+                    std::process::exit(1);
+                }
+                if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
+                    tracing::warn!("Error writing to the AOF file: {e}");
+                }
+            }
+        }
+    }
+
+    /// Writes out and fsyncs everything appended so far, on the calling thread (switching
+    /// files, stopping, shutting down). The caller holds the pending lock.
+    fn drain_locked(&self, p: &mut Pending, io: &mut Io) {
+        let chunk = std::mem::take(&mut p.buf);
+        self.write_chunk(io, &chunk);
+        if io.unsynced {
+            sync(io, self.fsync_policy());
+        }
+        self.written.fetch_max(p.appended, Ordering::AcqRel);
+        self.synced.fetch_max(p.appended, Ordering::AcqRel);
+    }
+
+    /// Writes out and fsyncs everything appended so far (shutdown, DEBUG LOADAOF).
+    pub fn flush_all(&self) {
+        let mut p = self.pending.lock();
+        let mut io = self.io.lock();
+        self.drain_locked(&mut p, &mut io);
+        drop(io);
+        drop(p);
+        self.notify.notify_waiters();
+    }
+
+    /// Makes `file` the incremental file commands go to from now on, after the old one got
+    /// everything appended before. The file starts with a SELECT. Must be called while every
+    /// shard is held when the switch has to be one instant of the dataset (a rewrite).
+    fn switch_to(&self, file: File) {
+        let mut p = self.pending.lock();
+        let mut io = self.io.lock();
+        self.drain_locked(&mut p, &mut io);
+        io.file = Some(file);
+        io.unsynced = false;
+        io.last_fsync = Instant::now();
+        p.selected_db = None;
+        p.last_ts = 0;
+    }
+
+    /// Closes the file after writing out what is pending; the AOF is off afterwards.
+    fn close(&self) {
+        self.on.store(false, Ordering::Relaxed);
+        let mut p = self.pending.lock();
+        let mut io = self.io.lock();
+        self.drain_locked(&mut p, &mut io);
+        io.file = None;
+        p.selected_db = None;
+        drop(io);
+        drop(p);
+        self.notify.notify_waiters();
+    }
+}
+
+/// fsyncs the open file.
+fn sync(io: &mut Io, policy: Fsync) {
+    if let Some(f) = io.file.as_ref()
+        && let Err(e) = f.sync_data()
+    {
+        if policy == Fsync::Always {
+            // Replies promise durability under `always`: as Redis, stop rather than lie.
+            tracing::warn!(
+                "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. \
+                 Exiting..."
+            );
+            std::process::exit(1);
+        }
+        tracing::warn!("Can't fsync the AOF file: {e}");
+    }
+    io.unsynced = false;
+    io.last_fsync = Instant::now();
+}
+
+/// Writes `data` to `dir/name` atomically: a temporary file, fsynced, renamed over it.
+pub fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!("temp-{name}"));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(name))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes the manifest into the AOF directory.
+fn persist_manifest(s: &Settings, m: &Manifest) -> std::io::Result<()> {
+    write_atomically(&s.dir(), &s.manifest_name(), m.to_text().as_bytes())
+}
+
+/// Opens (creating) an incremental file for appending.
+fn open_append(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// Returns the size of `path`, 0 when it cannot be read.
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Total size of the base and incremental files of `m` in `dir`.
+fn files_size(dir: &Path, m: &Manifest) -> u64 {
+    m.base
+        .iter()
+        .chain(m.incr.iter())
+        .map(|f| file_size(&dir.join(&f.name)))
+        .sum()
+}
+
+/// Deletes the history files of the manifest (unless `aof-disable-auto-gc`) and persists it
+/// without them.
+fn delete_history(s: &Settings, m: &mut Manifest) {
+    if s.disable_auto_gc || m.history.is_empty() {
+        return;
+    }
+    for f in m.history.drain(..) {
+        let path = s.dir().join(&f.name);
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("Failed to remove the history AOF file {}: {e}", f.name);
+        } else {
+            tracing::info!("Removing the history file {} in the background", f.name);
+        }
+    }
+    if let Err(e) = persist_manifest(s, m) {
+        tracing::warn!("Error trying to persist the AOF manifest file: {e}");
+    }
+}
+
+/// Start-up: loads the AOF when `appendonly yes` (it wins over the RDB) and opens it for
+/// appending. Returns false when the server must not start (logged).
+pub fn boot(server: &Server) -> bool {
+    if !load::load_at_boot(server) {
+        return false;
+    }
+    !Settings::read(server).enabled || start_at_boot(server)
+}
+
+/// Turns the AOF on at start-up, after loading: opens the newest incremental file for
+/// appending (creating one when the manifest has none); when the manifest names no file at
+/// all, first writes a base from the dataset, as Redis does on a first start. Returns false
+/// when the server must not start.
+pub fn start_at_boot(server: &Server) -> bool {
+    let s = Settings::read(server);
+    let aof = &server.aof;
+    aof.apply_settings(&s);
+    aof.ensure_writer();
+    let mut m = aof.manifest.lock();
+    if let Err(e) = std::fs::create_dir_all(s.dir()) {
+        tracing::warn!("Can't open or create append-only dir {}: {e}", s.dirname);
+        return false;
+    }
+    if m.base.is_none() && m.incr.is_empty() {
+        let image = {
+            let mut ks = server.store.lock_all(0, crate::util::now_ms());
+            rewrite::dump_commands(&mut ks, s.timestamps)
+        };
+        let name = m.new_base(&s.filename, false);
+        if let Err(e) = write_atomically(&s.dir(), &name, &image) {
+            tracing::warn!("Can't create the AOF base file {name}: {e}");
+            return false;
+        }
+        tracing::info!("Creating AOF base file {name} on server start");
+    }
+    let (name, created) = match m.incr.last() {
+        Some(f) => (f.name.clone(), false),
+        None => (m.new_incr(&s.filename), true),
+    };
+    match open_append(&s.dir().join(&name)) {
+        Ok(f) => aof.switch_to(f),
+        Err(e) => {
+            tracing::warn!("Can't open the append-only file {name}: {e}");
+            return false;
+        }
+    }
+    if let Err(e) = persist_manifest(&s, &m) {
+        tracing::warn!("Can't persist the AOF manifest file: {e}");
+        return false;
+    }
+    if created {
+        tracing::info!("Creating AOF incr file {name} on server start");
+    } else {
+        tracing::info!("Opening AOF incr file {name} on server start");
+    }
+    let size = files_size(&s.dir(), &m);
+    aof.stats.current_size.store(size, Ordering::Relaxed);
+    aof.stats.base_size.store(size, Ordering::Relaxed);
+    delete_history(&s, &mut m);
+    drop(m);
+    aof.on.store(true, Ordering::Relaxed);
+    server
+        .store
+        .tunables
+        .propagate
+        .store(true, Ordering::Relaxed);
+    true
+}
+
+/// Applies CONFIG SET of the AOF directives: `appendonly yes` starts the AOF with a rewrite
+/// (scheduled for the cron when run inside EXEC, which holds every shard), `appendonly no`
+/// stops it; `appendfsync` and `aof-timestamp-enabled` apply at once. The error is CONFIG
+/// SET's reason.
+pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
+    let s = Settings::read(server);
+    let aof = &server.aof;
+    aof.apply_settings(&s);
+    if s.enabled && !aof.is_on() {
+        aof.ensure_writer();
+        let shared = crate::server::listen::shared(server);
+        if in_exec || aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+            aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
+            tracing::info!(
+                "AOF was enabled but there is already another background operation. An AOF \
+                 background was scheduled to start when possible."
+            );
+            return Ok(());
+        }
+        let started = match shared {
+            Some(arc) => rewrite::start_background(&arc),
+            None => rewrite::rewrite_now(server, "").is_ok(),
+        };
+        if !started {
+            tracing::warn!(
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite \
+                 operation. Check the above logs for more info about the error."
+            );
+            return Err("Failed to start AOF".into());
+        }
+    } else if !s.enabled && aof.is_on() {
+        stop(server);
+    }
+    Ok(())
+}
+
+/// Turns the AOF off (CONFIG SET appendonly no).
+pub fn stop(server: &Server) {
+    if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+        tracing::info!("Killing running AOF rewrite child: the aof-rewrite thread");
+        server.aof.cancel_rewrite.store(true, Ordering::Relaxed);
+    }
+    // (The rewrite clears the flag when it ends, even if it had not started yet.) The manifest
+    // lock is not taken: a rewrite holds it while it waits for every shard, which EXEC may
+    // hold while it runs this.
+    server
+        .store
+        .tunables
+        .propagate
+        .store(false, Ordering::Relaxed);
+    server.aof.close();
+}
+
+/// Writes out and fsyncs the AOF before the process exits.
+pub fn shutdown(server: &Server) {
+    if server.aof.is_on() {
+        tracing::info!("Calling fsync() on the AOF file.");
+        server.aof.flush_all();
+    }
+}
+
+#[cfg(test)]
+impl Aof {
+    /// Turns the AOF on without a file: what commands feed stays in the buffer for
+    /// [`Aof::take_buffer`].
+    pub(crate) fn capture(&self) {
+        self.on.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes what was fed so far.
+    pub(crate) fn take_buffer(&self) -> Vec<u8> {
+        std::mem::take(&mut self.pending.lock().buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::command::testing::Harness;
+
+    /// A harness whose server propagates into a captured buffer.
+    fn propagating() -> Harness {
+        let h = Harness::new();
+        h.server.aof.capture();
+        h.server
+            .store
+            .tunables
+            .propagate
+            .store(true, Ordering::Relaxed);
+        h
+    }
+
+    /// Runs `argv` and returns what it propagated, one string per command ("SELECT 0" first
+    /// when the file's database changes).
+    fn prop(h: &mut Harness, argv: &[&str]) -> Vec<String> {
+        h.run(argv);
+        let buf = h.server.aof.take_buffer();
+        super::load::parse_all(&buf)
+            .into_iter()
+            .map(|c| {
+                c.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    fn ms_of(line: &str) -> i64 {
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn plain_writes_propagate_as_received_with_select_on_db_change() {
+        let mut h = propagating();
+        assert_eq!(prop(&mut h, &["set", "k", "v"]), ["SELECT 0", "set k v"]);
+        assert_eq!(prop(&mut h, &["set", "k", "v"]), ["set k v"]);
+        assert!(prop(&mut h, &["get", "k"]).is_empty());
+        assert!(
+            prop(&mut h, &["setnx", "k", "v"]).is_empty(),
+            "no change, nothing"
+        );
+        h.run(&["select", "3"]);
+        assert_eq!(
+            prop(&mut h, &["rpush", "l", "a"]),
+            ["SELECT 3", "rpush l a"]
+        );
+    }
+
+    #[test]
+    fn relative_and_second_expiries_become_absolute_ms() {
+        let mut h = propagating();
+        let now = crate::util::now_ms();
+        let p = prop(&mut h, &["set", "k", "v", "ex", "100"]);
+        assert!(p[1].starts_with("SET k v PXAT "), "{p:?}");
+        assert!((ms_of(&p[1]) - (now + 100_000)).abs() < 2000);
+        let p = prop(&mut h, &["setex", "k", "100", "v"]);
+        assert!(p[0].starts_with("SET k v PXAT "), "{p:?}");
+        let p = prop(&mut h, &["expire", "k", "50", "xx"]);
+        assert!(
+            p[0].starts_with("PEXPIREAT k ") && p[0].ends_with(" xx"),
+            "{p:?}"
+        );
+        assert_eq!(
+            prop(&mut h, &["expireat", "k", "99999999999"]),
+            ["PEXPIREAT k 99999999999000"]
+        );
+        assert_eq!(
+            prop(&mut h, &["pexpireat", "k", "99999999999999"]),
+            ["pexpireat k 99999999999999"]
+        );
+        assert_eq!(prop(&mut h, &["expire", "k", "-1"]), ["DEL k"]);
+        assert!(prop(&mut h, &["expire", "nokey", "10"]).is_empty());
+        h.run(&["set", "g", "v"]);
+        h.server.aof.take_buffer();
+        let p = prop(&mut h, &["getex", "g", "px", "1000"]);
+        assert!(p[0].starts_with("PEXPIREAT g "), "{p:?}");
+        assert_eq!(prop(&mut h, &["getex", "g", "persist"]), ["PERSIST g"]);
+        assert!(prop(&mut h, &["getex", "g"]).is_empty());
+        assert_eq!(prop(&mut h, &["getex", "g", "exat", "1"]), ["DEL g"]);
+    }
+
+    #[test]
+    fn value_rewrites() {
+        let mut h = propagating();
+        h.run(&["set", "k", "1"]);
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["set", "k", "2", "get"]), ["set k 2"]);
+        assert_eq!(prop(&mut h, &["getset", "k", "3"]), ["SET k 3"]);
+        assert_eq!(
+            prop(&mut h, &["incrbyfloat", "k", "1.5"]),
+            ["SET k 4.5 KEEPTTL"]
+        );
+        assert_eq!(prop(&mut h, &["getdel", "k"]), ["DEL k"]);
+        assert_eq!(
+            prop(&mut h, &["hincrbyfloat", "h", "f", "2.5"]),
+            ["HSET h f 2.5"]
+        );
+        assert_eq!(prop(&mut h, &["flushall"]), ["flushall"]);
+        assert_eq!(
+            prop(&mut h, &["flushdb"]),
+            ["flushdb"],
+            "forced even when empty"
+        );
+    }
+
+    #[test]
+    fn spop_becomes_srem_or_del() {
+        let mut h = propagating();
+        h.run(&["sadd", "s", "1", "2", "3", "4", "5"]);
+        h.server.aof.take_buffer();
+        let p = prop(&mut h, &["spop", "s"]);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("SREM s "), "{p:?}");
+        let p = prop(&mut h, &["spop", "s", "2"]);
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert_eq!((p[0].as_str(), p[3].as_str()), ("MULTI", "EXEC"));
+        assert!(p[1].starts_with("SREM s ") && p[2].starts_with("SREM s "));
+        assert_eq!(prop(&mut h, &["spop", "s", "10"]), ["DEL s"]);
+    }
+
+    #[test]
+    fn pops_propagate_their_plain_forms() {
+        let mut h = propagating();
+        h.run(&["rpush", "l", "a", "b", "c", "d"]);
+        h.run(&["zadd", "z", "1", "a", "2", "b", "3", "c"]);
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["blpop", "l", "0"]), ["LPOP l"]);
+        assert_eq!(
+            prop(&mut h, &["lmpop", "1", "l", "right", "count", "9"]),
+            ["RPOP l 3"]
+        );
+        h.run(&["rpush", "l", "a"]);
+        h.server.aof.take_buffer();
+        assert_eq!(
+            prop(&mut h, &["blmove", "l", "m", "left", "right", "0"]),
+            ["LMOVE l m left right"]
+        );
+        assert_eq!(
+            prop(&mut h, &["brpoplpush", "m", "l", "0"]),
+            ["RPOPLPUSH m l"]
+        );
+        assert_eq!(prop(&mut h, &["bzpopmin", "z", "0"]), ["ZPOPMIN z"]);
+        assert_eq!(
+            prop(&mut h, &["zmpop", "1", "z", "max", "count", "5"]),
+            ["ZPOPMAX z 2"]
+        );
+    }
+
+    #[test]
+    fn a_served_waiter_propagates_after_the_push() {
+        let mut h = propagating();
+        let mut w = h.another();
+        w.run(&["blpop", "q", "0"]);
+        let p = prop(&mut h, &["rpush", "q", "x", "y"]);
+        assert_eq!(p, ["SELECT 0", "rpush q x y", "LPOP q"]);
+    }
+
+    #[test]
+    fn transactions_wrap_several_writes_only() {
+        let mut h = propagating();
+        h.run(&["multi"]);
+        h.run(&["set", "a", "1"]);
+        h.run(&["incr", "a"]);
+        h.run(&["get", "a"]);
+        let p = prop(&mut h, &["exec"]);
+        assert_eq!(p, ["SELECT 0", "MULTI", "set a 1", "incr a", "EXEC"]);
+        h.run(&["multi"]);
+        h.run(&["incr", "a"]);
+        h.run(&["get", "a"]);
+        assert_eq!(prop(&mut h, &["exec"]), ["incr a"]);
+        h.run(&["multi"]);
+        h.run(&["get", "a"]);
+        assert!(prop(&mut h, &["exec"]).is_empty());
+    }
+
+    #[test]
+    fn expired_keys_propagate_as_del_before_the_command() {
+        let mut h = propagating();
+        h.run(&["set", "e", "1", "px", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["get", "e"]), ["DEL e"]);
+        h.run(&["set", "e", "1", "px", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.server.aof.take_buffer();
+        assert_eq!(prop(&mut h, &["incr", "e"]), ["DEL e", "incr e"]);
+    }
+
+    #[test]
+    fn elements_given_back_by_a_gone_waiter_are_propagated_too() {
+        let mut h = propagating();
+        let mut w = h.another();
+        w.run(&["blmpop", "0", "1", "k", "right", "count", "2"]);
+        let p = prop(&mut h, &["rpush", "k", "1", "2", "3"]);
+        assert_eq!(p, ["SELECT 0", "rpush k 1 2 3", "RPOP k 2"]);
+        let server = w.server.clone();
+        crate::cmd::blocking::finish_blocked(&server, &mut w.client, &mut w.out, true);
+        let back = super::load::parse_all(&h.server.aof.take_buffer());
+        let back: Vec<String> = back
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned())
+            .collect();
+        assert_eq!(back, ["RPUSH k 2 3"]);
+        let bulks = |v: &[&str]| {
+            crate::protocol::reply::Value::Array(
+                v.iter()
+                    .map(|e| crate::protocol::reply::Value::Bulk(e.as_bytes().to_vec()))
+                    .collect(),
+            )
+        };
+        assert_eq!(h.run(&["lrange", "k", "0", "-1"]), bulks(&["1", "2", "3"]));
+    }
+
+    #[test]
+    fn nothing_is_gathered_when_off() {
+        let mut h = Harness::new();
+        h.run(&["set", "k", "v", "ex", "10"]);
+        assert!(h.server.aof.take_buffer().is_empty());
+    }
+}

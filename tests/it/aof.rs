@@ -1,0 +1,167 @@
+//! The AOF under crashes: `kill -9` in the middle of a write load loses no acknowledged write
+//! under `appendfsync always`, and at most about a second of them under `everysec`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{Server, cmd};
+
+/// Writers running SETs until told to stop or the server goes away; each returns the keys it
+/// got `+OK` for, with when.
+fn write_load(
+    port: u16,
+    writers: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<(String, Instant)>>> {
+    (0..writers)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return acked;
+                };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = format!("w{w}:k{i}");
+                    if s.write_all(&cmd(&["SET", &key, "v"])).is_err() {
+                        break;
+                    }
+                    let mut buf = [0u8; 5];
+                    match s.read_exact(&mut buf) {
+                        Ok(()) if &buf == b"+OK\r\n" => acked.push((key, Instant::now())),
+                        _ => break,
+                    }
+                    i += 1;
+                    // A steady load, not a flood: the other black-box tests share the machine.
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+/// Runs a write load, kills the server mid-way, restarts it, and returns the acknowledged keys
+/// the restarted server lacks (with how long before the kill they were acknowledged), and how
+/// many were acknowledged.
+fn crash_under_load(fsync: &str) -> (Vec<Duration>, usize) {
+    let mut srv = Server::with_args(&["--appendonly", "yes", "--appendfsync", fsync]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = write_load(srv.port, 2, &stop);
+    std::thread::sleep(Duration::from_millis(600));
+    let killed_at = Instant::now();
+    srv.crash_and_restart();
+    stop.store(true, Ordering::Relaxed);
+    let acked: Vec<(String, Instant)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 100,
+        "the load wrote too little to mean anything: {}",
+        acked.len()
+    );
+    let mut con = srv.client();
+    let mut missing = Vec::new();
+    for (key, at) in &acked {
+        // Writes acknowledged after the kill went to the restarted server: still there.
+        let n: i64 = redis::cmd("EXISTS").arg(key).query(&mut con).unwrap();
+        if n == 0 {
+            missing.push(killed_at.saturating_duration_since(*at));
+        }
+    }
+    (missing, acked.len())
+}
+
+#[test]
+fn kill_9_with_appendfsync_always_loses_no_acknowledged_write() {
+    let (missing, acked) = crash_under_load("always");
+    assert!(
+        missing.is_empty(),
+        "{} of {acked} acknowledged writes lost",
+        missing.len()
+    );
+}
+
+#[test]
+fn kill_9_with_appendfsync_everysec_loses_at_most_about_a_second() {
+    let (missing, acked) = crash_under_load("everysec");
+    let old = missing
+        .iter()
+        .filter(|d| **d > Duration::from_millis(1500))
+        .count();
+    assert_eq!(
+        old, 0,
+        "writes acknowledged over a second before the kill lost ({acked} acked)"
+    );
+}
+
+#[test]
+fn data_survives_a_restart_and_select_is_kept() {
+    let mut srv = Server::with_args(&["--appendonly", "yes"]);
+    let mut con = srv.client();
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
+    let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("l")
+        .arg("x")
+        .arg("y")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("t")
+        .arg("v")
+        .arg("EX")
+        .arg("1000")
+        .query(&mut con)
+        .unwrap();
+    drop(con);
+    srv.crash_and_restart();
+    let mut con = srv.client();
+    let a: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
+    assert_eq!(a, "1");
+    let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
+    let l: Vec<String> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg("0")
+        .arg("-1")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(l, ["x", "y"]);
+    let ttl: i64 = redis::cmd("TTL").arg("t").query(&mut con).unwrap();
+    assert!((990..=1000).contains(&ttl), "ttl {ttl}");
+    // A rewrite keeps everything too.
+    let r: String = redis::cmd("BGREWRITEAOF").query(&mut con).unwrap();
+    assert_eq!(r, "Background append only file rewriting started");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query(&mut con)
+            .unwrap();
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rewrite did not finish: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(con);
+    srv.crash_and_restart();
+    let mut con = srv.client();
+    let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
+    let l: Vec<String> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg("0")
+        .arg("-1")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(l, ["x", "y"]);
+}
