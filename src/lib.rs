@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod command;
 pub mod config;
 pub mod logging;
+pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod store;
