@@ -745,13 +745,16 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         (b"mallctl", 3..) => mallctl(ctx, argv, false),
         (b"mallctl-str", 3..) => mallctl(ctx, argv, true),
         (b"reload", _) => {
+            let (mut merge, mut noflush, mut nosave) = (false, false, false);
             for opt in &argv[2..] {
-                let o = opt.to_ascii_lowercase();
-                if !matches!(o.as_slice(), b"merge" | b"noflush" | b"nosave") {
-                    return ctx.out.error(errors::DEBUG_RELOAD_OPTIONS);
+                match opt.to_ascii_lowercase().as_slice() {
+                    b"merge" => merge = true,
+                    b"noflush" => noflush = true,
+                    b"nosave" => nosave = true,
+                    _ => return ctx.out.error(errors::DEBUG_RELOAD_OPTIONS),
                 }
             }
-            ctx.out.error(errors::NO_PERSISTENCE);
+            super::persist::debug_reload(ctx, merge, noflush, nosave);
         }
         (b"loadaof", 2) => ctx.out.error(errors::NO_PERSISTENCE),
         (b"set-skip-checksum-validation", 3) => {
@@ -1000,7 +1003,6 @@ mod tests {
             h.run(&["DEBUG", "RELOAD", "bad"]),
             R::Error(errors::DEBUG_RELOAD_OPTIONS.into())
         );
-        assert_eq!(h.run(&["DEBUG", "RELOAD"]), R::Error(errors::NO_PERSISTENCE.into()));
         assert_eq!(
             h.run(&["DEBUG", "JMAP"]),
             R::Error(

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -28,6 +29,7 @@ pub const FAMILIES: &[&[Command]] = &[
     set::COMMANDS,
     zset::COMMANDS,
     keys::COMMANDS,
+    persist::COMMANDS,
     sort::COMMANDS,
     multi::COMMANDS,
     connection::COMMANDS,

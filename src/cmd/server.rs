@@ -472,11 +472,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(errors::NO_SHUTDOWN_IN_PROGRESS);
     }
     tracing::warn!("User requested shutdown...");
-    if save && !force {
-        // An explicit SAVE must not be dropped silently: refuse, as Redis does when the final
-        // save fails.
-        tracing::warn!("Saving the final RDB snapshot before exiting.");
-        tracing::warn!("Error trying to save the DB, can't exit: no persistence in this build.");
+    if !super::persist::prepare_shutdown(ctx.server, save, nosave) && !force {
         tracing::warn!(
             "Errors trying to shut down the server. Check the logs for more information."
         );

@@ -4,3 +4,54 @@
 
 pub mod listpack;
 pub mod rdb;
+pub mod file;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
+
+/// Save and load state the server keeps (INFO's persistence section, BGSAVE bookkeeping).
+/// Relaxed atomics: each field is read on its own.
+#[derive(Debug)]
+pub struct State {
+    /// A background save is running.
+    pub bgsave_in_progress: AtomicBool,
+    /// The running background save must stop (SHUTDOWN, FLUSHALL).
+    pub bgsave_cancel: AtomicBool,
+    /// BGSAVE SCHEDULE asked for one to start when the running one ends.
+    pub bgsave_scheduled: AtomicBool,
+    /// When the running background save started (ms).
+    pub bgsave_started_ms: AtomicI64,
+    /// The last background save succeeded (`rdb_last_bgsave_status`).
+    pub last_bgsave_ok: AtomicBool,
+    /// Duration of the last background save in seconds, -1 before the first.
+    pub last_bgsave_secs: AtomicI64,
+    /// When the last background save was attempted (ms), for the retry delay after a failure.
+    pub last_bgsave_try_ms: AtomicI64,
+    /// Successful saves (`rdb_saves`).
+    pub saves: AtomicU64,
+    /// Loading is in progress (`loading`).
+    pub loading: AtomicBool,
+    /// Keys loaded and keys skipped as expired by the last load.
+    pub last_load_keys: AtomicU64,
+    pub last_load_expired: AtomicU64,
+    /// SHUTDOWN's or the signal's wish: 0 as configured, 1 save, 2 do not save.
+    pub shutdown_save: std::sync::atomic::AtomicU8,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            bgsave_in_progress: AtomicBool::new(false),
+            bgsave_cancel: AtomicBool::new(false),
+            bgsave_scheduled: AtomicBool::new(false),
+            bgsave_started_ms: AtomicI64::new(0),
+            last_bgsave_ok: AtomicBool::new(true),
+            last_bgsave_secs: AtomicI64::new(-1),
+            last_bgsave_try_ms: AtomicI64::new(0),
+            saves: AtomicU64::new(0),
+            loading: AtomicBool::new(false),
+            last_load_keys: AtomicU64::new(0),
+            last_load_expired: AtomicU64::new(0),
+            shutdown_save: std::sync::atomic::AtomicU8::new(0),
+        }
+    }
+}

@@ -172,6 +172,11 @@ pub fn object_type(v: &Value) -> u8 {
 /// Appends the type byte and the serialization of `v`.
 pub fn write_object(out: &mut Vec<u8>, v: &Value, compress: bool) {
     out.push(object_type(v));
+    write_body(out, v, compress);
+}
+
+/// Appends the serialization of `v` without its type byte.
+pub fn write_body(out: &mut Vec<u8>, v: &Value, compress: bool) {
     match v {
         Value::Int(n) => write_int_string(out, *n),
         Value::Small(_) | Value::Str(_) | Value::Raw(_) => {

@@ -79,6 +79,8 @@ pub async fn run(server: Arc<Server>) {
         });
         super::info::cron_tick(&server);
         close_idle_clients(&server);
+        // Save points and scheduled BGSAVEs.
+        crate::cmd::persist::cron(&server);
     }
 }
 

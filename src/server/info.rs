@@ -631,8 +631,15 @@ fn section_memory(server: &Server, cfg: &Config, out: &mut String) {
 
 fn section_persistence(server: &Server, out: &mut String) {
     out.push_str("# Persistence\r\n");
+    let p = &server.persist;
+    let bg = p.bgsave_in_progress.load(Ordering::Relaxed);
+    let bg_secs = if bg {
+        (crate::util::now_ms() - p.bgsave_started_ms.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
     fields!(out,
-        "loading" => 0,
+        "loading" => p.loading.load(Ordering::Relaxed) as u8,
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
@@ -641,15 +648,15 @@ fn section_persistence(server: &Server, out: &mut String) {
         "current_save_keys_processed" => 0,
         "current_save_keys_total" => 0,
         "rdb_changes_since_last_save" => server.stats.dirty.load(Ordering::Relaxed),
-        "rdb_bgsave_in_progress" => 0,
+        "rdb_bgsave_in_progress" => bg as u8,
         "rdb_last_save_time" => server.lastsave.load(Ordering::Relaxed),
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "rdb_last_bgsave_status" => if p.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+        "rdb_last_bgsave_time_sec" => p.last_bgsave_secs.load(Ordering::Relaxed),
+        "rdb_current_bgsave_time_sec" => bg_secs,
+        "rdb_saves" => p.saves.load(Ordering::Relaxed),
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
+        "rdb_last_load_keys_expired" => p.last_load_expired.load(Ordering::Relaxed),
+        "rdb_last_load_keys_loaded" => p.last_load_keys.load(Ordering::Relaxed),
         "aof_enabled" => 0,
         "aof_rewrite_in_progress" => 0,
         "aof_rewrite_scheduled" => 0,

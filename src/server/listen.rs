@@ -57,6 +57,14 @@ pub struct Listeners {
     unix_path: Mutex<Option<String>>,
 }
 
+impl Listeners {
+    /// Returns the server these listeners serve, once serving (for work that must outlive a
+    /// command, such as BGSAVE's thread).
+    pub fn server(&self) -> Option<Arc<Server>> {
+        self.server.get().and_then(Weak::upgrade)
+    }
+}
+
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners").field("tcp", &self.tcp.lock().len()).finish()
@@ -287,6 +295,9 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
+    if !crate::cmd::persist::load_at_startup(&server) {
+        return 1;
+    }
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
     if let Some((path, l)) = unix
@@ -342,6 +353,21 @@ async fn signals(server: Arc<Server>) {
         }
         tracing::warn!("Received {name} scheduling shutdown...");
         tracing::warn!("User requested shutdown...");
+        // The final save (when save points exist) runs off the runtime; a failed one keeps the
+        // server up, as in Redis.
+        let srv = server.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            crate::cmd::persist::prepare_shutdown(&srv, false, false)
+        })
+        .await
+        .unwrap_or(false);
+        if !ok {
+            tracing::warn!(
+                "{name} received but errors trying to shut down the server, check the logs for \
+                 more information"
+            );
+            continue;
+        }
         server.request_shutdown();
     }
 }

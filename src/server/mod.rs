@@ -105,6 +105,8 @@ pub struct Server {
     pub pause: client::Pause,
     /// Pub/sub channels, patterns and shard channels with their subscribers.
     pub pubsub: pubsub::PubSub,
+    /// RDB save/load state (persistence).
+    pub persist: crate::persistence::State,
 }
 
 impl Server {
@@ -136,6 +138,7 @@ impl Server {
             info_state: info::InfoState::default(),
             pause: client::Pause::default(),
             pubsub: pubsub::PubSub::default(),
+            persist: crate::persistence::State::default(),
         }
     }
 

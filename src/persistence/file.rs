@@ -1,0 +1,428 @@
+//! RDB files: writing a whole keyspace (header, aux fields, databases, EOF, checksum) to a
+//! temporary file renamed into place once it is complete and synced, and loading one back
+//! into the keyspace.
+//!
+//! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
+//! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
+//! (walking a keyspace whose every shard is held) and BGSAVE (a background walk that locks one
+//! shard at a time, see [`Sink`]).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::store::entry::Entry;
+use crate::store::{Keyspace, SHARDS};
+
+use super::rdb::{self, LoadError, Limits, Reader, op, ty};
+
+/// How a file is written.
+#[derive(Clone, Debug, Default)]
+pub struct SaveOpts {
+    /// `rdbcompression`.
+    pub compress: bool,
+    /// `rdbchecksum` (without it the trailing checksum is 0).
+    pub checksum: bool,
+    /// The policy is an LRU one: save each key's idle time.
+    pub lru: bool,
+    /// The policy is an LFU one (`lfu-decay-time` given): save each key's counter.
+    pub lfu: Option<u32>,
+    /// `rdb-key-save-delay`, in microseconds per key (for tests that need a slow save).
+    pub key_delay_us: i64,
+    /// `used-mem` aux field.
+    pub used_mem: u64,
+    /// Aux field `aof-base`: the file is an AOF preamble.
+    pub aof_base: bool,
+}
+
+/// Receives the keys of a point-in-time walk of the keyspace (BGSAVE).
+pub trait Sink: Sync {
+    /// Called once per key, with the key's shard locked.
+    fn key(&self, db: usize, e: &Entry);
+}
+
+/// Writes an RDB stream, checksumming as it goes.
+pub struct RdbWriter<W: Write> {
+    w: W,
+    digest: crc::Digest<'static, u64>,
+    buf: Vec<u8>,
+    db: Option<usize>,
+    opts: SaveOpts,
+    /// Keys written.
+    pub keys: u64,
+}
+
+impl<W: Write> RdbWriter<W> {
+    /// Starts a stream: the magic and version, and the aux fields Redis 7.0 writes.
+    pub fn new(w: W, opts: SaveOpts) -> io::Result<RdbWriter<W>> {
+        let mut me = RdbWriter { w, digest: rdb::CRC64.digest(), buf: Vec::new(), db: None, opts, keys: 0 };
+        me.buf.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
+        let now = crate::util::now_ms() / 1000;
+        me.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes());
+        me.aux(b"redis-bits", b"64");
+        me.aux(b"ctime", now.to_string().as_bytes());
+        me.aux(b"used-mem", me.opts.used_mem.to_string().as_bytes());
+        me.aux(b"aof-base", if me.opts.aof_base { b"1" } else { b"0" });
+        me.flush()?;
+        Ok(me)
+    }
+
+    fn aux(&mut self, k: &[u8], v: &[u8]) {
+        self.buf.push(op::AUX);
+        rdb::write_string(&mut self.buf, k, false);
+        rdb::write_string(&mut self.buf, v, false);
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.digest.update(&self.buf);
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Starts database `db` with its size hints (RESIZEDB), unless it is the current one.
+    pub fn select_db(&mut self, db: usize, sizes: Option<(usize, usize)>) {
+        if self.db == Some(db) {
+            return;
+        }
+        self.db = Some(db);
+        self.buf.push(op::SELECTDB);
+        rdb::write_len(&mut self.buf, db as u64);
+        if let Some((keys, volatile)) = sizes {
+            self.buf.push(op::RESIZEDB);
+            rdb::write_len(&mut self.buf, keys as u64);
+            rdb::write_len(&mut self.buf, volatile as u64);
+        }
+    }
+
+    /// Writes one key of database `db`: its expire time, access information, and value.
+    pub fn key(&mut self, db: usize, e: &Entry) -> io::Result<()> {
+        self.select_db(db, None);
+        if let Some(t) = e.expire() {
+            self.buf.push(op::EXPIRETIME_MS);
+            self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if self.opts.lru {
+            self.buf.push(op::IDLE);
+            rdb::write_len(&mut self.buf, crate::store::idle_seconds(e.clock()));
+        } else if let Some(decay) = self.opts.lfu {
+            self.buf.push(op::FREQ);
+            self.buf.push(crate::store::lfu_decayed(e.clock(), decay) as u8);
+        }
+        let v = e.value();
+        self.buf.push(rdb::object_type(v));
+        rdb::write_string(&mut self.buf, e.key(), self.opts.compress);
+        rdb::write_body(&mut self.buf, v, self.opts.compress);
+        self.keys += 1;
+        if self.opts.key_delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(self.opts.key_delay_us as u64));
+        }
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream (EOF and checksum) and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.buf.push(op::EOF);
+        self.flush()?;
+        let crc = if self.opts.checksum { self.digest.finalize() } else { 0 };
+        self.w.write_all(&crc.to_le_bytes())?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// Returns the temporary file a save of `path` writes first (Redis's `temp-<pid>.rdb`, in the
+/// same directory, so the rename is atomic).
+pub fn temp_path(path: &Path, tag: &str) -> PathBuf {
+    let name = format!("temp-{}{}.rdb", tag, std::process::id());
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+/// Writes the keys produced by `walk` to `path` atomically: into a temporary file, synced,
+/// then renamed over `path`, then the directory synced. Returns the number of keys written.
+pub fn write_file(
+    path: &Path,
+    tag: &str,
+    opts: SaveOpts,
+    walk: impl FnOnce(&mut RdbWriter<BufWriter<File>>) -> io::Result<()>,
+) -> io::Result<u64> {
+    let tmp = temp_path(path, tag);
+    let result = (|| {
+        let f = File::create(&tmp)?;
+        let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, f), opts)?;
+        walk(&mut w)?;
+        let keys = w.keys;
+        let f = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(keys)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes every database of a keyspace whose every shard is held (SAVE, DEBUG RELOAD,
+/// SHUTDOWN).
+pub fn write_keyspace(
+    ks: &mut Keyspace,
+    dbs: usize,
+    w: &mut RdbWriter<impl Write>,
+) -> io::Result<()> {
+    for db in 0..dbs {
+        let (mut keys, mut volatile) = (0, 0);
+        for i in 0..SHARDS {
+            let d = &ks.shard_mut(i).dbs[db];
+            keys += d.dict.len();
+            volatile += d.volatile;
+        }
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(db, Some((keys, volatile)));
+        for i in 0..SHARDS {
+            let mut err = None;
+            ks.shard_mut(i).dbs[db].dict.for_each(|e| {
+                if err.is_none()
+                    && let Err(x) = w.key(db, e)
+                {
+                    err = Some(x);
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Walks a store one shard at a time, calling `sink` for every key.
+// interim: replaced by Store::snapshot at merge
+pub fn walk_store(store: &crate::store::Store, sink: &dyn Sink) {
+    for i in 0..SHARDS {
+        let shard = store.shard(i);
+        for (db, d) in shard.dbs.iter().enumerate() {
+            d.dict.for_each(|e| sink.key(db, e));
+        }
+    }
+}
+
+// ---- loading ----
+
+/// How a file is loaded.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOpts {
+    /// Verify the checksum (`rdbchecksum`).
+    pub checksum: bool,
+    /// Replace keys that exist already instead of failing (DEBUG RELOAD MERGE).
+    pub merge: bool,
+    /// Drop keys whose expire time has passed (what a master does).
+    pub drop_expired: bool,
+    /// The clock, in ms.
+    pub now: i64,
+    /// Thresholds of the loaded values' encodings.
+    pub lim: Limits,
+}
+
+/// What loading found.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub keys: u64,
+    pub expired: u64,
+}
+
+/// Why loading failed.
+#[derive(Debug)]
+pub enum LoadFail {
+    /// Not an RDB file, or a version we cannot read.
+    Format(String),
+    /// Malformed content at a byte offset.
+    Corrupt { offset: usize, reason: String },
+    /// The stored checksum does not match.
+    Checksum { expected: u64, got: u64 },
+    /// More databases than configured.
+    TooManyDbs(usize),
+    /// A key appears twice.
+    Duplicate(Vec<u8>, usize),
+}
+
+impl std::fmt::Display for LoadFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadFail::Format(s) => write!(f, "{s}"),
+            LoadFail::Corrupt { offset, reason } => {
+                write!(f, "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}")
+            }
+            LoadFail::Checksum { expected, got } => {
+                write!(f, "Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now.")
+            }
+            LoadFail::TooManyDbs(n) => write!(
+                f,
+                "FATAL: Data file was created with a Redis server configured to handle more than {n} databases. Exiting\n"
+            ),
+            LoadFail::Duplicate(k, db) => {
+                write!(f, "RDB has duplicated key '{}' in DB {db}", String::from_utf8_lossy(k))
+            }
+        }
+    }
+}
+
+/// Loads an RDB image into a keyspace whose every shard is held, logging the aux fields as
+/// Redis does.
+pub fn load(ks: &mut Keyspace, dbs: usize, data: &[u8], opts: &LoadOpts) -> Result<Loaded, LoadFail> {
+    if data.len() < 9 || &data[..5] != b"REDIS" {
+        return Err(LoadFail::Format("Wrong signature trying to load DB from file".into()));
+    }
+    let ver = std::str::from_utf8(&data[5..9]).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    if !(1..=rdb::RDB_VERSION as u32).contains(&ver) {
+        return Err(LoadFail::Format(format!("Can't handle RDB format version {ver}")));
+    }
+    let mut r = Reader::new(data);
+    r.pos = 9;
+    let corrupt = |r: &Reader, e: LoadError| LoadFail::Corrupt {
+        offset: r.pos,
+        reason: match e {
+            LoadError::Corrupt(s) => s.to_string(),
+            LoadError::Empty => "empty key".to_string(),
+        },
+    };
+    let mut out = Loaded::default();
+    let mut db = 0usize;
+    let (mut expire, mut idle, mut freq) = (None::<i64>, None::<u64>, None::<u8>);
+    loop {
+        let t = r.u8().map_err(|e| corrupt(&r, e))?;
+        match t {
+            op::EXPIRETIME_MS => {
+                let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
+                expire = Some(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            }
+            op::EXPIRETIME => {
+                let b = r.bytes(4).map_err(|e| corrupt(&r, e))?;
+                expire = Some(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000);
+            }
+            op::FREQ => freq = Some(r.u8().map_err(|e| corrupt(&r, e))?),
+            op::IDLE => idle = Some(r.len().map_err(|e| corrupt(&r, e))?),
+            op::EOF => break,
+            op::SELECTDB => {
+                let n = r.len().map_err(|e| corrupt(&r, e))?;
+                if n >= dbs as u64 {
+                    return Err(LoadFail::TooManyDbs(dbs));
+                }
+                db = n as usize;
+            }
+            op::RESIZEDB => {
+                r.len().map_err(|e| corrupt(&r, e))?;
+                r.len().map_err(|e| corrupt(&r, e))?;
+            }
+            op::AUX => {
+                let k = r.string().map_err(|e| corrupt(&r, e))?;
+                let v = r.string().map_err(|e| corrupt(&r, e))?;
+                log_aux(&k, &v);
+            }
+            op::MODULE_AUX => {
+                return Err(LoadFail::Format(
+                    "The RDB file contains AUX module data I can't load: no matching module".into(),
+                ));
+            }
+            op::FUNCTION | op::FUNCTION2 => {
+                return Err(LoadFail::Format(
+                    "The RDB file contains functions, which this server cannot load".into(),
+                ));
+            }
+            _ if ty::is_object(t) => {
+                let key = r.string().map_err(|e| corrupt(&r, e))?.into_owned();
+                let value = match r.object(t, &opts.lim) {
+                    Ok(v) => Some(v),
+                    // Redis skips empty keys in a file rather than failing the load.
+                    Err(LoadError::Empty) => None,
+                    Err(e) => return Err(corrupt(&r, e)),
+                };
+                let when = expire.take();
+                let (i, f) = (idle.take(), freq.take());
+                let Some(value) = value else { continue };
+                if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
+                    out.expired += 1;
+                    continue;
+                }
+                if ks.entry_in(db, &key).is_some() {
+                    if !opts.merge {
+                        return Err(LoadFail::Duplicate(key, db));
+                    }
+                    ks.remove_in(db, &key);
+                }
+                let tun = &ks.store().tunables;
+                let lfu = tun.lfu.load(std::sync::atomic::Ordering::Relaxed);
+                let clock = match (lfu, i, f) {
+                    (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
+                    (false, Some(i), _) => idle_clock(i),
+                    _ => tun.fresh_clock(),
+                };
+                ks.put_entry_in(db, Entry::new(&key, value, when, clock));
+                out.keys += 1;
+            }
+            _ => {
+                return Err(corrupt(&r, LoadError::Corrupt("unknown RDB opcode")));
+            }
+        }
+    }
+    if ver >= 5 {
+        let end = r.pos;
+        let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
+        let expected = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        if opts.checksum && expected != 0 {
+            let got = rdb::CRC64.checksum(&data[..end]);
+            if got != expected {
+                return Err(LoadFail::Checksum { expected, got });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Returns the access clock of a key idle for `idle` seconds.
+pub fn idle_clock(idle: u64) -> u32 {
+    let now = crate::store::lru_clock();
+    let idle = (idle % (crate::store::LRU_CLOCK_MAX as u64 + 1)) as u32;
+    if idle <= now { now - idle } else { crate::store::LRU_CLOCK_MAX - (idle - now) + 1 }
+}
+
+/// Logs the aux fields Redis logs while loading.
+fn log_aux(k: &[u8], v: &[u8]) {
+    let v_str = String::from_utf8_lossy(v);
+    match k {
+        b"redis-ver" => tracing::info!("Loading RDB produced by version {v_str}"),
+        b"ctime" => {
+            let age = crate::util::now_ms() / 1000 - v_str.parse::<i64>().unwrap_or(0);
+            tracing::info!("RDB age {} seconds", age.max(0));
+        }
+        b"used-mem" => {
+            let mb = v_str.parse::<f64>().unwrap_or(0.0) / (1024.0 * 1024.0);
+            tracing::info!("RDB memory usage when created {mb:.2} Mb");
+        }
+        _ => {}
+    }
+}
+
+/// Reads `path`; `Ok(None)` when there is no such file.
+pub fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
