@@ -407,6 +407,9 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         all.extend(ctx.ks.flush_db(db));
     }
     free_flushed(all, lazy);
+    // Persistence: a running BGSAVE is abandoned and, with save points, the empty dataset is
+    // saved at once, as Redis's FLUSHALL does.
+    super::persist::after_flushall(ctx);
     ctx.out.ok();
 }
 

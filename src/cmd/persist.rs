@@ -280,6 +280,22 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
     true
 }
 
+/// FLUSHALL's persistence part: cancels a running background save (without waiting: this
+/// command holds every shard, which the save's walk may need) and, when save points exist,
+/// saves the now empty dataset; the flush then counts as one change, as in Redis.
+pub fn after_flushall(ctx: &mut Ctx) {
+    let p = &ctx.server.persist;
+    if p.bgsave_in_progress.load(Ordering::Acquire) {
+        p.bgsave_cancel.store(true, Ordering::Relaxed);
+    }
+    if has_save_points(ctx.server) {
+        let before = ctx.ks.dirty;
+        if save_keyspace(ctx.server, &mut ctx.ks) && before > 0 {
+            ctx.ks.dirty = 1;
+        }
+    }
+}
+
 // ---- loading ----
 
 /// Returns the options a load runs with now.
@@ -325,6 +341,8 @@ pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool
 /// not start (a corrupt file).
 pub fn load_at_startup(server: &Server) -> bool {
     let t = std::time::Instant::now();
+    // Loaded values take the encodings the configured thresholds give them.
+    crate::server::cron::sync_tunables(server);
     let mut ks = server.store.lock_all(0, now_ms());
     match load_into(server, &mut ks, false) {
         Ok(true) => {
@@ -333,8 +351,12 @@ pub fn load_at_startup(server: &Server) -> bool {
         }
         Ok(false) => true,
         Err(msg) => {
-            tracing::warn!("{msg}");
-            if !msg.starts_with("Fatal error") {
+            for line in msg.lines() {
+                tracing::warn!("{line}");
+            }
+            if msg.contains("Internal error in RDB") {
+                tracing::warn!("Terminating server after rdb file reading failure.");
+            } else if !msg.starts_with("Fatal error") {
                 tracing::warn!("Fatal error loading the DB: Invalid argument. Exiting.");
             }
             false
@@ -362,7 +384,9 @@ pub fn debug_reload(ctx: &mut Ctx, merge: bool, noflush: bool, nosave: bool) {
             ctx.out.ok();
         }
         Err(msg) => {
-            tracing::warn!("{msg}");
+            for line in msg.lines() {
+                tracing::warn!("{line}");
+            }
             ctx.out.error(errors::DEBUG_RELOAD_FAILED);
         }
     }

@@ -268,9 +268,11 @@ impl std::fmt::Display for LoadFail {
             LoadFail::Corrupt { offset, reason } => {
                 write!(f, "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}")
             }
-            LoadFail::Checksum { expected, got } => {
-                write!(f, "Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now.")
-            }
+            LoadFail::Checksum { expected, got } => write!(
+                f,
+                "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now.\n\
+                 Internal error in RDB reading offset 0, function at rdb.c:0 -> RDB CRC error"
+            ),
             LoadFail::TooManyDbs(n) => write!(
                 f,
                 "FATAL: Data file was created with a Redis server configured to handle more than {n} databases. Exiting\n"
