@@ -324,11 +324,20 @@ pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool
     p.loading.store(false, Ordering::Relaxed);
     match res {
         Ok(l) => {
-            tracing::info!(
-                "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                l.keys,
-                l.expired
-            );
+            if l.empty > 0 {
+                tracing::warn!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+                    l.keys,
+                    l.expired,
+                    l.empty
+                );
+            } else {
+                tracing::info!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                    l.keys,
+                    l.expired
+                );
+            }
             p.last_load_keys.store(l.keys, Ordering::Relaxed);
             p.last_load_expired.store(l.expired, Ordering::Relaxed);
             Ok(true)
@@ -355,6 +364,11 @@ pub fn load_at_startup(server: &Server) -> bool {
                 tracing::warn!("{line}");
             }
             if msg.contains("Internal error in RDB") {
+                // What Redis's built-in redis-check-rdb pass reports before exiting.
+                tracing::warn!("--- RDB ERROR DETECTED ---");
+                if let Some(last) = msg.lines().last() {
+                    tracing::warn!("[offset 0] {last}");
+                }
                 tracing::warn!("Terminating server after rdb file reading failure.");
             } else if !msg.starts_with("Fatal error") {
                 tracing::warn!("Fatal error loading the DB: Invalid argument. Exiting.");
@@ -499,7 +513,15 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let value = match rdb::read_payload(body, &Limits::of(&ctx.server.store)) {
         Ok(v) => v,
-        Err(_) => return ctx.out.error(errors::BAD_DATA_FORMAT),
+        Err(e) => {
+            // Redis logs a RESTORE's corrupt payload at verbose level and carries on.
+            let why = match e {
+                rdb::LoadError::Corrupt(s) => s,
+                rdb::LoadError::Empty => "Empty keys are not allowed.",
+            };
+            tracing::debug!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {why}");
+            return ctx.out.error(errors::BAD_DATA_FORMAT);
+        }
     };
     let deleted = replace && ctx.ks.remove(key).is_some();
     if ttl > 0 && !absttl {

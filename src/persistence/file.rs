@@ -244,6 +244,8 @@ pub struct LoadOpts {
 pub struct Loaded {
     pub keys: u64,
     pub expired: u64,
+    /// Empty aggregates skipped.
+    pub empty: u64,
 }
 
 /// Why loading failed.
@@ -351,7 +353,14 @@ pub fn load(ks: &mut Keyspace, dbs: usize, data: &[u8], opts: &LoadOpts) -> Resu
                 let value = match r.object(t, &opts.lim) {
                     Ok(v) => Some(v),
                     // Redis skips empty keys in a file rather than failing the load.
-                    Err(LoadError::Empty) => None,
+                    Err(LoadError::Empty) => {
+                        tracing::warn!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                        out.empty += 1;
+                        None
+                    }
                     Err(e) => return Err(corrupt(&r, e)),
                 };
                 let when = expire.take();

@@ -528,7 +528,7 @@ impl<'a> Reader<'a> {
             }
             ty::SET_INTSET => {
                 let blob = self.string()?;
-                let (width, vals) = listpack::intset_read(&blob)?;
+                let (width, vals) = listpack::intset_read(&blob).map_err(|_| bad(INTSET))?;
                 if vals.len() as u64 > lim.set_max_intset {
                     let mut s = Set::new_table();
                     for v in vals {
@@ -545,15 +545,16 @@ impl<'a> Reader<'a> {
             }
             ty::HASH_LISTPACK | ty::HASH_ZIPLIST => {
                 let blob = self.string()?;
+                let what = if t == ty::HASH_ZIPLIST { HASH_ZL } else { HASH_LP };
                 let mut items = Vec::new();
-                collect(&blob, t == ty::HASH_ZIPLIST, &mut items)?;
+                collect(&blob, t == ty::HASH_ZIPLIST, &mut items).map_err(|_| bad(what))?;
                 if items.len() % 2 != 0 {
-                    return Err(LoadError::Corrupt("odd number of hash entries"));
+                    return Err(bad(what));
                 }
                 let mut h = Hash::new();
                 for p in items.chunks_exact(2) {
                     if h.contains(&p[0]) {
-                        return Err(LoadError::Corrupt("duplicate hash field"));
+                        return Err(bad(if t == ty::HASH_ZIPLIST { HASH_ZL_DUP } else { HASH_LP_DUP }));
                     }
                     h.set(&p[0], &p[1], lim.hash);
                 }
@@ -567,27 +568,29 @@ impl<'a> Reader<'a> {
                     dup |= h.contains(f);
                     h.set(f, v, lim.hash);
                     Ok(())
-                })?;
-                if dup {
-                    return Err(LoadError::Corrupt("duplicate hash field"));
+                })
+                .map_err(|_| bad(ZIPMAP))?;
+                if dup || n == 0 {
+                    return Err(bad(ZIPMAP));
                 }
                 non_empty(Value::Hash(Box::new(h)), n as u64)
             }
             ty::ZSET_LISTPACK | ty::ZSET_ZIPLIST => {
                 let blob = self.string()?;
+                let what = if t == ty::ZSET_ZIPLIST { ZSET_ZL } else { ZSET_LP };
                 let mut items = Vec::new();
-                collect(&blob, t == ty::ZSET_ZIPLIST, &mut items)?;
+                collect(&blob, t == ty::ZSET_ZIPLIST, &mut items).map_err(|_| bad(what))?;
                 if items.len() % 2 != 0 {
-                    return Err(LoadError::Corrupt("odd number of zset entries"));
+                    return Err(bad(what));
                 }
                 let n = items.len() / 2;
                 let mut z = ZSet::with_hint(n, 0, lim.zset);
                 for p in items.chunks_exact(2) {
                     let s = crate::util::parse_f64_strict(&p[1])
                         .filter(|s| !s.is_nan())
-                        .ok_or(LoadError::Corrupt("bad zset score"))?;
+                        .ok_or(bad(what))?;
                     if z.score(&p[0]).is_some() {
-                        return Err(LoadError::Corrupt("duplicate zset member"));
+                        return Err(bad(if t == ty::ZSET_ZIPLIST { ZSET_ZL_DUP } else { ZSET_LP_DUP }));
                     }
                     z.insert(&p[0], s, lim.zset);
                 }
@@ -600,7 +603,8 @@ impl<'a> Reader<'a> {
                 let n = listpack::zl_for_each(&blob, |i| {
                     l.push(i.bytes(&mut tmp), false);
                     Ok(())
-                })?;
+                })
+                .map_err(|_| bad(LIST_ZL))?;
                 non_empty(Value::List(Box::new(l)), n as u64)
             }
             ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
@@ -609,27 +613,30 @@ impl<'a> Reader<'a> {
                 let mut tmp = itoa::Buffer::new();
                 for _ in 0..nodes {
                     let container = if t == ty::LIST_QUICKLIST_2 { self.len()? } else { QL_PACKED };
+                    if container != QL_PLAIN && container != QL_PACKED {
+                        return Err(bad(QUICKLIST));
+                    }
                     let blob = self.string()?;
+                    if blob.is_empty() {
+                        return Err(LoadError::Corrupt("empty quicklist node"));
+                    }
+                    // An empty packed node is skipped (an empty list is refused below).
                     match container {
                         QL_PLAIN => l.push(&blob, false),
-                        QL_PACKED => {
-                            let n = if t == ty::LIST_QUICKLIST_2 {
-                                listpack::lp_for_each(&blob, |i| {
-                                    l.push(i.bytes(&mut tmp), false);
-                                    Ok(())
-                                })?
-                            } else {
-                                listpack::zl_for_each(&blob, |i| {
-                                    l.push(i.bytes(&mut tmp), false);
-                                    Ok(())
-                                })?
-                            };
-                            // Redis refuses an empty node in a payload it sanitizes.
-                            if n == 0 {
-                                return Err(LoadError::Corrupt("empty quicklist node"));
-                            }
+                        _ if t == ty::LIST_QUICKLIST_2 => {
+                            listpack::lp_for_each(&blob, |i| {
+                                l.push(i.bytes(&mut tmp), false);
+                                Ok(())
+                            })
+                            .map_err(|_| bad(LISTPACK))?;
                         }
-                        _ => return Err(LoadError::Corrupt("unknown quicklist container")),
+                        _ => {
+                            listpack::zl_for_each(&blob, |i| {
+                                l.push(i.bytes(&mut tmp), false);
+                                Ok(())
+                            })
+                            .map_err(|_| bad(ZIPLIST))?;
+                        }
                     }
                 }
                 let n = l.len() as u64;
@@ -638,6 +645,26 @@ impl<'a> Reader<'a> {
             _ => Err(LoadError::Corrupt("unsupported object type")),
         }
     }
+}
+
+// What Redis reports when a blob fails its check.
+const INTSET: &str = "Intset integrity check failed.";
+const HASH_ZL: &str = "Hash ziplist integrity check failed.";
+const HASH_LP: &str = "Hash listpack integrity check failed.";
+const ZIPMAP: &str = "Zipmap integrity check failed.";
+const HASH_ZL_DUP: &str = "Hash ziplist integrity check failed: listpack with dup elements.";
+const HASH_LP_DUP: &str = "Hash listpack integrity check failed: listpack with dup elements.";
+const ZSET_ZL_DUP: &str = "Zset ziplist integrity check failed: listpack with dup elements.";
+const ZSET_LP_DUP: &str = "Zset listpack integrity check failed: listpack with dup elements.";
+const ZSET_ZL: &str = "Zset ziplist integrity check failed.";
+const ZSET_LP: &str = "Zset listpack integrity check failed.";
+const LIST_ZL: &str = "List ziplist integrity check failed.";
+const QUICKLIST: &str = "Quicklist integrity check failed.";
+const LISTPACK: &str = "Listpack integrity check failed.";
+const ZIPLIST: &str = "Ziplist integrity check failed.";
+
+fn bad(what: &'static str) -> LoadError {
+    LoadError::Corrupt(what)
 }
 
 /// Collects the elements of a listpack (or ziplist) as owned strings.
