@@ -262,6 +262,12 @@ pub fn writes_refused(server: &Server) -> bool {
         && flag(server, b"stop-writes-on-bgsave-error")
 }
 
+/// Removes the temporary file a foreground save of this process writes (a second SIGINT
+/// exits in the middle of one).
+pub fn remove_temp_file(server: &Server) {
+    let _ = std::fs::remove_file(file::temp_path(&rdb_path(server), ""));
+}
+
 /// The saving part of a shutdown: stops a background save and, when save points exist and
 /// `nosave` is not given, or when `save` is, saves. Returns false when the save failed.
 pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {

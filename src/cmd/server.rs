@@ -468,7 +468,12 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.syntax_error();
     }
     if abort {
-        // A shutdown never waits (there are no replicas to wait for), so none can be pending.
+        // Only a shutdown a signal scheduled (carried out by the cron) can be pending: there
+        // are no replicas to wait for.
+        if ctx.server.persist.shutdown_asap.swap(false, Ordering::AcqRel) {
+            tracing::warn!("Shutdown manually aborted.");
+            return ctx.out.ok();
+        }
         return ctx.out.error(errors::NO_SHUTDOWN_IN_PROGRESS);
     }
     tracing::warn!("User requested shutdown...");

@@ -33,8 +33,9 @@ pub struct State {
     /// Keys loaded and keys skipped as expired by the last load.
     pub last_load_keys: AtomicU64,
     pub last_load_expired: AtomicU64,
-    /// SHUTDOWN's or the signal's wish: 0 as configured, 1 save, 2 do not save.
-    pub shutdown_save: std::sync::atomic::AtomicU8,
+    /// A SIGTERM/SIGINT asked for a shutdown that the cron carries out (SHUTDOWN ABORT
+    /// cancels it meanwhile), as Redis's `shutdown_asap`.
+    pub shutdown_asap: AtomicBool,
 }
 
 impl Default for State {
@@ -51,7 +52,7 @@ impl Default for State {
             loading: AtomicBool::new(false),
             last_load_keys: AtomicU64::new(0),
             last_load_expired: AtomicU64::new(0),
-            shutdown_save: std::sync::atomic::AtomicU8::new(0),
+            shutdown_asap: AtomicBool::new(false),
         }
     }
 }

@@ -351,24 +351,16 @@ async fn signals(server: Arc<Server>) {
             tracing::warn!("You insist... exiting now.");
             std::process::exit(1);
         }
-        tracing::warn!("Received {name} scheduling shutdown...");
-        tracing::warn!("User requested shutdown...");
-        // The final save (when save points exist) runs off the runtime; a failed one keeps the
-        // server up, as in Redis.
-        let srv = server.clone();
-        let ok = tokio::task::spawn_blocking(move || {
-            crate::cmd::persist::prepare_shutdown(&srv, false, false)
-        })
-        .await
-        .unwrap_or(false);
-        if !ok {
-            tracing::warn!(
-                "{name} received but errors trying to shut down the server, check the logs for \
-                 more information"
-            );
-            continue;
+        let asap = &server.persist.shutdown_asap;
+        if name == "SIGINT" && asap.load(Ordering::Acquire) {
+            // A second SIGINT while the first one's shutdown (and final save) is pending.
+            tracing::warn!("You insist... exiting now.");
+            crate::cmd::persist::remove_temp_file(&server);
+            std::process::exit(1);
         }
-        server.request_shutdown();
+        tracing::warn!("Received {name} scheduling shutdown...");
+        // The cron carries it out (with the final save), so SHUTDOWN ABORT can cancel it.
+        asap.store(true, Ordering::Release);
     }
 }
 
