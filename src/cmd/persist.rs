@@ -228,6 +228,7 @@ pub fn kill_bgsave(server: &Server) {
 /// The cron's part (called once a tick): starts a scheduled BGSAVE, or one a save point asks
 /// for, as Redis's `serverCron` does.
 pub fn cron(server: &Arc<Server>) {
+    migrate_cache_cron(server);
     let p = &server.persist;
     if p.bgsave_in_progress.load(Ordering::Acquire) {
         return;
@@ -555,6 +556,237 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.ok();
 }
 
+// ---- MIGRATE ----
+
+/// Idle cached MIGRATE connections are closed after this long (`MIGRATE_SOCKET_CACHE_TTL`).
+const MIGRATE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// At most this many connections are cached (`MIGRATE_SOCKET_CACHE_ITEMS`).
+const MIGRATE_CACHE_ITEMS: usize = 64;
+
+/// Closes MIGRATE connections idle for longer than the cache's time to live (cron).
+pub fn migrate_cache_cron(server: &Server) {
+    let mut cache = server.persist.migrate.lock();
+    cache.retain(|_, c| c.last_use.elapsed() <= MIGRATE_CACHE_TTL);
+}
+
+/// Appends a command in RESP.
+fn resp_command(out: &mut Vec<u8>, args: &[&[u8]]) {
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Reads one reply line (these commands answer with a status or an error line).
+fn read_line(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        if s.read(&mut b)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if b[0] == b'\n' {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(line);
+        }
+        line.push(b[0]);
+        if line.len() > 1024 {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+    }
+}
+
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+/// [AUTH2 username password] [KEYS key [key ...]]
+fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (mut copy, mut replace) = (false, false);
+    let (mut user, mut pass): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let (mut first, mut nkeys) = (3usize, 1usize);
+    let mut j = 6;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        let a = argv[j];
+        if a.eq_ignore_ascii_case(b"copy") {
+            copy = true;
+        } else if a.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else if a.eq_ignore_ascii_case(b"auth") {
+            if more < 1 {
+                return ctx.syntax_error();
+            }
+            j += 1;
+            pass = Some(argv[j]);
+        } else if a.eq_ignore_ascii_case(b"auth2") {
+            if more < 2 {
+                return ctx.syntax_error();
+            }
+            user = Some(argv[j + 1]);
+            pass = Some(argv[j + 2]);
+            j += 2;
+        } else if a.eq_ignore_ascii_case(b"keys") {
+            if !argv[3].is_empty() {
+                return ctx.out.error(errors::MIGRATE_KEYS_EMPTY);
+            }
+            first = j + 1;
+            nkeys = argv.len() - j - 1;
+            break;
+        } else {
+            return ctx.syntax_error();
+        }
+        j += 1;
+    }
+    let (Some(timeout), Some(dbid)) = (parse_i64_strict(argv[5]), parse_i64_strict(argv[4])) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let timeout = if timeout <= 0 { 1000 } else { timeout };
+    let timeout = std::time::Duration::from_millis(timeout as u64);
+    // Serialize the keys that exist (RESTORE commands with their remaining TTL).
+    let compress = flag(ctx.server, b"rdbcompression");
+    let now = ctx.ks.now;
+    let mut keys: Vec<&[u8]> = Vec::new();
+    let mut cmds = Vec::new();
+    for k in &argv[first..first + nkeys] {
+        let Some(v) = ctx.ks.get(k) else { continue };
+        let payload = rdb::dump_payload(v, compress);
+        let ttl = match ctx.ks.expire_of(k).flatten() {
+            Some(t) => (t - now).max(1),
+            None => 0,
+        };
+        let ttl = itoa::Buffer::new().format(ttl).as_bytes().to_vec();
+        let mut args: Vec<&[u8]> = vec![b"RESTORE", k, &ttl, &payload];
+        if replace {
+            args.push(b"REPLACE");
+        }
+        resp_command(&mut cmds, &args);
+        keys.push(k);
+    }
+    if keys.is_empty() {
+        return ctx.out.simple(b"NOKEY");
+    }
+    let name = format!(
+        "{}:{}",
+        String::from_utf8_lossy(argv[1]),
+        String::from_utf8_lossy(argv[2])
+    );
+    let mut may_retry = true;
+    loop {
+        // Connect, or take the cached connection.
+        let mut conn = match ctx.server.persist.migrate.lock().remove(&name) {
+            Some(c) => c,
+            None => {
+                use std::net::ToSocketAddrs;
+                let addr = name.to_socket_addrs().ok().and_then(|mut a| a.next());
+                let stream =
+                    addr.and_then(|a| std::net::TcpStream::connect_timeout(&a, timeout).ok());
+                let Some(stream) = stream else {
+                    return ctx.out.error(errors::MIGRATE_CONNECT);
+                };
+                let _ = stream.set_nodelay(true);
+                crate::persistence::MigrateConn {
+                    stream,
+                    last_db: -1,
+                    last_use: std::time::Instant::now(),
+                }
+            }
+        };
+        let _ = conn.stream.set_read_timeout(Some(timeout));
+        let _ = conn.stream.set_write_timeout(Some(timeout));
+        let mut out = Vec::new();
+        if let Some(p) = pass {
+            match user {
+                Some(u) => resp_command(&mut out, &[b"AUTH", u, p]),
+                None => resp_command(&mut out, &[b"AUTH", p]),
+            }
+        }
+        let select = conn.last_db != dbid;
+        if select {
+            resp_command(&mut out, &[b"SELECT", argv[4]]);
+        }
+        out.extend_from_slice(&cmds);
+        use std::io::Write;
+        if let Err(e) = conn.stream.write_all(&out) {
+            // The connection is dropped; retry once on a fresh one unless it timed out.
+            if may_retry && !timed_out(&e) {
+                may_retry = false;
+                continue;
+            }
+            return ctx.out.error(errors::MIGRATE_WRITING);
+        }
+        let mut target_err: Option<Vec<u8>> = None;
+        let mut io_err: Option<std::io::Error> = None;
+        let mut got = 0;
+        let mut pre = Vec::new();
+        for _ in 0..(pass.is_some() as usize + select as usize) {
+            match read_line(&mut conn.stream) {
+                Ok(l) => pre.push(l),
+                Err(e) => {
+                    io_err = Some(e);
+                    break;
+                }
+            }
+        }
+        if io_err.is_none() {
+            for k in &keys {
+                let line = match read_line(&mut conn.stream) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        io_err = Some(e);
+                        break;
+                    }
+                };
+                got += 1;
+                let failed = pre.iter().find(|l| l.first() == Some(&b'-')).or(
+                    if line.first() == Some(&b'-') { Some(&line) } else { None },
+                );
+                if let Some(l) = failed {
+                    if target_err.is_none() {
+                        target_err = Some(l[1..].to_vec());
+                    }
+                } else if !copy {
+                    ctx.ks.remove(k);
+                    ctx.ks.dirty += 1;
+                }
+            }
+        }
+        if let Some(e) = io_err {
+            // The connection is not cached again. Retry when nothing was read yet.
+            if target_err.is_none() && got == 0 && may_retry && !timed_out(&e) {
+                may_retry = false;
+                continue;
+            }
+            if target_err.is_none() {
+                return ctx.out.error(errors::MIGRATE_READING);
+            }
+        } else {
+            conn.last_use = std::time::Instant::now();
+            conn.last_db = if target_err.is_some() { -1 } else { dbid };
+            let mut cache = ctx.server.persist.migrate.lock();
+            if cache.len() >= MIGRATE_CACHE_ITEMS
+                && let Some(k) = cache.keys().next().cloned()
+            {
+                cache.remove(&k);
+            }
+            cache.insert(name.clone(), conn);
+        }
+        return match target_err {
+            Some(e) => ctx.out.error(&format!(
+                "ERR Target instance replied with error: {}",
+                String::from_utf8_lossy(&e)
+            )),
+            None => ctx.out.ok(),
+        };
+    }
+}
+
 // ---- the table ----
 
 const KEY1: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
@@ -596,6 +828,19 @@ pub const COMMANDS: &[Command] = &[
             Arg::new("frequency", ArgType::Integer).token("FREQ").since("5.0.0").optional(),
         ],
         ..Command::new("restore", -4, WRITE | DENYOOM, restore)
+    },
+    Command {
+        group: "generic",
+        since: "2.6.0",
+        summary: "Atomically transfer a key from a Redis instance to another one.",
+        complexity: "This command actually executes a DUMP+DEL in the source instance, and a \
+             RESTORE in the target instance. See the pages of these commands for time complexity. \
+             Also an O(N) data transfer between the two instances is performed.",
+        acl: &["keyspace", "write", "slow", "dangerous"],
+        tips: &["nondeterministic_output"],
+        // The keys come at 3 or after KEYS: the command holds every shard (it blocks like
+        // Redis's, for at most its timeout).
+        ..Command::new("migrate", -6, WRITE | ALL_SHARDS | MOVABLE_KEYS, migrate)
     },
     Command {
         group: "server",

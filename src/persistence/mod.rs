@@ -6,7 +6,17 @@ pub mod listpack;
 pub mod rdb;
 pub mod file;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
+
+/// A connection MIGRATE keeps open to a target (`host:port`), with the database last
+/// selected on it (-1 when unknown) and when it was last used.
+#[derive(Debug)]
+pub struct MigrateConn {
+    pub stream: std::net::TcpStream,
+    pub last_db: i64,
+    pub last_use: std::time::Instant,
+}
 
 /// Save and load state the server keeps (INFO's persistence section, BGSAVE bookkeeping).
 /// Relaxed atomics: each field is read on its own.
@@ -36,6 +46,8 @@ pub struct State {
     /// A SIGTERM/SIGINT asked for a shutdown that the cron carries out (SHUTDOWN ABORT
     /// cancels it meanwhile), as Redis's `shutdown_asap`.
     pub shutdown_asap: AtomicBool,
+    /// MIGRATE's cached connections, by `host:port` (`migrate_cached_sockets`).
+    pub migrate: parking_lot::Mutex<HashMap<String, MigrateConn>>,
 }
 
 impl Default for State {
@@ -53,6 +65,7 @@ impl Default for State {
             last_load_keys: AtomicU64::new(0),
             last_load_expired: AtomicU64::new(0),
             shutdown_asap: AtomicBool::new(false),
+            migrate: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 }

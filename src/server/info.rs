@@ -715,7 +715,7 @@ fn section_stats(server: &Server, out: &mut String) {
         "pubsubshard_channels" => server.pubsub.count(Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
-        "migrate_cached_sockets" => 0,
+        "migrate_cached_sockets" => server.persist.migrate.lock().len(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,
         "active_defrag_misses" => 0,
