@@ -1046,7 +1046,9 @@ mod tests {
 
     impl T {
         fn new() -> T {
-            let server = Server::new(Config::default(), crate::cmd::FAMILIES);
+            // No save points: FLUSHALL would write an RDB file into the working directory.
+            let cfg = Config { save: String::new(), ..Config::default() };
+            let server = Server::new(cfg, crate::cmd::FAMILIES);
             let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), -1, false));
             T { server, client: Client::new(info, true) }
         }

@@ -14,6 +14,7 @@ mod hash;
 mod keys;
 mod list;
 mod multi;
+mod persistence;
 mod protocol;
 mod pubsub;
 mod set;
