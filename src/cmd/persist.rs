@@ -308,6 +308,8 @@ pub fn after_flushall(ctx: &mut Ctx) {
 /// Returns the options a load runs with now.
 fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     LoadOpts {
+        lfu: server.store.tunables.lfu.load(Ordering::Relaxed),
+        key_delay: number(server, b"key-load-delay"),
         checksum: flag(server, b"rdbchecksum"),
         merge,
         drop_expired: true,
@@ -316,9 +318,14 @@ fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     }
 }
 
-/// Loads the RDB file into a keyspace view holding every shard. Returns false on failure
-/// (logged).
-pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool, String> {
+/// Reads the RDB file and loads it through `insert`, keeping INFO's loading fields and logging
+/// as Redis does. `Ok(false)` when there is no file; `Err` holds the lines to log.
+fn load_file_with(
+    server: &Server,
+    merge: bool,
+    startup: bool,
+    insert: &mut dyn FnMut(usize, Entry) -> Result<(), file::LoadFail>,
+) -> Result<bool, String> {
     let path = rdb_path(server);
     let data = match file::read_file(&path) {
         Ok(Some(d)) => d,
@@ -326,9 +333,20 @@ pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let p = &server.persist;
-    p.loading.store(true, Ordering::Relaxed);
-    let res = file::load(ks, server.store.databases(), &data, &load_opts(server, merge));
-    p.loading.store(false, Ordering::Relaxed);
+    p.loading_start.store(now_ms() / 1000, Ordering::Relaxed);
+    p.loading_total.store(data.len() as u64, Ordering::Relaxed);
+    p.loading_loaded.store(0, Ordering::Relaxed);
+    // Only the start-up load turns clients away: DEBUG RELOAD holds every shard instead, so
+    // other clients wait for it as they wait for Redis's.
+    if startup {
+        p.loading.store(true, Ordering::Release);
+    }
+    let progress = |n: usize| p.loading_loaded.store(n as u64, Ordering::Relaxed);
+    let opts = load_opts(server, merge);
+    let res = file::load(server.store.databases(), &data, &opts, insert, &progress);
+    if startup {
+        p.loading.store(false, Ordering::Release);
+    }
     match res {
         Ok(l) => {
             if l.empty > 0 {
@@ -353,14 +371,27 @@ pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool
     }
 }
 
-/// Loads the RDB file at start-up, logging as Redis does. Returns false when the server must
-/// not start (a corrupt file).
+/// Loads the RDB file into a keyspace view holding every shard (DEBUG RELOAD).
+pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool, String> {
+    load_file_with(server, merge, false, &mut |db, e| file::insert_loaded(ks, merge, db, e))
+}
+
+/// Loads the RDB file at start-up, logging as Redis does. Clients may already be connected:
+/// each key is filed under its own shard's lock, and `loading` makes dispatch answer LOADING
+/// meanwhile. Returns false when the server must not start (a corrupt file). Blocking: run it
+/// off the runtime.
 pub fn load_at_startup(server: &Server) -> bool {
     let t = std::time::Instant::now();
     // Loaded values take the encodings the configured thresholds give them.
     crate::server::cron::sync_tunables(server);
-    let mut ks = server.store.lock_all(0, now_ms());
-    match load_into(server, &mut ks, false) {
+    let store = &server.store;
+    let res = load_file_with(server, false, true, &mut |db, e| {
+        let mask = 1u32 << crate::store::shard_of_key(e.key());
+        let mut ks = store.lock_mask(db, now_ms(), mask);
+        file::insert_loaded(&mut ks, false, db, e)
+    });
+    server.persist.loading.store(false, Ordering::Release);
+    match res {
         Ok(true) => {
             tracing::info!("DB loaded from disk: {:.3} seconds", t.elapsed().as_secs_f64());
             true

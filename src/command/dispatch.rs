@@ -162,6 +162,10 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         }
         return reject(client, out, errors::MISCONF);
     }
+    // Persistence: while the RDB file loads, only LOADING-flagged commands run.
+    if cmd.flags & flags::LOADING == 0 && server.persist.loading.load(Ordering::Acquire) {
+        return reject(client, out, errors::LOADING);
+    }
     // RESP2 subscribed mode: replies and messages share one stream, so only the commands
     // whose replies look like messages may run.
     if client.pubsub.is_some()

@@ -227,6 +227,11 @@ pub fn walk_store(store: &crate::store::Store, sink: &dyn Sink) {
 /// How a file is loaded.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadOpts {
+    /// The policy is an LFU one (access clocks hold counters).
+    pub lfu: bool,
+    /// `key-load-delay`: microseconds to wait after each key (negative: nanoseconds, spun),
+    /// for tests that need a slow load.
+    pub key_delay: i64,
     /// Verify the checksum (`rdbchecksum`).
     pub checksum: bool,
     /// Replace keys that exist already instead of failing (DEBUG RELOAD MERGE).
@@ -286,9 +291,40 @@ impl std::fmt::Display for LoadFail {
     }
 }
 
-/// Loads an RDB image into a keyspace whose every shard is held, logging the aux fields as
-/// Redis does.
-pub fn load(ks: &mut Keyspace, dbs: usize, data: &[u8], opts: &LoadOpts) -> Result<Loaded, LoadFail> {
+/// Files one loaded key in a keyspace view (which holds, or may lock, the key's shard):
+/// replaces an existing key when `merge`, fails on one otherwise.
+pub fn insert_loaded(ks: &mut Keyspace, merge: bool, db: usize, e: Entry) -> Result<(), LoadFail> {
+    if ks.entry_in(db, e.key()).is_some() {
+        if !merge {
+            return Err(LoadFail::Duplicate(e.key().to_vec(), db));
+        }
+        ks.remove_in(db, e.key());
+    }
+    ks.put_entry_in(db, e);
+    Ok(())
+}
+
+/// Waits `key-load-delay` after a key.
+fn key_delay(d: i64) {
+    if d > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(d as u64));
+    } else if d < 0 {
+        let until = std::time::Instant::now() + std::time::Duration::from_nanos(d.unsigned_abs());
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Loads an RDB image, handing each live key to `insert` (database, entry), and logging the
+/// aux fields as Redis does. `progress` is told how many bytes have been read.
+pub fn load(
+    dbs: usize,
+    data: &[u8],
+    opts: &LoadOpts,
+    insert: &mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
+    progress: &dyn Fn(usize),
+) -> Result<Loaded, LoadFail> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err(LoadFail::Format("Wrong signature trying to load DB from file".into()));
     }
@@ -370,21 +406,16 @@ pub fn load(ks: &mut Keyspace, dbs: usize, data: &[u8], opts: &LoadOpts) -> Resu
                     out.expired += 1;
                     continue;
                 }
-                if ks.entry_in(db, &key).is_some() {
-                    if !opts.merge {
-                        return Err(LoadFail::Duplicate(key, db));
-                    }
-                    ks.remove_in(db, &key);
-                }
-                let tun = &ks.store().tunables;
-                let lfu = tun.lfu.load(std::sync::atomic::Ordering::Relaxed);
-                let clock = match (lfu, i, f) {
+                let clock = match (opts.lfu, i, f) {
                     (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
+                    (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
                     (false, Some(i), _) => idle_clock(i),
-                    _ => tun.fresh_clock(),
+                    (false, None, _) => crate::store::lru_clock(),
                 };
-                ks.put_entry_in(db, Entry::new(&key, value, when, clock));
+                insert(db, Entry::new(&key, value, when, clock))?;
                 out.keys += 1;
+                progress(r.pos);
+                key_delay(opts.key_delay);
             }
             _ => {
                 return Err(corrupt(&r, LoadError::Corrupt("unknown RDB opcode")));

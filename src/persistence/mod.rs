@@ -38,8 +38,13 @@ pub struct State {
     pub last_bgsave_try_ms: AtomicI64,
     /// Successful saves (`rdb_saves`).
     pub saves: AtomicU64,
-    /// Loading is in progress (`loading`).
+    /// Loading is in progress (`loading`): commands without the LOADING flag are refused.
     pub loading: AtomicBool,
+    /// The load in progress: when it started (s), the file's size, the bytes read so far, and
+    /// the `used-mem` the file recorded.
+    pub loading_start: AtomicI64,
+    pub loading_total: AtomicU64,
+    pub loading_loaded: AtomicU64,
     /// Keys loaded and keys skipped as expired by the last load.
     pub last_load_keys: AtomicU64,
     pub last_load_expired: AtomicU64,
@@ -62,6 +67,9 @@ impl Default for State {
             last_bgsave_try_ms: AtomicI64::new(0),
             saves: AtomicU64::new(0),
             loading: AtomicBool::new(false),
+            loading_start: AtomicI64::new(0),
+            loading_total: AtomicU64::new(0),
+            loading_loaded: AtomicU64::new(0),
             last_load_keys: AtomicU64::new(0),
             last_load_expired: AtomicU64::new(0),
             shutdown_asap: AtomicBool::new(false),

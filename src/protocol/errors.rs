@@ -62,6 +62,7 @@ pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 pub const DUMP_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 pub const MIGRATE_KEYS_EMPTY: &str = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
 pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";

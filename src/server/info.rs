@@ -670,6 +670,26 @@ fn section_persistence(server: &Server, out: &mut String) {
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if p.loading.load(Ordering::Relaxed) {
+        let start = p.loading_start.load(Ordering::Relaxed);
+        let total = p.loading_total.load(Ordering::Relaxed);
+        let loaded = p.loading_loaded.load(Ordering::Relaxed);
+        let perc = if total > 0 { loaded as f64 * 100.0 / total as f64 } else { 0.0 };
+        let elapsed = crate::util::now_ms() / 1000 - start;
+        let eta = if elapsed > 0 && loaded > 0 {
+            ((total.saturating_sub(loaded)) as f64 / (loaded as f64 / elapsed as f64)) as i64
+        } else {
+            1
+        };
+        fields!(out,
+            "loading_start_time" => start,
+            "loading_total_bytes" => total,
+            "loading_rdb_used_mem" => 0,
+            "loading_loaded_bytes" => loaded,
+            "loading_loaded_perc" => format!("{perc:.2}"),
+            "loading_eta_seconds" => eta,
+        );
+    }
 }
 
 fn section_stats(server: &Server, out: &mut String) {

@@ -295,8 +295,9 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
-    if !crate::cmd::persist::load_at_startup(&server) {
-        return 1;
+    // Clients that connect while the RDB file loads are answered LOADING (persistence).
+    if crate::cmd::persist::rdb_path(&server).exists() {
+        server.persist.loading.store(true, Ordering::Release);
     }
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
@@ -305,6 +306,12 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     {
         *server.listeners.unix_path.lock() = Some(path.clone());
         tokio::spawn(accept_unix(server.clone(), l, path));
+    }
+    let srv = server.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::cmd::persist::load_at_startup(&srv)).await;
+    if !loaded.unwrap_or(false) {
+        return 1;
     }
     tokio::spawn(super::cron::run(server.clone()));
     tokio::spawn(signals(server.clone()));

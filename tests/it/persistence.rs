@@ -16,8 +16,17 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Starts our server in `dir` and waits until it has loaded its file (PING answers PONG
+/// rather than LOADING).
 fn start_in(dir: &Path) -> Server {
-    Server::with_args(&["--dir", dir.to_str().unwrap(), "--enable-debug-command", "yes"])
+    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--enable-debug-command", "yes"]);
+    let mut c = srv.raw();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.call(&["PING"]) != Resp::Simple("PONG".into()) {
+        assert!(Instant::now() < deadline, "the server did not finish loading");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    srv
 }
 
 fn ok(c: &mut Raw, words: &[&str]) {
@@ -211,5 +220,36 @@ fn files_move_both_ways_with_redis() {
         let r = Redis::start(&dir).expect("redis-server was there a moment ago");
         assert_eq!(digest(&mut Raw::connect(r.1)), want);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clients_get_loading_while_the_file_loads() {
+    let dir = temp_dir("loading");
+    {
+        let srv = start_in(&dir);
+        let mut c = srv.raw();
+        ok(&mut c, &["DEBUG", "POPULATE", "3000"]);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+    }
+    // One millisecond a key: three seconds of loading.
+    let srv = Server::with_args(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-load-delay",
+        "1000",
+    ]);
+    let mut c = srv.raw();
+    assert_eq!(
+        c.call(&["GET", "key:1"]),
+        Resp::Error("LOADING Redis is loading the dataset in memory".into())
+    );
+    assert_eq!(info_field(&mut c, "loading"), "1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.call(&["DBSIZE"]) != Resp::Int(3000) {
+        assert!(Instant::now() < deadline, "the load did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(info_field(&mut c, "loading"), "0");
     let _ = std::fs::remove_dir_all(&dir);
 }
