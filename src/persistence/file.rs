@@ -468,3 +468,126 @@ pub fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::value::Value;
+
+    fn opts() -> SaveOpts {
+        SaveOpts { compress: true, checksum: true, ..SaveOpts::default() }
+    }
+
+    fn load_opts() -> LoadOpts {
+        LoadOpts {
+            lfu: false,
+            key_delay: 0,
+            checksum: true,
+            merge: false,
+            drop_expired: true,
+            now: crate::util::now_ms(),
+            lim: Limits::default(),
+        }
+    }
+
+    /// Saves a store's databases into bytes.
+    fn image(store: &Store, o: SaveOpts) -> Vec<u8> {
+        let mut ks = store.lock_all(0, crate::util::now_ms());
+        let mut w = RdbWriter::new(Vec::new(), o).unwrap();
+        write_keyspace(&mut ks, store.databases(), &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn load_into(store: &Store, data: &[u8], o: &LoadOpts) -> Result<Loaded, LoadFail> {
+        let mut ks = store.lock_all(0, o.now);
+        load(store.databases(), data, o, &mut |db, e| insert_loaded(&mut ks, o.merge, db, e), &|_| {})
+    }
+
+    fn filled() -> Store {
+        let store = Store::new(4);
+        let now = crate::util::now_ms();
+        let mut ks = store.lock_all(0, now);
+        ks.set_with_expire(b"a", Value::string(b"1"), None);
+        ks.set_with_expire(b"later", Value::string(b"x"), Some(now + 100_000));
+        ks.set_with_expire(b"gone", Value::string(b"y"), Some(now - 1000));
+        ks.insert_in(2, b"other-db", Value::string(b"z"), None);
+        drop(ks);
+        store
+    }
+
+    #[test]
+    fn files_round_trip_and_drop_expired_keys() {
+        let data = image(&filled(), opts());
+        assert_eq!(&data[..9], b"REDIS0010");
+        let back = Store::new(4);
+        let l = load_into(&back, &data, &load_opts()).unwrap();
+        assert_eq!((l.keys, l.expired), (3, 1));
+        let mut ks = back.lock_all(2, crate::util::now_ms());
+        assert!(ks.get(b"other-db").is_some());
+        ks.db = 0;
+        assert!(matches!(ks.expire_of(b"later"), Some(Some(_))));
+        assert!(ks.get(b"gone").is_none());
+    }
+
+    #[test]
+    fn corrupt_files_are_errors() {
+        let data = image(&filled(), opts());
+        for n in 0..data.len() {
+            assert!(load_into(&Store::new(4), &data[..n], &load_opts()).is_err(), "cut at {n}");
+        }
+        let mut bad = data.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(
+            load_into(&Store::new(4), &bad, &load_opts()),
+            Err(LoadFail::Checksum { .. })
+        ));
+        // Without checksum verification the same file loads.
+        let lax = LoadOpts { checksum: false, ..load_opts() };
+        assert!(load_into(&Store::new(4), &bad, &lax).is_ok());
+        // More databases than configured, and a key twice.
+        assert!(matches!(
+            load_into(&Store::new(2), &data, &load_opts()),
+            Err(LoadFail::TooManyDbs(2))
+        ));
+        let twice = Store::new(4);
+        load_into(&twice, &data, &load_opts()).unwrap();
+        assert!(matches!(
+            load_into(&twice, &data, &load_opts()),
+            Err(LoadFail::Duplicate(..))
+        ));
+        let merge = LoadOpts { merge: true, ..load_opts() };
+        assert_eq!(load_into(&twice, &data, &merge).unwrap().keys, 3);
+    }
+
+    #[test]
+    fn access_information_is_saved_when_the_policy_asks() {
+        crate::store::update_lru_clock();
+        let store = Store::new(1);
+        {
+            let mut ks = store.lock_all(0, crate::util::now_ms());
+            let e = Entry::new(b"k", Value::string(b"v"), None, idle_clock(500));
+            ks.put_entry_in(0, e);
+        }
+        let data = image(&store, SaveOpts { lru: true, ..opts() });
+        let back = Store::new(1);
+        load_into(&back, &data, &load_opts()).unwrap();
+        let mut ks = back.lock_all(0, crate::util::now_ms());
+        let idle = crate::store::idle_seconds(ks.peek(b"k").unwrap().clock());
+        assert!((499..=502).contains(&idle), "{idle}");
+        drop(ks);
+
+        let store = Store::new(1);
+        {
+            let mut ks = store.lock_all(0, crate::util::now_ms());
+            let e = Entry::new(b"k", Value::string(b"v"), None, crate::store::lfu_clock(77));
+            ks.put_entry_in(0, e);
+        }
+        let data = image(&store, SaveOpts { lfu: Some(0), ..opts() });
+        let back = Store::new(1);
+        load_into(&back, &data, &LoadOpts { lfu: true, ..load_opts() }).unwrap();
+        let mut ks = back.lock_all(0, crate::util::now_ms());
+        assert_eq!(ks.peek(b"k").unwrap().clock() & 0xff, 77);
+    }
+}
