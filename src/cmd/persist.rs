@@ -24,17 +24,30 @@ use crate::util::{now_ms, parse_i64_strict};
 
 /// Returns a yes/no directive's value.
 fn flag(server: &Server, name: &[u8]) -> bool {
-    server.config.read().get_by_name(name).is_some_and(|v| v == b"yes")
+    server
+        .config
+        .read()
+        .get_by_name(name)
+        .is_some_and(|v| v == b"yes")
 }
 
 /// Returns a numeric directive's value.
 fn number(server: &Server, name: &[u8]) -> i64 {
-    server.config.read().get_by_name(name).and_then(|v| parse_i64_strict(&v)).unwrap_or(0)
+    server
+        .config
+        .read()
+        .get_by_name(name)
+        .and_then(|v| parse_i64_strict(&v))
+        .unwrap_or(0)
 }
 
 /// Returns the path of the RDB file (`dbfilename`, relative to `dir`, the working directory).
 pub fn rdb_path(server: &Server) -> PathBuf {
-    let name = server.config.read().get_by_name(b"dbfilename").unwrap_or_default();
+    let name = server
+        .config
+        .read()
+        .get_by_name(b"dbfilename")
+        .unwrap_or_default();
     PathBuf::from(String::from_utf8_lossy(&name).into_owned())
 }
 
@@ -72,9 +85,12 @@ fn save_points(server: &Server) -> Vec<(i64, u64)> {
 /// Records a successful save of the dataset as it was when `dirty_at_start` changes were
 /// counted.
 fn saved(server: &Server, dirty_at_start: u64) {
-    let _ = server.stats.dirty.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-        Some(d.saturating_sub(dirty_at_start))
-    });
+    let _ = server
+        .stats
+        .dirty
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+            Some(d.saturating_sub(dirty_at_start))
+        });
     server.lastsave.store(now_ms() / 1000, Ordering::Relaxed);
     server.persist.saves.fetch_add(1, Ordering::Relaxed);
 }
@@ -94,7 +110,9 @@ pub fn save_keyspace(server: &Server, ks: &mut Keyspace) -> bool {
             true
         }
         Err(e) => {
-            let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+            let dir = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
             tracing::warn!(
                 "Failed saving the DB: {e} (temp file {} in server root dir {dir})",
                 file::temp_path(&path, "").display()
@@ -170,40 +188,42 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let opts = save_opts(server);
     tracing::info!("Background saving started by pid {}", std::process::id());
     let srv = server.clone();
-    let spawned = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
-        let res = file::write_file(&path, "bg-", opts, |w| {
-            let sink = FileSink {
-                w: parking_lot::Mutex::new((w, None)),
-                cancel: &srv.persist.bgsave_cancel,
-            };
-            walk_copies(&srv, &sink);
-            match sink.w.into_inner().1 {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
-        });
-        let p = &srv.persist;
-        let secs = (now_ms() - started) / 1000;
-        p.last_bgsave_secs.store(secs, Ordering::Relaxed);
-        match res {
-            Ok(_) => {
-                tracing::info!("DB saved on disk");
-                saved(&srv, dirty);
-                p.last_bgsave_ok.store(true, Ordering::Relaxed);
-                tracing::info!("Background saving terminated with success");
-            }
-            Err(e) => {
-                if p.bgsave_cancel.load(Ordering::Relaxed) {
-                    tracing::warn!("Background saving terminated by signal 10");
-                } else {
-                    tracing::warn!("Write error saving DB on disk: {e}");
-                    tracing::warn!("Background saving error");
+    let spawned = std::thread::Builder::new()
+        .name("bgsave".into())
+        .spawn(move || {
+            let res = file::write_file(&path, "bg-", opts, |w| {
+                let sink = FileSink {
+                    w: parking_lot::Mutex::new((w, None)),
+                    cancel: &srv.persist.bgsave_cancel,
+                };
+                walk_copies(&srv, &sink);
+                match sink.w.into_inner().1 {
+                    Some(e) => Err(e),
+                    None => Ok(()),
                 }
-                p.last_bgsave_ok.store(false, Ordering::Relaxed);
+            });
+            let p = &srv.persist;
+            let secs = (now_ms() - started) / 1000;
+            p.last_bgsave_secs.store(secs, Ordering::Relaxed);
+            match res {
+                Ok(_) => {
+                    tracing::info!("DB saved on disk");
+                    saved(&srv, dirty);
+                    p.last_bgsave_ok.store(true, Ordering::Relaxed);
+                    tracing::info!("Background saving terminated with success");
+                }
+                Err(e) => {
+                    if p.bgsave_cancel.load(Ordering::Relaxed) {
+                        tracing::warn!("Background saving terminated by signal 10");
+                    } else {
+                        tracing::warn!("Write error saving DB on disk: {e}");
+                        tracing::warn!("Background saving error");
+                    }
+                    p.last_bgsave_ok.store(false, Ordering::Relaxed);
+                }
             }
-        }
-        p.bgsave_in_progress.store(false, Ordering::Release);
-    });
+            p.bgsave_in_progress.store(false, Ordering::Release);
+        });
     if spawned.is_err() {
         tracing::warn!("Can't save in background: fork: Resource temporarily unavailable");
         p.last_bgsave_ok.store(false, Ordering::Relaxed);
@@ -373,7 +393,9 @@ fn load_file_with(
 
 /// Loads the RDB file into a keyspace view holding every shard (DEBUG RELOAD).
 pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool, String> {
-    load_file_with(server, merge, false, &mut |db, e| file::insert_loaded(ks, merge, db, e))
+    load_file_with(server, merge, false, &mut |db, e| {
+        file::insert_loaded(ks, merge, db, e)
+    })
 }
 
 /// Loads the RDB file at start-up, logging as Redis does. Clients may already be connected:
@@ -393,7 +415,10 @@ pub fn load_at_startup(server: &Server) -> bool {
     server.persist.loading.store(false, Ordering::Release);
     match res {
         Ok(true) => {
-            tracing::info!("DB loaded from disk: {:.3} seconds", t.elapsed().as_secs_f64());
+            tracing::info!(
+                "DB loaded from disk: {:.3} seconds",
+                t.elapsed().as_secs_f64()
+            );
             true
         }
         Ok(false) => true,
@@ -448,10 +473,19 @@ pub fn debug_reload(ctx: &mut Ctx, merge: bool, noflush: bool, nosave: bool) {
 
 /// SAVE
 fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    if ctx.server.persist.bgsave_in_progress.load(Ordering::Acquire) {
+    if ctx
+        .server
+        .persist
+        .bgsave_in_progress
+        .load(Ordering::Acquire)
+    {
         return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
     }
-    if save_keyspace(ctx.server, &mut ctx.ks) { ctx.out.ok() } else { ctx.out.error(errors::ERR) }
+    if save_keyspace(ctx.server, &mut ctx.ks) {
+        ctx.out.ok()
+    } else {
+        ctx.out.error(errors::ERR)
+    }
 }
 
 /// BGSAVE [SCHEDULE]
@@ -575,14 +609,21 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     let db = ctx.ks.db;
     let tun = &ctx.server.store.tunables;
     let lfu = tun.lfu.load(Ordering::Relaxed);
-    let lru = ctx.server.config.read().maxmemory_policy.to_ascii_lowercase().ends_with("-lru");
+    let lru = ctx
+        .server
+        .config
+        .read()
+        .maxmemory_policy
+        .to_ascii_lowercase()
+        .ends_with("-lru");
     let clock = match (freq, idle) {
         (Some(f), _) if lfu => crate::store::lfu_clock(f as u32),
         (_, Some(i)) if lru => file::idle_clock(i as u64),
         _ => tun.fresh_clock(),
     };
     let expire = if ttl > 0 { Some(ttl) } else { None };
-    ctx.ks.put_entry_in(db, Entry::new(key, value, expire, clock));
+    ctx.ks
+        .put_entry_in(db, Entry::new(key, value, expire, clock));
     ctx.ks.dirty += 1;
     ctx.out.ok();
 }
@@ -633,7 +674,10 @@ fn read_line(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 fn timed_out(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
@@ -776,7 +820,11 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
                 };
                 got += 1;
                 let failed = pre.iter().find(|l| l.first() == Some(&b'-')).or(
-                    if line.first() == Some(&b'-') { Some(&line) } else { None },
+                    if line.first() == Some(&b'-') {
+                        Some(&line)
+                    } else {
+                        None
+                    },
                 );
                 if let Some(l) = failed {
                     if target_err.is_none() {
@@ -820,7 +868,11 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 // ---- the table ----
 
-const KEY1: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const KEY1: KeySpec = KeySpec::Range {
+    first: 1,
+    last: 1,
+    step: 1,
+};
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -855,8 +907,14 @@ pub const COMMANDS: &[Command] = &[
             Arg::new("serialized-value", ArgType::String),
             Arg::pure("replace", "REPLACE").since("3.0.0").optional(),
             Arg::pure("absttl", "ABSTTL").since("5.0.0").optional(),
-            Arg::new("seconds", ArgType::Integer).token("IDLETIME").since("5.0.0").optional(),
-            Arg::new("frequency", ArgType::Integer).token("FREQ").since("5.0.0").optional(),
+            Arg::new("seconds", ArgType::Integer)
+                .token("IDLETIME")
+                .since("5.0.0")
+                .optional(),
+            Arg::new("frequency", ArgType::Integer)
+                .token("FREQ")
+                .since("5.0.0")
+                .optional(),
         ],
         ..Command::new("restore", -4, WRITE | DENYOOM, restore)
     },
@@ -878,7 +936,12 @@ pub const COMMANDS: &[Command] = &[
         summary: "Synchronously save the dataset to disk",
         complexity: "O(N) where N is the total number of keys in all databases",
         acl: &["admin", "dangerous"],
-        ..Command::new("save", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI | ALL_SHARDS, save)
+        ..Command::new(
+            "save",
+            1,
+            ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI | ALL_SHARDS,
+            save,
+        )
     },
     Command {
         group: "server",
@@ -914,7 +977,10 @@ mod tests {
             let digest = h.run(&["DEBUG", "DIGEST-VALUE", k]);
             let raw = bulk(h.run(&["DUMP", k]));
             h.run(&["DEL", k]);
-            assert_eq!(h.run_bytes(&[b"RESTORE", k.as_bytes(), b"0", &raw]), R::Simple("OK".into()));
+            assert_eq!(
+                h.run_bytes(&[b"RESTORE", k.as_bytes(), b"0", &raw]),
+                R::Simple("OK".into())
+            );
             assert_eq!(h.run(&["DEBUG", "DIGEST-VALUE", k]), digest, "{k}");
             assert_eq!(
                 h.run_bytes(&[b"RESTORE", k.as_bytes(), b"0", &raw]),
@@ -930,13 +996,22 @@ mod tests {
         h.run(&["SET", "s", "x"]);
         let raw = bulk(h.run(&["DUMP", "s"]));
         let err = |s: &str| R::Error(s.into());
-        assert_eq!(h.run_bytes(&[b"RESTORE", b"k", b"-1", &raw]), err("ERR Invalid TTL value, must be >= 0"));
-        assert_eq!(h.run_bytes(&[b"RESTORE", b"k", b"x", &raw]), err(crate::protocol::errors::NOT_INTEGER));
+        assert_eq!(
+            h.run_bytes(&[b"RESTORE", b"k", b"-1", &raw]),
+            err("ERR Invalid TTL value, must be >= 0")
+        );
+        assert_eq!(
+            h.run_bytes(&[b"RESTORE", b"k", b"x", &raw]),
+            err(crate::protocol::errors::NOT_INTEGER)
+        );
         assert_eq!(
             h.run_bytes(&[b"RESTORE", b"k", b"0", b"garbage-payload"]),
             err("ERR DUMP payload version or checksum are wrong")
         );
-        assert_eq!(h.run_bytes(&[b"RESTORE", b"k", b"0", &raw, b"bogus"]), err("ERR syntax error"));
+        assert_eq!(
+            h.run_bytes(&[b"RESTORE", b"k", b"0", &raw, b"bogus"]),
+            err("ERR syntax error")
+        );
         assert_eq!(
             h.run_bytes(&[b"RESTORE", b"k", b"0", &raw, b"FREQ", b"300"]),
             err("ERR Invalid FREQ value, must be >= 0 and <= 255")
@@ -950,9 +1025,15 @@ mod tests {
         bad.extend_from_slice(&10u16.to_le_bytes());
         let crc = crate::persistence::rdb::CRC64.checksum(&bad);
         bad.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(h.run_bytes(&[b"RESTORE", b"k", b"0", &bad]), err("ERR Bad data format"));
+        assert_eq!(
+            h.run_bytes(&[b"RESTORE", b"k", b"0", &bad]),
+            err("ERR Bad data format")
+        );
         // An expired absolute TTL creates nothing.
-        assert_eq!(h.run_bytes(&[b"RESTORE", b"k", b"1", &raw, b"ABSTTL"]), R::Simple("OK".into()));
+        assert_eq!(
+            h.run_bytes(&[b"RESTORE", b"k", b"1", &raw, b"ABSTTL"]),
+            R::Simple("OK".into())
+        );
         assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
         // A relative TTL is kept.
         h.run_bytes(&[b"RESTORE", b"k", b"100000", &raw]);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::store::entry::Entry;
 use crate::store::{Keyspace, SHARDS};
 
-use super::rdb::{self, LoadError, Limits, Reader, op, ty};
+use super::rdb::{self, Limits, LoadError, Reader, op, ty};
 
 /// How a file is written.
 #[derive(Clone, Debug, Default)]
@@ -55,8 +55,16 @@ pub struct RdbWriter<W: Write> {
 impl<W: Write> RdbWriter<W> {
     /// Starts a stream: the magic and version, and the aux fields Redis 7.0 writes.
     pub fn new(w: W, opts: SaveOpts) -> io::Result<RdbWriter<W>> {
-        let mut me = RdbWriter { w, digest: rdb::CRC64.digest(), buf: Vec::new(), db: None, opts, keys: 0 };
-        me.buf.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
+        let mut me = RdbWriter {
+            w,
+            digest: rdb::CRC64.digest(),
+            buf: Vec::new(),
+            db: None,
+            opts,
+            keys: 0,
+        };
+        me.buf
+            .extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
         let now = crate::util::now_ms() / 1000;
         me.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes());
         me.aux(b"redis-bits", b"64");
@@ -107,7 +115,8 @@ impl<W: Write> RdbWriter<W> {
             rdb::write_len(&mut self.buf, crate::store::idle_seconds(e.clock()));
         } else if let Some(decay) = self.opts.lfu {
             self.buf.push(op::FREQ);
-            self.buf.push(crate::store::lfu_decayed(e.clock(), decay) as u8);
+            self.buf
+                .push(crate::store::lfu_decayed(e.clock(), decay) as u8);
         }
         let v = e.value();
         self.buf.push(rdb::object_type(v));
@@ -115,7 +124,9 @@ impl<W: Write> RdbWriter<W> {
         rdb::write_body(&mut self.buf, v, self.opts.compress);
         self.keys += 1;
         if self.opts.key_delay_us > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(self.opts.key_delay_us as u64));
+            std::thread::sleep(std::time::Duration::from_micros(
+                self.opts.key_delay_us as u64,
+            ));
         }
         if self.buf.len() >= 64 * 1024 {
             self.flush()?;
@@ -127,7 +138,11 @@ impl<W: Write> RdbWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.buf.push(op::EOF);
         self.flush()?;
-        let crc = if self.opts.checksum { self.digest.finalize() } else { 0 };
+        let crc = if self.opts.checksum {
+            self.digest.finalize()
+        } else {
+            0
+        };
         self.w.write_all(&crc.to_le_bytes())?;
         self.w.flush()?;
         Ok(self.w)
@@ -163,7 +178,11 @@ pub fn write_file(
         drop(f);
         std::fs::rename(&tmp, path)?;
         if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
             }
@@ -273,7 +292,10 @@ impl std::fmt::Display for LoadFail {
         match self {
             LoadFail::Format(s) => write!(f, "{s}"),
             LoadFail::Corrupt { offset, reason } => {
-                write!(f, "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}")
+                write!(
+                    f,
+                    "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}"
+                )
             }
             LoadFail::Checksum { expected, got } => write!(
                 f,
@@ -282,10 +304,15 @@ impl std::fmt::Display for LoadFail {
             ),
             LoadFail::TooManyDbs(n) => write!(
                 f,
-                "FATAL: Data file was created with a Redis server configured to handle more than {n} databases. Exiting\n"
+                "FATAL: Data file was created with a Redis server configured to handle more \
+                 than {n} databases. Exiting\n"
             ),
             LoadFail::Duplicate(k, db) => {
-                write!(f, "RDB has duplicated key '{}' in DB {db}", String::from_utf8_lossy(k))
+                write!(
+                    f,
+                    "RDB has duplicated key '{}' in DB {db}",
+                    String::from_utf8_lossy(k)
+                )
             }
         }
     }
@@ -326,11 +353,18 @@ pub fn load(
     progress: &dyn Fn(usize),
 ) -> Result<Loaded, LoadFail> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
-        return Err(LoadFail::Format("Wrong signature trying to load DB from file".into()));
+        return Err(LoadFail::Format(
+            "Wrong signature trying to load DB from file".into(),
+        ));
     }
-    let ver = std::str::from_utf8(&data[5..9]).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    let ver = std::str::from_utf8(&data[5..9])
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(0);
     if !(1..=rdb::RDB_VERSION as u32).contains(&ver) {
-        return Err(LoadFail::Format(format!("Can't handle RDB format version {ver}")));
+        return Err(LoadFail::Format(format!(
+            "Can't handle RDB format version {ver}"
+        )));
     }
     let mut r = Reader::new(data);
     r.pos = 9;
@@ -440,7 +474,11 @@ pub fn load(
 pub fn idle_clock(idle: u64) -> u32 {
     let now = crate::store::lru_clock();
     let idle = (idle % (crate::store::LRU_CLOCK_MAX as u64 + 1)) as u32;
-    if idle <= now { now - idle } else { crate::store::LRU_CLOCK_MAX - (idle - now) + 1 }
+    if idle <= now {
+        now - idle
+    } else {
+        crate::store::LRU_CLOCK_MAX - (idle - now) + 1
+    }
 }
 
 /// Logs the aux fields Redis logs while loading.
@@ -476,7 +514,11 @@ mod tests {
     use crate::store::value::Value;
 
     fn opts() -> SaveOpts {
-        SaveOpts { compress: true, checksum: true, ..SaveOpts::default() }
+        SaveOpts {
+            compress: true,
+            checksum: true,
+            ..SaveOpts::default()
+        }
     }
 
     fn load_opts() -> LoadOpts {
@@ -501,7 +543,13 @@ mod tests {
 
     fn load_into(store: &Store, data: &[u8], o: &LoadOpts) -> Result<Loaded, LoadFail> {
         let mut ks = store.lock_all(0, o.now);
-        load(store.databases(), data, o, &mut |db, e| insert_loaded(&mut ks, o.merge, db, e), &|_| {})
+        load(
+            store.databases(),
+            data,
+            o,
+            &mut |db, e| insert_loaded(&mut ks, o.merge, db, e),
+            &|_| {},
+        )
     }
 
     fn filled() -> Store {
@@ -534,7 +582,10 @@ mod tests {
     fn corrupt_files_are_errors() {
         let data = image(&filled(), opts());
         for n in 0..data.len() {
-            assert!(load_into(&Store::new(4), &data[..n], &load_opts()).is_err(), "cut at {n}");
+            assert!(
+                load_into(&Store::new(4), &data[..n], &load_opts()).is_err(),
+                "cut at {n}"
+            );
         }
         let mut bad = data.clone();
         let last = bad.len() - 1;
@@ -544,7 +595,10 @@ mod tests {
             Err(LoadFail::Checksum { .. })
         ));
         // Without checksum verification the same file loads.
-        let lax = LoadOpts { checksum: false, ..load_opts() };
+        let lax = LoadOpts {
+            checksum: false,
+            ..load_opts()
+        };
         assert!(load_into(&Store::new(4), &bad, &lax).is_ok());
         // More databases than configured, and a key twice.
         assert!(matches!(
@@ -557,7 +611,10 @@ mod tests {
             load_into(&twice, &data, &load_opts()),
             Err(LoadFail::Duplicate(..))
         ));
-        let merge = LoadOpts { merge: true, ..load_opts() };
+        let merge = LoadOpts {
+            merge: true,
+            ..load_opts()
+        };
         assert_eq!(load_into(&twice, &data, &merge).unwrap().keys, 3);
     }
 
@@ -570,7 +627,13 @@ mod tests {
             let e = Entry::new(b"k", Value::string(b"v"), None, idle_clock(500));
             ks.put_entry_in(0, e);
         }
-        let data = image(&store, SaveOpts { lru: true, ..opts() });
+        let data = image(
+            &store,
+            SaveOpts {
+                lru: true,
+                ..opts()
+            },
+        );
         let back = Store::new(1);
         load_into(&back, &data, &load_opts()).unwrap();
         let mut ks = back.lock_all(0, crate::util::now_ms());
@@ -584,9 +647,23 @@ mod tests {
             let e = Entry::new(b"k", Value::string(b"v"), None, crate::store::lfu_clock(77));
             ks.put_entry_in(0, e);
         }
-        let data = image(&store, SaveOpts { lfu: Some(0), ..opts() });
+        let data = image(
+            &store,
+            SaveOpts {
+                lfu: Some(0),
+                ..opts()
+            },
+        );
         let back = Store::new(1);
-        load_into(&back, &data, &LoadOpts { lfu: true, ..load_opts() }).unwrap();
+        load_into(
+            &back,
+            &data,
+            &LoadOpts {
+                lfu: true,
+                ..load_opts()
+            },
+        )
+        .unwrap();
         let mut ks = back.lock_all(0, crate::util::now_ms());
         assert_eq!(ks.peek(b"k").unwrap().clock() & 0xff, 77);
     }

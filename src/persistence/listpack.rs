@@ -61,7 +61,10 @@ impl Default for LpWriter {
 
 impl LpWriter {
     pub fn new() -> LpWriter {
-        LpWriter { buf: vec![0; LP_HDR], count: 0 }
+        LpWriter {
+            buf: vec![0; LP_HDR],
+            count: 0,
+        }
     }
 
     /// Appends a string element, stored as an integer when it is the canonical form of one.
@@ -118,7 +121,11 @@ impl LpWriter {
             Some(n) => self.push_int(n),
             None => {
                 let s = if d.is_infinite() {
-                    if d > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+                    if d > 0.0 {
+                        "inf".to_string()
+                    } else {
+                        "-inf".to_string()
+                    }
                 } else {
                     crate::util::fmt_g17(d)
                 };
@@ -537,7 +544,10 @@ mod tests {
         w.push_score(1.5);
         w.push_score(f64::NEG_INFINITY);
         w.push_score(10.0);
-        assert_eq!(items(&w.finish()), vec![b"1.5".to_vec(), b"-inf".to_vec(), b"10".to_vec()]);
+        assert_eq!(
+            items(&w.finish()),
+            vec![b"1.5".to_vec(), b"-inf".to_vec(), b"10".to_vec()]
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! machinery around it. Depends on `store` for the values it serializes; knows nothing of
 //! sockets or RESP.
 
+pub mod file;
 pub mod listpack;
 pub mod rdb;
-pub mod file;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};

@@ -347,7 +347,10 @@ impl Default for Limits {
         Limits {
             list_fill: -2,
             list_depth: 0,
-            hash: HashLimits { max_entries: 512, max_value: 64 },
+            hash: HashLimits {
+                max_entries: 512,
+                max_value: 64,
+            },
             set_max_intset: 512,
             zset: ZLimits::default(),
         }
@@ -405,7 +408,10 @@ impl<'a> Reader<'a> {
                     let d = self.bytes(4)?;
                     (u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as u64, false)
                 }
-                0x81 => (u64::from_be_bytes(self.bytes(8)?.try_into().map_err(|_| SHORT)?), false),
+                0x81 => (
+                    u64::from_be_bytes(self.bytes(8)?.try_into().map_err(|_| SHORT)?),
+                    false,
+                ),
                 _ => return Err(LoadError::Corrupt("unknown length encoding")),
             },
             _ => ((b & 0x3F) as u64, true),
@@ -448,7 +454,9 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(LoadError::Corrupt("unknown string encoding")),
         };
-        Ok(Cow::Owned(itoa::Buffer::new().format(v).as_bytes().to_vec()))
+        Ok(Cow::Owned(
+            itoa::Buffer::new().format(v).as_bytes().to_vec(),
+        ))
     }
 
     /// Reads a binary double (ZSET_2).
@@ -489,7 +497,11 @@ impl<'a> Reader<'a> {
             }
             ty::SET => {
                 let n = self.len()?;
-                let mut s = if n <= lim.set_max_intset { Set::new() } else { Set::new_table() };
+                let mut s = if n <= lim.set_max_intset {
+                    Set::new()
+                } else {
+                    Set::new_table()
+                };
                 for _ in 0..n {
                     if !s.add(&self.string()?, lim.set_max_intset) {
                         return Err(LoadError::Corrupt("duplicate set member"));
@@ -502,7 +514,11 @@ impl<'a> Reader<'a> {
                 let mut z = ZSet::with_hint(n.min(u32::MAX as u64) as usize, 0, lim.zset);
                 for _ in 0..n {
                     let m = self.string()?;
-                    let s = if t == ty::ZSET_2 { self.binary_double()? } else { self.text_double()? };
+                    let s = if t == ty::ZSET_2 {
+                        self.binary_double()?
+                    } else {
+                        self.text_double()?
+                    };
                     if s.is_nan() {
                         return Err(LoadError::Corrupt("zset score is NaN"));
                     }
@@ -545,7 +561,11 @@ impl<'a> Reader<'a> {
             }
             ty::HASH_LISTPACK | ty::HASH_ZIPLIST => {
                 let blob = self.string()?;
-                let what = if t == ty::HASH_ZIPLIST { HASH_ZL } else { HASH_LP };
+                let what = if t == ty::HASH_ZIPLIST {
+                    HASH_ZL
+                } else {
+                    HASH_LP
+                };
                 let mut items = Vec::new();
                 collect(&blob, t == ty::HASH_ZIPLIST, &mut items).map_err(|_| bad(what))?;
                 if items.len() % 2 != 0 {
@@ -554,7 +574,11 @@ impl<'a> Reader<'a> {
                 let mut h = Hash::new();
                 for p in items.chunks_exact(2) {
                     if h.contains(&p[0]) {
-                        return Err(bad(if t == ty::HASH_ZIPLIST { HASH_ZL_DUP } else { HASH_LP_DUP }));
+                        return Err(bad(if t == ty::HASH_ZIPLIST {
+                            HASH_ZL_DUP
+                        } else {
+                            HASH_LP_DUP
+                        }));
                     }
                     h.set(&p[0], &p[1], lim.hash);
                 }
@@ -577,7 +601,11 @@ impl<'a> Reader<'a> {
             }
             ty::ZSET_LISTPACK | ty::ZSET_ZIPLIST => {
                 let blob = self.string()?;
-                let what = if t == ty::ZSET_ZIPLIST { ZSET_ZL } else { ZSET_LP };
+                let what = if t == ty::ZSET_ZIPLIST {
+                    ZSET_ZL
+                } else {
+                    ZSET_LP
+                };
                 let mut items = Vec::new();
                 collect(&blob, t == ty::ZSET_ZIPLIST, &mut items).map_err(|_| bad(what))?;
                 if items.len() % 2 != 0 {
@@ -590,7 +618,11 @@ impl<'a> Reader<'a> {
                         .filter(|s| !s.is_nan())
                         .ok_or(bad(what))?;
                     if z.score(&p[0]).is_some() {
-                        return Err(bad(if t == ty::ZSET_ZIPLIST { ZSET_ZL_DUP } else { ZSET_LP_DUP }));
+                        return Err(bad(if t == ty::ZSET_ZIPLIST {
+                            ZSET_ZL_DUP
+                        } else {
+                            ZSET_LP_DUP
+                        }));
                     }
                     z.insert(&p[0], s, lim.zset);
                 }
@@ -612,7 +644,11 @@ impl<'a> Reader<'a> {
                 let mut l = List::with_config(lim.list_fill, lim.list_depth);
                 let mut tmp = itoa::Buffer::new();
                 for _ in 0..nodes {
-                    let container = if t == ty::LIST_QUICKLIST_2 { self.len()? } else { QL_PACKED };
+                    let container = if t == ty::LIST_QUICKLIST_2 {
+                        self.len()?
+                    } else {
+                        QL_PACKED
+                    };
                     if container != QL_PLAIN && container != QL_PACKED {
                         return Err(bad(QUICKLIST));
                     }
@@ -721,7 +757,16 @@ mod tests {
 
     #[test]
     fn lengths_round_trip() {
-        for n in [0u64, 63, 64, 16383, 16384, u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX] {
+        for n in [
+            0u64,
+            63,
+            64,
+            16383,
+            16384,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             write_len(&mut out, n);
             assert_eq!(Reader::new(&out).len().unwrap(), n);
@@ -743,7 +788,8 @@ mod tests {
         h.set(b"a", b"1", lim().hash);
         assert_eq!(
             dump_payload(&Value::Hash(Box::new(h)), true),
-            b"\x10\x0c\x0c\x00\x00\x00\x02\x00\x81a\x02\x01\x01\xff\n\x00\x84\xa6\x93\xe8\xaa\x17\xe4\xdb"
+            b"\x10\x0c\x0c\x00\x00\x00\x02\x00\x81a\x02\x01\x01\xff\n\x00\
+              \x84\xa6\x93\xe8\xaa\x17\xe4\xdb"
                 .to_vec()
         );
         let mut z = ZSet::new();
@@ -752,7 +798,8 @@ mod tests {
         z.insert(b"c", -3.0, lim().zset);
         assert_eq!(
             dump_payload(&Value::ZSet(Box::new(z)), true),
-            b"\x11\x1a\x1a\x00\x00\x00\x06\x00\x81c\x02\xdf\xfd\x02\x81a\x02\x831.5\x04\x81b\x02\x02\x01\xff\n\x00\x88\xc4\xc00\xf0\xae\x82v"
+            b"\x11\x1a\x1a\x00\x00\x00\x06\x00\x81c\x02\xdf\xfd\x02\x81a\x02\x831.5\x04\
+              \x81b\x02\x02\x01\xff\n\x00\x88\xc4\xc00\xf0\xae\x82v"
                 .to_vec()
         );
         // LZF output as Redis's liblzf produces it.
@@ -760,7 +807,8 @@ mod tests {
         long.extend_from_slice(b"bcabcabcabcabc");
         assert_eq!(
             dump_payload(&Value::string(&long), true),
-            b"\x00\xc3\x0f@W\x01aa\xe0>\x00\x01bc\xe0\x01\x02\x01bc\n\x00\xc2\xf6]\xf1]osf".to_vec()
+            b"\x00\xc3\x0f@W\x01aa\xe0>\x00\x01bc\xe0\x01\x02\x01bc\n\x00\xc2\xf6]\xf1]osf"
+                .to_vec()
         );
     }
 
@@ -799,28 +847,40 @@ mod tests {
 
         let mut h = Hash::new();
         for i in 0..10 {
-            h.set(format!("f{i}").as_bytes(), format!("{i}").as_bytes(), lim().hash);
+            h.set(
+                format!("f{i}").as_bytes(),
+                format!("{i}").as_bytes(),
+                lim().hash,
+            );
         }
-        let Value::Hash(b) = round_trip(&Value::Hash(Box::new(h)), true) else { panic!() };
+        let Value::Hash(b) = round_trip(&Value::Hash(Box::new(h)), true) else {
+            panic!()
+        };
         assert_eq!(b.encoding_name(), "listpack");
         assert_eq!(b.get(b"f3"), Some(&b"3"[..]));
         let mut big = Hash::new();
         for i in 0..600 {
             big.set(format!("f{i}").as_bytes(), b"v", lim().hash);
         }
-        let Value::Hash(b) = round_trip(&Value::Hash(Box::new(big)), false) else { panic!() };
+        let Value::Hash(b) = round_trip(&Value::Hash(Box::new(big)), false) else {
+            panic!()
+        };
         assert_eq!((b.encoding_name(), b.len()), ("hashtable", 600));
 
         let mut s = Set::new();
         for x in [5i64, -3, 100000] {
             s.add(x.to_string().as_bytes(), 512);
         }
-        let Value::Set(b) = round_trip(&Value::Set(Box::new(s)), true) else { panic!() };
+        let Value::Set(b) = round_trip(&Value::Set(Box::new(s)), true) else {
+            panic!()
+        };
         assert!(b.is_intset() && b.contains(b"100000") && b.len() == 3);
         let mut s = Set::new_table();
         s.add(b"x", 512);
         s.add(b"y", 512);
-        let Value::Set(b) = round_trip(&Value::Set(Box::new(s)), true) else { panic!() };
+        let Value::Set(b) = round_trip(&Value::Set(Box::new(s)), true) else {
+            panic!()
+        };
         assert!(b.contains(b"x") && b.contains(b"y") && b.len() == 2);
 
         for n in [3usize, 300] {
@@ -829,7 +889,9 @@ mod tests {
                 z.insert(format!("m{i}").as_bytes(), i as f64 * 1.5 - 7.0, lim().zset);
             }
             z.insert(b"inf", f64::INFINITY, lim().zset);
-            let Value::ZSet(b) = round_trip(&Value::ZSet(Box::new(z)), true) else { panic!() };
+            let Value::ZSet(b) = round_trip(&Value::ZSet(Box::new(z)), true) else {
+                panic!()
+            };
             assert_eq!(b.len(), n + 1);
             assert_eq!(b.score(b"m2"), Some(-4.0));
             assert_eq!(b.score(b"inf"), Some(f64::INFINITY));

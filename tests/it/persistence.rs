@@ -19,11 +19,19 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Starts our server in `dir` and waits until it has loaded its file (PING answers PONG
 /// rather than LOADING).
 fn start_in(dir: &Path) -> Server {
-    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--enable-debug-command", "yes"]);
+    let srv = Server::with_args(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--enable-debug-command",
+        "yes",
+    ]);
     let mut c = srv.raw();
     let deadline = Instant::now() + Duration::from_secs(10);
     while c.call(&["PING"]) != Resp::Simple("PONG".into()) {
-        assert!(Instant::now() < deadline, "the server did not finish loading");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not finish loading"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     srv
@@ -31,7 +39,10 @@ fn start_in(dir: &Path) -> Server {
 
 fn ok(c: &mut Raw, words: &[&str]) {
     let r = c.call(words);
-    assert!(matches!(r, Resp::Simple(_) | Resp::Int(_)), "{words:?} -> {r:?}");
+    assert!(
+        matches!(r, Resp::Simple(_) | Resp::Int(_)),
+        "{words:?} -> {r:?}"
+    );
 }
 
 /// Fills the server with every type in every encoding, an expire and a second database.
@@ -62,7 +73,9 @@ fn digest(c: &mut Raw) -> Resp {
 }
 
 fn info_field(c: &mut Raw, field: &str) -> String {
-    let Resp::Bulk(b) = c.call(&["INFO", "persistence"]) else { panic!("INFO is a bulk") };
+    let Resp::Bulk(b) = c.call(&["INFO", "persistence"]) else {
+        panic!("INFO is a bulk")
+    };
     let text = String::from_utf8_lossy(&b).into_owned();
     let prefix = format!("{field}:");
     text.lines()
@@ -83,14 +96,23 @@ fn save_restart_and_reload_keep_the_dataset() {
         assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
         assert_eq!(c.call(&["DEBUG", "RELOAD"]), Resp::Simple("OK".into()));
         assert_eq!(digest(&mut c), want);
-        assert_eq!(c.call(&["OBJECT", "ENCODING", "intset"]), Resp::Bulk(b"intset".to_vec()));
-        assert_eq!(c.call(&["OBJECT", "ENCODING", "bigzset"]), Resp::Bulk(b"skiplist".to_vec()));
+        assert_eq!(
+            c.call(&["OBJECT", "ENCODING", "intset"]),
+            Resp::Bulk(b"intset".to_vec())
+        );
+        assert_eq!(
+            c.call(&["OBJECT", "ENCODING", "bigzset"]),
+            Resp::Bulk(b"skiplist".to_vec())
+        );
     }
     assert!(dir.join("dump.rdb").exists());
     let srv = start_in(&dir);
     let mut c = srv.raw();
     assert_eq!(digest(&mut c), want);
-    assert!(srv.log_text().contains("Done loading RDB, keys loaded: 14, keys expired: 0."));
+    assert!(
+        srv.log_text()
+            .contains("Done loading RDB, keys loaded: 14, keys expired: 0.")
+    );
     assert!(matches!(c.call(&["PTTL", "ttl"]), Resp::Int(n) if n > 900_000));
     assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "14");
     // redis-check-rdb (redis-tools) accepts the file, when it is installed.
@@ -116,7 +138,10 @@ fn bgsave_and_shutdown_save_write_the_file() {
         let mut c = srv.raw();
         fill(&mut c);
         want = digest(&mut c);
-        assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+        assert_eq!(
+            c.call(&["BGSAVE"]),
+            Resp::Simple("Background saving started".into())
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
             assert!(Instant::now() < deadline, "BGSAVE did not finish");
@@ -128,7 +153,10 @@ fn bgsave_and_shutdown_save_write_the_file() {
         // SHUTDOWN SAVE saves even without save points, then exits.
         c.send(b"SHUTDOWN SAVE\r\n");
         assert!(srv.wait_exit(), "the server did not exit");
-        assert!(srv.log_text().contains("Saving the final RDB snapshot before exiting."));
+        assert!(
+            srv.log_text()
+                .contains("Saving the final RDB snapshot before exiting.")
+        );
     }
     let srv = start_in(&dir);
     assert_eq!(digest(&mut srv.raw()), want);
@@ -149,9 +177,20 @@ fn a_corrupt_file_stops_the_start() {
     let n = data.len();
     data[n - 3] ^= 0xFF; // the checksum
     std::fs::write(&path, &data).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(crate::support::server_bin())
-        .args(["--port", &port.to_string(), "--save", "", "--dir", dir.to_str().unwrap()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -173,10 +212,26 @@ impl Redis {
             eprintln!("skipped: /usr/bin/redis-server is not installed");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("/usr/bin/redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--dir", dir.to_str().unwrap(), "--enable-debug-command", "yes"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().unwrap(),
+                "--enable-debug-command",
+                "yes",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -233,12 +288,7 @@ fn clients_get_loading_while_the_file_loads() {
         assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
     }
     // One millisecond a key: three seconds of loading.
-    let srv = Server::with_args(&[
-        "--dir",
-        dir.to_str().unwrap(),
-        "--key-load-delay",
-        "1000",
-    ]);
+    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--key-load-delay", "1000"]);
     let mut c = srv.raw();
     assert_eq!(
         c.call(&["GET", "key:1"]),
