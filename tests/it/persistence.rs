@@ -303,3 +303,32 @@ fn clients_get_loading_while_the_file_loads() {
     assert_eq!(info_field(&mut c, "loading"), "0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_failed_bgsave_stops_writes_until_a_save_succeeds() {
+    let dir = temp_dir("misconf");
+    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--save", "900 1"]);
+    let mut c = srv.raw();
+    ok(&mut c, &["SET", "k", "v"]);
+    // A directory where the file should go makes the final rename fail.
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let Resp::Error(e) = c.call(&["SET", "k", "w"]) else { panic!("SET was not refused") };
+    assert!(e.starts_with("MISCONF "), "{e}");
+    assert_eq!(c.call(&["GET", "k"]), Resp::Bulk(b"v".to_vec()));
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(c.call(&["SET", "k", "w"]), Resp::Simple("OK".into()));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
