@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::command::table::{Arg, ArgType};
+use crate::command::table::{Arg, ArgType, BeginSearch, FindKeys, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::persistence::file::{self, LoadOpts, SaveOpts, Sink};
 use crate::persistence::rdb::{self, Limits};
@@ -873,6 +873,11 @@ const KEY1: KeySpec = KeySpec::Range {
     last: 1,
     step: 1,
 };
+const KEY3: KeySpec = KeySpec::Range {
+    first: 3,
+    last: 3,
+    step: 1,
+};
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -916,6 +921,12 @@ pub const COMMANDS: &[Command] = &[
                 .since("5.0.0")
                 .optional(),
         ],
+        history: &[
+            ("3.0.0", "Added the `REPLACE` modifier."),
+            ("5.0.0", "Added the `ABSTTL` modifier."),
+            ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+        ],
+        key_specs: &[KeySpecDef::index(1, kf::OW | kf::UPDATE)],
         ..Command::new("restore", -4, WRITE | DENYOOM, restore)
     },
     Command {
@@ -929,6 +940,66 @@ pub const COMMANDS: &[Command] = &[
         tips: &["nondeterministic_output"],
         // The keys come at 3 or after KEYS: the command holds every shard (it blocks like
         // Redis's, for at most its timeout).
+        keys: KEY3,
+        history: &[
+            ("3.0.0", "Added the `COPY` and `REPLACE` options."),
+            ("3.0.6", "Added the `KEYS` option."),
+            ("4.0.7", "Added the `AUTH` option."),
+            ("6.0.0", "Added the `AUTH2` option."),
+        ],
+        args: &[
+            Arg::new("host", ArgType::String),
+            Arg::new("port", ArgType::Integer),
+            Arg::one_of(
+                "key_or_empty_string",
+                &[Arg::key("key", 0), Arg::pure("empty_string", "")],
+            ),
+            Arg::new("destination-db", ArgType::Integer),
+            Arg::new("timeout", ArgType::Integer),
+            Arg::pure("copy", "COPY").since("3.0.0").optional(),
+            Arg::pure("replace", "REPLACE").since("3.0.0").optional(),
+            Arg::one_of(
+                "authentication",
+                &[
+                    Arg::new("password", ArgType::String)
+                        .token("AUTH")
+                        .since("4.0.7")
+                        .optional(),
+                    Arg::block(
+                        "username_password",
+                        &[
+                            Arg::new("username", ArgType::String),
+                            Arg::new("password", ArgType::String),
+                        ],
+                    )
+                    .token("AUTH2")
+                    .since("6.0.0")
+                    .optional(),
+                ],
+            )
+            .optional(),
+            Arg::key("key", 1)
+                .token("KEYS")
+                .since("3.0.6")
+                .optional()
+                .multiple(),
+        ],
+        key_specs: &[
+            KeySpecDef::index(3, kf::RW | kf::ACCESS | kf::DELETE),
+            KeySpecDef {
+                flags: kf::RW | kf::ACCESS | kf::DELETE | kf::INCOMPLETE,
+                begin: BeginSearch::Keyword {
+                    keyword: "KEYS",
+                    startfrom: -2,
+                },
+                find: FindKeys::Range {
+                    lastkey: -1,
+                    keystep: 1,
+                    limit: 0,
+                },
+                notes: "",
+            },
+        ],
         ..Command::new("migrate", -6, WRITE | ALL_SHARDS | MOVABLE_KEYS, migrate)
     },
     Command {
@@ -948,6 +1019,7 @@ pub const COMMANDS: &[Command] = &[
         summary: "Asynchronously save the dataset to disk",
         complexity: "O(1)",
         acl: &["admin", "dangerous"],
+        history: &[("3.2.2", "Added the `SCHEDULE` option.")],
         args: &[Arg::pure("schedule", "SCHEDULE").since("3.2.2").optional()],
         ..Command::new("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, bgsave)
     },
