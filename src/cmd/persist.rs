@@ -447,15 +447,20 @@ pub fn debug_reload(ctx: &mut Ctx, merge: bool, noflush: bool, nosave: bool) {
     if !nosave && !save_keyspace(ctx.server, &mut ctx.ks) {
         return ctx.out.error(errors::ERR);
     }
+    // Neither emptying nor loading is a change to save: the file holds the dataset.
+    let dirty = ctx.ks.dirty;
     if !noflush {
         for db in 0..ctx.server.store.databases() {
             drop(ctx.ks.flush_db(db));
         }
     }
-    let dirty = ctx.ks.dirty;
     match load_into(ctx.server, &mut ctx.ks, merge) {
-        Ok(_) => {
-            // Loading is not a change to save.
+        Ok(false) => {
+            ctx.ks.dirty = dirty;
+            tracing::warn!("Failed loading the RDB file: it does not exist");
+            ctx.out.error(errors::DEBUG_RELOAD_FAILED);
+        }
+        Ok(true) => {
             ctx.ks.dirty = dirty;
             tracing::info!("DB reloaded by DEBUG RELOAD");
             ctx.out.ok();

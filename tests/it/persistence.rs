@@ -96,6 +96,7 @@ fn save_restart_and_reload_keep_the_dataset() {
         assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
         assert_eq!(c.call(&["DEBUG", "RELOAD"]), Resp::Simple("OK".into()));
         assert_eq!(digest(&mut c), want);
+        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
         assert_eq!(
             c.call(&["OBJECT", "ENCODING", "intset"]),
             Resp::Bulk(b"intset".to_vec())
