@@ -302,10 +302,10 @@ impl std::fmt::Display for LoadFail {
                 "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now.\n\
                  Internal error in RDB reading offset 0, function at rdb.c:0 -> RDB CRC error"
             ),
-            LoadFail::TooManyDbs(n) => write!(
+            LoadFail::TooManyDbs(n) => writeln!(
                 f,
                 "FATAL: Data file was created with a Redis server configured to handle more \
-                 than {n} databases. Exiting\n"
+                 than {n} databases. Exiting"
             ),
             LoadFail::Duplicate(k, db) => {
                 write!(
@@ -390,18 +390,18 @@ pub fn load(
                 expire = Some(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000);
             }
             op::FREQ => freq = Some(r.u8().map_err(|e| corrupt(&r, e))?),
-            op::IDLE => idle = Some(r.len().map_err(|e| corrupt(&r, e))?),
+            op::IDLE => idle = Some(r.length().map_err(|e| corrupt(&r, e))?),
             op::EOF => break,
             op::SELECTDB => {
-                let n = r.len().map_err(|e| corrupt(&r, e))?;
+                let n = r.length().map_err(|e| corrupt(&r, e))?;
                 if n >= dbs as u64 {
                     return Err(LoadFail::TooManyDbs(dbs));
                 }
                 db = n as usize;
             }
             op::RESIZEDB => {
-                r.len().map_err(|e| corrupt(&r, e))?;
-                r.len().map_err(|e| corrupt(&r, e))?;
+                r.length().map_err(|e| corrupt(&r, e))?;
+                r.length().map_err(|e| corrupt(&r, e))?;
             }
             op::AUX => {
                 let k = r.string().map_err(|e| corrupt(&r, e))?;

@@ -390,7 +390,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a length; `Err` for a string encoding marker where a length must be.
-    pub fn len(&mut self) -> Res<u64> {
+    pub fn length(&mut self) -> Res<u64> {
         match self.len_or_enc()? {
             (n, false) => Ok(n),
             _ => Err(LoadError::Corrupt("unexpected string encoding")),
@@ -437,8 +437,8 @@ impl<'a> Reader<'a> {
             1 => int(self.bytes(2)?),
             2 => int(self.bytes(4)?),
             3 => {
-                let clen = self.len()?;
-                let len = self.len()?;
+                let clen = self.length()?;
+                let len = self.length()?;
                 let data = self.bytes(clen)?;
                 // LZF expands at most about 90-fold; a larger claim is a lie, refused before
                 // anything is allocated for it.
@@ -488,7 +488,7 @@ impl<'a> Reader<'a> {
         match t {
             ty::STRING => Ok(Value::string(&self.string()?)),
             ty::LIST => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut l = List::with_config(lim.list_fill, lim.list_depth);
                 for _ in 0..n {
                     l.push(&self.string()?, false);
@@ -496,7 +496,7 @@ impl<'a> Reader<'a> {
                 non_empty(Value::List(Box::new(l)), n)
             }
             ty::SET => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut s = if n <= lim.set_max_intset {
                     Set::new()
                 } else {
@@ -510,7 +510,7 @@ impl<'a> Reader<'a> {
                 non_empty(Value::Set(Box::new(s)), n)
             }
             ty::ZSET | ty::ZSET_2 => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut z = ZSet::with_hint(n.min(u32::MAX as u64) as usize, 0, lim.zset);
                 for _ in 0..n {
                     let m = self.string()?;
@@ -530,7 +530,7 @@ impl<'a> Reader<'a> {
                 non_empty(Value::ZSet(Box::new(z)), n)
             }
             ty::HASH => {
-                let n = self.len()?;
+                let n = self.length()?;
                 let mut h = Hash::new();
                 for _ in 0..n {
                     let f = self.string()?;
@@ -640,12 +640,12 @@ impl<'a> Reader<'a> {
                 non_empty(Value::List(Box::new(l)), n as u64)
             }
             ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => {
-                let nodes = self.len()?;
+                let nodes = self.length()?;
                 let mut l = List::with_config(lim.list_fill, lim.list_depth);
                 let mut tmp = itoa::Buffer::new();
                 for _ in 0..nodes {
                     let container = if t == ty::LIST_QUICKLIST_2 {
-                        self.len()?
+                        self.length()?
                     } else {
                         QL_PACKED
                     };
@@ -769,7 +769,7 @@ mod tests {
         ] {
             let mut out = Vec::new();
             write_len(&mut out, n);
-            assert_eq!(Reader::new(&out).len().unwrap(), n);
+            assert_eq!(Reader::new(&out).length().unwrap(), n);
         }
     }
 
