@@ -309,17 +309,15 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
 
 /// FLUSHALL's persistence part: cancels a running background save (without waiting: this
 /// command holds every shard, which the save's walk may need) and, when save points exist,
-/// saves the now empty dataset; the flush then counts as one change, as in Redis.
+/// saves the now empty dataset, after which nothing is left to save (Redis 7.0 leaves the
+/// change counter at 0).
 pub fn after_flushall(ctx: &mut Ctx) {
     let p = &ctx.server.persist;
     if p.bgsave_in_progress.load(Ordering::Acquire) {
         p.bgsave_cancel.store(true, Ordering::Relaxed);
     }
-    if has_save_points(ctx.server) {
-        let before = ctx.ks.dirty;
-        if save_keyspace(ctx.server, &mut ctx.ks) && before > 0 {
-            ctx.ks.dirty = 1;
-        }
+    if has_save_points(ctx.server) && save_keyspace(ctx.server, &mut ctx.ks) {
+        ctx.ks.dirty = 0;
     }
 }
 
