@@ -214,12 +214,14 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
                 }
                 Err(e) => {
                     if p.bgsave_cancel.load(Ordering::Relaxed) {
+                        // Stopped on purpose (Redis kills its child with SIGUSR1): not a
+                        // failure, so the status stays and writes are not refused.
                         tracing::warn!("Background saving terminated by signal 10");
                     } else {
                         tracing::warn!("Write error saving DB on disk: {e}");
                         tracing::warn!("Background saving error");
+                        p.last_bgsave_ok.store(false, Ordering::Relaxed);
                     }
-                    p.last_bgsave_ok.store(false, Ordering::Relaxed);
                 }
             }
             p.bgsave_in_progress.store(false, Ordering::Release);

@@ -270,6 +270,9 @@ pub struct Loaded {
     pub expired: u64,
     /// Empty aggregates skipped.
     pub empty: u64,
+    /// Where the RDB image ended (after its checksum): an AOF with an RDB preamble goes on
+    /// from there.
+    pub end: usize,
 }
 
 /// Why loading failed.
@@ -467,6 +470,7 @@ pub fn load(
             }
         }
     }
+    out.end = r.pos;
     Ok(out)
 }
 
@@ -570,7 +574,7 @@ mod tests {
         assert_eq!(&data[..9], b"REDIS0010");
         let back = Store::new(4);
         let l = load_into(&back, &data, &load_opts()).unwrap();
-        assert_eq!((l.keys, l.expired), (3, 1));
+        assert_eq!((l.keys, l.expired, l.end), (3, 1, data.len()));
         let mut ks = back.lock_all(2, crate::util::now_ms());
         assert!(ks.get(b"other-db").is_some());
         ks.db = 0;
