@@ -445,11 +445,8 @@ impl<'a> Reader<'a> {
                 if len == 0 || len > clen.saturating_mul(100) + 64 {
                     return Err(LoadError::Corrupt("bad LZF length"));
                 }
-                let out = lzf::decompress(data, len as usize)
-                    .map_err(|_| LoadError::Corrupt("invalid LZF data"))?;
-                if out.len() as u64 != len {
-                    return Err(LoadError::Corrupt("invalid LZF data"));
-                }
+                let out = lzf_expand(data, len as usize)
+                    .ok_or(LoadError::Corrupt("Invalid LZF compressed string"))?;
                 return Ok(Cow::Owned(out));
             }
             _ => return Err(LoadError::Corrupt("unknown string encoding")),
@@ -703,6 +700,48 @@ fn bad(what: &'static str) -> LoadError {
     LoadError::Corrupt(what)
 }
 
+/// Expands LZF data that must give exactly `want` bytes. Written here rather than taken from
+/// the `lzf` crate (which compresses for us) because its decompressor allocates the declared
+/// size up front, and in a payload that size is whatever the sender claims: this one grows the
+/// output only as the data really expands, so a lie costs no more than the data it came with.
+fn lzf_expand(data: &[u8], want: usize) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::with_capacity(want.min(data.len().saturating_mul(4) + 64));
+    let mut i = 0;
+    while i < data.len() {
+        let ctrl = data[i] as usize;
+        i += 1;
+        if ctrl < 32 {
+            // A literal run of ctrl + 1 bytes.
+            let run = data.get(i..i + ctrl + 1)?;
+            if out.len() + run.len() > want {
+                return None;
+            }
+            out.extend_from_slice(run);
+            i += ctrl + 1;
+        } else {
+            // A back reference: length (3 bits, or 7 + one more byte) and a 13-bit offset.
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += *data.get(i)? as usize;
+                i += 1;
+            }
+            let back = ((ctrl & 0x1f) << 8) + *data.get(i)? as usize + 1;
+            i += 1;
+            len += 2;
+            if back > out.len() || out.len() + len > want {
+                return None;
+            }
+            let from = out.len() - back;
+            // Byte by byte: the source may overlap what is being written (a repeating run).
+            for k in 0..len {
+                let b = out[from + k];
+                out.push(b);
+            }
+        }
+    }
+    (out.len() == want).then_some(out)
+}
+
 /// Collects the elements of a listpack (or ziplist) as owned strings.
 fn collect(blob: &[u8], ziplist: bool, out: &mut Vec<Vec<u8>>) -> Result<(), Corrupt> {
     let mut tmp = itoa::Buffer::new();
@@ -937,6 +976,24 @@ mod tests {
             bad[last] ^= 1;
             assert!(verify_payload(&bad, false).is_none());
             assert!(verify_payload(&bad, true).is_some());
+        }
+    }
+
+    #[test]
+    fn lzf_expands_what_the_crate_compresses() {
+        for input in [
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_vec(),
+            (0..5000u32).flat_map(|i| (i % 97).to_le_bytes()).collect::<Vec<u8>>(),
+            b"abcabcabcabcabcabcabcabcxyzxyzxyzxyz0123456789abcabcabc".repeat(40),
+        ] {
+            let c = lzf::compress(&input).unwrap();
+            assert_eq!(lzf_expand(&c, input.len()).unwrap(), input);
+            // A wrong expected size, and every truncation, are refused.
+            assert!(lzf_expand(&c, input.len() + 1).is_none());
+            assert!(lzf_expand(&c, input.len() - 1).is_none());
+            for n in 0..c.len() {
+                assert!(lzf_expand(&c[..n], input.len()).is_none());
+            }
         }
     }
 
