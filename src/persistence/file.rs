@@ -623,6 +623,19 @@ mod tests {
     }
 
     #[test]
+    fn flipped_bytes_never_panic() {
+        let data = image(&filled(), opts());
+        let lax = LoadOpts { checksum: false, ..load_opts() };
+        for i in 9..data.len() {
+            for bit in [0, 3, 7] {
+                let mut c = data.clone();
+                c[i] ^= 1 << bit;
+                let _ = load_into(&Store::new(4), &c, &lax);
+            }
+        }
+    }
+
+    #[test]
     fn access_information_is_saved_when_the_policy_asks() {
         crate::store::update_lru_clock();
         let store = Store::new(1);
