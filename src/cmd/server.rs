@@ -175,9 +175,10 @@ fn reply_command_info(out: &mut Reply, table: &Table, idx: usize) {
 fn reply_args(out: &mut Reply, args: &[Arg]) {
     out.array(args.len());
     for a in args {
+        let has_token = !a.token.is_empty() || matches!(a.kind, ArgType::PureToken);
         let len = 2
             + (a.key_spec_index >= 0) as usize
-            + !a.token.is_empty() as usize
+            + has_token as usize
             + !a.summary.is_empty() as usize
             + !a.since.is_empty() as usize
             + !a.deprecated_since.is_empty() as usize
@@ -192,8 +193,12 @@ fn reply_args(out: &mut Reply, args: &[Arg]) {
             out.bulk(b"key_spec_index");
             out.int(a.key_spec_index as i64);
         }
+        // A pure token always shows its token, even the empty one (MIGRATE's `""` key).
+        if has_token {
+            out.bulk(b"token");
+            out.bulk(a.token.as_bytes());
+        }
         for (field, value) in [
-            ("token", a.token),
             ("summary", a.summary),
             ("since", a.since),
             ("deprecated_since", a.deprecated_since),
