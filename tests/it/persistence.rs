@@ -288,8 +288,16 @@ fn clients_get_loading_while_the_file_loads() {
         ok(&mut c, &["DEBUG", "POPULATE", "3000"]);
         assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
     }
-    // One millisecond a key: three seconds of loading.
-    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--key-load-delay", "1000"]);
+    // One millisecond a key: three seconds of loading. (Redis serves clients every
+    // `loading-process-events-interval-bytes` of the file; we serve them all along.)
+    let srv = Server::with_args(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-load-delay",
+        "1000",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
     let mut c = srv.raw();
     assert_eq!(
         c.call(&["GET", "key:1"]),
