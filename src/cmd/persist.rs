@@ -151,9 +151,11 @@ impl<W: std::io::Write + Send> Sink for FileSink<'_, W> {
     }
 }
 
-/// Walks a store one shard at a time: the shard's live entries are copied under its lock, then
+/// Walks a store one shard at a time: the shard's entries are copied under its lock, then
 /// written with the lock released, so a slow save (`rdb-key-save-delay`) does not hold clients
-/// up and each shard is saved as of one instant.
+/// up and each shard is saved as of one instant. The copies cost up to one shard's data (about
+/// 1/16 of the dataset) at a time. Not a point-in-time image of the whole keyspace: that is
+/// what the snapshot walk brings.
 // interim: replaced by Store::snapshot at merge
 fn walk_copies(server: &Server, sink: &dyn Sink) {
     for i in 0..SHARDS {

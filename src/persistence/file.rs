@@ -230,17 +230,6 @@ pub fn write_keyspace(
     Ok(())
 }
 
-/// Walks a store one shard at a time, calling `sink` for every key.
-// interim: replaced by Store::snapshot at merge
-pub fn walk_store(store: &crate::store::Store, sink: &dyn Sink) {
-    for i in 0..SHARDS {
-        let shard = store.shard(i);
-        for (db, d) in shard.dbs.iter().enumerate() {
-            d.dict.for_each(|e| sink.key(db, e));
-        }
-    }
-}
-
 // ---- loading ----
 
 /// How a file is loaded.
