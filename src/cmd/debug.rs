@@ -218,50 +218,12 @@ fn stored<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a crate::store::entry::E
 
 // ---- DEBUG OBJECT helpers ----
 
-/// Bytes an RDB file spends on a length.
-fn rdb_len_size(len: u64) -> usize {
-    match len {
-        0..=63 => 1,
-        64..=16383 => 2,
-        16384..=0xFFFF_FFFF => 5,
-        _ => 9,
-    }
-}
-
-/// Bytes an RDB file spends on an integer it can store as one (8, 16 or 32 bits), if it can.
-fn rdb_int_size(n: i64) -> Option<usize> {
-    if (-128..=127).contains(&n) {
-        Some(2)
-    } else if (-32768..=32767).contains(&n) {
-        Some(3)
-    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&n) {
-        Some(5)
-    } else {
-        None
-    }
-}
-
-/// Returns the bytes a value takes in an RDB file (DEBUG OBJECT's `serializedlength`), with
-/// Redis's integer encodings. LZF compression of long strings is not counted.
-fn serialized_length(v: &Value) -> usize {
-    let mut tmp = itoa::Buffer::new();
-    match v {
-        Value::Int(n) => rdb_int_size(*n).unwrap_or_else(|| {
-            let len = tmp.format(*n).len();
-            rdb_len_size(len as u64) + len
-        }),
-        Value::Small(_) | Value::Str(_) | Value::Raw(_) => {
-            let b = v.str_bytes(&mut tmp).unwrap_or_default();
-            if b.len() <= 11
-                && let Some(size) = parse_i64_strict(b).and_then(rdb_int_size)
-            {
-                return size;
-            }
-            rdb_len_size(b.len() as u64) + b.len()
-        }
-        // Aggregates: counted with their RDB encodings (issue 6); an estimate until then.
-        Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => v.heap_size(),
-    }
+/// Returns the bytes a value takes in an RDB file (DEBUG OBJECT's `serializedlength`): its
+/// real serialization, LZF included when `compress` (`rdbcompression`), as Redis measures it.
+fn serialized_length(v: &Value, compress: bool) -> usize {
+    let mut buf = Vec::new();
+    crate::persistence::rdb::write_body(&mut buf, v, compress);
+    buf.len()
 }
 
 /// Redis shares the objects of small integers; OBJECT and DEBUG report their refcount as
@@ -313,6 +275,8 @@ fn positive(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
 
 /// DEBUG OBJECT key
 fn object(ctx: &mut Ctx, key: &[u8]) {
+    let compress =
+        ctx.server.config.read().get_by_name(b"rdbcompression").is_some_and(|v| v == b"yes");
     let Some(e) = stored(ctx, key) else {
         return ctx.out.error(errors::NO_SUCH_KEY);
     };
@@ -322,7 +286,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
         v as *const Value,
         refcount(v),
         v.encoding_name(),
-        serialized_length(v),
+        serialized_length(v, compress),
         e.clock(),
         crate::store::idle_seconds(e.clock())
     );
@@ -745,13 +709,16 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
         (b"mallctl", 3..) => mallctl(ctx, argv, false),
         (b"mallctl-str", 3..) => mallctl(ctx, argv, true),
         (b"reload", _) => {
+            let (mut merge, mut noflush, mut nosave) = (false, false, false);
             for opt in &argv[2..] {
-                let o = opt.to_ascii_lowercase();
-                if !matches!(o.as_slice(), b"merge" | b"noflush" | b"nosave") {
-                    return ctx.out.error(errors::DEBUG_RELOAD_OPTIONS);
+                match opt.to_ascii_lowercase().as_slice() {
+                    b"merge" => merge = true,
+                    b"noflush" => noflush = true,
+                    b"nosave" => nosave = true,
+                    _ => return ctx.out.error(errors::DEBUG_RELOAD_OPTIONS),
                 }
             }
-            ctx.out.error(errors::NO_PERSISTENCE);
+            super::persist::debug_reload(ctx, merge, noflush, nosave);
         }
         (b"loadaof", 2) => crate::persistence::aof::load::debug_loadaof(ctx),
         (b"set-skip-checksum-validation", 3) => {
@@ -916,7 +883,9 @@ mod tests {
         let R::Simple(line) = h.run(&["DEBUG", "OBJECT", "s"]) else { panic!() };
         assert!(line.contains("refcount:2147483647 encoding:int serializedlength:2 "));
         assert_eq!(h.run(&["DEBUG", "OBJECT", "nokey"]), R::Error("ERR no such key".into()));
-        assert_eq!(serialized_length(&Value::string(&[b'x'; 100])), 102);
+        assert_eq!(serialized_length(&Value::string(&[b'x'; 100]), false), 102);
+        // Compressed as an RDB file would hold it.
+        assert!(serialized_length(&Value::string(&[b'x'; 100]), true) < 20);
     }
 
     #[test]
@@ -1000,7 +969,6 @@ mod tests {
             h.run(&["DEBUG", "RELOAD", "bad"]),
             R::Error(errors::DEBUG_RELOAD_OPTIONS.into())
         );
-        assert_eq!(h.run(&["DEBUG", "RELOAD"]), R::Error(errors::NO_PERSISTENCE.into()));
         assert_eq!(
             h.run(&["DEBUG", "JMAP"]),
             R::Error(

@@ -416,6 +416,9 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     free_flushed(all, lazy);
     ctx.force_propagation();
+    // Persistence: a running BGSAVE is abandoned and, with save points, the empty dataset is
+    // saved at once, as Redis's FLUSHALL does.
+    super::persist::after_flushall(ctx);
     ctx.out.ok();
 }
 
@@ -1064,7 +1067,9 @@ mod tests {
 
     impl T {
         fn new() -> T {
-            let server = Server::new(Config::default(), crate::cmd::FAMILIES);
+            // No save points: FLUSHALL would write an RDB file into the working directory.
+            let cfg = Config { save: String::new(), ..Config::default() };
+            let server = Server::new(cfg, crate::cmd::FAMILIES);
             let info = Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "x".into(), -1, false));
             T { server, client: Client::new(info, true) }
         }

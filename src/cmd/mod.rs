@@ -11,6 +11,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -29,6 +30,7 @@ pub const FAMILIES: &[&[Command]] = &[
     set::COMMANDS,
     zset::COMMANDS,
     keys::COMMANDS,
+    persist::COMMANDS,
     sort::COMMANDS,
     multi::COMMANDS,
     connection::COMMANDS,

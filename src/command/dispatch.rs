@@ -205,6 +205,25 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         }
         return reject(client, out, errors::OOM);
     }
+    // Persistence: writes (and PING) are refused while the last background save failed and
+    // `stop-writes-on-bgsave-error` is on, as Redis's MISCONF gate.
+    let writes = cmd.flags & flags::WRITE != 0
+        || cmd.name == "ping"
+        || (in_multi
+            && cmd.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| m.cmd_flags & flags::WRITE != 0));
+    if writes && crate::cmd::persist::writes_refused(server) {
+        if in_multi && cmd.name == "exec" {
+            client.discard_multi();
+            crate::cmd::multi::forget(server, client);
+            return reject(client, out, &crate::cmd::multi::exec_abort_error(errors::MISCONF));
+        }
+        return reject(client, out, errors::MISCONF);
+    }
+    // Persistence: while the RDB file loads, only LOADING-flagged commands run.
+    if cmd.flags & flags::LOADING == 0 && server.persist.loading.load(Ordering::Acquire) {
+        return reject(client, out, errors::LOADING);
+    }
     // RESP2 subscribed mode: replies and messages share one stream, so only the commands
     // whose replies look like messages may run.
     if client.pubsub.is_some()

@@ -28,9 +28,15 @@ impl Default for Harness {
 }
 
 impl Harness {
-    /// A server with the default config plus debug commands enabled.
+    /// A server with the default config plus debug commands enabled, and no save points, so
+    /// that no in-process test writes an RDB file into the working directory (FLUSHALL and
+    /// SHUTDOWN save when save points exist).
     pub fn new() -> Harness {
-        Harness::with_config(Config { enable_debug_command: "yes".into(), ..Config::default() })
+        Harness::with_config(Config {
+            enable_debug_command: "yes".into(),
+            save: String::new(),
+            ..Config::default()
+        })
     }
 
     pub fn with_config(cfg: Config) -> Harness {

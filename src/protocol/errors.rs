@@ -54,6 +54,23 @@ pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
 pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 
+// ---- persistence (cmd/persist.rs) ----
+pub const ERR: &str = "ERR";
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+pub const RESTORE_TTL: &str = "ERR Invalid TTL value, must be >= 0";
+pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
+pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+pub const DUMP_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+pub const MIGRATE_KEYS_EMPTY: &str = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";
+pub const MIGRATE_READING: &str = "IOERR error or timeout reading to target instance";
+pub const MIGRATE_WRITING: &str = "IOERR error or timeout writing to target instance";
+pub const DEBUG_RELOAD_FAILED: &str = "ERR Error trying to load the RDB dump, check server logs.";
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 // ---- blocking commands (cmd/blocking.rs) ----
 pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 

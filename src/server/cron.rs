@@ -91,6 +91,28 @@ pub async fn run(server: Arc<Server>) {
         super::info::cron_tick(&server);
         crate::persistence::aof::rewrite::check_auto(&server);
         close_idle_clients(&server);
+        // Save points and scheduled BGSAVEs; a shutdown a signal asked for.
+        crate::cmd::persist::cron(&server);
+        if server.persist.shutdown_asap.load(Ordering::Acquire) {
+            let srv = server.clone();
+            let ok = tokio::task::spawn_blocking(move || {
+                tracing::warn!("User requested shutdown...");
+                crate::cmd::persist::prepare_shutdown(&srv, false, false)
+            })
+            .await
+            .unwrap_or(false);
+            // SHUTDOWN ABORT may have cleared the request while the save ran.
+            if server.persist.shutdown_asap.swap(false, Ordering::AcqRel) {
+                if ok {
+                    server.request_shutdown();
+                    return;
+                }
+                tracing::warn!(
+                    "SIGTERM received but errors trying to shut down the server, check the logs \
+                     for more information"
+                );
+            }
+        }
     }
 }
 

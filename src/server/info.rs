@@ -634,8 +634,15 @@ fn section_persistence(server: &Server, out: &mut String) {
     let a = &aof.stats;
     let ok = |b: bool| if b { "ok" } else { "err" };
     out.push_str("# Persistence\r\n");
+    let p = &server.persist;
+    let bg = p.bgsave_in_progress.load(Ordering::Relaxed);
+    let bg_secs = if bg {
+        (crate::util::now_ms() - p.bgsave_started_ms.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
     fields!(out,
-        "loading" => 0,
+        "loading" => p.loading.load(Ordering::Relaxed) as u8,
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
@@ -644,15 +651,15 @@ fn section_persistence(server: &Server, out: &mut String) {
         "current_save_keys_processed" => 0,
         "current_save_keys_total" => 0,
         "rdb_changes_since_last_save" => server.stats.dirty.load(Ordering::Relaxed),
-        "rdb_bgsave_in_progress" => 0,
+        "rdb_bgsave_in_progress" => bg as u8,
         "rdb_last_save_time" => server.lastsave.load(Ordering::Relaxed),
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "rdb_last_bgsave_status" => if p.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+        "rdb_last_bgsave_time_sec" => p.last_bgsave_secs.load(Ordering::Relaxed),
+        "rdb_current_bgsave_time_sec" => bg_secs,
+        "rdb_saves" => p.saves.load(Ordering::Relaxed),
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
+        "rdb_last_load_keys_expired" => p.last_load_expired.load(Ordering::Relaxed),
+        "rdb_last_load_keys_loaded" => p.last_load_keys.load(Ordering::Relaxed),
         "aof_enabled" => aof.is_on() as u8,
         "aof_rewrite_in_progress" => a.rewrite_in_progress.load(Ordering::Relaxed) as u8,
         "aof_rewrite_scheduled" => a.rewrite_scheduled.load(Ordering::Relaxed) as u8,
@@ -674,6 +681,26 @@ fn section_persistence(server: &Server, out: &mut String) {
             "aof_buffer_length" => aof.buffered(),
             "aof_pending_bio_fsync" => 0,
             "aof_delayed_fsync" => a.delayed_fsync.load(Ordering::Relaxed),
+        );
+    }
+    if p.loading.load(Ordering::Relaxed) {
+        let start = p.loading_start.load(Ordering::Relaxed);
+        let total = p.loading_total.load(Ordering::Relaxed);
+        let loaded = p.loading_loaded.load(Ordering::Relaxed);
+        let perc = if total > 0 { loaded as f64 * 100.0 / total as f64 } else { 0.0 };
+        let elapsed = crate::util::now_ms() / 1000 - start;
+        let eta = if elapsed > 0 && loaded > 0 {
+            ((total.saturating_sub(loaded)) as f64 / (loaded as f64 / elapsed as f64)) as i64
+        } else {
+            1
+        };
+        fields!(out,
+            "loading_start_time" => start,
+            "loading_total_bytes" => total,
+            "loading_rdb_used_mem" => 0,
+            "loading_loaded_bytes" => loaded,
+            "loading_loaded_perc" => format!("{perc:.2}"),
+            "loading_eta_seconds" => eta,
         );
     }
 }
@@ -722,7 +749,7 @@ fn section_stats(server: &Server, out: &mut String) {
         "pubsubshard_channels" => server.pubsub.count(Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => server.aof.stats.forks.load(Ordering::Relaxed),
-        "migrate_cached_sockets" => 0,
+        "migrate_cached_sockets" => server.persist.migrate.lock().len(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,
         "active_defrag_misses" => 0,

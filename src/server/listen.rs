@@ -57,6 +57,14 @@ pub struct Listeners {
     unix_path: Mutex<Option<String>>,
 }
 
+impl Listeners {
+    /// Returns the server these listeners serve, once serving (for work that must outlive a
+    /// command, such as BGSAVE's thread).
+    pub fn server(&self) -> Option<Arc<Server>> {
+        self.server.get().and_then(Weak::upgrade)
+    }
+}
+
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners").field("tcp", &self.tcp.lock().len()).finish()
@@ -293,9 +301,15 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     crate::config::process::create_pid_file(&server.config.read());
     crate::logging::banner(&server);
     tracing::warn!("Server initialized");
-    // Persistence hook: the AOF is loaded (and opened) before any client is served.
+    // Persistence hook: the AOF is loaded (and opened) before any client is served. With the
+    // AOF on, the RDB file is not loaded at all, as in Redis.
     if !crate::persistence::aof::boot(&server) {
         return 1;
+    }
+    let load_rdb = !crate::persistence::aof::Settings::read(&server).enabled;
+    // Clients that connect while the RDB file loads are answered LOADING (persistence).
+    if load_rdb && crate::cmd::persist::rdb_path(&server).exists() {
+        server.persist.loading.store(true, Ordering::Release);
     }
     start_tcp(&server, socks);
     *server.listeners.bound.lock() = Some((bind, port));
@@ -304,6 +318,14 @@ pub async fn serve(server: Arc<Server>) -> i32 {
     {
         *server.listeners.unix_path.lock() = Some(path.clone());
         tokio::spawn(accept_unix(server.clone(), l, path));
+    }
+    if load_rdb {
+        let srv = server.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || crate::cmd::persist::load_at_startup(&srv)).await;
+        if !loaded.unwrap_or(false) {
+            return 1;
+        }
     }
     tokio::spawn(super::cron::run(server.clone()));
     tokio::spawn(signals(server.clone()));
@@ -351,9 +373,16 @@ async fn signals(server: Arc<Server>) {
             tracing::warn!("You insist... exiting now.");
             std::process::exit(1);
         }
+        let asap = &server.persist.shutdown_asap;
+        if name == "SIGINT" && asap.load(Ordering::Acquire) {
+            // A second SIGINT while the first one's shutdown (and final save) is pending.
+            tracing::warn!("You insist... exiting now.");
+            crate::cmd::persist::remove_temp_file(&server);
+            std::process::exit(1);
+        }
         tracing::warn!("Received {name} scheduling shutdown...");
-        tracing::warn!("User requested shutdown...");
-        server.request_shutdown();
+        // The cron carries it out (with the final save), so SHUTDOWN ABORT can cancel it.
+        asap.store(true, Ordering::Release);
     }
 }
 

@@ -111,6 +111,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// The append-only file (`persistence::aof`).
     pub aof: Arc<crate::persistence::aof::Aof>,
+    /// RDB save/load state (persistence).
+    pub persist: crate::persistence::State,
 }
 
 impl Server {
@@ -144,6 +146,7 @@ impl Server {
             pubsub: pubsub::PubSub::default(),
             tracking: tracking::Tracking::default(),
             aof: Arc::default(),
+            persist: crate::persistence::State::default(),
         }
     }
 

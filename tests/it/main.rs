@@ -16,6 +16,7 @@ mod keys;
 mod list;
 mod multi;
 mod notify;
+mod persistence;
 mod protocol;
 mod pubsub;
 mod set;

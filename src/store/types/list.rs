@@ -812,6 +812,34 @@ impl List {
         }
     }
 
+    /// Calls `f` with each node, head first, as RDB saves it: a plain node's element, or the
+    /// elements of a packed node (expanded from LZF when compressed). For persistence.
+    pub fn for_each_node<'a>(&'a self, mut f: impl FnMut(crate::persistence::rdb::Node<'a>)) {
+        use crate::persistence::rdb::Node as N;
+        use std::borrow::Cow;
+        for node in &self.nodes {
+            match &node.body {
+                Body::Plain(b) => f(N::Plain(b)),
+                Body::Packed(p) => {
+                    let (bytes, mut v) = (p.bytes(), Vec::with_capacity(node.count as usize));
+                    let mut pos = 0;
+                    while pos < bytes.len() {
+                        let (d, n) = read_at(bytes, pos);
+                        v.push(Cow::Borrowed(&bytes[d..d + n]));
+                        pos = d + n + hdr_size(n);
+                    }
+                    f(N::Packed(v))
+                }
+                Body::Lzf { data, raw_len } => {
+                    let raw = expand(data, *raw_len as usize);
+                    let mut v = Vec::with_capacity(node.count as usize);
+                    for_each_entry(&raw, |e| v.push(Cow::Owned(e.to_vec())));
+                    f(N::Packed(v))
+                }
+            }
+        }
+    }
+
     /// Returns every element, head first (for tests and debugging).
     pub fn to_vec(&self) -> Vec<Vec<u8>> {
         let mut v = Vec::with_capacity(self.len);

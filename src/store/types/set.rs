@@ -396,6 +396,19 @@ impl Set {
         if parse_i64_strict(first).is_some() { Set::new() } else { Set::new_table() }
     }
 
+    /// Returns an intset-encoded set holding `i` as it is (RDB loading keeps the width).
+    pub fn from_intset(i: IntSet) -> Set {
+        Set { enc: Enc::Ints(i) }
+    }
+
+    /// Returns the intset of an intset-encoded set (RDB saving writes it as a blob).
+    pub fn intset(&self) -> Option<&IntSet> {
+        match &self.enc {
+            Enc::Ints(i) => Some(i),
+            Enc::Table { .. } => None,
+        }
+    }
+
     /// Returns an empty hashtable-encoded set.
     pub fn new_table() -> Set {
         Set { enc: Enc::Table { dict: Dict::new(), bytes: 0 } }

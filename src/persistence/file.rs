@@ -1,0 +1,676 @@
+//! RDB files: writing a whole keyspace (header, aux fields, databases, EOF, checksum) to a
+//! temporary file renamed into place once it is complete and synced, and loading one back
+//! into the keyspace.
+//!
+//! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
+//! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
+//! (walking a keyspace whose every shard is held) and BGSAVE (a background walk that locks one
+//! shard at a time, see [`Sink`]).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::store::entry::Entry;
+use crate::store::{Keyspace, SHARDS};
+
+use super::rdb::{self, Limits, LoadError, Reader, op, ty};
+
+/// How a file is written.
+#[derive(Clone, Debug, Default)]
+pub struct SaveOpts {
+    /// `rdbcompression`.
+    pub compress: bool,
+    /// `rdbchecksum` (without it the trailing checksum is 0).
+    pub checksum: bool,
+    /// The policy is an LRU one: save each key's idle time.
+    pub lru: bool,
+    /// The policy is an LFU one (`lfu-decay-time` given): save each key's counter.
+    pub lfu: Option<u32>,
+    /// `rdb-key-save-delay`, in microseconds per key (for tests that need a slow save).
+    pub key_delay_us: i64,
+    /// `used-mem` aux field.
+    pub used_mem: u64,
+    /// Aux field `aof-base`: the file is an AOF preamble.
+    pub aof_base: bool,
+}
+
+/// Receives the keys of a point-in-time walk of the keyspace (BGSAVE).
+pub trait Sink: Sync {
+    /// Called once per key, with the key's shard locked.
+    fn key(&self, db: usize, e: &Entry);
+}
+
+/// Writes an RDB stream, checksumming as it goes.
+pub struct RdbWriter<W: Write> {
+    w: W,
+    digest: crc::Digest<'static, u64>,
+    buf: Vec<u8>,
+    db: Option<usize>,
+    opts: SaveOpts,
+    /// Keys written.
+    pub keys: u64,
+}
+
+impl<W: Write> RdbWriter<W> {
+    /// Starts a stream: the magic and version, and the aux fields Redis 7.0 writes.
+    pub fn new(w: W, opts: SaveOpts) -> io::Result<RdbWriter<W>> {
+        let mut me = RdbWriter {
+            w,
+            digest: rdb::CRC64.digest(),
+            buf: Vec::new(),
+            db: None,
+            opts,
+            keys: 0,
+        };
+        me.buf
+            .extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
+        let now = crate::util::now_ms() / 1000;
+        me.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes());
+        me.aux(b"redis-bits", b"64");
+        me.aux(b"ctime", now.to_string().as_bytes());
+        me.aux(b"used-mem", me.opts.used_mem.to_string().as_bytes());
+        me.aux(b"aof-base", if me.opts.aof_base { b"1" } else { b"0" });
+        me.flush()?;
+        Ok(me)
+    }
+
+    fn aux(&mut self, k: &[u8], v: &[u8]) {
+        self.buf.push(op::AUX);
+        rdb::write_string(&mut self.buf, k, false);
+        rdb::write_string(&mut self.buf, v, false);
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.digest.update(&self.buf);
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Starts database `db` with its size hints (RESIZEDB), unless it is the current one.
+    pub fn select_db(&mut self, db: usize, sizes: Option<(usize, usize)>) {
+        if self.db == Some(db) {
+            return;
+        }
+        self.db = Some(db);
+        self.buf.push(op::SELECTDB);
+        rdb::write_len(&mut self.buf, db as u64);
+        if let Some((keys, volatile)) = sizes {
+            self.buf.push(op::RESIZEDB);
+            rdb::write_len(&mut self.buf, keys as u64);
+            rdb::write_len(&mut self.buf, volatile as u64);
+        }
+    }
+
+    /// Writes one key of database `db`: its expire time, access information, and value.
+    pub fn key(&mut self, db: usize, e: &Entry) -> io::Result<()> {
+        self.select_db(db, None);
+        if let Some(t) = e.expire() {
+            self.buf.push(op::EXPIRETIME_MS);
+            self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if self.opts.lru {
+            self.buf.push(op::IDLE);
+            rdb::write_len(&mut self.buf, crate::store::idle_seconds(e.clock()));
+        } else if let Some(decay) = self.opts.lfu {
+            self.buf.push(op::FREQ);
+            self.buf
+                .push(crate::store::lfu_decayed(e.clock(), decay) as u8);
+        }
+        let v = e.value();
+        self.buf.push(rdb::object_type(v));
+        rdb::write_string(&mut self.buf, e.key(), self.opts.compress);
+        rdb::write_body(&mut self.buf, v, self.opts.compress);
+        self.keys += 1;
+        if self.opts.key_delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(
+                self.opts.key_delay_us as u64,
+            ));
+        }
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream (EOF and checksum) and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.buf.push(op::EOF);
+        self.flush()?;
+        let crc = if self.opts.checksum {
+            self.digest.finalize()
+        } else {
+            0
+        };
+        self.w.write_all(&crc.to_le_bytes())?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// Returns the temporary file a save of `path` writes first (Redis's `temp-<pid>.rdb`, in the
+/// same directory, so the rename is atomic).
+pub fn temp_path(path: &Path, tag: &str) -> PathBuf {
+    let name = format!("temp-{}{}.rdb", tag, std::process::id());
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+/// Writes the keys produced by `walk` to `path` atomically: into a temporary file, synced,
+/// then renamed over `path`, then the directory synced. Returns the number of keys written.
+pub fn write_file(
+    path: &Path,
+    tag: &str,
+    opts: SaveOpts,
+    walk: impl FnOnce(&mut RdbWriter<BufWriter<File>>) -> io::Result<()>,
+) -> io::Result<u64> {
+    let tmp = temp_path(path, tag);
+    let result = (|| {
+        let f = File::create(&tmp)?;
+        let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, f), opts)?;
+        walk(&mut w)?;
+        let keys = w.keys;
+        let f = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(keys)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes every database of a keyspace whose every shard is held (SAVE, DEBUG RELOAD,
+/// SHUTDOWN).
+pub fn write_keyspace(
+    ks: &mut Keyspace,
+    dbs: usize,
+    w: &mut RdbWriter<impl Write>,
+) -> io::Result<()> {
+    for db in 0..dbs {
+        let (mut keys, mut volatile) = (0, 0);
+        for i in 0..SHARDS {
+            let d = &ks.shard_mut(i).dbs[db];
+            keys += d.dict.len();
+            volatile += d.volatile;
+        }
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(db, Some((keys, volatile)));
+        for i in 0..SHARDS {
+            let mut err = None;
+            ks.shard_mut(i).dbs[db].dict.for_each(|e| {
+                if err.is_none()
+                    && let Err(x) = w.key(db, e)
+                {
+                    err = Some(x);
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---- loading ----
+
+/// How a file is loaded.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOpts {
+    /// The policy is an LFU one (access clocks hold counters).
+    pub lfu: bool,
+    /// `key-load-delay`: microseconds to wait after each key (negative: nanoseconds, spun),
+    /// for tests that need a slow load.
+    pub key_delay: i64,
+    /// Verify the checksum (`rdbchecksum`).
+    pub checksum: bool,
+    /// Replace keys that exist already instead of failing (DEBUG RELOAD MERGE).
+    pub merge: bool,
+    /// Drop keys whose expire time has passed (what a master does).
+    pub drop_expired: bool,
+    /// The clock, in ms.
+    pub now: i64,
+    /// Thresholds of the loaded values' encodings.
+    pub lim: Limits,
+}
+
+/// What loading found.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub keys: u64,
+    pub expired: u64,
+    /// Empty aggregates skipped.
+    pub empty: u64,
+    /// Where the RDB image ended (after its checksum): an AOF with an RDB preamble goes on
+    /// from there.
+    pub end: usize,
+}
+
+/// Why loading failed.
+#[derive(Debug)]
+pub enum LoadFail {
+    /// Not an RDB file, or a version we cannot read.
+    Format(String),
+    /// Malformed content at a byte offset.
+    Corrupt { offset: usize, reason: String },
+    /// The stored checksum does not match.
+    Checksum { expected: u64, got: u64 },
+    /// More databases than configured.
+    TooManyDbs(usize),
+    /// A key appears twice.
+    Duplicate(Vec<u8>, usize),
+}
+
+impl std::fmt::Display for LoadFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadFail::Format(s) => write!(f, "{s}"),
+            LoadFail::Corrupt { offset, reason } => {
+                write!(
+                    f,
+                    "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}"
+                )
+            }
+            LoadFail::Checksum { expected, got } => write!(
+                f,
+                "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now.\n\
+                 Internal error in RDB reading offset 0, function at rdb.c:0 -> RDB CRC error"
+            ),
+            LoadFail::TooManyDbs(n) => writeln!(
+                f,
+                "FATAL: Data file was created with a Redis server configured to handle more \
+                 than {n} databases. Exiting"
+            ),
+            LoadFail::Duplicate(k, db) => {
+                write!(
+                    f,
+                    "RDB has duplicated key '{}' in DB {db}",
+                    String::from_utf8_lossy(k)
+                )
+            }
+        }
+    }
+}
+
+/// Files one loaded key in a keyspace view (which holds, or may lock, the key's shard):
+/// replaces an existing key when `merge`, fails on one otherwise.
+pub fn insert_loaded(ks: &mut Keyspace, merge: bool, db: usize, e: Entry) -> Result<(), LoadFail> {
+    if ks.entry_in(db, e.key()).is_some() {
+        if !merge {
+            return Err(LoadFail::Duplicate(e.key().to_vec(), db));
+        }
+        ks.remove_in(db, e.key());
+    }
+    ks.put_entry_in(db, e);
+    Ok(())
+}
+
+/// Waits `key-load-delay` after a key.
+fn key_delay(d: i64) {
+    if d > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(d as u64));
+    } else if d < 0 {
+        let until = std::time::Instant::now() + std::time::Duration::from_nanos(d.unsigned_abs());
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Loads an RDB image, handing each live key to `insert` (database, entry), and logging the
+/// aux fields as Redis does. `progress` is told how many bytes have been read.
+pub fn load(
+    dbs: usize,
+    data: &[u8],
+    opts: &LoadOpts,
+    insert: &mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
+    progress: &dyn Fn(usize),
+) -> Result<Loaded, LoadFail> {
+    if data.len() < 9 || &data[..5] != b"REDIS" {
+        return Err(LoadFail::Format(
+            "Wrong signature trying to load DB from file".into(),
+        ));
+    }
+    let ver = std::str::from_utf8(&data[5..9])
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(0);
+    if !(1..=rdb::RDB_VERSION as u32).contains(&ver) {
+        return Err(LoadFail::Format(format!(
+            "Can't handle RDB format version {ver}"
+        )));
+    }
+    let mut r = Reader::new(data);
+    r.pos = 9;
+    let corrupt = |r: &Reader, e: LoadError| LoadFail::Corrupt {
+        offset: r.pos,
+        reason: match e {
+            LoadError::Corrupt(s) => s.to_string(),
+            LoadError::Empty => "empty key".to_string(),
+        },
+    };
+    let mut out = Loaded::default();
+    let mut db = 0usize;
+    let (mut expire, mut idle, mut freq) = (None::<i64>, None::<u64>, None::<u8>);
+    loop {
+        let t = r.u8().map_err(|e| corrupt(&r, e))?;
+        match t {
+            op::EXPIRETIME_MS => {
+                let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
+                expire = Some(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            }
+            op::EXPIRETIME => {
+                let b = r.bytes(4).map_err(|e| corrupt(&r, e))?;
+                expire = Some(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000);
+            }
+            op::FREQ => freq = Some(r.u8().map_err(|e| corrupt(&r, e))?),
+            op::IDLE => idle = Some(r.length().map_err(|e| corrupt(&r, e))?),
+            op::EOF => break,
+            op::SELECTDB => {
+                let n = r.length().map_err(|e| corrupt(&r, e))?;
+                if n >= dbs as u64 {
+                    return Err(LoadFail::TooManyDbs(dbs));
+                }
+                db = n as usize;
+            }
+            op::RESIZEDB => {
+                r.length().map_err(|e| corrupt(&r, e))?;
+                r.length().map_err(|e| corrupt(&r, e))?;
+            }
+            op::AUX => {
+                let k = r.string().map_err(|e| corrupt(&r, e))?;
+                let v = r.string().map_err(|e| corrupt(&r, e))?;
+                log_aux(&k, &v);
+            }
+            op::MODULE_AUX => {
+                return Err(LoadFail::Format(
+                    "The RDB file contains AUX module data I can't load: no matching module".into(),
+                ));
+            }
+            op::FUNCTION | op::FUNCTION2 => {
+                return Err(LoadFail::Format(
+                    "The RDB file contains functions, which this server cannot load".into(),
+                ));
+            }
+            _ if ty::is_object(t) => {
+                let key = r.string().map_err(|e| corrupt(&r, e))?.into_owned();
+                let value = match r.object(t, &opts.lim) {
+                    Ok(v) => Some(v),
+                    // Redis skips empty keys in a file rather than failing the load.
+                    Err(LoadError::Empty) => {
+                        tracing::warn!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                        out.empty += 1;
+                        None
+                    }
+                    Err(e) => return Err(corrupt(&r, e)),
+                };
+                let when = expire.take();
+                let (i, f) = (idle.take(), freq.take());
+                let Some(value) = value else { continue };
+                if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
+                    out.expired += 1;
+                    continue;
+                }
+                let clock = match (opts.lfu, i, f) {
+                    (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
+                    (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
+                    (false, Some(i), _) => idle_clock(i),
+                    (false, None, _) => crate::store::lru_clock(),
+                };
+                insert(db, Entry::new(&key, value, when, clock))?;
+                out.keys += 1;
+                progress(r.pos);
+                key_delay(opts.key_delay);
+            }
+            _ => {
+                return Err(corrupt(&r, LoadError::Corrupt("unknown RDB opcode")));
+            }
+        }
+    }
+    if ver >= 5 {
+        let end = r.pos;
+        let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
+        let expected = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        if opts.checksum && expected != 0 {
+            let got = rdb::CRC64.checksum(&data[..end]);
+            if got != expected {
+                return Err(LoadFail::Checksum { expected, got });
+            }
+        }
+    }
+    out.end = r.pos;
+    Ok(out)
+}
+
+/// Returns the access clock of a key idle for `idle` seconds.
+pub fn idle_clock(idle: u64) -> u32 {
+    let now = crate::store::lru_clock();
+    let idle = (idle % (crate::store::LRU_CLOCK_MAX as u64 + 1)) as u32;
+    if idle <= now {
+        now - idle
+    } else {
+        crate::store::LRU_CLOCK_MAX - (idle - now) + 1
+    }
+}
+
+/// Logs the aux fields Redis logs while loading.
+fn log_aux(k: &[u8], v: &[u8]) {
+    let v_str = String::from_utf8_lossy(v);
+    match k {
+        b"redis-ver" => tracing::info!("Loading RDB produced by version {v_str}"),
+        b"ctime" => {
+            let age = crate::util::now_ms() / 1000 - v_str.parse::<i64>().unwrap_or(0);
+            tracing::info!("RDB age {} seconds", age.max(0));
+        }
+        b"used-mem" => {
+            let mb = v_str.parse::<f64>().unwrap_or(0.0) / (1024.0 * 1024.0);
+            tracing::info!("RDB memory usage when created {mb:.2} Mb");
+        }
+        _ => {}
+    }
+}
+
+/// Reads `path`; `Ok(None)` when there is no such file.
+pub fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::value::Value;
+
+    fn opts() -> SaveOpts {
+        SaveOpts {
+            compress: true,
+            checksum: true,
+            ..SaveOpts::default()
+        }
+    }
+
+    fn load_opts() -> LoadOpts {
+        LoadOpts {
+            lfu: false,
+            key_delay: 0,
+            checksum: true,
+            merge: false,
+            drop_expired: true,
+            now: crate::util::now_ms(),
+            lim: Limits::default(),
+        }
+    }
+
+    /// Saves a store's databases into bytes.
+    fn image(store: &Store, o: SaveOpts) -> Vec<u8> {
+        let mut ks = store.lock_all(0, crate::util::now_ms());
+        let mut w = RdbWriter::new(Vec::new(), o).unwrap();
+        write_keyspace(&mut ks, store.databases(), &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn load_into(store: &Store, data: &[u8], o: &LoadOpts) -> Result<Loaded, LoadFail> {
+        let mut ks = store.lock_all(0, o.now);
+        load(
+            store.databases(),
+            data,
+            o,
+            &mut |db, e| insert_loaded(&mut ks, o.merge, db, e),
+            &|_| {},
+        )
+    }
+
+    fn filled() -> Store {
+        let store = Store::new(4);
+        let now = crate::util::now_ms();
+        let mut ks = store.lock_all(0, now);
+        ks.set_with_expire(b"a", Value::string(b"1"), None);
+        ks.set_with_expire(b"later", Value::string(b"x"), Some(now + 100_000));
+        ks.set_with_expire(b"gone", Value::string(b"y"), Some(now - 1000));
+        ks.insert_in(2, b"other-db", Value::string(b"z"), None);
+        drop(ks);
+        store
+    }
+
+    #[test]
+    fn files_round_trip_and_drop_expired_keys() {
+        let data = image(&filled(), opts());
+        assert_eq!(&data[..9], b"REDIS0010");
+        let back = Store::new(4);
+        let l = load_into(&back, &data, &load_opts()).unwrap();
+        assert_eq!((l.keys, l.expired, l.end), (3, 1, data.len()));
+        let mut ks = back.lock_all(2, crate::util::now_ms());
+        assert!(ks.get(b"other-db").is_some());
+        ks.db = 0;
+        assert!(matches!(ks.expire_of(b"later"), Some(Some(_))));
+        assert!(ks.get(b"gone").is_none());
+    }
+
+    #[test]
+    fn corrupt_files_are_errors() {
+        let data = image(&filled(), opts());
+        for n in 0..data.len() {
+            assert!(
+                load_into(&Store::new(4), &data[..n], &load_opts()).is_err(),
+                "cut at {n}"
+            );
+        }
+        let mut bad = data.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(
+            load_into(&Store::new(4), &bad, &load_opts()),
+            Err(LoadFail::Checksum { .. })
+        ));
+        // Without checksum verification the same file loads.
+        let lax = LoadOpts {
+            checksum: false,
+            ..load_opts()
+        };
+        assert!(load_into(&Store::new(4), &bad, &lax).is_ok());
+        // More databases than configured, and a key twice.
+        assert!(matches!(
+            load_into(&Store::new(2), &data, &load_opts()),
+            Err(LoadFail::TooManyDbs(2))
+        ));
+        let twice = Store::new(4);
+        load_into(&twice, &data, &load_opts()).unwrap();
+        assert!(matches!(
+            load_into(&twice, &data, &load_opts()),
+            Err(LoadFail::Duplicate(..))
+        ));
+        let merge = LoadOpts {
+            merge: true,
+            ..load_opts()
+        };
+        assert_eq!(load_into(&twice, &data, &merge).unwrap().keys, 3);
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic() {
+        let data = image(&filled(), opts());
+        let lax = LoadOpts { checksum: false, ..load_opts() };
+        for i in 9..data.len() {
+            for bit in [0, 3, 7] {
+                let mut c = data.clone();
+                c[i] ^= 1 << bit;
+                let _ = load_into(&Store::new(4), &c, &lax);
+            }
+        }
+    }
+
+    #[test]
+    fn access_information_is_saved_when_the_policy_asks() {
+        crate::store::update_lru_clock();
+        let store = Store::new(1);
+        {
+            let mut ks = store.lock_all(0, crate::util::now_ms());
+            let e = Entry::new(b"k", Value::string(b"v"), None, idle_clock(500));
+            ks.put_entry_in(0, e);
+        }
+        let data = image(
+            &store,
+            SaveOpts {
+                lru: true,
+                ..opts()
+            },
+        );
+        let back = Store::new(1);
+        load_into(&back, &data, &load_opts()).unwrap();
+        let mut ks = back.lock_all(0, crate::util::now_ms());
+        let idle = crate::store::idle_seconds(ks.peek(b"k").unwrap().clock());
+        assert!((499..=502).contains(&idle), "{idle}");
+        drop(ks);
+
+        let store = Store::new(1);
+        {
+            let mut ks = store.lock_all(0, crate::util::now_ms());
+            let e = Entry::new(b"k", Value::string(b"v"), None, crate::store::lfu_clock(77));
+            ks.put_entry_in(0, e);
+        }
+        let data = image(
+            &store,
+            SaveOpts {
+                lfu: Some(0),
+                ..opts()
+            },
+        );
+        let back = Store::new(1);
+        load_into(
+            &back,
+            &data,
+            &LoadOpts {
+                lfu: true,
+                ..load_opts()
+            },
+        )
+        .unwrap();
+        let mut ks = back.lock_all(0, crate::util::now_ms());
+        assert_eq!(ks.peek(b"k").unwrap().clock() & 0xff, 77);
+    }
+}

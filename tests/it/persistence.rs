@@ -1,0 +1,343 @@
+//! RDB persistence end to end: SAVE / BGSAVE / SHUTDOWN SAVE, a restart on the same `dir`
+//! finding the same data (DEBUG DIGEST), DEBUG RELOAD, a corrupt file refused at start-up, and
+//! files moving both ways between the real redis-server 7.0 and us.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Raw, Resp, Server};
+
+/// A fresh directory for one test's RDB files.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rrs-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create the test directory");
+    d
+}
+
+/// Starts our server in `dir` and waits until it has loaded its file (PING answers PONG
+/// rather than LOADING).
+fn start_in(dir: &Path) -> Server {
+    let srv = Server::with_args(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut c = srv.raw();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.call(&["PING"]) != Resp::Simple("PONG".into()) {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not finish loading"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    srv
+}
+
+fn ok(c: &mut Raw, words: &[&str]) {
+    let r = c.call(words);
+    assert!(
+        matches!(r, Resp::Simple(_) | Resp::Int(_)),
+        "{words:?} -> {r:?}"
+    );
+}
+
+/// Fills the server with every type in every encoding, an expire and a second database.
+fn fill(c: &mut Raw) {
+    ok(c, &["SET", "str", "hello"]);
+    ok(c, &["SET", "int", "12345"]);
+    ok(c, &["SET", "long", &"x".repeat(300)]);
+    ok(c, &["SET", "ttl", "v", "PX", "1000000"]);
+    ok(c, &["RPUSH", "list", "a", "b", "1", "-70000"]);
+    ok(c, &["HSET", "hash", "f", "v", "n", "7"]);
+    ok(c, &["SADD", "intset", "1", "2", "-3"]);
+    ok(c, &["SADD", "set", "a", "b"]);
+    ok(c, &["ZADD", "zset", "1.5", "a", "-2", "b"]);
+    for i in 0..300 {
+        let (m, s) = (format!("m{i}"), format!("{i}"));
+        ok(c, &["RPUSH", "biglist", &m]);
+        ok(c, &["HSET", "bighash", &m, &s]);
+        ok(c, &["SADD", "bigset", &m]);
+        ok(c, &["ZADD", "bigzset", &s, &m]);
+    }
+    ok(c, &["SELECT", "3"]);
+    ok(c, &["SET", "in-db-3", "x"]);
+    ok(c, &["SELECT", "0"]);
+}
+
+fn digest(c: &mut Raw) -> Resp {
+    c.call(&["DEBUG", "DIGEST"])
+}
+
+fn info_field(c: &mut Raw, field: &str) -> String {
+    let Resp::Bulk(b) = c.call(&["INFO", "persistence"]) else {
+        panic!("INFO is a bulk")
+    };
+    let text = String::from_utf8_lossy(&b).into_owned();
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn save_restart_and_reload_keep_the_dataset() {
+    let dir = temp_dir("save");
+    let want;
+    {
+        let srv = start_in(&dir);
+        let mut c = srv.raw();
+        fill(&mut c);
+        want = digest(&mut c);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(c.call(&["DEBUG", "RELOAD"]), Resp::Simple("OK".into()));
+        assert_eq!(digest(&mut c), want);
+        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(
+            c.call(&["OBJECT", "ENCODING", "intset"]),
+            Resp::Bulk(b"intset".to_vec())
+        );
+        assert_eq!(
+            c.call(&["OBJECT", "ENCODING", "bigzset"]),
+            Resp::Bulk(b"skiplist".to_vec())
+        );
+    }
+    assert!(dir.join("dump.rdb").exists());
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    assert_eq!(digest(&mut c), want);
+    assert!(
+        srv.log_text()
+            .contains("Done loading RDB, keys loaded: 14, keys expired: 0.")
+    );
+    assert!(matches!(c.call(&["PTTL", "ttl"]), Resp::Int(n) if n > 900_000));
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "14");
+    // redis-check-rdb (redis-tools) accepts the file, when it is installed.
+    if Path::new("/usr/bin/redis-check-rdb").exists() {
+        let out = Command::new("/usr/bin/redis-check-rdb")
+            .arg(dir.join("dump.rdb"))
+            .output()
+            .expect("run redis-check-rdb");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("RDB looks OK"), "{text}");
+    } else {
+        eprintln!("skipped redis-check-rdb: /usr/bin/redis-check-rdb is not installed");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_and_shutdown_save_write_the_file() {
+    let dir = temp_dir("bgsave");
+    let want;
+    {
+        let mut srv = start_in(&dir);
+        let mut c = srv.raw();
+        fill(&mut c);
+        want = digest(&mut c);
+        assert_eq!(
+            c.call(&["BGSAVE"]),
+            Resp::Simple("Background saving started".into())
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+            assert!(Instant::now() < deadline, "BGSAVE did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+        assert!(dir.join("dump.rdb").exists());
+        std::fs::remove_file(dir.join("dump.rdb")).unwrap();
+        // SHUTDOWN SAVE saves even without save points, then exits.
+        c.send(b"SHUTDOWN SAVE\r\n");
+        assert!(srv.wait_exit(), "the server did not exit");
+        assert!(
+            srv.log_text()
+                .contains("Saving the final RDB snapshot before exiting.")
+        );
+    }
+    let srv = start_in(&dir);
+    assert_eq!(digest(&mut srv.raw()), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_file_stops_the_start() {
+    let dir = temp_dir("corrupt");
+    {
+        let srv = start_in(&dir);
+        let mut c = srv.raw();
+        fill(&mut c);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+    }
+    let path = dir.join("dump.rdb");
+    let mut data = std::fs::read(&path).unwrap();
+    let n = data.len();
+    data[n - 3] ^= 0xFF; // the checksum
+    std::fs::write(&path, &data).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(crate::support::server_bin())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert!(!status.success());
+    assert!(out.contains("RDB CRC error"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real redis-server on a free port in `dir`, killed on drop.
+struct Redis(Child, u16);
+
+impl Redis {
+    fn start(dir: &Path) -> Option<Redis> {
+        if !Path::new("/usr/bin/redis-server").exists() {
+            eprintln!("skipped: /usr/bin/redis-server is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("/usr/bin/redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().unwrap(),
+                "--enable-debug-command",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Some(Redis(child, port))
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn files_move_both_ways_with_redis() {
+    let dir = temp_dir("cross");
+    // Redis writes, we load.
+    let want = {
+        let Some(r) = Redis::start(&dir) else { return };
+        let mut c = Raw::connect(r.1);
+        fill(&mut c);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+        digest(&mut c)
+    };
+    {
+        let srv = start_in(&dir);
+        let mut c = srv.raw();
+        assert_eq!(digest(&mut c), want);
+        // We write, Redis loads.
+        ok(&mut c, &["HSET", "hash", "added", "by-us"]);
+        let want = digest(&mut c);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+        drop(srv);
+        let r = Redis::start(&dir).expect("redis-server was there a moment ago");
+        assert_eq!(digest(&mut Raw::connect(r.1)), want);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clients_get_loading_while_the_file_loads() {
+    let dir = temp_dir("loading");
+    {
+        let srv = start_in(&dir);
+        let mut c = srv.raw();
+        ok(&mut c, &["DEBUG", "POPULATE", "3000"]);
+        assert_eq!(c.call(&["SAVE"]), Resp::Simple("OK".into()));
+    }
+    // One millisecond a key: three seconds of loading. (Redis serves clients every
+    // `loading-process-events-interval-bytes` of the file; we serve them all along.)
+    let srv = Server::with_args(&[
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-load-delay",
+        "1000",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
+    let mut c = srv.raw();
+    assert_eq!(
+        c.call(&["GET", "key:1"]),
+        Resp::Error("LOADING Redis is loading the dataset in memory".into())
+    );
+    assert_eq!(info_field(&mut c, "loading"), "1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.call(&["DBSIZE"]) != Resp::Int(3000) {
+        assert!(Instant::now() < deadline, "the load did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(info_field(&mut c, "loading"), "0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_bgsave_stops_writes_until_a_save_succeeds() {
+    let dir = temp_dir("misconf");
+    let srv = Server::with_args(&["--dir", dir.to_str().unwrap(), "--save", "900 1"]);
+    let mut c = srv.raw();
+    ok(&mut c, &["SET", "k", "v"]);
+    // A directory where the file should go makes the final rename fail.
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let Resp::Error(e) = c.call(&["SET", "k", "w"]) else { panic!("SET was not refused") };
+    assert!(e.starts_with("MISCONF "), "{e}");
+    assert_eq!(c.call(&["GET", "k"]), Resp::Bulk(b"v".to_vec()));
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(c.call(&["SET", "k", "w"]), Resp::Simple("OK".into()));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
