@@ -165,6 +165,34 @@ fn walk_mut<N: Node>(head: Option<&mut N>, f: &mut impl FnMut(&mut N)) {
     }
 }
 
+/// The cursor arithmetic of a scan step (Redis's reverse-binary cursor): calls `f(in_large,
+/// bucket)` for the bucket of cursor `v` in the small table (the only one outside a resize,
+/// `m_large` `None`) and, during a resize, for every bucket of the large table that expands
+/// it; returns the next cursor (0 when the scan is done).
+fn cursor_buckets(
+    mut v: u64,
+    m_small: u64,
+    m_large: Option<u64>,
+    mut f: impl FnMut(bool, usize),
+) -> u64 {
+    f(false, (v & m_small) as usize);
+    match m_large {
+        None => {
+            v |= !m_small;
+            v = rev(rev(v).wrapping_add(1));
+        }
+        Some(m1) => loop {
+            f(true, (v & m1) as usize);
+            v |= !m1;
+            v = rev(rev(v).wrapping_add(1));
+            if v & (m_small ^ m1) == 0 {
+                break;
+            }
+        },
+    }
+    v
+}
+
 impl<N: Node> Dict<N> {
     pub fn new() -> Dict<N> {
         Dict::default()
@@ -449,68 +477,42 @@ impl<N: Node> Dict<N> {
     /// Visits the bucket(s) for cursor `v` and returns the next cursor (0 when done). Every node
     /// present from the first call to the last is visited at least once, however the table
     /// grows or shrinks in between; some may be visited more than once.
-    pub fn scan(&self, mut v: u64, mut visit: impl FnMut(&N)) -> u64 {
+    pub fn scan(&self, v: u64, mut visit: impl FnMut(&N)) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        if self.rehash_idx.is_none() {
-            let m0 = self.t0.mask() as u64;
-            walk(self.t0.buckets[(v & m0) as usize].as_ref(), &mut visit);
-            v |= !m0;
-            v = rev(rev(v).wrapping_add(1));
-        } else {
-            let (small, large) = if self.t0.buckets.len() <= self.t1.buckets.len() {
-                (&self.t0, &self.t1)
-            } else {
-                (&self.t1, &self.t0)
-            };
-            let m0 = small.mask() as u64;
-            let m1 = large.mask() as u64;
-            walk(small.buckets[(v & m0) as usize].as_ref(), &mut visit);
-            // Then every bucket of the large table that expands the small one's bucket.
-            loop {
-                walk(large.buckets[(v & m1) as usize].as_ref(), &mut visit);
-                v |= !m1;
-                v = rev(rev(v).wrapping_add(1));
-                if v & (m0 ^ m1) == 0 {
-                    break;
-                }
-            }
-        }
-        v
+        let (swap, m_small, m_large) = self.scan_masks();
+        let (small, large) = if swap { (&self.t1, &self.t0) } else { (&self.t0, &self.t1) };
+        cursor_buckets(v, m_small, m_large, |in_large, i| {
+            let t = if in_large { large } else { small };
+            walk(t.buckets[i].as_ref(), &mut visit);
+        })
     }
 
     /// [`Dict::scan`] handing out the nodes for writing, for a walk that marks what it visited
     /// (the snapshot walker, `store::snapshot`): same cursor, same guarantee. `visit` must not
     /// change a node's hash or its link.
-    pub fn scan_mut(&mut self, mut v: u64, mut visit: impl FnMut(&mut N)) -> u64 {
+    pub fn scan_mut(&mut self, v: u64, mut visit: impl FnMut(&mut N)) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        if self.rehash_idx.is_none() {
-            let m0 = self.t0.mask() as u64;
-            walk_mut(self.t0.buckets[(v & m0) as usize].as_mut(), &mut visit);
-            v |= !m0;
-            v = rev(rev(v).wrapping_add(1));
-        } else {
-            let (small, large) = if self.t0.buckets.len() <= self.t1.buckets.len() {
-                (&mut self.t0, &mut self.t1)
-            } else {
-                (&mut self.t1, &mut self.t0)
-            };
-            let m0 = small.mask() as u64;
-            let m1 = large.mask() as u64;
-            walk_mut(small.buckets[(v & m0) as usize].as_mut(), &mut visit);
-            loop {
-                walk_mut(large.buckets[(v & m1) as usize].as_mut(), &mut visit);
-                v |= !m1;
-                v = rev(rev(v).wrapping_add(1));
-                if v & (m0 ^ m1) == 0 {
-                    break;
-                }
-            }
-        }
-        v
+        let (swap, m_small, m_large) = self.scan_masks();
+        let (small, large) =
+            if swap { (&mut self.t1, &mut self.t0) } else { (&mut self.t0, &mut self.t1) };
+        cursor_buckets(v, m_small, m_large, |in_large, i| {
+            let t = if in_large { &mut *large } else { &mut *small };
+            walk_mut(t.buckets[i].as_mut(), &mut visit);
+        })
+    }
+
+    /// The shape of a scan step: whether it starts from `t1` (the smaller table during a
+    /// resize; `t0` otherwise), that table's mask, and the other's mask during a resize (both
+    /// tables are scanned then), `None` outside one.
+    fn scan_masks(&self) -> (bool, u64, Option<u64>) {
+        let Some(_) = self.rehash_idx else { return (false, self.t0.mask() as u64, None) };
+        let swap = self.t0.buckets.len() > self.t1.buckets.len();
+        let (small, large) = if swap { (&self.t1, &self.t0) } else { (&self.t0, &self.t1) };
+        (swap, small.mask() as u64, Some(large.mask() as u64))
     }
 
     /// Returns the number of buckets of the main table (what Redis's `dictSlots` reports
