@@ -12,12 +12,12 @@ use std::sync::atomic::Ordering;
 
 use crate::command::table::{Arg, ArgType, BeginSearch, FindKeys, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
-use crate::persistence::file::{self, LoadOpts, SaveOpts, Sink};
+use crate::persistence::file::{self, LoadOpts, SaveOpts};
 use crate::persistence::rdb::{self, Limits};
 use crate::protocol::errors;
 use crate::server::Server;
 use crate::store::entry::Entry;
-use crate::store::{Keyspace, SHARDS};
+use crate::store::Keyspace;
 use crate::util::{now_ms, parse_i64_strict};
 
 // ---- configuration ----
@@ -129,49 +129,154 @@ pub fn save_now(server: &Server) -> bool {
     save_keyspace(server, &mut ks)
 }
 
-/// Writes each key handed over by the walk, serializing writers of the file.
-struct FileSink<'a, W: std::io::Write + Send> {
-    w: parking_lot::Mutex<(&'a mut file::RdbWriter<W>, Option<std::io::Error>)>,
+/// Records are handed to the saving thread in buffers of about this size.
+const SINK_BUF: usize = 64 * 1024;
+/// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
+/// memory a disk slower than the walk costs).
+const SINK_QUEUE: usize = 16;
+
+/// The serializing side of a background save, under one short mutex: the encoder (which
+/// knows the database of the previous record) and the buffer being filled.
+struct SinkState {
+    enc: file::KeyEncoder,
+    buf: Vec<u8>,
+    keys: u64,
+}
+
+/// The sink a background save gives [`crate::store::Store::snapshot`]. It is called from the
+/// walker and from writers about to change a key not yet saved, under that key's shard lock:
+/// it only serializes into a buffer and queues full buffers for the saving thread, which does
+/// the I/O. `rdb-key-save-delay` is paid between the walker's chunks (`aborted`, called with
+/// no lock held) and at the end, never under a shard lock, so a slowed save does not slow
+/// clients.
+struct SnapSink<'a> {
+    state: parking_lot::Mutex<SinkState>,
+    tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
+    /// The saving thread stopped taking buffers (a write error).
+    failed: std::sync::atomic::AtomicBool,
     cancel: &'a std::sync::atomic::AtomicBool,
+    delay_us: i64,
+    /// Keys handed over whose delay is not paid yet.
+    owed: std::sync::atomic::AtomicU64,
 }
 
-impl<W: std::io::Write + Send> Sink for FileSink<'_, W> {
+impl SnapSink<'_> {
+    /// Queues a full buffer for the saving thread.
+    fn send(&self, buf: Vec<u8>, keys: u64) {
+        if self.tx.send((buf, keys)).is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends what is left in the buffer (after the walk).
+    fn flush(&self) {
+        let mut g = self.state.lock();
+        let buf = std::mem::take(&mut g.buf);
+        let keys = std::mem::take(&mut g.keys);
+        drop(g);
+        if !buf.is_empty() {
+            self.send(buf, keys);
+        }
+    }
+
+    /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
+    /// a cancelled save stops soon.
+    fn pay_delay(&self) {
+        if self.delay_us <= 0 {
+            return;
+        }
+        let owed = self.owed.swap(0, Ordering::Relaxed);
+        let mut left = std::time::Duration::from_micros(owed.saturating_mul(self.delay_us as u64));
+        let slice = std::time::Duration::from_millis(10);
+        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) {
+            let d = left.min(slice);
+            std::thread::sleep(d);
+            left -= d;
+        }
+    }
+}
+
+impl crate::store::snapshot::Sink for SnapSink<'_> {
     fn key(&self, db: usize, e: &Entry) {
-        let mut g = self.w.lock();
-        if g.1.is_some() {
-            return;
+        let mut g = self.state.lock();
+        let SinkState { enc, buf, keys } = &mut *g;
+        enc.key(buf, db, e);
+        *keys += 1;
+        if self.delay_us > 0 {
+            self.owed.fetch_add(1, Ordering::Relaxed);
         }
-        if self.cancel.load(Ordering::Relaxed) {
-            g.1 = Some(std::io::Error::other("background save cancelled"));
-            return;
+        if buf.len() >= SINK_BUF {
+            let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
+            let n = std::mem::take(keys);
+            // Sent under the mutex, so buffers reach the file in the order they were filled
+            // (a SELECTDB in one buffer applies to the records of the next).
+            self.send(full, n);
         }
-        if let Err(x) = g.0.key(db, e) {
-            g.1 = Some(x);
-        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.pay_delay();
+        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
     }
 }
 
-/// Walks a store one shard at a time: the shard's entries are copied under its lock, then
-/// written with the lock released, so a slow save (`rdb-key-save-delay`) does not hold clients
-/// up and each shard is saved as of one instant. The copies cost up to one shard's data (about
-/// 1/16 of the dataset) at a time. Not a point-in-time image of the whole keyspace: that is
-/// what the snapshot walk brings.
-// interim: replaced by Store::snapshot at merge
-fn walk_copies(server: &Server, sink: &dyn Sink) {
-    for i in 0..SHARDS {
-        let mut copies: Vec<(usize, Entry)> = Vec::new();
-        server.store.with_shard(i, |shard| {
-            for (db, d) in shard.dbs.iter().enumerate() {
-                d.dict.for_each(|e| {
-                    let c = Entry::new(e.key(), e.value().clone(), e.expire(), e.clock());
-                    copies.push((db, c));
-                });
+/// Writes a point-in-time image of every database to `w` through
+/// [`crate::store::Store::snapshot`]: the walk runs on a thread of its own while this thread
+/// writes the buffers the sink queues.
+fn write_snapshot(
+    server: &Server,
+    opts: &SaveOpts,
+    w: &mut file::RdbWriter<impl std::io::Write>,
+) -> std::io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
+    let sink = SnapSink {
+        state: parking_lot::Mutex::new(SinkState {
+            enc: file::KeyEncoder::new(opts.clone()),
+            buf: Vec::with_capacity(SINK_BUF + SINK_BUF / 4),
+            keys: 0,
+        }),
+        tx,
+        failed: std::sync::atomic::AtomicBool::new(false),
+        cancel: &server.persist.bgsave_cancel,
+        delay_us: opts.key_delay_us,
+        owed: std::sync::atomic::AtomicU64::new(0),
+    };
+    std::thread::scope(|scope| {
+        let walker = scope.spawn(|| {
+            let res = server.store.snapshot(&sink);
+            if res.is_ok() {
+                sink.flush();
+                // The delay of the last chunk (the walker asks `aborted` before chunks only).
+                sink.pay_delay();
             }
+            // Ends the saving loop below once the queued buffers are written.
+            drop(sink);
+            res
         });
-        for (db, e) in &copies {
-            sink.key(*db, e);
+        let mut err = None;
+        for (buf, keys) in rx.iter() {
+            if err.is_none()
+                && let Err(e) = w.raw(&buf, keys)
+            {
+                // Dropping the receiver makes the sink's sends fail: it then aborts the walk.
+                err = Some(e);
+                break;
+            }
         }
-    }
+        drop(rx);
+        let res = walker.join();
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match res {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(crate::store::snapshot::SnapshotError::Aborted)) => {
+                Err(std::io::Error::other("background save cancelled"))
+            }
+            Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
+            Err(_) => Err(std::io::Error::other("background save walker panicked")),
+        }
+    })
 }
 
 /// Starts a background save on a thread of its own. Returns false when one is running.
@@ -193,17 +298,8 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
-            let res = file::write_file(&path, "bg-", opts, |w| {
-                let sink = FileSink {
-                    w: parking_lot::Mutex::new((w, None)),
-                    cancel: &srv.persist.bgsave_cancel,
-                };
-                walk_copies(&srv, &sink);
-                match sink.w.into_inner().1 {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                }
-            });
+            let walk_opts = opts.clone();
+            let res = file::write_file(&path, "bg-", opts, |w| write_snapshot(&srv, &walk_opts, w));
             let p = &srv.persist;
             let secs = (now_ms() - started) / 1000;
             p.last_bgsave_secs.store(secs, Ordering::Relaxed);
@@ -1117,5 +1213,92 @@ mod tests {
         // A relative TTL is kept.
         h.run_bytes(&[b"RESTORE", b"k", b"100000", &raw]);
         assert!(matches!(h.run(&["PTTL", "k"]), R::Int(n) if n > 90000 && n <= 100000));
+    }
+}
+
+#[cfg(test)]
+mod snapshot_save_tests {
+    use super::*;
+    use crate::command::testing::Harness;
+    use std::collections::HashMap;
+
+    /// Loads an RDB image into (db, key) -> value-length pairs.
+    fn load_image(server: &Server, data: &[u8]) -> HashMap<(usize, Vec<u8>), usize> {
+        let mut got = HashMap::new();
+        let opts = load_opts(server, false);
+        file::load(
+            16,
+            data,
+            &opts,
+            &mut |db, e| {
+                let len = e.value().str_len().unwrap_or(usize::MAX);
+                got.insert((db, e.key().to_vec()), len);
+                Ok(())
+            },
+            &|_| {},
+        )
+        .expect("image loads");
+        got
+    }
+
+    #[test]
+    fn background_walk_writes_every_key_of_every_db() {
+        let mut h = Harness::new();
+        // Enough data for several of the sink's buffers, in three databases.
+        h.run(&["DEBUG", "POPULATE", "6000", "k", "40"]);
+        h.run(&["SELECT", "2"]);
+        h.run(&["DEBUG", "POPULATE", "3000", "two", "10"]);
+        h.run(&["RPUSH", "list", "a", "b"]);
+        h.run(&["SELECT", "15"]);
+        h.run(&["SET", "last", "x"]);
+        let server = h.server.clone();
+        let opts = save_opts(&server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        write_snapshot(&server, &opts, &mut w).expect("save");
+        assert_eq!(w.keys, 9002);
+        let data = w.finish().unwrap();
+        let got = load_image(&server, &data);
+        assert_eq!(got.len(), 9002);
+        assert_eq!(got[&(0, b"k:5999".to_vec())], 40);
+        assert_eq!(got[&(2, b"two:0".to_vec())], 10);
+        assert_eq!(got[&(2, b"list".to_vec())], usize::MAX);
+        assert_eq!(got[&(15, b"last".to_vec())], 1);
+        // The snapshot has ended: another one can run.
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        write_snapshot(&server, &opts, &mut w).expect("second save");
+        assert_eq!(w.keys, 9002);
+    }
+
+    /// A writer that fails once it has taken `left` bytes.
+    struct Failing {
+        left: usize,
+    }
+
+    impl std::io::Write for Failing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if b.len() > self.left {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_error_stops_the_walk_and_frees_the_snapshot() {
+        let mut h = Harness::new();
+        h.run(&["DEBUG", "POPULATE", "20000", "k", "50"]);
+        let server = h.server.clone();
+        let opts = save_opts(&server);
+        let mut w = file::RdbWriter::new(Failing { left: 200_000 }, opts.clone()).unwrap();
+        let err = write_snapshot(&server, &opts, &mut w).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(!server.store.snapshot_progress().running);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        write_snapshot(&server, &opts, &mut w).expect("a later save works");
+        assert_eq!(w.keys, 20000);
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
 //! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
-//! (walking a keyspace whose every shard is held) and BGSAVE (a background walk that locks one
-//! shard at a time, see [`Sink`]).
+//! (walking a keyspace whose every shard is held). BGSAVE serializes the keys a
+//! `Store::snapshot` hands over with a [`KeyEncoder`] (under the key's shard lock, into a
+//! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -35,10 +36,56 @@ pub struct SaveOpts {
     pub aof_base: bool,
 }
 
-/// Receives the keys of a point-in-time walk of the keyspace (BGSAVE).
-pub trait Sink: Sync {
-    /// Called once per key, with the key's shard locked.
-    fn key(&self, db: usize, e: &Entry);
+/// Serializes key records into a buffer, emitting SELECTDB whenever the database changes
+/// from the previous record's. Holds no writer, so it can run under a shard lock and leave the
+/// I/O to another thread.
+#[derive(Clone, Debug, Default)]
+pub struct KeyEncoder {
+    opts: SaveOpts,
+    db: Option<usize>,
+}
+
+impl KeyEncoder {
+    /// Returns an encoder for records saved with `opts`.
+    pub fn new(opts: SaveOpts) -> KeyEncoder {
+        KeyEncoder { opts, db: None }
+    }
+
+    /// Appends SELECTDB (with RESIZEDB hints when given) unless `db` is the current database.
+    pub fn select_db(&mut self, buf: &mut Vec<u8>, db: usize, sizes: Option<(usize, usize)>) {
+        if self.db == Some(db) {
+            return;
+        }
+        self.db = Some(db);
+        buf.push(op::SELECTDB);
+        rdb::write_len(buf, db as u64);
+        if let Some((keys, volatile)) = sizes {
+            buf.push(op::RESIZEDB);
+            rdb::write_len(buf, keys as u64);
+            rdb::write_len(buf, volatile as u64);
+        }
+    }
+
+    /// Appends the record of one key of database `db`: its expire time, access information
+    /// and value (no delay: `rdb-key-save-delay` is the caller's business).
+    pub fn key(&mut self, buf: &mut Vec<u8>, db: usize, e: &Entry) {
+        self.select_db(buf, db, None);
+        if let Some(t) = e.expire() {
+            buf.push(op::EXPIRETIME_MS);
+            buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if self.opts.lru {
+            buf.push(op::IDLE);
+            rdb::write_len(buf, crate::store::idle_seconds(e.clock()));
+        } else if let Some(decay) = self.opts.lfu {
+            buf.push(op::FREQ);
+            buf.push(crate::store::lfu_decayed(e.clock(), decay) as u8);
+        }
+        let v = e.value();
+        buf.push(rdb::object_type(v));
+        rdb::write_string(buf, e.key(), self.opts.compress);
+        rdb::write_body(buf, v, self.opts.compress);
+    }
 }
 
 /// Writes an RDB stream, checksumming as it goes.
@@ -46,7 +93,7 @@ pub struct RdbWriter<W: Write> {
     w: W,
     digest: crc::Digest<'static, u64>,
     buf: Vec<u8>,
-    db: Option<usize>,
+    enc: KeyEncoder,
     opts: SaveOpts,
     /// Keys written.
     pub keys: u64,
@@ -59,7 +106,7 @@ impl<W: Write> RdbWriter<W> {
             w,
             digest: rdb::CRC64.digest(),
             buf: Vec::new(),
-            db: None,
+            enc: KeyEncoder::new(opts.clone()),
             opts,
             keys: 0,
         };
@@ -90,38 +137,12 @@ impl<W: Write> RdbWriter<W> {
 
     /// Starts database `db` with its size hints (RESIZEDB), unless it is the current one.
     pub fn select_db(&mut self, db: usize, sizes: Option<(usize, usize)>) {
-        if self.db == Some(db) {
-            return;
-        }
-        self.db = Some(db);
-        self.buf.push(op::SELECTDB);
-        rdb::write_len(&mut self.buf, db as u64);
-        if let Some((keys, volatile)) = sizes {
-            self.buf.push(op::RESIZEDB);
-            rdb::write_len(&mut self.buf, keys as u64);
-            rdb::write_len(&mut self.buf, volatile as u64);
-        }
+        self.enc.select_db(&mut self.buf, db, sizes);
     }
 
     /// Writes one key of database `db`: its expire time, access information, and value.
     pub fn key(&mut self, db: usize, e: &Entry) -> io::Result<()> {
-        self.select_db(db, None);
-        if let Some(t) = e.expire() {
-            self.buf.push(op::EXPIRETIME_MS);
-            self.buf.extend_from_slice(&t.to_le_bytes());
-        }
-        if self.opts.lru {
-            self.buf.push(op::IDLE);
-            rdb::write_len(&mut self.buf, crate::store::idle_seconds(e.clock()));
-        } else if let Some(decay) = self.opts.lfu {
-            self.buf.push(op::FREQ);
-            self.buf
-                .push(crate::store::lfu_decayed(e.clock(), decay) as u8);
-        }
-        let v = e.value();
-        self.buf.push(rdb::object_type(v));
-        rdb::write_string(&mut self.buf, e.key(), self.opts.compress);
-        rdb::write_body(&mut self.buf, v, self.opts.compress);
+        self.enc.key(&mut self.buf, db, e);
         self.keys += 1;
         if self.opts.key_delay_us > 0 {
             std::thread::sleep(std::time::Duration::from_micros(
@@ -131,6 +152,17 @@ impl<W: Write> RdbWriter<W> {
         if self.buf.len() >= 64 * 1024 {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Appends records a [`KeyEncoder`] made (`keys` of them). The encoder's database state is
+    /// its own: a stream fed through `raw` must be fed only through `raw` until
+    /// [`RdbWriter::finish`].
+    pub fn raw(&mut self, records: &[u8], keys: u64) -> io::Result<()> {
+        self.flush()?;
+        self.digest.update(records);
+        self.w.write_all(records)?;
+        self.keys += keys;
         Ok(())
     }
 
