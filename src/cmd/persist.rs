@@ -129,156 +129,6 @@ pub fn save_now(server: &Server) -> bool {
     save_keyspace(server, &mut ks)
 }
 
-/// Records are handed to the saving thread in buffers of about this size.
-const SINK_BUF: usize = 64 * 1024;
-/// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
-/// memory a disk slower than the walk costs).
-const SINK_QUEUE: usize = 16;
-
-/// The serializing side of a background save, under one short mutex: the encoder (which
-/// knows the database of the previous record) and the buffer being filled.
-struct SinkState {
-    enc: file::KeyEncoder,
-    buf: Vec<u8>,
-    keys: u64,
-}
-
-/// The sink a background save gives [`crate::store::Store::snapshot`]. It is called from the
-/// walker and from writers about to change a key not yet saved, under that key's shard lock:
-/// it only serializes into a buffer and queues full buffers for the saving thread, which does
-/// the I/O. `rdb-key-save-delay` is paid between the walker's chunks (`aborted`, called with
-/// no lock held) and at the end, never under a shard lock, so a slowed save does not slow
-/// clients.
-struct SnapSink<'a> {
-    state: parking_lot::Mutex<SinkState>,
-    tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
-    /// The saving thread stopped taking buffers (a write error).
-    failed: std::sync::atomic::AtomicBool,
-    cancel: &'a std::sync::atomic::AtomicBool,
-    delay_us: i64,
-    /// Keys handed over whose delay is not paid yet.
-    owed: std::sync::atomic::AtomicU64,
-}
-
-impl SnapSink<'_> {
-    /// Queues a full buffer for the saving thread.
-    fn send(&self, buf: Vec<u8>, keys: u64) {
-        if self.tx.send((buf, keys)).is_err() {
-            self.failed.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Sends what is left in the buffer (after the walk).
-    fn flush(&self) {
-        let mut g = self.state.lock();
-        let buf = std::mem::take(&mut g.buf);
-        let keys = std::mem::take(&mut g.keys);
-        drop(g);
-        if !buf.is_empty() {
-            self.send(buf, keys);
-        }
-    }
-
-    /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
-    /// a cancelled save stops soon.
-    fn pay_delay(&self) {
-        if self.delay_us <= 0 {
-            return;
-        }
-        let owed = self.owed.swap(0, Ordering::Relaxed);
-        let mut left = std::time::Duration::from_micros(owed.saturating_mul(self.delay_us as u64));
-        let slice = std::time::Duration::from_millis(10);
-        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) {
-            let d = left.min(slice);
-            std::thread::sleep(d);
-            left -= d;
-        }
-    }
-}
-
-impl crate::store::snapshot::Sink for SnapSink<'_> {
-    fn key(&self, db: usize, e: &Entry) {
-        let mut g = self.state.lock();
-        let SinkState { enc, buf, keys } = &mut *g;
-        enc.key(buf, db, e);
-        *keys += 1;
-        if self.delay_us > 0 {
-            self.owed.fetch_add(1, Ordering::Relaxed);
-        }
-        if buf.len() >= SINK_BUF {
-            let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
-            let n = std::mem::take(keys);
-            // Sent under the mutex, so buffers reach the file in the order they were filled
-            // (a SELECTDB in one buffer applies to the records of the next).
-            self.send(full, n);
-        }
-    }
-
-    fn aborted(&self) -> bool {
-        self.pay_delay();
-        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
-    }
-}
-
-/// Writes a point-in-time image of every database to `w` through
-/// [`crate::store::Store::snapshot`]: the walk runs on a thread of its own while this thread
-/// writes the buffers the sink queues.
-fn write_snapshot(
-    server: &Server,
-    opts: &SaveOpts,
-    w: &mut file::RdbWriter<impl std::io::Write>,
-) -> std::io::Result<()> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
-    let sink = SnapSink {
-        state: parking_lot::Mutex::new(SinkState {
-            enc: file::KeyEncoder::new(opts.clone()),
-            buf: Vec::with_capacity(SINK_BUF + SINK_BUF / 4),
-            keys: 0,
-        }),
-        tx,
-        failed: std::sync::atomic::AtomicBool::new(false),
-        cancel: &server.persist.bgsave_cancel,
-        delay_us: opts.key_delay_us,
-        owed: std::sync::atomic::AtomicU64::new(0),
-    };
-    std::thread::scope(|scope| {
-        let walker = scope.spawn(|| {
-            let res = server.store.snapshot(&sink);
-            if res.is_ok() {
-                sink.flush();
-                // The delay of the last chunk (the walker asks `aborted` before chunks only).
-                sink.pay_delay();
-            }
-            // Ends the saving loop below once the queued buffers are written.
-            drop(sink);
-            res
-        });
-        let mut err = None;
-        for (buf, keys) in rx.iter() {
-            if err.is_none()
-                && let Err(e) = w.raw(&buf, keys)
-            {
-                // Dropping the receiver makes the sink's sends fail: it then aborts the walk.
-                err = Some(e);
-                break;
-            }
-        }
-        drop(rx);
-        let res = walker.join();
-        if let Some(e) = err {
-            return Err(e);
-        }
-        match res {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(crate::store::snapshot::SnapshotError::Aborted)) => {
-                Err(std::io::Error::other("background save cancelled"))
-            }
-            Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
-            Err(_) => Err(std::io::Error::other("background save walker panicked")),
-        }
-    })
-}
-
 /// Starts a background save on a thread of its own. Returns false when one is running.
 pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let p = &server.persist;
@@ -299,7 +149,9 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
         .name("bgsave".into())
         .spawn(move || {
             let walk_opts = opts.clone();
-            let res = file::write_file(&path, "bg-", opts, |w| write_snapshot(&srv, &walk_opts, w));
+            let res = file::write_file(&path, "bg-", opts, |w| {
+                file::write_snapshot(&srv.store, &walk_opts, &srv.persist.bgsave_cancel, || {}, w)
+            });
             let p = &srv.persist;
             let secs = (now_ms() - started) / 1000;
             p.last_bgsave_secs.store(secs, Ordering::Relaxed);
@@ -424,7 +276,7 @@ pub fn after_flushall(ctx: &mut Ctx) {
 // ---- loading ----
 
 /// Returns the options a load runs with now.
-fn load_opts(server: &Server, merge: bool) -> LoadOpts {
+pub fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     LoadOpts {
         lfu: server.store.tunables.lfu.load(Ordering::Relaxed),
         key_delay: number(server, b"key-load-delay"),
@@ -1254,7 +1106,7 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        write_snapshot(&server, &opts, &mut w).expect("save");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("save");
         assert_eq!(w.keys, 9002);
         let data = w.finish().unwrap();
         let got = load_image(&server, &data);
@@ -1265,7 +1117,7 @@ mod snapshot_save_tests {
         assert_eq!(got[&(15, b"last".to_vec())], 1);
         // The snapshot has ended: another one can run.
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        write_snapshot(&server, &opts, &mut w).expect("second save");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("second save");
         assert_eq!(w.keys, 9002);
     }
 
@@ -1294,11 +1146,11 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Failing { left: 200_000 }, opts.clone()).unwrap();
-        let err = write_snapshot(&server, &opts, &mut w).unwrap_err();
+        let err = file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
         assert!(!server.store.snapshot_progress().running);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        write_snapshot(&server, &opts, &mut w).expect("a later save works");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("a later save works");
         assert_eq!(w.keys, 20000);
     }
 }

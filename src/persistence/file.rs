@@ -12,8 +12,13 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
 use crate::store::entry::Entry;
-use crate::store::{Keyspace, SHARDS};
+use crate::store::snapshot::SnapshotError;
+use crate::store::{Keyspace, SHARDS, Store};
 
 use super::rdb::{self, Limits, LoadError, Reader, op, ty};
 
@@ -260,6 +265,161 @@ pub fn write_keyspace(
         }
     }
     Ok(())
+}
+
+// ---- background saving ----
+
+/// Records are handed to the saving thread in buffers of about this size.
+const SINK_BUF: usize = 64 * 1024;
+/// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
+/// memory a disk slower than the walk costs).
+const SINK_QUEUE: usize = 16;
+
+/// The serializing side of a background save, under one short mutex: the encoder (which
+/// knows the database of the previous record) and the buffer being filled.
+struct SinkState {
+    enc: KeyEncoder,
+    buf: Vec<u8>,
+    keys: u64,
+}
+
+/// The sink a background save gives [`crate::store::Store::snapshot`]. It is called from the
+/// walker and from writers about to change a key not yet saved, under that key's shard lock:
+/// it only serializes into a buffer and queues full buffers for the saving thread, which does
+/// the I/O. `rdb-key-save-delay` is paid between the walker's chunks (`aborted`, called with
+/// no lock held) and at the end, never under a shard lock, so a slowed save does not slow
+/// clients.
+struct SnapSink<'a> {
+    state: Mutex<SinkState>,
+    tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
+    /// The saving thread stopped taking buffers (a write error).
+    failed: AtomicBool,
+    cancel: &'a AtomicBool,
+    delay_us: i64,
+    /// Keys handed over whose delay is not paid yet.
+    owed: AtomicU64,
+}
+
+impl SnapSink<'_> {
+    /// Queues a full buffer for the saving thread.
+    fn send(&self, buf: Vec<u8>, keys: u64) {
+        if self.tx.send((buf, keys)).is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends what is left in the buffer (after the walk).
+    fn flush(&self) {
+        let mut g = self.state.lock();
+        let buf = std::mem::take(&mut g.buf);
+        let keys = std::mem::take(&mut g.keys);
+        drop(g);
+        if !buf.is_empty() {
+            self.send(buf, keys);
+        }
+    }
+
+    /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
+    /// a cancelled save stops soon.
+    fn pay_delay(&self) {
+        if self.delay_us <= 0 {
+            return;
+        }
+        let owed = self.owed.swap(0, Ordering::Relaxed);
+        let mut left = std::time::Duration::from_micros(owed.saturating_mul(self.delay_us as u64));
+        let slice = std::time::Duration::from_millis(10);
+        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) {
+            let d = left.min(slice);
+            std::thread::sleep(d);
+            left -= d;
+        }
+    }
+}
+
+impl crate::store::snapshot::Sink for SnapSink<'_> {
+    fn key(&self, db: usize, e: &Entry) {
+        let mut g = self.state.lock();
+        let SinkState { enc, buf, keys } = &mut *g;
+        enc.key(buf, db, e);
+        *keys += 1;
+        if self.delay_us > 0 {
+            self.owed.fetch_add(1, Ordering::Relaxed);
+        }
+        if buf.len() >= SINK_BUF {
+            let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
+            let n = std::mem::take(keys);
+            // Sent under the mutex, so buffers reach the file in the order they were filled
+            // (a SELECTDB in one buffer applies to the records of the next).
+            self.send(full, n);
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.pay_delay();
+        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes a point-in-time image of every database to `w` through [`Store::snapshot_with`]
+/// (`at_instant` runs at the image's instant, with every shard held): the walk runs on a
+/// thread of its own while this thread writes the buffers the sink queues. Stops with an
+/// error soon after `cancel` is set.
+pub fn write_snapshot(
+    store: &Store,
+    opts: &SaveOpts,
+    cancel: &AtomicBool,
+    at_instant: impl FnOnce() + Send,
+    w: &mut RdbWriter<impl Write>,
+) -> io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
+    let sink = SnapSink {
+        state: Mutex::new(SinkState {
+            enc: KeyEncoder::new(opts.clone()),
+            buf: Vec::with_capacity(SINK_BUF + SINK_BUF / 4),
+            keys: 0,
+        }),
+        tx,
+        failed: AtomicBool::new(false),
+        cancel,
+        delay_us: opts.key_delay_us,
+        owed: AtomicU64::new(0),
+    };
+    std::thread::scope(|scope| {
+        let walker = scope.spawn(|| {
+            let res = store.snapshot_with(&sink, at_instant);
+            if res.is_ok() {
+                sink.flush();
+                // The delay of the last chunk (the walker asks `aborted` before chunks only).
+                sink.pay_delay();
+            }
+            // Ends the saving loop below once the queued buffers are written.
+            drop(sink);
+            res
+        });
+        let mut err = None;
+        for (buf, keys) in rx.iter() {
+            if err.is_none()
+                && let Err(e) = w.raw(&buf, keys)
+            {
+                // Dropping the receiver makes the sink's sends fail: it then aborts the walk.
+                err = Some(e);
+                break;
+            }
+        }
+        drop(rx);
+        let res = walker.join();
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match res {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(SnapshotError::Aborted)) => {
+                Err(io::Error::other("background save cancelled"))
+            }
+            Ok(Err(e)) => Err(io::Error::other(e.to_string())),
+            Err(_) => Err(io::Error::other("background save walker panicked")),
+        }
+    })
 }
 
 // ---- loading ----

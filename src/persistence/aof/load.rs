@@ -11,9 +11,11 @@ use std::time::Instant;
 
 use super::Settings;
 use super::manifest::{FileInfo, Kind, Manifest};
+use crate::persistence::file::{self, LoadFail};
 use crate::protocol::Reply;
 use crate::server::Server;
 use crate::server::client::{Client, ClientInfo};
+use crate::store::entry::Entry;
 
 /// How loading one file ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,8 +105,38 @@ fn step(data: &[u8], pos: usize) -> Step {
     Step::Command(argv, at)
 }
 
-/// Runs one replayed command.
-pub type Runner<'a> = dyn FnMut(&[&[u8]]) + 'a;
+/// One thing to replay: a command, or a key of an RDB preamble (database, entry).
+pub enum Item<'x> {
+    Command(&'x [&'x [u8]]),
+    Key(usize, Entry),
+}
+
+/// Replays one item; fails only for a key that cannot be filed (a duplicate).
+pub type Runner<'a> = dyn FnMut(Item<'_>) -> Result<(), LoadFail> + 'a;
+
+/// Loads the RDB image a file starts with (a base written with `aof-use-rdb-preamble yes`, or
+/// an old single-file AOF with a preamble) through `run`. Returns where the image ends: an
+/// old-style file goes on with commands from there.
+fn load_preamble(server: &Server, data: &[u8], name: &str, run: &mut Runner) -> Result<usize, Failed> {
+    tracing::info!("Reading RDB base file on AOF loading...");
+    let mut opts = crate::cmd::persist::load_opts(server, false);
+    // Redis keeps a preamble's expired keys (the commands after it may refer to them).
+    opts.drop_expired = false;
+    let mut insert = |db: usize, e: Entry| run(Item::Key(db, e));
+    match file::load(server.store.databases(), data, &opts, &mut insert, &|_| {}) {
+        Ok(loaded) => {
+            if loaded.end < data.len() {
+                tracing::info!("Reading the remaining AOF tail...");
+            }
+            Ok(loaded.end.min(data.len()))
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+            Err(Failed)
+        }
+    }
+}
 
 /// Replays the file at `path` (named `name` in logs) through `run`. `last` when it is the last
 /// file, the only one that may be truncated.
@@ -129,18 +161,13 @@ pub fn load_file(
     if data.is_empty() {
         return Ok(Loaded::Empty);
     }
+    let mut pos = 0usize;
     if data.starts_with(b"REDIS") {
-        // interim: RDB preambles load once the RDB loader is merged.
-        tracing::warn!(
-            "Bad file format reading the append only file {name}: an RDB preamble, which this \
-             build cannot load yet"
-        );
-        return Err(Failed);
+        pos = load_preamble(server, &data, name, run)?;
     }
     let mut in_multi = false;
-    let mut pos = 0usize;
-    let mut valid_up_to = 0usize;
-    let mut before_multi = 0usize;
+    let mut valid_up_to = pos;
+    let mut before_multi = pos;
     let short = loop {
         if pos >= data.len() {
             break false;
@@ -172,7 +199,7 @@ pub fn load_file(
                     in_multi = false;
                 }
                 let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                run(&args);
+                let _ = run(Item::Command(&args));
                 pos = next;
                 valid_up_to = pos;
             }
@@ -307,19 +334,24 @@ fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R)
     let db = ctx.ks.db;
     ctx.ks.loading = true;
     let r = {
-        let mut run = |argv: &[&[u8]]| {
+        let mut run = |item: Item<'_>| {
+            let argv = match item {
+                Item::Command(argv) => argv,
+                Item::Key(db, e) => return file::insert_loaded(&mut ctx.ks, false, db, e),
+            };
             let name = argv[0];
             if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
-                return;
+                return Ok(());
             }
             let Some(idx) = resolve(server, argv) else {
-                return;
+                return Ok(());
             };
             std::mem::swap(ctx.out, &mut scratch);
             crate::command::dispatch::run_queued(ctx, idx, argv);
             std::mem::swap(ctx.out, &mut scratch);
             scratch.buf.clear();
             server.stats.count_errors(&mut scratch);
+            Ok(())
         };
         f(&mut run)
     };

@@ -78,6 +78,8 @@ pub struct Settings {
     /// `rdb-key-save-delay`: microseconds a rewrite waits per key written (a debugging knob
     /// the suite uses to keep a rewrite running).
     pub key_save_delay_us: i64,
+    /// `aof-use-rdb-preamble`: a rewrite writes its base as an RDB file.
+    pub rdb_preamble: bool,
 }
 
 /// Returns the value of directive `name` as text.
@@ -111,6 +113,7 @@ impl Settings {
                 .parse()
                 .unwrap_or(64 << 20),
             key_save_delay_us: directive(&cfg, "rdb-key-save-delay").parse().unwrap_or(0),
+            rdb_preamble: directive(&cfg, "aof-use-rdb-preamble") == "yes",
         }
     }
 
