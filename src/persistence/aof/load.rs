@@ -539,7 +539,41 @@ mod tests {
             auto_rewrite_percentage: 100,
             auto_rewrite_min_size: 64 << 20,
             key_save_delay_us: 0,
+            rdb_preamble: true,
         }
+    }
+
+    /// Returns an RDB image of a server holding `k` = "v" in db 0 and list `l` in db 3.
+    fn preamble() -> Vec<u8> {
+        let mut src = crate::command::testing::Harness::new();
+        src.run(&["SET", "k", "v"]);
+        src.run(&["SELECT", "3"]);
+        src.run(&["RPUSH", "l", "a", "b"]);
+        let opts = crate::cmd::persist::save_opts(&src.server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        file::write_snapshot(&src.server.store, &opts, &cancel, || {}, &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn an_rdb_preamble_loads_and_the_commands_after_it_run() {
+        use crate::protocol::reply::Value as R;
+        let mut data = preamble();
+        data.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n");
+        data.extend_from_slice(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nc\r\n");
+        let (r, mut h, _) = load(&data, false);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"v".to_vec()));
+        h.run(&["SELECT", "3"]);
+        assert_eq!(h.run(&["LLEN", "l"]), R::Int(3));
+        // A base that is only an image loads too; a damaged image fails.
+        let image = preamble();
+        let (r, mut h, _) = load(&image, false);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["DBSIZE"]), R::Int(1));
+        let (r, _, _) = load(&image[..image.len() - 12], true);
+        assert_eq!(r, Err(Failed));
     }
 
     /// Writes `data` to a temp file and replays it into a fresh server; returns the outcome,
