@@ -66,6 +66,17 @@ pub fn save_opts(server: &Server) -> SaveOpts {
     }
 }
 
+/// Returns `rdb-key-save-delay` as it is now (a running background save reads it as it goes).
+pub fn key_save_delay(server: &Server) -> i64 {
+    number(server, b"rdb-key-save-delay")
+}
+
+/// True while an AOF rewrite runs (a background save then waits, as Redis runs one child at a
+/// time).
+pub fn aof_rewriting(server: &Server) -> bool {
+    server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
+}
+
 /// True when `save` has at least one save point.
 pub fn has_save_points(server: &Server) -> bool {
     !server.config.read().save.trim().is_empty()
@@ -150,7 +161,8 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
         .spawn(move || {
             let walk_opts = opts.clone();
             let res = file::write_file(&path, "bg-", opts, |w| {
-                file::write_snapshot(&srv.store, &walk_opts, &srv.persist.bgsave_cancel, || {}, w)
+                let delay = || key_save_delay(&srv);
+                file::write_snapshot(&srv.store, &walk_opts, &srv.persist.bgsave_cancel, &delay, || {}, w)
             });
             let p = &srv.persist;
             let secs = (now_ms() - started) / 1000;
@@ -202,7 +214,7 @@ pub fn kill_bgsave(server: &Server) {
 pub fn cron(server: &Arc<Server>) {
     migrate_cache_cron(server);
     let p = &server.persist;
-    if p.bgsave_in_progress.load(Ordering::Acquire) {
+    if p.bgsave_in_progress.load(Ordering::Acquire) || aof_rewriting(server) {
         return;
     }
     if p.bgsave_scheduled.load(Ordering::Relaxed) {
@@ -457,6 +469,14 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
             return ctx.out.simple(b"Background saving scheduled");
         }
         return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
+    }
+    if aof_rewriting(ctx.server) {
+        // One background job at a time, as Redis runs one child: the cron starts it later.
+        if schedule {
+            p.bgsave_scheduled.store(true, Ordering::Relaxed);
+            return ctx.out.simple(b"Background saving scheduled");
+        }
+        return ctx.out.error(errors::BGSAVE_OTHER_CHILD);
     }
     match ctx.server.listeners.server() {
         Some(srv) => {
@@ -1106,7 +1126,7 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("save");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("save");
         assert_eq!(w.keys, 9002);
         let data = w.finish().unwrap();
         let got = load_image(&server, &data);
@@ -1117,7 +1137,7 @@ mod snapshot_save_tests {
         assert_eq!(got[&(15, b"last".to_vec())], 1);
         // The snapshot has ended: another one can run.
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("second save");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("second save");
         assert_eq!(w.keys, 9002);
     }
 
@@ -1146,11 +1166,11 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Failing { left: 200_000 }, opts.clone()).unwrap();
-        let err = file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).unwrap_err();
+        let err = file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
         assert!(!server.store.snapshot_progress().running);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, || {}, &mut w).expect("a later save works");
+        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("a later save works");
         assert_eq!(w.keys, 20000);
     }
 }

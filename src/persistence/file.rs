@@ -295,7 +295,9 @@ struct SnapSink<'a> {
     /// The saving thread stopped taking buffers (a write error).
     failed: AtomicBool,
     cancel: &'a AtomicBool,
-    delay_us: i64,
+    /// `rdb-key-save-delay` as it is now: read while paying, so setting it to 0 ends a slowed
+    /// save soon (what the suite does before killing Redis's child).
+    delay_us: &'a (dyn Fn() -> i64 + Sync),
     /// Keys handed over whose delay is not paid yet.
     owed: AtomicU64,
 }
@@ -322,13 +324,14 @@ impl SnapSink<'_> {
     /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
     /// a cancelled save stops soon.
     fn pay_delay(&self) {
-        if self.delay_us <= 0 {
+        let owed = self.owed.swap(0, Ordering::Relaxed);
+        let delay = (self.delay_us)();
+        if owed == 0 || delay <= 0 {
             return;
         }
-        let owed = self.owed.swap(0, Ordering::Relaxed);
-        let mut left = std::time::Duration::from_micros(owed.saturating_mul(self.delay_us as u64));
+        let mut left = std::time::Duration::from_micros(owed.saturating_mul(delay as u64));
         let slice = std::time::Duration::from_millis(10);
-        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) {
+        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) && (self.delay_us)() > 0 {
             let d = left.min(slice);
             std::thread::sleep(d);
             left -= d;
@@ -342,9 +345,7 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
         let SinkState { enc, buf, keys } = &mut *g;
         enc.key(buf, db, e);
         *keys += 1;
-        if self.delay_us > 0 {
-            self.owed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.owed.fetch_add(1, Ordering::Relaxed);
         if buf.len() >= SINK_BUF {
             let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
             let n = std::mem::take(keys);
@@ -363,11 +364,13 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
 /// Writes a point-in-time image of every database to `w` through [`Store::snapshot_with`]
 /// (`at_instant` runs at the image's instant, with every shard held): the walk runs on a
 /// thread of its own while this thread writes the buffers the sink queues. Stops with an
-/// error soon after `cancel` is set.
+/// error soon after `cancel` is set. `key_delay_us` gives `rdb-key-save-delay` (microseconds
+/// per key, paid between the walker's chunks, never under a shard lock).
 pub fn write_snapshot(
     store: &Store,
     opts: &SaveOpts,
     cancel: &AtomicBool,
+    key_delay_us: &(dyn Fn() -> i64 + Sync),
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
@@ -381,7 +384,7 @@ pub fn write_snapshot(
         tx,
         failed: AtomicBool::new(false),
         cancel,
-        delay_us: opts.key_delay_us,
+        delay_us: key_delay_us,
         owed: AtomicU64::new(0),
     };
     std::thread::scope(|scope| {

@@ -613,12 +613,25 @@ pub fn start_at_boot(server: &Server) -> bool {
         return false;
     }
     if m.base.is_none() && m.incr.is_empty() {
-        let image = {
-            let mut ks = server.store.lock_all(0, crate::util::now_ms());
-            rewrite::dump_commands(&mut ks, s.timestamps)
+        // No client runs yet: the image is taken with every shard held, as SAVE does.
+        let name = m.new_base(&s.filename, s.rdb_preamble);
+        let written = if s.rdb_preamble {
+            let mut opts = crate::cmd::persist::save_opts(server);
+            opts.aof_base = true;
+            let dbs = server.store.databases();
+            crate::persistence::file::write_file(&s.dir().join(&name), "aof-", opts, |w| {
+                let mut ks = server.store.lock_all(0, crate::util::now_ms());
+                crate::persistence::file::write_keyspace(&mut ks, dbs, w)
+            })
+            .map(|_| ())
+        } else {
+            let image = {
+                let mut ks = server.store.lock_all(0, crate::util::now_ms());
+                rewrite::dump_commands(&mut ks, s.timestamps)
+            };
+            write_atomically(&s.dir(), &name, &image)
         };
-        let name = m.new_base(&s.filename, false);
-        if let Err(e) = write_atomically(&s.dir(), &name, &image) {
+        if let Err(e) = written {
             tracing::warn!("Can't create the AOF base file {name}: {e}");
             return false;
         }
@@ -669,7 +682,10 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
     if s.enabled && !aof.is_on() {
         aof.ensure_writer();
         let shared = crate::server::listen::shared(server);
-        if in_exec || aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+        if in_exec
+            || aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
+            || server.persist.bgsave_in_progress.load(Ordering::Acquire)
+        {
             aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
             tracing::info!(
                 "AOF was enabled but there is already another background operation. An AOF \

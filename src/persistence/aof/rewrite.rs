@@ -257,7 +257,8 @@ fn write_rdb_base(
         tracing::info!("Background append only file rewriting started");
     }
     let res = file::write_file(&path, "aof-", opts, |w| {
-        file::write_snapshot(&server.store, &walk_opts, &aof.cancel_rewrite, at_instant, w)
+        let delay = || crate::cmd::persist::key_save_delay(server);
+        file::write_snapshot(&server.store, &walk_opts, &aof.cancel_rewrite, &delay, at_instant, w)
     });
     match res {
         // Stopped (appendonly no): a new incremental file stays in the manifest, as a killed
@@ -362,7 +363,10 @@ pub fn start_background(server: &Arc<Server>) -> bool {
 /// The automatic rewrite (`auto-aof-rewrite-percentage` / `-min-size`), checked by the cron.
 pub fn check_auto(server: &Arc<Server>) {
     let aof = &server.aof;
-    if aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+    if aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
+        || server.persist.bgsave_in_progress.load(Ordering::Acquire)
+    {
+        // One background job at a time, as Redis runs one child.
         return;
     }
     if aof.stats.rewrite_scheduled.swap(false, Ordering::Relaxed) {
