@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 
 use crate::command::table::{Arg, ArgType, BeginSearch, FindKeys, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
+use crate::config::notify;
 use crate::persistence::file::{self, LoadOpts, SaveOpts};
 use crate::persistence::rdb::{self, Limits};
 use crate::protocol::errors;
@@ -575,9 +576,12 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         ttl = ttl.saturating_add(ctx.ks.now);
     }
     if ttl > 0 && ttl < ctx.ks.now {
-        // Already expired: the key is not created (and an old one stays deleted).
+        // Already expired: the key is not created (and an old one stays deleted, which is
+        // what is propagated).
         if deleted {
             ctx.ks.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
+            ctx.propagate_as(&[b"DEL", key]);
         }
         return ctx.out.ok();
     }
@@ -600,6 +604,15 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks
         .put_entry_in(db, Entry::new(key, value, expire, clock));
     ctx.ks.dirty += 1;
+    if ttl > 0 && !absttl && ctx.propagating() {
+        // A relative TTL is propagated as the absolute time it gave, as Redis rewrites it.
+        let mut tmp = itoa::Buffer::new();
+        let mut rewritten: Vec<&[u8]> = argv.to_vec();
+        rewritten[2] = tmp.format(ttl).as_bytes();
+        rewritten.push(b"ABSTTL");
+        ctx.propagate_as(&rewritten);
+    }
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
 }
 
@@ -728,6 +741,8 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
         String::from_utf8_lossy(argv[2])
     );
     let mut may_retry = true;
+    // The keys moved away (the target acknowledged them), propagated as one DEL.
+    let mut moved: Vec<&[u8]> = vec![b"DEL"];
     loop {
         // Connect, or take the cached connection.
         let mut conn = match ctx.server.persist.migrate.lock().remove(&name) {
@@ -808,8 +823,14 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
                 } else if !copy {
                     ctx.ks.remove(k);
                     ctx.ks.dirty += 1;
+                    ctx.notify(notify::GENERIC, "del", k);
+                    moved.push(k);
                 }
             }
+        }
+        if moved.len() > 1 {
+            // MIGRATE is propagated as the DEL of the keys it moved (nothing with COPY).
+            ctx.propagate_as(&moved);
         }
         if let Some(e) = io_err {
             // The connection is not cached again. Retry when nothing was read yet.
@@ -1172,5 +1193,104 @@ mod snapshot_save_tests {
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
         file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("a later save works");
         assert_eq!(w.keys, 20000);
+    }
+}
+
+#[cfg(test)]
+mod restore_effects_tests {
+    use crate::command::testing::Harness;
+    use crate::protocol::reply::Value as R;
+    use std::sync::atomic::Ordering;
+
+    /// The keyevent messages a `PSUBSCRIBE __keyevent*__:*` client received, as "event key".
+    fn events(sub: &Harness) -> Vec<String> {
+        let mut buf = Vec::new();
+        if let Some(s) = sub.client.pubsub.as_ref() {
+            s.me.take_into(&mut buf);
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < buf.len() {
+            let (v, used) = R::parse(&buf[at..]).expect("malformed message");
+            at += used;
+            let R::Array(items) = v else {
+                panic!("not a message: {v:?}")
+            };
+            let text = |v: &R| match v {
+                R::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("not a bulk: {other:?}"),
+            };
+            let ch = text(&items[2]);
+            let event = ch
+                .split_once("__:")
+                .map(|(_, e)| e.to_string())
+                .unwrap_or(ch);
+            out.push(format!("{event} {}", text(&items[3])));
+        }
+        out
+    }
+
+    /// What the AOF was fed since the last call, one string per command.
+    fn fed(h: &Harness) -> Vec<String> {
+        let buf = h.server.aof.take_buffer();
+        crate::persistence::aof::load::parse_all(&buf)
+            .into_iter()
+            .map(|c| {
+                c.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn restore_notifies_and_propagates_an_absolute_ttl() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "notify-keyspace-events", "EAn"]);
+        h.run(&["SET", "src", "v"]);
+        let R::Bulk(payload) = h.run(&["DUMP", "src"]) else {
+            panic!("no payload")
+        };
+        let mut sub = h.another();
+        sub.run(&["PSUBSCRIBE", "__keyevent*__:*"]);
+        h.server.aof.capture();
+        h.server
+            .store
+            .tunables
+            .propagate
+            .store(true, Ordering::Relaxed);
+        let before = crate::util::now_ms();
+        h.run_bytes(&[b"RESTORE", b"k", b"100000", &payload]);
+        let after = crate::util::now_ms();
+        let cmds = fed(&h);
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert_eq!(cmds[0], "SELECT 0");
+        let parts: Vec<&str> = cmds[1].split(' ').collect();
+        assert_eq!(
+            (parts[0], parts[1], parts[parts.len() - 1]),
+            ("RESTORE", "k", "ABSTTL")
+        );
+        let at: i64 = parts[2].parse().unwrap();
+        assert!((before + 100000..=after + 100000).contains(&at), "{at}");
+        assert_eq!(events(&sub), ["new k", "restore k"]);
+        // Already expired with REPLACE: the old key is deleted, as a DEL.
+        h.run_bytes(&[b"RESTORE", b"k", b"1", &payload, b"REPLACE", b"ABSTTL"]);
+        assert_eq!(fed(&h), ["DEL k"]);
+        assert_eq!(events(&sub), ["del k"]);
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+        // Loading (DEBUG RELOAD, start-up) files keys without `new` events.
+        {
+            let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+            let e = crate::store::entry::Entry::new(
+                b"a",
+                crate::store::value::Value::string(b"1"),
+                None,
+                0,
+            );
+            crate::persistence::file::insert_loaded(&mut ks, false, 0, e).unwrap();
+            assert!(ks.events.is_empty());
+        }
+        assert_eq!(h.run(&["GET", "a"]), R::Bulk(b"1".to_vec()));
     }
 }

@@ -514,7 +514,11 @@ pub fn insert_loaded(ks: &mut Keyspace, merge: bool, db: usize, e: Entry) -> Res
         }
         ks.remove_in(db, e.key());
     }
+    // Loading is not creating: Redis's loader adds keys without the `new` event that
+    // `put_entry_in` notes (DEBUG RELOAD would publish it; start-up would only pile it up).
+    let events = ks.events.len();
     ks.put_entry_in(db, e);
+    ks.events.truncate(events);
     Ok(())
 }
 
