@@ -16,7 +16,8 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     {
         return ctx.out.error(errors::AOF_REWRITE_IN_PROGRESS);
     }
-    if ctx.client.in_exec || server.persist.bgsave_in_progress.load(std::sync::atomic::Ordering::Acquire) {
+    let bgsave = &server.persist.bgsave_in_progress;
+    if ctx.client.in_exec || bgsave.load(std::sync::atomic::Ordering::Acquire) {
         // EXEC holds every shard the rewrite needs, or a background save runs (one background
         // job at a time, as Redis runs one child): the cron starts it afterwards.
         server

@@ -163,7 +163,8 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
             let walk_opts = opts.clone();
             let res = file::write_file(&path, "bg-", opts, |w| {
                 let delay = || key_save_delay(&srv);
-                file::write_snapshot(&srv.store, &walk_opts, &srv.persist.bgsave_cancel, &delay, || {}, w)
+                let cancel = &srv.persist.bgsave_cancel;
+                file::write_snapshot(&srv.store, &walk_opts, cancel, &delay, || {}, w)
             });
             let p = &srv.persist;
             let secs = (now_ms() - started) / 1000;
@@ -1115,6 +1116,16 @@ mod snapshot_save_tests {
     use crate::command::testing::Harness;
     use std::collections::HashMap;
 
+    /// Runs a background-style save (no delay) of `server` into `w`.
+    fn save_into(
+        server: &Server,
+        opts: &SaveOpts,
+        w: &mut file::RdbWriter<impl std::io::Write>,
+    ) -> std::io::Result<()> {
+        let cancel = &server.persist.bgsave_cancel;
+        file::write_snapshot(&server.store, opts, cancel, &|| 0, || {}, w)
+    }
+
     /// Loads an RDB image into (db, key) -> value-length pairs.
     fn load_image(server: &Server, data: &[u8]) -> HashMap<(usize, Vec<u8>), usize> {
         let mut got = HashMap::new();
@@ -1147,7 +1158,7 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("save");
+        save_into(&server, &opts, &mut w).expect("save");
         assert_eq!(w.keys, 9002);
         let data = w.finish().unwrap();
         let got = load_image(&server, &data);
@@ -1158,7 +1169,7 @@ mod snapshot_save_tests {
         assert_eq!(got[&(15, b"last".to_vec())], 1);
         // The snapshot has ended: another one can run.
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("second save");
+        save_into(&server, &opts, &mut w).expect("second save");
         assert_eq!(w.keys, 9002);
     }
 
@@ -1187,11 +1198,11 @@ mod snapshot_save_tests {
         let server = h.server.clone();
         let opts = save_opts(&server);
         let mut w = file::RdbWriter::new(Failing { left: 200_000 }, opts.clone()).unwrap();
-        let err = file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).unwrap_err();
+        let err = save_into(&server, &opts, &mut w).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
         assert!(!server.store.snapshot_progress().running);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
-        file::write_snapshot(&server.store, &opts, &server.persist.bgsave_cancel, &|| 0, || {}, &mut w).expect("a later save works");
+        save_into(&server, &opts, &mut w).expect("a later save works");
         assert_eq!(w.keys, 20000);
     }
 }

@@ -117,7 +117,12 @@ pub type Runner<'a> = dyn FnMut(Item<'_>) -> Result<(), LoadFail> + 'a;
 /// Loads the RDB image a file starts with (a base written with `aof-use-rdb-preamble yes`, or
 /// an old single-file AOF with a preamble) through `run`. Returns where the image ends: an
 /// old-style file goes on with commands from there.
-fn load_preamble(server: &Server, data: &[u8], name: &str, run: &mut Runner) -> Result<usize, Failed> {
+fn load_preamble(
+    server: &Server,
+    data: &[u8],
+    name: &str,
+    run: &mut Runner,
+) -> Result<usize, Failed> {
     tracing::info!("Reading RDB base file on AOF loading...");
     let mut opts = crate::cmd::persist::load_opts(server, false);
     // Redis keeps a preamble's expired keys (the commands after it may refer to them).
