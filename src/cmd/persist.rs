@@ -4,7 +4,8 @@
 //! log lines Redis prints, and the bookkeeping INFO reports (`server.persist`).
 //!
 //! SAVE runs with every shard held (the keyspace is frozen, as Redis blocks while saving).
-//! BGSAVE runs on a thread of its own, never on the runtime.
+//! BGSAVE runs on a thread of its own, never on the runtime, and writes a point-in-time image
+//! from `Store::snapshot` (`persistence::file::write_snapshot`) while clients go on writing.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -22,11 +22,12 @@
 //! under `always`. So an acknowledged write survives `kill -9` in every mode and a machine
 //! crash under `always`.
 //!
-//! # Rewrites (interim)
+//! # Rewrites
 //!
-//! `rewrite.rs` builds a new base from the dataset as commands (the `aof-use-rdb-preamble no`
-//! form) while holding every shard, and switches to a new incremental file at that same instant.
-//! The RDB preamble comes once the RDB writer and the consistent store snapshot are merged.
+//! `rewrite.rs` switches to a new incremental file at one instant of the dataset and writes a
+//! new base of that instant: an RDB file from a `Store::snapshot` taken at the switch
+//! (`aof-use-rdb-preamble yes`, the default), or commands serialized while every shard is held
+//! (`no`). `load.rs` reads a base that starts with `REDIS` through the RDB loader.
 
 pub mod load;
 pub mod manifest;
