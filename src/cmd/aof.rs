@@ -16,8 +16,10 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     {
         return ctx.out.error(errors::AOF_REWRITE_IN_PROGRESS);
     }
-    if ctx.client.in_exec {
-        // EXEC holds every shard the rewrite needs: the cron starts it afterwards.
+    let bgsave = &server.persist.bgsave_in_progress;
+    if ctx.client.in_exec || bgsave.load(std::sync::atomic::Ordering::Acquire) {
+        // EXEC holds every shard the rewrite needs, or a background save runs (one background
+        // job at a time, as Redis runs one child): the cron starts it afterwards.
         server
             .aof
             .stats
@@ -69,6 +71,8 @@ mod tests {
         };
         let d = crate::config::table::lookup(b"appenddirname").unwrap().0;
         cfg.set_value(d, name.as_bytes()).unwrap();
+        let p = crate::config::table::lookup(b"aof-use-rdb-preamble").unwrap().0;
+        cfg.set_value(p, b"no").unwrap();
         let mut h = Harness::with_config(cfg);
         h.run(&["SET", "k", "v"]);
         h.run(&["RPUSH", "l", "a", "b"]);
@@ -89,6 +93,15 @@ mod tests {
             text.contains("$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\nb\r\n"),
             "{text}"
         );
+        // With the preamble (the default) the base is an RDB file.
+        h.run(&["CONFIG", "SET", "aof-use-rdb-preamble", "yes"]);
+        h.run(&["BGREWRITEAOF"]);
+        let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+        assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\n");
+        let base = std::fs::read(aofdir.join("appendonly.aof.2.base.rdb")).unwrap();
+        assert!(base.starts_with(b"REDIS0010"));
+        let text = String::from_utf8_lossy(&base);
+        assert!(text.contains("aof-base"), "{text}");
         let _ = std::fs::remove_dir_all(&aofdir);
     }
 }

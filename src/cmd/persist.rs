@@ -4,7 +4,8 @@
 //! log lines Redis prints, and the bookkeeping INFO reports (`server.persist`).
 //!
 //! SAVE runs with every shard held (the keyspace is frozen, as Redis blocks while saving).
-//! BGSAVE runs on a thread of its own, never on the runtime.
+//! BGSAVE runs on a thread of its own, never on the runtime, and writes a point-in-time image
+//! from `Store::snapshot` (`persistence::file::write_snapshot`) while clients go on writing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,12 +13,13 @@ use std::sync::atomic::Ordering;
 
 use crate::command::table::{Arg, ArgType, BeginSearch, FindKeys, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
-use crate::persistence::file::{self, LoadOpts, SaveOpts, Sink};
+use crate::config::notify;
+use crate::persistence::file::{self, LoadOpts, SaveOpts};
 use crate::persistence::rdb::{self, Limits};
 use crate::protocol::errors;
 use crate::server::Server;
 use crate::store::entry::Entry;
-use crate::store::{Keyspace, SHARDS};
+use crate::store::Keyspace;
 use crate::util::{now_ms, parse_i64_strict};
 
 // ---- configuration ----
@@ -64,6 +66,17 @@ pub fn save_opts(server: &Server) -> SaveOpts {
         used_mem: crate::server::info::used_memory(),
         aof_base: false,
     }
+}
+
+/// Returns `rdb-key-save-delay` as it is now (a running background save reads it as it goes).
+pub fn key_save_delay(server: &Server) -> i64 {
+    number(server, b"rdb-key-save-delay")
+}
+
+/// True while an AOF rewrite runs (a background save then waits, as Redis runs one child at a
+/// time).
+pub fn aof_rewriting(server: &Server) -> bool {
+    server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
 }
 
 /// True when `save` has at least one save point.
@@ -129,51 +142,6 @@ pub fn save_now(server: &Server) -> bool {
     save_keyspace(server, &mut ks)
 }
 
-/// Writes each key handed over by the walk, serializing writers of the file.
-struct FileSink<'a, W: std::io::Write + Send> {
-    w: parking_lot::Mutex<(&'a mut file::RdbWriter<W>, Option<std::io::Error>)>,
-    cancel: &'a std::sync::atomic::AtomicBool,
-}
-
-impl<W: std::io::Write + Send> Sink for FileSink<'_, W> {
-    fn key(&self, db: usize, e: &Entry) {
-        let mut g = self.w.lock();
-        if g.1.is_some() {
-            return;
-        }
-        if self.cancel.load(Ordering::Relaxed) {
-            g.1 = Some(std::io::Error::other("background save cancelled"));
-            return;
-        }
-        if let Err(x) = g.0.key(db, e) {
-            g.1 = Some(x);
-        }
-    }
-}
-
-/// Walks a store one shard at a time: the shard's entries are copied under its lock, then
-/// written with the lock released, so a slow save (`rdb-key-save-delay`) does not hold clients
-/// up and each shard is saved as of one instant. The copies cost up to one shard's data (about
-/// 1/16 of the dataset) at a time. Not a point-in-time image of the whole keyspace: that is
-/// what the snapshot walk brings.
-// interim: replaced by Store::snapshot at merge
-fn walk_copies(server: &Server, sink: &dyn Sink) {
-    for i in 0..SHARDS {
-        let mut copies: Vec<(usize, Entry)> = Vec::new();
-        server.store.with_shard(i, |shard| {
-            for (db, d) in shard.dbs.iter().enumerate() {
-                d.dict.for_each(|e| {
-                    let c = Entry::new(e.key(), e.value().clone(), e.expire(), e.clock());
-                    copies.push((db, c));
-                });
-            }
-        });
-        for (db, e) in &copies {
-            sink.key(*db, e);
-        }
-    }
-}
-
 /// Starts a background save on a thread of its own. Returns false when one is running.
 pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let p = &server.persist;
@@ -193,16 +161,11 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
+            let walk_opts = opts.clone();
             let res = file::write_file(&path, "bg-", opts, |w| {
-                let sink = FileSink {
-                    w: parking_lot::Mutex::new((w, None)),
-                    cancel: &srv.persist.bgsave_cancel,
-                };
-                walk_copies(&srv, &sink);
-                match sink.w.into_inner().1 {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                }
+                let delay = || key_save_delay(&srv);
+                let cancel = &srv.persist.bgsave_cancel;
+                file::write_snapshot(&srv.store, &walk_opts, cancel, &delay, || {}, w)
             });
             let p = &srv.persist;
             let secs = (now_ms() - started) / 1000;
@@ -254,7 +217,7 @@ pub fn kill_bgsave(server: &Server) {
 pub fn cron(server: &Arc<Server>) {
     migrate_cache_cron(server);
     let p = &server.persist;
-    if p.bgsave_in_progress.load(Ordering::Acquire) {
+    if p.bgsave_in_progress.load(Ordering::Acquire) || aof_rewriting(server) {
         return;
     }
     if p.bgsave_scheduled.load(Ordering::Relaxed) {
@@ -328,7 +291,7 @@ pub fn after_flushall(ctx: &mut Ctx) {
 // ---- loading ----
 
 /// Returns the options a load runs with now.
-fn load_opts(server: &Server, merge: bool) -> LoadOpts {
+pub fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     LoadOpts {
         lfu: server.store.tunables.lfu.load(Ordering::Relaxed),
         key_delay: number(server, b"key-load-delay"),
@@ -510,6 +473,14 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         return ctx.out.error(errors::BGSAVE_IN_PROGRESS);
     }
+    if aof_rewriting(ctx.server) {
+        // One background job at a time, as Redis runs one child: the cron starts it later.
+        if schedule {
+            p.bgsave_scheduled.store(true, Ordering::Relaxed);
+            return ctx.out.simple(b"Background saving scheduled");
+        }
+        return ctx.out.error(errors::BGSAVE_OTHER_CHILD);
+    }
     match ctx.server.listeners.server() {
         Some(srv) => {
             if start_bgsave(&srv) {
@@ -607,9 +578,12 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         ttl = ttl.saturating_add(ctx.ks.now);
     }
     if ttl > 0 && ttl < ctx.ks.now {
-        // Already expired: the key is not created (and an old one stays deleted).
+        // Already expired: the key is not created (and an old one stays deleted, which is
+        // what is propagated).
         if deleted {
             ctx.ks.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
+            ctx.propagate_as(&[b"DEL", key]);
         }
         return ctx.out.ok();
     }
@@ -632,6 +606,15 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks
         .put_entry_in(db, Entry::new(key, value, expire, clock));
     ctx.ks.dirty += 1;
+    if ttl > 0 && !absttl && ctx.propagating() {
+        // A relative TTL is propagated as the absolute time it gave, as Redis rewrites it.
+        let mut tmp = itoa::Buffer::new();
+        let mut rewritten: Vec<&[u8]> = argv.to_vec();
+        rewritten[2] = tmp.format(ttl).as_bytes();
+        rewritten.push(b"ABSTTL");
+        ctx.propagate_as(&rewritten);
+    }
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
 }
 
@@ -760,6 +743,8 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
         String::from_utf8_lossy(argv[2])
     );
     let mut may_retry = true;
+    // The keys moved away (the target acknowledged them), propagated as one DEL.
+    let mut moved: Vec<&[u8]> = vec![b"DEL"];
     loop {
         // Connect, or take the cached connection.
         let mut conn = match ctx.server.persist.migrate.lock().remove(&name) {
@@ -840,8 +825,14 @@ fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
                 } else if !copy {
                     ctx.ks.remove(k);
                     ctx.ks.dirty += 1;
+                    ctx.notify(notify::GENERIC, "del", k);
+                    moved.push(k);
                 }
             }
+        }
+        if moved.len() > 1 {
+            // MIGRATE is propagated as the DEL of the keys it moved (nothing with COPY).
+            ctx.propagate_as(&moved);
         }
         if let Some(e) = io_err {
             // The connection is not cached again. Retry when nothing was read yet.
@@ -1117,5 +1108,201 @@ mod tests {
         // A relative TTL is kept.
         h.run_bytes(&[b"RESTORE", b"k", b"100000", &raw]);
         assert!(matches!(h.run(&["PTTL", "k"]), R::Int(n) if n > 90000 && n <= 100000));
+    }
+}
+
+#[cfg(test)]
+mod snapshot_save_tests {
+    use super::*;
+    use crate::command::testing::Harness;
+    use std::collections::HashMap;
+
+    /// Runs a background-style save (no delay) of `server` into `w`.
+    fn save_into(
+        server: &Server,
+        opts: &SaveOpts,
+        w: &mut file::RdbWriter<impl std::io::Write>,
+    ) -> std::io::Result<()> {
+        let cancel = &server.persist.bgsave_cancel;
+        file::write_snapshot(&server.store, opts, cancel, &|| 0, || {}, w)
+    }
+
+    /// Loads an RDB image into (db, key) -> value-length pairs.
+    fn load_image(server: &Server, data: &[u8]) -> HashMap<(usize, Vec<u8>), usize> {
+        let mut got = HashMap::new();
+        let opts = load_opts(server, false);
+        file::load(
+            16,
+            data,
+            &opts,
+            &mut |db, e| {
+                let len = e.value().str_len().unwrap_or(usize::MAX);
+                got.insert((db, e.key().to_vec()), len);
+                Ok(())
+            },
+            &|_| {},
+        )
+        .expect("image loads");
+        got
+    }
+
+    #[test]
+    fn background_walk_writes_every_key_of_every_db() {
+        let mut h = Harness::new();
+        // Enough data for several of the sink's buffers, in three databases.
+        h.run(&["DEBUG", "POPULATE", "6000", "k", "40"]);
+        h.run(&["SELECT", "2"]);
+        h.run(&["DEBUG", "POPULATE", "3000", "two", "10"]);
+        h.run(&["RPUSH", "list", "a", "b"]);
+        h.run(&["SELECT", "15"]);
+        h.run(&["SET", "last", "x"]);
+        let server = h.server.clone();
+        let opts = save_opts(&server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        save_into(&server, &opts, &mut w).expect("save");
+        assert_eq!(w.keys, 9002);
+        let data = w.finish().unwrap();
+        let got = load_image(&server, &data);
+        assert_eq!(got.len(), 9002);
+        assert_eq!(got[&(0, b"k:5999".to_vec())], 40);
+        assert_eq!(got[&(2, b"two:0".to_vec())], 10);
+        assert_eq!(got[&(2, b"list".to_vec())], usize::MAX);
+        assert_eq!(got[&(15, b"last".to_vec())], 1);
+        // The snapshot has ended: another one can run.
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        save_into(&server, &opts, &mut w).expect("second save");
+        assert_eq!(w.keys, 9002);
+    }
+
+    /// A writer that fails once it has taken `left` bytes.
+    struct Failing {
+        left: usize,
+    }
+
+    impl std::io::Write for Failing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if b.len() > self.left {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_error_stops_the_walk_and_frees_the_snapshot() {
+        let mut h = Harness::new();
+        h.run(&["DEBUG", "POPULATE", "20000", "k", "50"]);
+        let server = h.server.clone();
+        let opts = save_opts(&server);
+        let mut w = file::RdbWriter::new(Failing { left: 200_000 }, opts.clone()).unwrap();
+        let err = save_into(&server, &opts, &mut w).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(!server.store.snapshot_progress().running);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        save_into(&server, &opts, &mut w).expect("a later save works");
+        assert_eq!(w.keys, 20000);
+    }
+}
+
+#[cfg(test)]
+mod restore_effects_tests {
+    use crate::command::testing::Harness;
+    use crate::protocol::reply::Value as R;
+    use std::sync::atomic::Ordering;
+
+    /// The keyevent messages a `PSUBSCRIBE __keyevent*__:*` client received, as "event key".
+    fn events(sub: &Harness) -> Vec<String> {
+        let mut buf = Vec::new();
+        if let Some(s) = sub.client.pubsub.as_ref() {
+            s.me.take_into(&mut buf);
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < buf.len() {
+            let (v, used) = R::parse(&buf[at..]).expect("malformed message");
+            at += used;
+            let R::Array(items) = v else {
+                panic!("not a message: {v:?}")
+            };
+            let text = |v: &R| match v {
+                R::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("not a bulk: {other:?}"),
+            };
+            let ch = text(&items[2]);
+            let event = ch
+                .split_once("__:")
+                .map(|(_, e)| e.to_string())
+                .unwrap_or(ch);
+            out.push(format!("{event} {}", text(&items[3])));
+        }
+        out
+    }
+
+    /// What the AOF was fed since the last call, one string per command.
+    fn fed(h: &Harness) -> Vec<String> {
+        let buf = h.server.aof.take_buffer();
+        crate::persistence::aof::load::parse_all(&buf)
+            .into_iter()
+            .map(|c| {
+                c.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn restore_notifies_and_propagates_an_absolute_ttl() {
+        let mut h = Harness::new();
+        h.run(&["CONFIG", "SET", "notify-keyspace-events", "EAn"]);
+        h.run(&["SET", "src", "v"]);
+        let R::Bulk(payload) = h.run(&["DUMP", "src"]) else {
+            panic!("no payload")
+        };
+        let mut sub = h.another();
+        sub.run(&["PSUBSCRIBE", "__keyevent*__:*"]);
+        h.server.aof.capture();
+        h.server
+            .store
+            .tunables
+            .propagate
+            .store(true, Ordering::Relaxed);
+        let before = crate::util::now_ms();
+        h.run_bytes(&[b"RESTORE", b"k", b"100000", &payload]);
+        let after = crate::util::now_ms();
+        let cmds = fed(&h);
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert_eq!(cmds[0], "SELECT 0");
+        let parts: Vec<&str> = cmds[1].split(' ').collect();
+        assert_eq!(
+            (parts[0], parts[1], parts[parts.len() - 1]),
+            ("RESTORE", "k", "ABSTTL")
+        );
+        let at: i64 = parts[2].parse().unwrap();
+        assert!((before + 100000..=after + 100000).contains(&at), "{at}");
+        assert_eq!(events(&sub), ["new k", "restore k"]);
+        // Already expired with REPLACE: the old key is deleted, as a DEL.
+        h.run_bytes(&[b"RESTORE", b"k", b"1", &payload, b"REPLACE", b"ABSTTL"]);
+        assert_eq!(fed(&h), ["DEL k"]);
+        assert_eq!(events(&sub), ["del k"]);
+        assert_eq!(h.run(&["EXISTS", "k"]), R::Int(0));
+        // Loading (DEBUG RELOAD, start-up) files keys without `new` events.
+        {
+            let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+            let e = crate::store::entry::Entry::new(
+                b"a",
+                crate::store::value::Value::string(b"1"),
+                None,
+                0,
+            );
+            crate::persistence::file::insert_loaded(&mut ks, false, 0, e).unwrap();
+            assert!(ks.events.is_empty());
+        }
+        assert_eq!(h.run(&["GET", "a"]), R::Bulk(b"1".to_vec()));
     }
 }

@@ -4,15 +4,21 @@
 //!
 //! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
 //! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
-//! (walking a keyspace whose every shard is held) and BGSAVE (a background walk that locks one
-//! shard at a time, see [`Sink`]).
+//! (walking a keyspace whose every shard is held). BGSAVE serializes the keys a
+//! `Store::snapshot` hands over with a [`KeyEncoder`] (under the key's shard lock, into a
+//! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
 use crate::store::entry::Entry;
-use crate::store::{Keyspace, SHARDS};
+use crate::store::snapshot::SnapshotError;
+use crate::store::{Keyspace, SHARDS, Store};
 
 use super::rdb::{self, Limits, LoadError, Reader, op, ty};
 
@@ -35,10 +41,56 @@ pub struct SaveOpts {
     pub aof_base: bool,
 }
 
-/// Receives the keys of a point-in-time walk of the keyspace (BGSAVE).
-pub trait Sink: Sync {
-    /// Called once per key, with the key's shard locked.
-    fn key(&self, db: usize, e: &Entry);
+/// Serializes key records into a buffer, emitting SELECTDB whenever the database changes
+/// from the previous record's. Holds no writer, so it can run under a shard lock and leave the
+/// I/O to another thread.
+#[derive(Clone, Debug, Default)]
+pub struct KeyEncoder {
+    opts: SaveOpts,
+    db: Option<usize>,
+}
+
+impl KeyEncoder {
+    /// Returns an encoder for records saved with `opts`.
+    pub fn new(opts: SaveOpts) -> KeyEncoder {
+        KeyEncoder { opts, db: None }
+    }
+
+    /// Appends SELECTDB (with RESIZEDB hints when given) unless `db` is the current database.
+    pub fn select_db(&mut self, buf: &mut Vec<u8>, db: usize, sizes: Option<(usize, usize)>) {
+        if self.db == Some(db) {
+            return;
+        }
+        self.db = Some(db);
+        buf.push(op::SELECTDB);
+        rdb::write_len(buf, db as u64);
+        if let Some((keys, volatile)) = sizes {
+            buf.push(op::RESIZEDB);
+            rdb::write_len(buf, keys as u64);
+            rdb::write_len(buf, volatile as u64);
+        }
+    }
+
+    /// Appends the record of one key of database `db`: its expire time, access information
+    /// and value (no delay: `rdb-key-save-delay` is the caller's business).
+    pub fn key(&mut self, buf: &mut Vec<u8>, db: usize, e: &Entry) {
+        self.select_db(buf, db, None);
+        if let Some(t) = e.expire() {
+            buf.push(op::EXPIRETIME_MS);
+            buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if self.opts.lru {
+            buf.push(op::IDLE);
+            rdb::write_len(buf, crate::store::idle_seconds(e.clock()));
+        } else if let Some(decay) = self.opts.lfu {
+            buf.push(op::FREQ);
+            buf.push(crate::store::lfu_decayed(e.clock(), decay) as u8);
+        }
+        let v = e.value();
+        buf.push(rdb::object_type(v));
+        rdb::write_string(buf, e.key(), self.opts.compress);
+        rdb::write_body(buf, v, self.opts.compress);
+    }
 }
 
 /// Writes an RDB stream, checksumming as it goes.
@@ -46,7 +98,7 @@ pub struct RdbWriter<W: Write> {
     w: W,
     digest: crc::Digest<'static, u64>,
     buf: Vec<u8>,
-    db: Option<usize>,
+    enc: KeyEncoder,
     opts: SaveOpts,
     /// Keys written.
     pub keys: u64,
@@ -59,7 +111,7 @@ impl<W: Write> RdbWriter<W> {
             w,
             digest: rdb::CRC64.digest(),
             buf: Vec::new(),
-            db: None,
+            enc: KeyEncoder::new(opts.clone()),
             opts,
             keys: 0,
         };
@@ -90,38 +142,12 @@ impl<W: Write> RdbWriter<W> {
 
     /// Starts database `db` with its size hints (RESIZEDB), unless it is the current one.
     pub fn select_db(&mut self, db: usize, sizes: Option<(usize, usize)>) {
-        if self.db == Some(db) {
-            return;
-        }
-        self.db = Some(db);
-        self.buf.push(op::SELECTDB);
-        rdb::write_len(&mut self.buf, db as u64);
-        if let Some((keys, volatile)) = sizes {
-            self.buf.push(op::RESIZEDB);
-            rdb::write_len(&mut self.buf, keys as u64);
-            rdb::write_len(&mut self.buf, volatile as u64);
-        }
+        self.enc.select_db(&mut self.buf, db, sizes);
     }
 
     /// Writes one key of database `db`: its expire time, access information, and value.
     pub fn key(&mut self, db: usize, e: &Entry) -> io::Result<()> {
-        self.select_db(db, None);
-        if let Some(t) = e.expire() {
-            self.buf.push(op::EXPIRETIME_MS);
-            self.buf.extend_from_slice(&t.to_le_bytes());
-        }
-        if self.opts.lru {
-            self.buf.push(op::IDLE);
-            rdb::write_len(&mut self.buf, crate::store::idle_seconds(e.clock()));
-        } else if let Some(decay) = self.opts.lfu {
-            self.buf.push(op::FREQ);
-            self.buf
-                .push(crate::store::lfu_decayed(e.clock(), decay) as u8);
-        }
-        let v = e.value();
-        self.buf.push(rdb::object_type(v));
-        rdb::write_string(&mut self.buf, e.key(), self.opts.compress);
-        rdb::write_body(&mut self.buf, v, self.opts.compress);
+        self.enc.key(&mut self.buf, db, e);
         self.keys += 1;
         if self.opts.key_delay_us > 0 {
             std::thread::sleep(std::time::Duration::from_micros(
@@ -131,6 +157,17 @@ impl<W: Write> RdbWriter<W> {
         if self.buf.len() >= 64 * 1024 {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Appends records a [`KeyEncoder`] made (`keys` of them). The encoder's database state is
+    /// its own: a stream fed through `raw` must be fed only through `raw` until
+    /// [`RdbWriter::finish`].
+    pub fn raw(&mut self, records: &[u8], keys: u64) -> io::Result<()> {
+        self.flush()?;
+        self.digest.update(records);
+        self.w.write_all(records)?;
+        self.keys += keys;
         Ok(())
     }
 
@@ -230,6 +267,164 @@ pub fn write_keyspace(
     Ok(())
 }
 
+// ---- background saving ----
+
+/// Records are handed to the saving thread in buffers of about this size.
+const SINK_BUF: usize = 64 * 1024;
+/// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
+/// memory a disk slower than the walk costs).
+const SINK_QUEUE: usize = 16;
+
+/// The serializing side of a background save, under one short mutex: the encoder (which
+/// knows the database of the previous record) and the buffer being filled.
+struct SinkState {
+    enc: KeyEncoder,
+    buf: Vec<u8>,
+    keys: u64,
+}
+
+/// The sink a background save gives [`crate::store::Store::snapshot`]. It is called from the
+/// walker and from writers about to change a key not yet saved, under that key's shard lock:
+/// it only serializes into a buffer and queues full buffers for the saving thread, which does
+/// the I/O. `rdb-key-save-delay` is paid between the walker's chunks (`aborted`, called with
+/// no lock held) and at the end, never under a shard lock, so a slowed save does not slow
+/// clients.
+struct SnapSink<'a> {
+    state: Mutex<SinkState>,
+    tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
+    /// The saving thread stopped taking buffers (a write error).
+    failed: AtomicBool,
+    cancel: &'a AtomicBool,
+    /// `rdb-key-save-delay` as it is now: read while paying, so setting it to 0 ends a slowed
+    /// save soon (what the suite does before killing Redis's child).
+    delay_us: &'a (dyn Fn() -> i64 + Sync),
+    /// Keys handed over whose delay is not paid yet.
+    owed: AtomicU64,
+}
+
+impl SnapSink<'_> {
+    /// Queues a full buffer for the saving thread.
+    fn send(&self, buf: Vec<u8>, keys: u64) {
+        if self.tx.send((buf, keys)).is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends what is left in the buffer (after the walk).
+    fn flush(&self) {
+        let mut g = self.state.lock();
+        let buf = std::mem::take(&mut g.buf);
+        let keys = std::mem::take(&mut g.keys);
+        drop(g);
+        if !buf.is_empty() {
+            self.send(buf, keys);
+        }
+    }
+
+    /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
+    /// a cancelled save stops soon.
+    fn pay_delay(&self) {
+        let owed = self.owed.swap(0, Ordering::Relaxed);
+        let delay = (self.delay_us)();
+        if owed == 0 || delay <= 0 {
+            return;
+        }
+        let mut left = std::time::Duration::from_micros(owed.saturating_mul(delay as u64));
+        let slice = std::time::Duration::from_millis(10);
+        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) && (self.delay_us)() > 0 {
+            let d = left.min(slice);
+            std::thread::sleep(d);
+            left -= d;
+        }
+    }
+}
+
+impl crate::store::snapshot::Sink for SnapSink<'_> {
+    fn key(&self, db: usize, e: &Entry) {
+        let mut g = self.state.lock();
+        let SinkState { enc, buf, keys } = &mut *g;
+        enc.key(buf, db, e);
+        *keys += 1;
+        self.owed.fetch_add(1, Ordering::Relaxed);
+        if buf.len() >= SINK_BUF {
+            let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
+            let n = std::mem::take(keys);
+            // Sent under the mutex, so buffers reach the file in the order they were filled
+            // (a SELECTDB in one buffer applies to the records of the next).
+            self.send(full, n);
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.pay_delay();
+        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes a point-in-time image of every database to `w` through [`Store::snapshot_with`]
+/// (`at_instant` runs at the image's instant, with every shard held): the walk runs on a
+/// thread of its own while this thread writes the buffers the sink queues. Stops with an
+/// error soon after `cancel` is set. `key_delay_us` gives `rdb-key-save-delay` (microseconds
+/// per key, paid between the walker's chunks, never under a shard lock).
+pub fn write_snapshot(
+    store: &Store,
+    opts: &SaveOpts,
+    cancel: &AtomicBool,
+    key_delay_us: &(dyn Fn() -> i64 + Sync),
+    at_instant: impl FnOnce() + Send,
+    w: &mut RdbWriter<impl Write>,
+) -> io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
+    let sink = SnapSink {
+        state: Mutex::new(SinkState {
+            enc: KeyEncoder::new(opts.clone()),
+            buf: Vec::with_capacity(SINK_BUF + SINK_BUF / 4),
+            keys: 0,
+        }),
+        tx,
+        failed: AtomicBool::new(false),
+        cancel,
+        delay_us: key_delay_us,
+        owed: AtomicU64::new(0),
+    };
+    std::thread::scope(|scope| {
+        let walker = scope.spawn(|| {
+            let res = store.snapshot_with(&sink, at_instant);
+            if res.is_ok() {
+                sink.flush();
+                // The delay of the last chunk (the walker asks `aborted` before chunks only).
+                sink.pay_delay();
+            }
+            // Ends the saving loop below once the queued buffers are written.
+            drop(sink);
+            res
+        });
+        let mut err = None;
+        for (buf, keys) in rx.iter() {
+            if err.is_none()
+                && let Err(e) = w.raw(&buf, keys)
+            {
+                // Dropping the receiver makes the sink's sends fail: it then aborts the walk.
+                err = Some(e);
+                break;
+            }
+        }
+        drop(rx);
+        let res = walker.join();
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match res {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(SnapshotError::Aborted)) => {
+                Err(io::Error::other("background save cancelled"))
+            }
+            Ok(Err(e)) => Err(io::Error::other(e.to_string())),
+            Err(_) => Err(io::Error::other("background save walker panicked")),
+        }
+    })
+}
+
 // ---- loading ----
 
 /// How a file is loaded.
@@ -319,7 +514,11 @@ pub fn insert_loaded(ks: &mut Keyspace, merge: bool, db: usize, e: Entry) -> Res
         }
         ks.remove_in(db, e.key());
     }
+    // Loading is not creating: Redis's loader adds keys without the `new` event that
+    // `put_entry_in` notes (DEBUG RELOAD would publish it; start-up would only pile it up).
+    let events = ks.events.len();
     ks.put_entry_in(db, e);
+    ks.events.truncate(events);
     Ok(())
 }
 

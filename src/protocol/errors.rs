@@ -64,6 +64,10 @@ pub const DUMP_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
 pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// BGSAVE while an AOF rewrite runs (one background job at a time, as Redis's one child).
+pub const BGSAVE_OTHER_CHILD: &str = "ERR Another child process is active (AOF?): can't BGSAVE \
+                                      right now. Use BGSAVE SCHEDULE in order to schedule a \
+                                      BGSAVE whenever possible.";
 pub const MIGRATE_KEYS_EMPTY: &str = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
 pub const MIGRATE_CONNECT: &str = "IOERR error or timeout connecting to the client";
 pub const MIGRATE_READING: &str = "IOERR error or timeout reading to target instance";

@@ -291,6 +291,17 @@ impl Store {
         self.snapshot_at(sink, || {})
     }
 
+    /// [`Store::snapshot`], calling `at_instant` at the instant, while every shard lock is
+    /// held: whatever it starts (the AOF's new incremental file) begins exactly where the
+    /// image ends, with no write in both or in neither.
+    pub fn snapshot_with(
+        &self,
+        sink: &dyn Sink,
+        at_instant: impl FnOnce(),
+    ) -> Result<SnapshotStats, SnapshotError> {
+        self.snapshot_at(sink, at_instant)
+    }
+
     /// Returns what the snapshot running (or the last one) has done so far.
     pub fn snapshot_progress(&self) -> SnapshotProgress {
         let g = &self.snap;

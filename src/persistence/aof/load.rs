@@ -11,9 +11,11 @@ use std::time::Instant;
 
 use super::Settings;
 use super::manifest::{FileInfo, Kind, Manifest};
+use crate::persistence::file::{self, LoadFail};
 use crate::protocol::Reply;
 use crate::server::Server;
 use crate::server::client::{Client, ClientInfo};
+use crate::store::entry::Entry;
 
 /// How loading one file ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,8 +105,43 @@ fn step(data: &[u8], pos: usize) -> Step {
     Step::Command(argv, at)
 }
 
-/// Runs one replayed command.
-pub type Runner<'a> = dyn FnMut(&[&[u8]]) + 'a;
+/// One thing to replay: a command, or a key of an RDB preamble (database, entry).
+pub enum Item<'x> {
+    Command(&'x [&'x [u8]]),
+    Key(usize, Entry),
+}
+
+/// Replays one item; fails only for a key that cannot be filed (a duplicate).
+pub type Runner<'a> = dyn FnMut(Item<'_>) -> Result<(), LoadFail> + 'a;
+
+/// Loads the RDB image a file starts with (a base written with `aof-use-rdb-preamble yes`, or
+/// an old single-file AOF with a preamble) through `run`. Returns where the image ends: an
+/// old-style file goes on with commands from there.
+fn load_preamble(
+    server: &Server,
+    data: &[u8],
+    name: &str,
+    run: &mut Runner,
+) -> Result<usize, Failed> {
+    tracing::info!("Reading RDB base file on AOF loading...");
+    let mut opts = crate::cmd::persist::load_opts(server, false);
+    // Redis keeps a preamble's expired keys (the commands after it may refer to them).
+    opts.drop_expired = false;
+    let mut insert = |db: usize, e: Entry| run(Item::Key(db, e));
+    match file::load(server.store.databases(), data, &opts, &mut insert, &|_| {}) {
+        Ok(loaded) => {
+            if loaded.end < data.len() {
+                tracing::info!("Reading the remaining AOF tail...");
+            }
+            Ok(loaded.end.min(data.len()))
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+            Err(Failed)
+        }
+    }
+}
 
 /// Replays the file at `path` (named `name` in logs) through `run`. `last` when it is the last
 /// file, the only one that may be truncated.
@@ -129,18 +166,13 @@ pub fn load_file(
     if data.is_empty() {
         return Ok(Loaded::Empty);
     }
+    let mut pos = 0usize;
     if data.starts_with(b"REDIS") {
-        // interim: RDB preambles load once the RDB loader is merged.
-        tracing::warn!(
-            "Bad file format reading the append only file {name}: an RDB preamble, which this \
-             build cannot load yet"
-        );
-        return Err(Failed);
+        pos = load_preamble(server, &data, name, run)?;
     }
     let mut in_multi = false;
-    let mut pos = 0usize;
-    let mut valid_up_to = 0usize;
-    let mut before_multi = 0usize;
+    let mut valid_up_to = pos;
+    let mut before_multi = pos;
     let short = loop {
         if pos >= data.len() {
             break false;
@@ -172,7 +204,7 @@ pub fn load_file(
                     in_multi = false;
                 }
                 let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                run(&args);
+                let _ = run(Item::Command(&args));
                 pos = next;
                 valid_up_to = pos;
             }
@@ -307,19 +339,24 @@ fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R)
     let db = ctx.ks.db;
     ctx.ks.loading = true;
     let r = {
-        let mut run = |argv: &[&[u8]]| {
+        let mut run = |item: Item<'_>| {
+            let argv = match item {
+                Item::Command(argv) => argv,
+                Item::Key(db, e) => return file::insert_loaded(&mut ctx.ks, false, db, e),
+            };
             let name = argv[0];
             if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
-                return;
+                return Ok(());
             }
             let Some(idx) = resolve(server, argv) else {
-                return;
+                return Ok(());
             };
             std::mem::swap(ctx.out, &mut scratch);
             crate::command::dispatch::run_queued(ctx, idx, argv);
             std::mem::swap(ctx.out, &mut scratch);
             scratch.buf.clear();
             server.stats.count_errors(&mut scratch);
+            Ok(())
         };
         f(&mut run)
     };
@@ -507,7 +544,41 @@ mod tests {
             auto_rewrite_percentage: 100,
             auto_rewrite_min_size: 64 << 20,
             key_save_delay_us: 0,
+            rdb_preamble: true,
         }
+    }
+
+    /// Returns an RDB image of a server holding `k` = "v" in db 0 and list `l` in db 3.
+    fn preamble() -> Vec<u8> {
+        let mut src = crate::command::testing::Harness::new();
+        src.run(&["SET", "k", "v"]);
+        src.run(&["SELECT", "3"]);
+        src.run(&["RPUSH", "l", "a", "b"]);
+        let opts = crate::cmd::persist::save_opts(&src.server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        file::write_snapshot(&src.server.store, &opts, &cancel, &|| 0, || {}, &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn an_rdb_preamble_loads_and_the_commands_after_it_run() {
+        use crate::protocol::reply::Value as R;
+        let mut data = preamble();
+        data.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n");
+        data.extend_from_slice(b"*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nc\r\n");
+        let (r, mut h, _) = load(&data, false);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"v".to_vec()));
+        h.run(&["SELECT", "3"]);
+        assert_eq!(h.run(&["LLEN", "l"]), R::Int(3));
+        // A base that is only an image loads too; a damaged image fails.
+        let image = preamble();
+        let (r, mut h, _) = load(&image, false);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["DBSIZE"]), R::Int(1));
+        let (r, _, _) = load(&image[..image.len() - 12], true);
+        assert_eq!(r, Err(Failed));
     }
 
     /// Writes `data` to a temp file and replays it into a fresh server; returns the outcome,

@@ -1,10 +1,10 @@
 //! AOF rewrites: BGREWRITEAOF, the automatic rewrite, and turning the AOF on.
 //!
-//! // interim: the new base is written as commands (Redis's `aof-use-rdb-preamble no` form),
-//! from an image serialised while every shard is held; the switch to the new incremental file
-//! happens under those same locks, so base + new incremental file are exactly the dataset. Once
-//! the consistent store snapshot and the RDB writer are merged, the base becomes an RDB
-//! preamble written from a snapshot without stopping the world.
+//! With `aof-use-rdb-preamble yes` (the default) the new base is an RDB file written from a
+//! `Store::snapshot` whose instant is the switch to the new incremental file (taken with every
+//! shard held), so base + new incremental file are exactly the dataset, without stopping the
+//! world for the walk. With `no`, the base is commands serialized while every shard is held,
+//! the switch under those same locks.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::{
     Settings, encode_command, files_size, open_append, persist_manifest, write_atomically,
 };
+use crate::persistence::file;
 use crate::server::Server;
 use crate::store::Keyspace;
 use crate::store::entry::Entry;
@@ -189,6 +190,96 @@ fn rewrite_locked(
     } else {
         None
     };
+    let base = if s.rdb_preamble {
+        write_rdb_base(server, s, &mut next, incr, why)?
+    } else {
+        write_command_base(server, s, &mut next, incr, why)?
+    };
+    if why.is_empty() {
+        tracing::info!("Background AOF rewrite terminated with success");
+        tracing::info!("Successfully renamed the temporary AOF base file into {base}");
+    } else {
+        tracing::info!("Creating AOF base file {base} {why}");
+    }
+    if with_incr {
+        next.retire_incr_but_last();
+    } else {
+        for mut f in next.incr.drain(..) {
+            f.kind = super::manifest::Kind::History;
+            next.history.push(f);
+        }
+    }
+    persist_manifest(s, &next).map_err(|e| e.to_string())?;
+    *m = next;
+    super::delete_history(s, m);
+    let size = files_size(&dir, m);
+    aof.stats.current_size.store(size, Ordering::Relaxed);
+    aof.stats.base_size.store(size, Ordering::Relaxed);
+    if why.is_empty() {
+        tracing::info!("Background AOF rewrite finished successfully");
+    }
+    Ok(())
+}
+
+/// Writes the new base as an RDB file (`aof-use-rdb-preamble yes`) from a store snapshot
+/// whose instant is the switch to the new incremental file `incr`: every write before the
+/// instant is in the image, every later one in `incr`. Returns the base's name.
+fn write_rdb_base(
+    server: &Server,
+    s: &Settings,
+    next: &mut super::Manifest,
+    incr: Option<std::fs::File>,
+    why: &str,
+) -> Result<String, String> {
+    let aof = &server.aof;
+    let base = next.new_base(&s.filename, true);
+    let mut opts = crate::cmd::persist::save_opts(server);
+    opts.aof_base = true;
+    let walk_opts = opts.clone();
+    let path = s.dir().join(&base);
+    let at_instant = move || {
+        if aof.cancel_rewrite.load(Ordering::Relaxed) {
+            // The AOF was turned off meanwhile: it must stay off.
+            return;
+        }
+        if let Some(f) = incr {
+            aof.switch_to(f);
+            aof.on.store(true, Ordering::Relaxed);
+            server
+                .store
+                .tunables
+                .propagate
+                .store(true, Ordering::Relaxed);
+        }
+    };
+    if why.is_empty() {
+        // Logged before the instant rather than under every shard lock.
+        tracing::info!("Background append only file rewriting started");
+    }
+    let res = file::write_file(&path, "aof-", opts, |w| {
+        let delay = || crate::cmd::persist::key_save_delay(server);
+        file::write_snapshot(&server.store, &walk_opts, &aof.cancel_rewrite, &delay, at_instant, w)
+    });
+    match res {
+        // Stopped (appendonly no): a new incremental file stays in the manifest, as a killed
+        // Redis rewrite leaves it.
+        _ if aof.cancel_rewrite.load(Ordering::Relaxed) => Err("the rewrite was stopped".into()),
+        Ok(_) => Ok(base),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Writes the new base as commands (`aof-use-rdb-preamble no`) from an image serialized while
+/// every shard is held, switching to the new incremental file `incr` under the same locks.
+/// Returns the base's name.
+fn write_command_base(
+    server: &Server,
+    s: &Settings,
+    next: &mut super::Manifest,
+    incr: Option<std::fs::File>,
+    why: &str,
+) -> Result<String, String> {
+    let aof = &server.aof;
     let (image, keys) = {
         // Every shard held: the image and the start of the new incremental file are one
         // instant of the dataset.
@@ -219,31 +310,8 @@ fn rewrite_locked(
         return Err("the rewrite was stopped".into());
     }
     let base = next.new_base(&s.filename, false);
-    write_atomically(&dir, &base, &image).map_err(|e| e.to_string())?;
-    if why.is_empty() {
-        tracing::info!("Background AOF rewrite terminated with success");
-        tracing::info!("Successfully renamed the temporary AOF base file into {base}");
-    } else {
-        tracing::info!("Creating AOF base file {base} {why}");
-    }
-    if with_incr {
-        next.retire_incr_but_last();
-    } else {
-        for mut f in next.incr.drain(..) {
-            f.kind = super::manifest::Kind::History;
-            next.history.push(f);
-        }
-    }
-    persist_manifest(s, &next).map_err(|e| e.to_string())?;
-    *m = next;
-    super::delete_history(s, m);
-    let size = files_size(&dir, m);
-    aof.stats.current_size.store(size, Ordering::Relaxed);
-    aof.stats.base_size.store(size, Ordering::Relaxed);
-    if why.is_empty() {
-        tracing::info!("Background AOF rewrite finished successfully");
-    }
-    Ok(())
+    write_atomically(&s.dir(), &base, &image).map_err(|e| e.to_string())?;
+    Ok(base)
 }
 
 /// Runs a rewrite on the calling thread, as BGREWRITEAOF does where no shared handle of the
@@ -295,7 +363,10 @@ pub fn start_background(server: &Arc<Server>) -> bool {
 /// The automatic rewrite (`auto-aof-rewrite-percentage` / `-min-size`), checked by the cron.
 pub fn check_auto(server: &Arc<Server>) {
     let aof = &server.aof;
-    if aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+    if aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
+        || server.persist.bgsave_in_progress.load(Ordering::Acquire)
+    {
+        // One background job at a time, as Redis runs one child.
         return;
     }
     if aof.stats.rewrite_scheduled.swap(false, Ordering::Relaxed) {
