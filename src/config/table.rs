@@ -162,7 +162,8 @@ impl Directive {
 
     /// True when the server honours the value (otherwise it is stored only).
     pub fn honoured(&self) -> bool {
-        !matches!(self.field, Field::Stored) && self.flags & STORED_ONLY == 0
+        (!matches!(self.field, Field::Stored) || READ_BY_NAME.contains(&self.name))
+            && self.flags & STORED_ONLY == 0
     }
 
     const fn with_apply(mut self, apply: Apply) -> Directive {
@@ -170,6 +171,28 @@ impl Directive {
         self
     }
 }
+
+/// Directives without a typed field that a subsystem honours by reading the stored value by
+/// name (persistence, client-side caching, the runtime's threads): not "stored only".
+pub const READ_BY_NAME: &[&str] = &[
+    "appendfilename",
+    "appenddirname",
+    "appendfsync",
+    "aof-use-rdb-preamble",
+    "aof-load-truncated",
+    "aof-timestamp-enabled",
+    "aof-disable-auto-gc",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "dbfilename",
+    "rdbcompression",
+    "rdbchecksum",
+    "stop-writes-on-bgsave-error",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "io-threads",
+    "tracking-table-max-keys",
+];
 
 const fn row(
     name: &'static str,
@@ -686,7 +709,7 @@ pub static DIRECTIVES: &[Directive] = &[
     boolean(
         "appendonly",
         N,
-        DENY_LOADING | STORED_ONLY,
+        DENY_LOADING,
         false,
         f_bool!(appendonly),
     ),
@@ -1599,6 +1622,16 @@ pub fn names() -> impl Iterator<Item = (&'static str, &'static Directive)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directives_read_by_name_are_stored_and_honoured() {
+        for name in READ_BY_NAME {
+            let (d, _) = lookup(name.as_bytes()).unwrap_or_else(|| panic!("{name} unknown"));
+            assert!(matches!(d.field, Field::Stored), "{name} has a typed field");
+            assert!(d.honoured(), "{name}");
+        }
+        assert!(!lookup(b"rdb-del-sync-files").unwrap().0.honoured());
+    }
 
     #[test]
     fn names_are_unique_and_lower_case() {
