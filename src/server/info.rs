@@ -653,7 +653,7 @@ fn section_persistence(server: &Server, out: &mut String) {
         "rdb_changes_since_last_save" => server.stats.dirty.load(Ordering::Relaxed),
         "rdb_bgsave_in_progress" => bg as u8,
         "rdb_last_save_time" => server.lastsave.load(Ordering::Relaxed),
-        "rdb_last_bgsave_status" => if p.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+        "rdb_last_bgsave_status" => ok(p.last_bgsave_ok.load(Ordering::Relaxed)),
         "rdb_last_bgsave_time_sec" => p.last_bgsave_secs.load(Ordering::Relaxed),
         "rdb_current_bgsave_time_sec" => bg_secs,
         "rdb_saves" => p.saves.load(Ordering::Relaxed),

@@ -1035,7 +1035,8 @@ impl<'a> Keyspace<'a> {
     /// the end of the command only if the command changed something (as WATCH does).
     #[inline]
     fn note_tracked(&mut self, key: &[u8]) {
-        if self.store.tracking.load(Ordering::Relaxed) && !self.maybe_tracked.iter().any(|k| k == key)
+        if self.store.tracking.load(Ordering::Relaxed)
+            && !self.maybe_tracked.iter().any(|k| k == key)
         {
             self.maybe_tracked.push(key.to_vec());
         }

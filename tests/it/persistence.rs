@@ -63,6 +63,16 @@ fn fill(c: &mut Raw) {
         ok(c, &["SADD", "bigset", &m]);
         ok(c, &["ZADD", "bigzset", &s, &m]);
     }
+    // The encodings the small ones above do not reach: a hashtable hash (a value over
+    // hash-max-listpack-value), a skiplist zset by member length, an LZF-compressed string, a
+    // quicklist of several nodes, and one with a plain node (an element over the node size).
+    ok(c, &["HSET", "hash-ht", "f", &"v".repeat(100)]);
+    ok(c, &["ZADD", "zset-long", "1", &"m".repeat(100)]);
+    ok(c, &["SET", "lzf", &"abcd".repeat(5000)]);
+    for i in 0..3000 {
+        ok(c, &["RPUSH", "nodes", &format!("element-{i}")]);
+    }
+    ok(c, &["RPUSH", "plain", "a", &"p".repeat(10_000), "b"]);
     ok(c, &["SELECT", "3"]);
     ok(c, &["SET", "in-db-3", "x"]);
     ok(c, &["SELECT", "0"]);
@@ -105,6 +115,11 @@ fn save_restart_and_reload_keep_the_dataset() {
             c.call(&["OBJECT", "ENCODING", "bigzset"]),
             Resp::Bulk(b"skiplist".to_vec())
         );
+        let encodings =
+            [("hash-ht", "hashtable"), ("zset-long", "skiplist"), ("hash", "listpack")];
+        for (key, enc) in encodings {
+            assert_eq!(c.call(&["OBJECT", "ENCODING", key]), Resp::Bulk(enc.as_bytes().to_vec()));
+        }
     }
     assert!(dir.join("dump.rdb").exists());
     let srv = start_in(&dir);
@@ -112,10 +127,10 @@ fn save_restart_and_reload_keep_the_dataset() {
     assert_eq!(digest(&mut c), want);
     assert!(
         srv.log_text()
-            .contains("Done loading RDB, keys loaded: 14, keys expired: 0.")
+            .contains("Done loading RDB, keys loaded: 19, keys expired: 0.")
     );
     assert!(matches!(c.call(&["PTTL", "ttl"]), Resp::Int(n) if n > 900_000));
-    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "14");
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "19");
     // redis-check-rdb (redis-tools) accepts the file, when it is installed.
     if Path::new("/usr/bin/redis-check-rdb").exists() {
         let out = Command::new("/usr/bin/redis-check-rdb")
