@@ -663,13 +663,14 @@ pub fn start_at_boot(server: &Server) -> bool {
     aof.stats.base_size.store(size, Ordering::Relaxed);
     delete_history(&s, &mut m);
     drop(m);
-    aof.on.store(true, Ordering::Relaxed);
-    server
-        .store
-        .tunables
-        .propagate
-        .store(true, Ordering::Relaxed);
+    turn_on(server);
     true
+}
+
+/// Turns the AOF on: from now on commands are propagated and appended to the current file.
+pub fn turn_on(server: &Server) {
+    server.aof.on.store(true, Ordering::Relaxed);
+    server.store.tunables.propagate.store(true, Ordering::Relaxed);
 }
 
 /// Applies CONFIG SET of the AOF directives: `appendonly yes` starts the AOF with a rewrite

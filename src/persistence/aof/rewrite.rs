@@ -244,12 +244,7 @@ fn write_rdb_base(
         }
         if let Some(f) = incr {
             aof.switch_to(f);
-            aof.on.store(true, Ordering::Relaxed);
-            server
-                .store
-                .tunables
-                .propagate
-                .store(true, Ordering::Relaxed);
+            super::turn_on(server);
         }
     };
     if why.is_empty() {
@@ -292,12 +287,7 @@ fn write_command_base(
         }
         if let Some(f) = incr {
             aof.switch_to(f);
-            aof.on.store(true, Ordering::Relaxed);
-            server
-                .store
-                .tunables
-                .propagate
-                .store(true, Ordering::Relaxed);
+            super::turn_on(server);
         }
         (image, keys)
     };
