@@ -1214,47 +1214,8 @@ mod restore_effects_tests {
     use crate::protocol::reply::Value as R;
     use std::sync::atomic::Ordering;
 
-    /// The keyevent messages a `PSUBSCRIBE __keyevent*__:*` client received, as "event key".
-    fn events(sub: &Harness) -> Vec<String> {
-        let mut buf = Vec::new();
-        if let Some(s) = sub.client.pubsub.as_ref() {
-            s.me.take_into(&mut buf);
-        }
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at < buf.len() {
-            let (v, used) = R::parse(&buf[at..]).expect("malformed message");
-            at += used;
-            let R::Array(items) = v else {
-                panic!("not a message: {v:?}")
-            };
-            let text = |v: &R| match v {
-                R::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
-                other => panic!("not a bulk: {other:?}"),
-            };
-            let ch = text(&items[2]);
-            let event = ch
-                .split_once("__:")
-                .map(|(_, e)| e.to_string())
-                .unwrap_or(ch);
-            out.push(format!("{event} {}", text(&items[3])));
-        }
-        out
-    }
-
-    /// What the AOF was fed since the last call, one string per command.
-    fn fed(h: &Harness) -> Vec<String> {
-        let buf = h.server.aof.take_buffer();
-        crate::persistence::aof::load::parse_all(&buf)
-            .into_iter()
-            .map(|c| {
-                c.iter()
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
-    }
+    use crate::persistence::aof::tests::fed;
+    use crate::server::notify::tests::events;
 
     #[test]
     fn restore_notifies_and_propagates_an_absolute_ttl() {

@@ -59,7 +59,7 @@ pub fn evicted(server: &Server, db: usize, key: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::command::testing::Harness;
     use crate::protocol::reply::Value;
     use crate::store::value::Value as Stored;
@@ -99,7 +99,7 @@ mod tests {
     }
 
     /// The keyevent messages received, as "event key" (with `E` only, one message per event).
-    fn events(sub: &Harness) -> Vec<String> {
+    pub(crate) fn events(sub: &Harness) -> Vec<String> {
         received(sub)
             .into_iter()
             .map(|(ch, msg)| {

@@ -752,7 +752,7 @@ impl Aof {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::Ordering;
 
     use crate::command::testing::Harness;
@@ -773,6 +773,11 @@ mod tests {
     /// when the file's database changes).
     fn prop(h: &mut Harness, argv: &[&str]) -> Vec<String> {
         h.run(argv);
+        fed(h)
+    }
+
+    /// What the AOF was fed since the last call, one string per command.
+    pub(crate) fn fed(h: &Harness) -> Vec<String> {
         let buf = h.server.aof.take_buffer();
         super::load::parse_all(&buf)
             .into_iter()
