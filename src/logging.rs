@@ -41,6 +41,18 @@ pub fn set_level(name: &str) {
     LEVEL.store(level_number(name), Ordering::Relaxed);
 }
 
+/// Returns `loglevel` and `logfile` as they apply now (a save child is started with them).
+pub fn settings() -> (&'static str, String) {
+    let level = match LEVEL.load(Ordering::Relaxed) {
+        0 => "debug",
+        1 => "verbose",
+        2 => "notice",
+        3 => "warning",
+        _ => "nothing",
+    };
+    (level, LOGFILE.read().clone())
+}
+
 /// Applies `logfile` (empty for standard output).
 pub fn set_file(path: &str) {
     *LOGFILE.write() = path.to_string();

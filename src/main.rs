@@ -9,6 +9,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use rusty_redis_server::config::{self, Config, ConfigError, process, table};
+use rusty_redis_server::persistence::child;
 use rusty_redis_server::{REDIS_VERSION, VERSION, logging, server};
 
 #[global_allocator]
@@ -89,6 +90,12 @@ fn main() {
         .skip(1)
         .map(|a| a.as_bytes().to_vec())
         .collect();
+    // A save child this binary started for BGSAVE or an AOF rewrite (persistence::child):
+    // recognised before anything else, since it is not a server and reads no config.
+    if args.first().is_some_and(|a| a == child::WRITER_FLAG.as_bytes()) {
+        let rest: Vec<std::ffi::OsString> = std::env::args_os().skip(2).collect();
+        std::process::exit(child::run_writer(&rest));
+    }
     special_first_argument(&args);
 
     // Log to stdout until the config says otherwise.
@@ -154,5 +161,12 @@ fn main() {
         );
     }
     let _ = process::set_oom_score_adj(&config);
+    // Background saves are written by a child running this same binary. /proc/self/exe is
+    // the image running now even if the file was replaced or removed since.
+    let exe = std::path::PathBuf::from("/proc/self/exe");
+    match if exe.exists() { Ok(exe) } else { std::env::current_exe() } {
+        Ok(p) => child::enable(p),
+        Err(e) => tracing::warn!("Can't find this program's path for save children: {e}"),
+    }
     std::process::exit(server::run(config));
 }

@@ -20,11 +20,14 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     if ctx.client.in_exec || bgsave.load(std::sync::atomic::Ordering::Acquire) {
         // EXEC holds every shard the rewrite needs, or a background save runs (one background
         // job at a time, as Redis runs one child): the cron starts it afterwards.
-        server
-            .aof
-            .stats
+        let stats = &server.aof.stats;
+        stats
             .rewrite_scheduled
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        // Asked for by hand: not held back by earlier failures (see `rewrite::check_auto`).
+        stats
+            .consecutive_failures
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         return ctx
             .out
             .simple(b"Background append only file rewriting scheduled");

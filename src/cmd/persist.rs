@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use crate::command::table::{Arg, ArgType, BeginSearch, FindKeys, KeySpecDef, key_flags as kf};
 use crate::command::{Command, Ctx, KeySpec, flags::*};
 use crate::config::notify;
+use crate::persistence::child::{self, Job};
 use crate::persistence::file::{self, LoadOpts, SaveOpts};
 use crate::persistence::rdb::{self, Limits};
 use crate::protocol::errors;
@@ -142,7 +143,9 @@ pub fn save_now(server: &Server) -> bool {
     save_keyspace(server, &mut ks)
 }
 
-/// Starts a background save on a thread of its own. Returns false when one is running.
+/// Starts a background save: the walk runs on a thread of its own and the file is written by
+/// a save child (`persistence::child`), or by that thread where no child can be started
+/// (in-process tests). Returns false when one is running or the child cannot start.
 pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let p = &server.persist;
     if p.bgsave_in_progress.swap(true, Ordering::AcqRel) {
@@ -153,43 +156,38 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let started = now_ms();
     p.bgsave_started_ms.store(started, Ordering::Relaxed);
     p.last_bgsave_try_ms.store(started, Ordering::Relaxed);
+    p.progress.reset();
     let dirty = server.stats.dirty.load(Ordering::Relaxed);
     let path = rdb_path(server);
     let opts = save_opts(server);
-    tracing::info!("Background saving started by pid {}", std::process::id());
+    let t = std::time::Instant::now();
+    let writer = if child::enabled() {
+        match child::Writer::spawn(Job::Rdb, &path) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("Can't save in background: fork: {e}");
+                p.last_bgsave_ok.store(false, Ordering::Relaxed);
+                p.bgsave_in_progress.store(false, Ordering::Release);
+                return false;
+            }
+        }
+    } else {
+        None
+    };
+    p.latest_fork_usec
+        .store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+    p.forks.fetch_add(1, Ordering::Relaxed);
+    let pid = writer.as_ref().map_or(std::process::id(), |w| w.pid());
+    tracing::info!("Background saving started by pid {pid}");
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
-            let walk_opts = opts.clone();
-            let res = file::write_file(&path, "bg-", opts, |w| {
-                let delay = || key_save_delay(&srv);
-                let cancel = &srv.persist.bgsave_cancel;
-                file::write_snapshot(&srv.store, &walk_opts, cancel, &delay, || {}, w)
-            });
-            let p = &srv.persist;
-            let secs = (now_ms() - started) / 1000;
-            p.last_bgsave_secs.store(secs, Ordering::Relaxed);
-            match res {
-                Ok(_) => {
-                    tracing::info!("DB saved on disk");
-                    saved(&srv, dirty);
-                    p.last_bgsave_ok.store(true, Ordering::Relaxed);
-                    tracing::info!("Background saving terminated with success");
-                }
-                Err(e) => {
-                    if p.bgsave_cancel.load(Ordering::Relaxed) {
-                        // Stopped on purpose (Redis kills its child with SIGUSR1): not a
-                        // failure, so the status stays and writes are not refused.
-                        tracing::warn!("Background saving terminated by signal 10");
-                    } else {
-                        tracing::warn!("Write error saving DB on disk: {e}");
-                        tracing::warn!("Background saving error");
-                        p.last_bgsave_ok.store(false, Ordering::Relaxed);
-                    }
-                }
-            }
-            p.bgsave_in_progress.store(false, Ordering::Release);
+            let exit = match writer {
+                Some(w) => bgsave_to_child(&srv, &opts, w),
+                None => bgsave_here(&srv, &path, opts),
+            };
+            bgsave_done(&srv, exit, dirty, started, pid);
         });
     if spawned.is_err() {
         tracing::warn!("Can't save in background: fork: Resource temporarily unavailable");
@@ -200,16 +198,114 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     true
 }
 
-/// Asks a running background save to stop, and waits until it has.
-pub fn kill_bgsave(server: &Server) {
+/// Streams the image to a save child and waits for it: the child's exit is the save's.
+fn bgsave_to_child(server: &Server, opts: &SaveOpts, mut w: child::Writer) -> child::Exit {
+    let pid = w.pid();
+    let delay = || key_save_delay(server);
+    let ctl = file::Control {
+        cancel: &server.persist.bgsave_cancel,
+        delay_us: &delay,
+        progress: Some(&server.persist.progress),
+        gone: &move || child::exited(pid),
+    };
+    let streamed = (|| {
+        let mut rdb = file::RdbWriter::new(&mut w, opts.clone())?;
+        file::write_snapshot_with(&server.store, opts, &ctl, || {}, &mut rdb)?;
+        rdb.finish()?;
+        w.finish()
+    })();
+    if let Err(e) = &streamed
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !server.persist.bgsave_cancel.load(Ordering::Relaxed)
+    {
+        tracing::warn!("Background saving stopped streaming to the child: {e}");
+    }
+    // Without the end of the stream the child discards its file and exits non-zero (unless a
+    // signal ended it first).
+    w.wait()
+}
+
+/// Writes the image from this thread (no save child available), as a child would.
+fn bgsave_here(server: &Server, path: &std::path::Path, opts: SaveOpts) -> child::Exit {
+    let walk_opts = opts.clone();
+    let res = file::write_file(path, "bg-", opts, |w| {
+        let delay = || key_save_delay(server);
+        let ctl = file::Control {
+            cancel: &server.persist.bgsave_cancel,
+            delay_us: &delay,
+            progress: Some(&server.persist.progress),
+            gone: &|| false,
+        };
+        file::write_snapshot_with(&server.store, &walk_opts, &ctl, || {}, w)
+    });
+    match res {
+        Ok(_) => {
+            tracing::info!("DB saved on disk");
+            child::Exit::Ok
+        }
+        // Stopped on purpose: what killing Redis's child with SIGUSR1 gives.
+        Err(_) if server.persist.bgsave_cancel.load(Ordering::Relaxed) => {
+            child::Exit::Signal(libc::SIGUSR1)
+        }
+        Err(e) => {
+            tracing::warn!("Write error saving DB on disk: {e}");
+            child::Exit::Error(1)
+        }
+    }
+}
+
+/// Records how a background save ended, as Redis's `backgroundSaveDoneHandlerDisk`.
+fn bgsave_done(server: &Server, exit: child::Exit, dirty: u64, started: i64, pid: u32) {
+    let p = &server.persist;
+    p.last_bgsave_secs
+        .store((now_ms() - started) / 1000, Ordering::Relaxed);
+    match exit {
+        child::Exit::Ok => {
+            saved(server, dirty);
+            p.last_bgsave_ok.store(true, Ordering::Relaxed);
+            tracing::info!("Background saving terminated with success");
+        }
+        child::Exit::Error(_) => {
+            tracing::warn!("Background saving error");
+            p.last_bgsave_ok.store(false, Ordering::Relaxed);
+        }
+        child::Exit::Signal(sig) => {
+            tracing::warn!("Background saving terminated by signal {sig}");
+            let _ = std::fs::remove_file(child::temp_name(Job::Rdb, pid));
+            // SIGUSR1 is how the server stops its own child (SHUTDOWN, FLUSHALL): not a
+            // failure, so the status stays and writes are not refused.
+            if sig != libc::SIGUSR1 {
+                p.last_bgsave_ok.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+    p.rdb_last_cow
+        .store(p.progress.cow.load(Ordering::Relaxed), Ordering::Relaxed);
+    p.progress.reset();
+    p.bgsave_in_progress.store(false, Ordering::Release);
+}
+
+/// Stops a running background save (its child killed with SIGUSR1, as Redis stops its own),
+/// without waiting. Returns the child's pid, if one was running.
+pub fn stop_bgsave(server: &Server) -> Option<u32> {
     let p = &server.persist;
     if !p.bgsave_in_progress.load(Ordering::Acquire) {
-        return;
+        return None;
     }
+    // The signal first: a child that sees its stream end before the signal would exit with
+    // an error, which would count as a failed save.
+    let pid = child::kill(Job::Rdb, libc::SIGUSR1);
     p.bgsave_cancel.store(true, Ordering::Relaxed);
-    while p.bgsave_in_progress.load(Ordering::Acquire) {
+    pid
+}
+
+/// Stops a running background save and waits until it has ended.
+pub fn kill_bgsave(server: &Server) -> Option<u32> {
+    let pid = stop_bgsave(server);
+    while server.persist.bgsave_in_progress.load(Ordering::Acquire) {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+    pid
 }
 
 /// The cron's part (called once a tick): starts a scheduled BGSAVE, or one a save point asks
@@ -261,8 +357,14 @@ pub fn remove_temp_file(server: &Server) {
 pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
     if server.persist.bgsave_in_progress.load(Ordering::Acquire) {
         tracing::warn!("There is a child saving an .rdb. Killing it!");
-        kill_bgsave(server);
-        let _ = std::fs::remove_file(file::temp_path(&rdb_path(server), "bg-"));
+        match kill_bgsave(server) {
+            Some(pid) => {
+                let _ = std::fs::remove_file(child::temp_name(Job::Rdb, pid));
+            }
+            None => {
+                let _ = std::fs::remove_file(file::temp_path(&rdb_path(server), "bg-"));
+            }
+        }
     }
     if (has_save_points(server) && !nosave) || save {
         tracing::warn!("Saving the final RDB snapshot before exiting.");
@@ -279,10 +381,7 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
 /// saves the now empty dataset, after which nothing is left to save (Redis 7.0 leaves the
 /// change counter at 0).
 pub fn after_flushall(ctx: &mut Ctx) {
-    let p = &ctx.server.persist;
-    if p.bgsave_in_progress.load(Ordering::Acquire) {
-        p.bgsave_cancel.store(true, Ordering::Relaxed);
-    }
+    stop_bgsave(ctx.server);
     if has_save_points(ctx.server) && save_keyspace(ctx.server, &mut ctx.ks) {
         ctx.ks.dirty = 0;
     }

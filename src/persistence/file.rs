@@ -274,6 +274,53 @@ const SINK_BUF: usize = 64 * 1024;
 /// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
 /// memory a disk slower than the walk costs).
 const SINK_QUEUE: usize = 16;
+/// How often an idle saving thread checks that its destination is still there (a killed
+/// child), so a save whose walk is slowed down still ends soon after.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// What a background save has done so far (INFO persistence's `current_save_keys_processed`,
+/// `current_save_keys_total`, `current_fork_perc`, `current_cow_size`). Reset when a save
+/// starts. Relaxed atomics: each is read on its own.
+#[derive(Debug, Default)]
+pub struct SaveProgress {
+    /// Keys serialized so far.
+    pub processed: AtomicU64,
+    /// Keys in the image (known at its instant).
+    pub total: AtomicU64,
+    /// Bytes serialized on behalf of writers about to change keys the walk had not saved
+    /// yet: the memory our copy-on-write costs (fork's costs pages instead).
+    pub cow: AtomicU64,
+}
+
+impl SaveProgress {
+    /// Zeroes every counter (a save starts, or ended).
+    pub fn reset(&self) {
+        for c in [&self.processed, &self.total, &self.cow] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+thread_local! {
+    /// True on the walker thread of a background save: the keys it serializes are the walk's,
+    /// any other thread's are a writer's copy-on-write.
+    static WALKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How a background save is driven: when it must stop, how slow it must be, where it
+/// reports progress and how it learns that its destination went away.
+pub struct Control<'a> {
+    /// Set to stop the save (SHUTDOWN, FLUSHALL, CONFIG SET appendonly no).
+    pub cancel: &'a AtomicBool,
+    /// `rdb-key-save-delay` as it is now: read while paying, so setting it to 0 ends a slowed
+    /// save soon (what the suite does before killing Redis's child).
+    pub delay_us: &'a (dyn Fn() -> i64 + Sync),
+    /// Counters for INFO, if any.
+    pub progress: Option<&'a SaveProgress>,
+    /// True once the destination is gone (the child writing the file exited): checked while
+    /// the saving thread has nothing to write.
+    pub gone: &'a (dyn Fn() -> bool + Sync),
+}
 
 /// The serializing side of a background save, under one short mutex: the encoder (which
 /// knows the database of the previous record) and the buffer being filled.
@@ -292,12 +339,9 @@ struct SinkState {
 struct SnapSink<'a> {
     state: Mutex<SinkState>,
     tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
-    /// The saving thread stopped taking buffers (a write error).
-    failed: AtomicBool,
-    cancel: &'a AtomicBool,
-    /// `rdb-key-save-delay` as it is now: read while paying, so setting it to 0 ends a slowed
-    /// save soon (what the suite does before killing Redis's child).
-    delay_us: &'a (dyn Fn() -> i64 + Sync),
+    /// The saving thread stopped taking buffers (a write error, a destination gone).
+    failed: &'a AtomicBool,
+    ctl: &'a Control<'a>,
     /// Keys handed over whose delay is not paid yet.
     owed: AtomicU64,
 }
@@ -321,17 +365,21 @@ impl SnapSink<'_> {
         }
     }
 
+    fn stopped(&self) -> bool {
+        self.ctl.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+
     /// Pays the `rdb-key-save-delay` owed for the keys handed over so far, in short slices so
-    /// a cancelled save stops soon.
+    /// a cancelled or failed save stops soon.
     fn pay_delay(&self) {
         let owed = self.owed.swap(0, Ordering::Relaxed);
-        let delay = (self.delay_us)();
+        let delay = (self.ctl.delay_us)();
         if owed == 0 || delay <= 0 {
             return;
         }
         let mut left = std::time::Duration::from_micros(owed.saturating_mul(delay as u64));
         let slice = std::time::Duration::from_millis(10);
-        while !left.is_zero() && !self.cancel.load(Ordering::Relaxed) && (self.delay_us)() > 0 {
+        while !left.is_zero() && !self.stopped() && (self.ctl.delay_us)() > 0 {
             let d = left.min(slice);
             std::thread::sleep(d);
             left -= d;
@@ -343,8 +391,15 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
     fn key(&self, db: usize, e: &Entry) {
         let mut g = self.state.lock();
         let SinkState { enc, buf, keys } = &mut *g;
+        let before = buf.len();
         enc.key(buf, db, e);
         *keys += 1;
+        if let Some(p) = self.ctl.progress {
+            p.processed.fetch_add(1, Ordering::Relaxed);
+            if !WALKER.with(|w| w.get()) {
+                p.cow.fetch_add((buf.len() - before) as u64, Ordering::Relaxed);
+            }
+        }
         self.owed.fetch_add(1, Ordering::Relaxed);
         if buf.len() >= SINK_BUF {
             let full = std::mem::replace(buf, Vec::with_capacity(SINK_BUF + SINK_BUF / 4));
@@ -357,7 +412,13 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
 
     fn aborted(&self) -> bool {
         self.pay_delay();
-        self.cancel.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+        self.stopped()
+    }
+
+    fn started(&self, keys: u64) {
+        if let Some(p) = self.ctl.progress {
+            p.total.store(keys, Ordering::Relaxed);
+        }
     }
 }
 
@@ -374,7 +435,22 @@ pub fn write_snapshot(
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
+    let ctl = Control { cancel, delay_us: key_delay_us, progress: None, gone: &|| false };
+    write_snapshot_with(store, opts, &ctl, at_instant, w)
+}
+
+/// [`write_snapshot`] driven by a [`Control`]: besides `cancel`, the save stops with an error
+/// soon after `ctl.gone` says the destination went away, even while the walk is slowed down
+/// and nothing is written; it reports its progress into `ctl.progress`.
+pub fn write_snapshot_with(
+    store: &Store,
+    opts: &SaveOpts,
+    ctl: &Control<'_>,
+    at_instant: impl FnOnce() + Send,
+    w: &mut RdbWriter<impl Write>,
+) -> io::Result<()> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
+    let failed = AtomicBool::new(false);
     let sink = SnapSink {
         state: Mutex::new(SinkState {
             enc: KeyEncoder::new(opts.clone()),
@@ -382,13 +458,13 @@ pub fn write_snapshot(
             keys: 0,
         }),
         tx,
-        failed: AtomicBool::new(false),
-        cancel,
-        delay_us: key_delay_us,
+        failed: &failed,
+        ctl,
         owed: AtomicU64::new(0),
     };
     std::thread::scope(|scope| {
         let walker = scope.spawn(|| {
+            WALKER.with(|w| w.set(true));
             let res = store.snapshot_with(&sink, at_instant);
             if res.is_ok() {
                 sink.flush();
@@ -400,14 +476,27 @@ pub fn write_snapshot(
             res
         });
         let mut err = None;
-        for (buf, keys) in rx.iter() {
-            if err.is_none()
-                && let Err(e) = w.raw(&buf, keys)
-            {
-                // Dropping the receiver makes the sink's sends fail: it then aborts the walk.
-                err = Some(e);
-                break;
+        loop {
+            match rx.recv_timeout(WATCH_EVERY) {
+                Ok((buf, keys)) => {
+                    if let Err(e) = w.raw(&buf, keys) {
+                        err = Some(e);
+                        break;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if (ctl.gone)() {
+                        err = Some(io::Error::from(io::ErrorKind::BrokenPipe));
+                        break;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
+        }
+        if err.is_some() {
+            // Stops the walker at its next chunk (or delay slice); dropping the receiver makes
+            // the sink's later sends fail too.
+            failed.store(true, Ordering::Relaxed);
         }
         drop(rx);
         let res = walker.join();

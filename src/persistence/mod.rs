@@ -5,6 +5,7 @@
 //! this module except the hooks that feed it.
 
 pub mod aof;
+pub mod child;
 pub mod file;
 pub mod listpack;
 pub mod rdb;
@@ -56,6 +57,16 @@ pub struct State {
     pub shutdown_asap: AtomicBool,
     /// MIGRATE's cached connections, by `host:port` (`migrate_cached_sockets`).
     pub migrate: parking_lot::Mutex<HashMap<String, MigrateConn>>,
+    /// The running background save's (or rewrite's) progress: INFO's `current_*` fields.
+    pub progress: file::SaveProgress,
+    /// Copy-on-write bytes of the last background save and of the last AOF rewrite
+    /// (`rdb_last_cow_size`, `aof_last_cow_size`).
+    pub rdb_last_cow: AtomicU64,
+    pub aof_last_cow: AtomicU64,
+    /// Save children started (BGSAVE; rewrites count theirs in `AofStats::forks`), and how
+    /// long the last start took in microseconds (`latest_fork_usec`).
+    pub forks: AtomicU64,
+    pub latest_fork_usec: AtomicU64,
 }
 
 impl Default for State {
@@ -77,6 +88,11 @@ impl Default for State {
             last_load_expired: AtomicU64::new(0),
             shutdown_asap: AtomicBool::new(false),
             migrate: parking_lot::Mutex::new(HashMap::new()),
+            progress: file::SaveProgress::default(),
+            rdb_last_cow: AtomicU64::new(0),
+            aof_last_cow: AtomicU64::new(0),
+            forks: AtomicU64::new(0),
+            latest_fork_usec: AtomicU64::new(0),
         }
     }
 }

@@ -641,15 +641,22 @@ fn section_persistence(server: &Server, out: &mut String) {
     } else {
         -1
     };
+    let prog = &p.progress;
+    let cow = prog.cow.load(Ordering::Relaxed);
+    let processed = prog.processed.load(Ordering::Relaxed);
+    let total = prog.total.load(Ordering::Relaxed);
+    let fork_perc = if total > 0 { processed as f64 * 100.0 / total as f64 } else { 0.0 };
     fields!(out,
         "loading" => p.loading.load(Ordering::Relaxed) as u8,
         "async_loading" => 0,
-        "current_cow_peak" => 0,
-        "current_cow_size" => 0,
+        // Our copy-on-write is the bytes serialized early for writers (it only grows during
+        // a save, so its peak is its current value).
+        "current_cow_peak" => cow,
+        "current_cow_size" => cow,
         "current_cow_size_age" => 0,
-        "current_fork_perc" => "0.00",
-        "current_save_keys_processed" => 0,
-        "current_save_keys_total" => 0,
+        "current_fork_perc" => format!("{fork_perc:.2}"),
+        "current_save_keys_processed" => processed,
+        "current_save_keys_total" => total,
         "rdb_changes_since_last_save" => server.stats.dirty.load(Ordering::Relaxed),
         "rdb_bgsave_in_progress" => bg as u8,
         "rdb_last_save_time" => server.lastsave.load(Ordering::Relaxed),
@@ -657,7 +664,7 @@ fn section_persistence(server: &Server, out: &mut String) {
         "rdb_last_bgsave_time_sec" => p.last_bgsave_secs.load(Ordering::Relaxed),
         "rdb_current_bgsave_time_sec" => bg_secs,
         "rdb_saves" => p.saves.load(Ordering::Relaxed),
-        "rdb_last_cow_size" => 0,
+        "rdb_last_cow_size" => p.rdb_last_cow.load(Ordering::Relaxed),
         "rdb_last_load_keys_expired" => p.last_load_expired.load(Ordering::Relaxed),
         "rdb_last_load_keys_loaded" => p.last_load_keys.load(Ordering::Relaxed),
         "aof_enabled" => aof.is_on() as u8,
@@ -669,7 +676,7 @@ fn section_persistence(server: &Server, out: &mut String) {
         "aof_rewrites" => a.rewrites.load(Ordering::Relaxed),
         "aof_rewrites_consecutive_failures" => a.consecutive_failures.load(Ordering::Relaxed),
         "aof_last_write_status" => ok(a.last_write_ok.load(Ordering::Relaxed)),
-        "aof_last_cow_size" => 0,
+        "aof_last_cow_size" => p.aof_last_cow.load(Ordering::Relaxed),
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
@@ -747,8 +754,9 @@ fn section_stats(server: &Server, out: &mut String) {
         "pubsub_channels" => server.pubsub.count(Kind::Channel),
         "pubsub_patterns" => server.pubsub.count(Kind::Pattern),
         "pubsubshard_channels" => server.pubsub.count(Kind::Shard),
-        "latest_fork_usec" => 0,
-        "total_forks" => server.aof.stats.forks.load(Ordering::Relaxed),
+        "latest_fork_usec" => server.persist.latest_fork_usec.load(Ordering::Relaxed),
+        "total_forks" => server.aof.stats.forks.load(Ordering::Relaxed)
+            + server.persist.forks.load(Ordering::Relaxed),
         "migrate_cached_sockets" => server.persist.migrate.lock().len(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,

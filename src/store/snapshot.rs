@@ -101,6 +101,10 @@ pub trait Sink: Send + Sync {
     fn aborted(&self) -> bool {
         false
     }
+
+    /// Told, at the instant (every shard held: it must be quick), how many keys the image
+    /// holds: INFO's `current_save_keys_total`.
+    fn started(&self, _keys: u64) {}
 }
 
 /// Why [`Store::snapshot`] produced no image.
@@ -379,8 +383,10 @@ impl Store {
             guards.push(s.lock());
         }
         let t = Instant::now();
+        let mut keys = 0u64;
         for g in guards.iter_mut() {
             let g = &mut **g;
+            keys += g.dbs.iter().map(|d| d.dict.len() as u64).sum::<u64>();
             g.snap.mark = !g.snap.mark;
             self.snap.mark.store(g.snap.mark, Ordering::Relaxed);
             g.snap.sink = Some(sink);
@@ -389,6 +395,7 @@ impl Store {
                 d.snap = DbSnap { origin: i, cursor: 0, pending: true };
             }
         }
+        sink.started(keys);
         at_instant();
         let held = t.elapsed();
         drop(guards);

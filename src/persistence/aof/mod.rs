@@ -715,8 +715,7 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
 /// Turns the AOF off (CONFIG SET appendonly no).
 pub fn stop(server: &Server) {
     if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
-        tracing::info!("Killing running AOF rewrite child: the aof-rewrite thread");
-        server.aof.cancel_rewrite.store(true, Ordering::Relaxed);
+        kill_rewrite(server);
     }
     // (The rewrite clears the flag when it ends, even if it had not started yet.) The manifest
     // lock is not taken: a rewrite holds it while it waits for every shard, which EXEC may
@@ -729,8 +728,29 @@ pub fn stop(server: &Server) {
     server.aof.close();
 }
 
+/// Stops a running rewrite: its child killed with SIGUSR1 (first: a child that saw its
+/// stream end before the signal would count as a failed rewrite), the walk cancelled. Does
+/// not wait. Returns the child's pid, if one was running.
+pub fn kill_rewrite(server: &Server) -> Option<u32> {
+    use crate::persistence::child::{self, Job};
+    let pid = child::kill(Job::Aof, libc::SIGUSR1);
+    match pid {
+        Some(pid) => tracing::info!("Killing running AOF rewrite child: {pid}"),
+        None => tracing::info!("Killing running AOF rewrite child: the aof-rewrite thread"),
+    }
+    server.aof.cancel_rewrite.store(true, Ordering::Relaxed);
+    pid
+}
+
 /// Writes out and fsyncs the AOF before the process exits.
 pub fn shutdown(server: &Server) {
+    if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+        tracing::warn!("There is a child rewriting the AOF. Killing it!");
+        if let Some(pid) = kill_rewrite(server) {
+            let tmp = crate::persistence::child::temp_name(crate::persistence::child::Job::Aof, pid);
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
     if server.aof.is_on() {
         tracing::info!("Calling fsync() on the AOF file.");
         server.aof.flush_all();

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::{
-    Settings, encode_command, files_size, open_append, persist_manifest, write_atomically,
-};
+use std::io::Write;
+
+use super::{Settings, encode_command, files_size, open_append, persist_manifest};
+use crate::persistence::child::{self, Job};
 use crate::persistence::file;
 use crate::server::Server;
 use crate::store::Keyspace;
@@ -114,94 +115,273 @@ pub fn dump_commands(ks: &mut Keyspace, timestamp: bool) -> Vec<u8> {
     out
 }
 
+/// Returns the name of the incremental file a rewrite started by `CONFIG SET appendonly yes`
+/// accumulates into until it succeeds (Redis's `temp-<appendfilename>.incr`): it joins the
+/// manifest only then.
+fn temp_incr_name(s: &Settings) -> String {
+    format!("temp-{}.incr", s.filename)
+}
+
+/// Where the new base is written before it is renamed into the AOF directory: the save
+/// child's temporary file, or the one this process writes when it has no child.
+enum Dest {
+    Child(child::Writer),
+    Here(std::path::PathBuf),
+}
+
+impl Dest {
+    /// The temporary file (in the working directory).
+    fn temp(&self) -> std::path::PathBuf {
+        match self {
+            Dest::Child(w) => w.temp_path(),
+            Dest::Here(p) => p.clone(),
+        }
+    }
+}
+
+/// Starts the process that writes a rewrite's base (before the reply, so the child exists
+/// for whoever looks for it once BGREWRITEAOF answered, as Redis's forked one does).
+fn start_dest() -> std::io::Result<Dest> {
+    if child::enabled() {
+        child::Writer::spawn(Job::Aof, std::path::Path::new("")).map(Dest::Child)
+    } else {
+        Ok(Dest::Here(child::temp_name(Job::Aof, std::process::id())))
+    }
+}
+
 /// Rewrites the AOF now, on the calling thread: a new base from the dataset and a new
 /// incremental file from the same instant, the manifest switched atomically, the old files
 /// removed. Also turns the AOF on when `appendonly` is set and it is off. `why` names the
 /// occasion for the log ("on server start", or empty).
 pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
+    let aof = &server.aof;
+    aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
+    match start_dest() {
+        Ok(dest) => rewrite_with(server, why, dest),
+        Err(e) => {
+            tracing::warn!("Can't rewrite append only file in background: fork: {e}");
+            aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
+            aof.stats
+                .rewrite_in_progress
+                .store(false, Ordering::Relaxed);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// A rewrite whose base goes to `dest`; see [`rewrite_now`].
+fn rewrite_with(server: &Server, why: &str, dest: Dest) -> Result<(), String> {
     let s = Settings::read(server);
     let aof = &server.aof;
     let mut m = aof.manifest.lock();
     let started = Instant::now();
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
+    aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
     aof.stats.forks.fetch_add(1, Ordering::Relaxed);
-    let result = if aof.cancel_rewrite.load(Ordering::Relaxed) {
-        Err("the rewrite was stopped".to_string())
-    } else {
-        rewrite_locked(server, &s, &mut m, why)
+    server.persist.progress.reset();
+    let pid = match &dest {
+        Dest::Child(w) => w.pid(),
+        Dest::Here(_) => std::process::id(),
     };
-    aof.stats
-        .rewrite_in_progress
-        .store(false, Ordering::Relaxed);
+    if why.is_empty() {
+        tracing::info!("Background append only file rewriting started by pid {pid}");
+    }
+    // Started by `appendonly yes`: the AOF is not on until this rewrite succeeds (Redis's
+    // AOF_WAIT_REWRITE), so what is written meanwhile goes to a temporary incremental file.
+    let waiting = s.enabled && !aof.is_on();
+    let temp = dest.temp();
+    let exit = if aof.cancel_rewrite.load(Ordering::Relaxed) {
+        drop(dest);
+        child::Exit::Signal(libc::SIGUSR1)
+    } else {
+        rewrite_locked(server, &s, &mut m, waiting, dest)
+    };
+    let cancelled = aof.cancel_rewrite.swap(false, Ordering::Relaxed);
+    // Stopped on purpose (appendonly no, shutdown): however the child ended, not a failure.
+    let failure = |stats: &super::AofStats| {
+        if !cancelled {
+            stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
+            stats.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let result = match exit {
+        child::Exit::Ok => {
+            tracing::info!("Background AOF rewrite terminated with success");
+            match install_base(server, &s, &mut m, waiting, &temp, why) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failure(&aof.stats);
+                    Err(e)
+                }
+            }
+        }
+        child::Exit::Error(_) => {
+            failure(&aof.stats);
+            tracing::warn!("Background AOF rewrite terminated with error");
+            Err("the rewrite failed".to_string())
+        }
+        child::Exit::Signal(sig) => {
+            // SIGUSR1 is how the server stops its own child (appendonly no): not a failure.
+            if sig != libc::SIGUSR1 {
+                failure(&aof.stats);
+            }
+            tracing::warn!("Background AOF rewrite terminated by signal {sig}");
+            Err(format!("the rewrite was killed by signal {sig}"))
+        }
+    };
+    let _ = std::fs::remove_file(&temp);
+    if result.is_err() && waiting {
+        // Back to waiting: stop accumulating (a rewrite that succeeds starts a new
+        // temporary file from its own instant), drop the temporary file, and try again.
+        aof.close();
+        server
+            .store
+            .tunables
+            .propagate
+            .store(false, Ordering::Relaxed);
+        let name = temp_incr_name(&s);
+        tracing::info!("Removing the temp incr aof file {name} in the background");
+        let _ = std::fs::remove_file(s.dir().join(&name));
+        if !cancelled && Settings::read(server).enabled {
+            aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
+        }
+    }
+    drop(m);
     aof.stats
         .last_rewrite_time_sec
         .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
-    // A stop request is for this rewrite only, whether or not it saw it.
-    let cancelled = aof.cancel_rewrite.swap(false, Ordering::Relaxed);
-    match &result {
-        Ok(()) => {
-            aof.stats.last_bgrewrite_ok.store(true, Ordering::Relaxed);
-            aof.stats.consecutive_failures.store(0, Ordering::Relaxed);
-            aof.stats.rewrites.fetch_add(1, Ordering::Relaxed);
-        }
-        // Stopped on purpose (Redis kills its child with SIGUSR1): not a failure.
-        Err(_) if cancelled => {
-            tracing::info!("Background AOF rewrite terminated by signal 10");
-        }
-        Err(e) => {
-            aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
-            aof.stats
-                .consecutive_failures
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("Background AOF rewrite failed: {e}");
-        }
-    }
+    let p = &server.persist;
+    p.aof_last_cow
+        .store(p.progress.cow.load(Ordering::Relaxed), Ordering::Relaxed);
+    p.progress.reset();
+    aof.stats
+        .rewrite_in_progress
+        .store(false, Ordering::Relaxed);
     result
 }
 
+/// Opens the incremental file that starts at the rewrite's instant: a new one in the
+/// manifest (persisted at once, so it stays part of the AOF whatever happens to the
+/// rewrite) when the AOF is on, the temporary one when `waiting` for this rewrite to turn it
+/// on, none when the AOF is off.
+fn open_incr(
+    s: &Settings,
+    m: &mut super::Manifest,
+    on: bool,
+    waiting: bool,
+) -> Result<Option<std::fs::File>, String> {
+    let dir = s.dir();
+    if on {
+        let mut next = m.clone();
+        let name = next.new_incr(&s.filename);
+        let path = dir.join(&name);
+        let f = open_truncated(&path).map_err(|e| {
+            tracing::warn!("Can't open the append-only file {name}: {e}");
+            e.to_string()
+        })?;
+        persist_manifest(s, &next).map_err(|e| e.to_string())?;
+        *m = next;
+        tracing::info!("Creating AOF incr file {name} on background rewrite");
+        Ok(Some(f))
+    } else if waiting {
+        let name = temp_incr_name(s);
+        let f = open_truncated(&dir.join(&name)).map_err(|e| {
+            tracing::warn!("Can't open the append-only file {name}: {e}");
+            e.to_string()
+        })?;
+        tracing::info!("Creating AOF incr file {name} on background rewrite");
+        Ok(Some(f))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Opens `path` for appending, emptied.
+fn open_truncated(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let _ = std::fs::remove_file(path);
+    open_append(path)
+}
+
+/// Switches to the new incremental file and has the new base written to `dest`. Returns how
+/// the writer ended (the child's exit).
 fn rewrite_locked(
     server: &Server,
     s: &Settings,
     m: &mut super::Manifest,
+    waiting: bool,
+    dest: Dest,
+) -> child::Exit {
+    let aof = &server.aof;
+    let failed = |dest: Dest, e: String| {
+        tracing::warn!("Background AOF rewrite failed: {e}");
+        if let Dest::Child(w) = dest {
+            return w.wait();
+        }
+        child::Exit::Error(1)
+    };
+    if let Err(e) = std::fs::create_dir_all(s.dir()) {
+        tracing::warn!("Can't open or create append-only dir {}: {e}", s.dirname);
+        return failed(dest, e.to_string());
+    }
+    let incr = match open_incr(s, m, aof.is_on(), waiting) {
+        Ok(f) => f,
+        Err(e) => return failed(dest, e),
+    };
+    if s.rdb_preamble {
+        write_rdb_base(server, incr, dest)
+    } else {
+        write_command_base(server, s, incr, dest)
+    }
+}
+
+/// Puts a written base in place, as Redis's parent does once its child exited 0: the
+/// temporary file renamed to the next base name, the temporary incremental file (when the
+/// rewrite turned the AOF on) renamed to the next incremental name, the incremental files
+/// the base covers retired, the manifest persisted, history deleted.
+fn install_base(
+    server: &Server,
+    s: &Settings,
+    m: &mut super::Manifest,
+    waiting: bool,
+    temp: &std::path::Path,
     why: &str,
 ) -> Result<(), String> {
     let aof = &server.aof;
     let dir = s.dir();
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        tracing::warn!("Can't open or create append-only dir {}: {e}", s.dirname);
+    let mut next = m.clone();
+    let base = next.new_base(&s.filename, s.rdb_preamble);
+    let base_path = dir.join(&base);
+    if let Err(e) = std::fs::rename(temp, &base_path) {
+        tracing::warn!(
+            "Error trying to rename the temporary AOF base file {} into {base}: {e}",
+            temp.display()
+        );
         return Err(e.to_string());
     }
-    let mut next = m.clone();
-    // The AOF runs (or starts running) after the rewrite: it needs a new incremental file.
-    let with_incr = s.enabled || aof.is_on();
-    let incr = if with_incr {
-        let name = next.new_incr(&s.filename);
-        let path = dir.join(&name);
-        let _ = std::fs::remove_file(&path);
-        let f = open_append(&path).map_err(|e| e.to_string())?;
-        if aof.is_on() {
-            // Make the new file part of the AOF before anything acknowledged lands in it.
-            persist_manifest(s, &next).map_err(|e| e.to_string())?;
-        }
-        if !why.is_empty() {
-            tracing::info!("Creating AOF incr file {name} {why}");
-        }
-        Some(f)
-    } else {
-        None
-    };
-    let base = if s.rdb_preamble {
-        write_rdb_base(server, s, &mut next, incr, why)?
-    } else {
-        write_command_base(server, s, &mut next, incr, why)?
-    };
+    sync_dir(&dir);
     if why.is_empty() {
-        tracing::info!("Background AOF rewrite terminated with success");
-        tracing::info!("Successfully renamed the temporary AOF base file into {base}");
+        tracing::info!(
+            "Successfully renamed the temporary AOF base file {} into {base}",
+            temp.display()
+        );
     } else {
         tracing::info!("Creating AOF base file {base} {why}");
     }
-    if with_incr {
+    if waiting {
+        let temp_incr = temp_incr_name(s);
+        let name = next.new_incr(&s.filename);
+        if let Err(e) = std::fs::rename(dir.join(&temp_incr), dir.join(&name)) {
+            tracing::warn!(
+                "Error trying to rename the temporary AOF incr file {temp_incr} into {name}: {e}"
+            );
+            let _ = std::fs::remove_file(&base_path);
+            return Err(e.to_string());
+        }
+        tracing::info!(
+            "Successfully renamed the temporary AOF incr file {temp_incr} into {name}"
+        );
+    }
+    if aof.is_on() {
         next.retire_incr_but_last();
     } else {
         for mut f in next.incr.drain(..) {
@@ -209,71 +389,127 @@ fn rewrite_locked(
             next.history.push(f);
         }
     }
-    persist_manifest(s, &next).map_err(|e| e.to_string())?;
+    if let Err(e) = persist_manifest(s, &next) {
+        tracing::warn!("Can't persist the AOF manifest file: {e}");
+        let _ = std::fs::remove_file(&base_path);
+        return Err(e.to_string());
+    }
     *m = next;
     super::delete_history(s, m);
     let size = files_size(&dir, m);
     aof.stats.current_size.store(size, Ordering::Relaxed);
     aof.stats.base_size.store(size, Ordering::Relaxed);
+    aof.stats.last_bgrewrite_ok.store(true, Ordering::Relaxed);
+    aof.stats.consecutive_failures.store(0, Ordering::Relaxed);
+    aof.stats.rewrites.fetch_add(1, Ordering::Relaxed);
     if why.is_empty() {
         tracing::info!("Background AOF rewrite finished successfully");
     }
     Ok(())
 }
 
+/// fsyncs a directory (after a rename in it).
+fn sync_dir(dir: &std::path::Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Switches to `incr` (when given) and turns the AOF on, unless it was turned off meanwhile:
+/// called at the rewrite's instant, with every shard held.
+fn switch_at_instant(server: &Server, incr: Option<std::fs::File>) {
+    let aof = &server.aof;
+    if aof.cancel_rewrite.load(Ordering::Relaxed) {
+        // The AOF was turned off meanwhile: it must stay off.
+        return;
+    }
+    if let Some(f) = incr {
+        aof.switch_to(f);
+        super::turn_on(server);
+    }
+}
+
+/// Ends a base written by this process: the temporary file synced, or removed on error.
+fn finish_here(path: &std::path::Path, res: std::io::Result<std::fs::File>) -> child::Exit {
+    match res.and_then(|f| f.sync_all()) {
+        Ok(()) => {
+            tracing::info!(
+                "Successfully created the temporary AOF base file {}",
+                path.display()
+            );
+            child::Exit::Ok
+        }
+        Err(e) => {
+            tracing::warn!("Write error writing append only file on disk: {e}");
+            let _ = std::fs::remove_file(path);
+            child::Exit::Error(1)
+        }
+    }
+}
+
 /// Writes the new base as an RDB file (`aof-use-rdb-preamble yes`) from a store snapshot
 /// whose instant is the switch to the new incremental file `incr`: every write before the
-/// instant is in the image, every later one in `incr`. Returns the base's name.
-fn write_rdb_base(
-    server: &Server,
-    s: &Settings,
-    next: &mut super::Manifest,
-    incr: Option<std::fs::File>,
-    why: &str,
-) -> Result<String, String> {
+/// instant is in the image, every later one in `incr`.
+fn write_rdb_base(server: &Server, incr: Option<std::fs::File>, dest: Dest) -> child::Exit {
     let aof = &server.aof;
-    let base = next.new_base(&s.filename, true);
     let mut opts = crate::cmd::persist::save_opts(server);
     opts.aof_base = true;
-    let walk_opts = opts.clone();
-    let path = s.dir().join(&base);
-    let at_instant = move || {
-        if aof.cancel_rewrite.load(Ordering::Relaxed) {
-            // The AOF was turned off meanwhile: it must stay off.
-            return;
+    let delay = || crate::cmd::persist::key_save_delay(server);
+    let at_instant = move || switch_at_instant(server, incr);
+    match dest {
+        Dest::Child(mut w) => {
+            let pid = w.pid();
+            let ctl = file::Control {
+                cancel: &aof.cancel_rewrite,
+                delay_us: &delay,
+                progress: Some(&server.persist.progress),
+                gone: &move || child::exited(pid),
+            };
+            let streamed = (|| {
+                let mut rdb = file::RdbWriter::new(&mut w, opts.clone())?;
+                file::write_snapshot_with(&server.store, &opts, &ctl, at_instant, &mut rdb)?;
+                rdb.finish()?;
+                w.finish()
+            })();
+            if let Err(e) = streamed
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+                && !aof.cancel_rewrite.load(Ordering::Relaxed)
+            {
+                tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
+            }
+            w.wait()
         }
-        if let Some(f) = incr {
-            aof.switch_to(f);
-            super::turn_on(server);
+        Dest::Here(path) => {
+            let ctl = file::Control {
+                cancel: &aof.cancel_rewrite,
+                delay_us: &delay,
+                progress: Some(&server.persist.progress),
+                gone: &|| false,
+            };
+            let res = (|| {
+                let f = std::fs::File::create(&path)?;
+                let mut rdb =
+                    file::RdbWriter::new(std::io::BufWriter::with_capacity(1 << 16, f), opts.clone())?;
+                file::write_snapshot_with(&server.store, &opts, &ctl, at_instant, &mut rdb)?;
+                rdb.finish()?.into_inner().map_err(|e| e.into_error())
+            })();
+            if aof.cancel_rewrite.load(Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&path);
+                return child::Exit::Signal(libc::SIGUSR1);
+            }
+            finish_here(&path, res)
         }
-    };
-    if why.is_empty() {
-        // Logged before the instant rather than under every shard lock.
-        tracing::info!("Background append only file rewriting started");
-    }
-    let res = file::write_file(&path, "aof-", opts, |w| {
-        let delay = || crate::cmd::persist::key_save_delay(server);
-        file::write_snapshot(&server.store, &walk_opts, &aof.cancel_rewrite, &delay, at_instant, w)
-    });
-    match res {
-        // Stopped (appendonly no): a new incremental file stays in the manifest, as a killed
-        // Redis rewrite leaves it.
-        _ if aof.cancel_rewrite.load(Ordering::Relaxed) => Err("the rewrite was stopped".into()),
-        Ok(_) => Ok(base),
-        Err(e) => Err(e.to_string()),
     }
 }
 
 /// Writes the new base as commands (`aof-use-rdb-preamble no`) from an image serialized while
 /// every shard is held, switching to the new incremental file `incr` under the same locks.
-/// Returns the base's name.
 fn write_command_base(
     server: &Server,
     s: &Settings,
-    next: &mut super::Manifest,
     incr: Option<std::fs::File>,
-    why: &str,
-) -> Result<String, String> {
+    dest: Dest,
+) -> child::Exit {
     let aof = &server.aof;
     let (image, keys) = {
         // Every shard held: the image and the start of the new incremental file are one
@@ -281,27 +517,34 @@ fn write_command_base(
         let mut ks = server.store.lock_all(0, crate::util::now_ms());
         let image = dump_commands(&mut ks, s.timestamps);
         let keys: usize = (0..ks.store().databases()).map(|db| ks.db_len(db)).sum();
-        if aof.cancel_rewrite.load(Ordering::Relaxed) {
-            // The AOF was turned off meanwhile: it must stay off.
-            return Err("the rewrite was stopped".into());
-        }
-        if let Some(f) = incr {
-            aof.switch_to(f);
-            super::turn_on(server);
-        }
+        switch_at_instant(server, incr);
         (image, keys)
     };
-    if why.is_empty() {
-        tracing::info!("Background append only file rewriting started");
+    let gone = |pid: u32| move || child::exited(pid);
+    match dest {
+        Dest::Child(mut w) => {
+            let watch = gone(w.pid());
+            if key_save_delay(s, keys, &aof.cancel_rewrite, &watch) {
+                let sent = w.write_all(&image).and_then(|_| w.finish());
+                if let Err(e) = sent
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
+                }
+            }
+            w.wait()
+        }
+        Dest::Here(path) => {
+            if !key_save_delay(s, keys, &aof.cancel_rewrite, &|| false) {
+                return child::Exit::Signal(libc::SIGUSR1);
+            }
+            let res = std::fs::File::create(&path).and_then(|mut f| {
+                f.write_all(&image)?;
+                Ok(f)
+            });
+            finish_here(&path, res)
+        }
     }
-    if !key_save_delay(s, keys, &aof.cancel_rewrite) {
-        // Stopped (appendonly no): the new incremental file stays in the manifest, as a
-        // killed Redis rewrite leaves it.
-        return Err("the rewrite was stopped".into());
-    }
-    let base = next.new_base(&s.filename, false);
-    write_atomically(&s.dir(), &base, &image).map_err(|e| e.to_string())?;
-    Ok(base)
 }
 
 /// Runs a rewrite on the calling thread, as BGREWRITEAOF does where no shared handle of the
@@ -311,8 +554,13 @@ pub fn rewrite_here(server: &Server) -> Result<(), String> {
 }
 
 /// Waits `rdb-key-save-delay` per key, outside every lock, in short slices so a stop request
-/// is seen at once. Returns false when stopped.
-fn key_save_delay(s: &Settings, keys: usize, cancel: &std::sync::atomic::AtomicBool) -> bool {
+/// or the writer's exit is seen at once. Returns false when stopped.
+fn key_save_delay(
+    s: &Settings,
+    keys: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+    gone: &dyn Fn() -> bool,
+) -> bool {
     if s.key_save_delay_us <= 0 {
         return !cancel.load(Ordering::Relaxed);
     }
@@ -320,7 +568,7 @@ fn key_save_delay(s: &Settings, keys: usize, cancel: &std::sync::atomic::AtomicB
         std::time::Duration::from_micros((s.key_save_delay_us as u64).saturating_mul(keys as u64));
     let until = Instant::now() + total;
     while Instant::now() < until {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) || gone() {
             return false;
         }
         std::thread::sleep((until - Instant::now()).min(std::time::Duration::from_millis(10)));
@@ -328,25 +576,70 @@ fn key_save_delay(s: &Settings, keys: usize, cancel: &std::sync::atomic::AtomicB
     !cancel.load(Ordering::Relaxed)
 }
 
-/// Starts a rewrite on a thread of its own (BGREWRITEAOF, the automatic rewrite). False when
-/// one is already running.
+/// Starts a rewrite whose base a save child writes, the walk on a thread of its own
+/// (BGREWRITEAOF, the automatic rewrite). False when one is already running or the child
+/// cannot start.
 pub fn start_background(server: &Arc<Server>) -> bool {
     let aof = &server.aof;
     if aof.stats.rewrite_in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }
+    let dest = match start_dest() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("Can't rewrite append only file in background: fork: {e}");
+            aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
+            aof.stats
+                .rewrite_in_progress
+                .store(false, Ordering::Relaxed);
+            return false;
+        }
+    };
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
-            let _ = rewrite_now(&srv, "");
+            let _ = rewrite_with(&srv, "", dest);
         });
     if spawned.is_err() {
+        // The closure (and the child's pipe with it) is dropped: the child exits.
         aof.stats
             .rewrite_in_progress
             .store(false, Ordering::Relaxed);
         return false;
     }
+    true
+}
+
+/// True while repeated failures hold automatic rewrites back: after the third failure in a
+/// row the next automatic one waits 1 minute, then 2, 4, ... up to an hour (Redis's
+/// `aofRewriteLimited`). BGREWRITEAOF is never held back.
+fn limited(server: &Server) -> bool {
+    use std::sync::atomic::AtomicI64;
+    static NEXT_DELAY_MIN: AtomicI64 = AtomicI64::new(0);
+    static NEXT_AT: AtomicI64 = AtomicI64::new(0);
+    if server.aof.stats.consecutive_failures.load(Ordering::Relaxed) < 3 {
+        NEXT_DELAY_MIN.store(0, Ordering::Relaxed);
+        NEXT_AT.store(0, Ordering::Relaxed);
+        return false;
+    }
+    let now = crate::util::now_ms() / 1000;
+    let at = NEXT_AT.load(Ordering::Relaxed);
+    if at != 0 {
+        if now < at {
+            return true;
+        }
+        NEXT_AT.store(0, Ordering::Relaxed);
+        return false;
+    }
+    let prev = NEXT_DELAY_MIN.load(Ordering::Relaxed);
+    let delay = if prev == 0 { 1 } else { (prev * 2).min(60) };
+    NEXT_DELAY_MIN.store(delay, Ordering::Relaxed);
+    NEXT_AT.store(now + delay * 60, Ordering::Relaxed);
+    tracing::warn!(
+        "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in \
+         {delay} minutes"
+    );
     true
 }
 
@@ -359,8 +652,10 @@ pub fn check_auto(server: &Arc<Server>) {
         // One background job at a time, as Redis runs one child.
         return;
     }
-    if aof.stats.rewrite_scheduled.swap(false, Ordering::Relaxed) {
-        start_background(server);
+    if aof.stats.rewrite_scheduled.load(Ordering::Relaxed) {
+        if !limited(server) {
+            start_background(server);
+        }
         return;
     }
     if !aof.is_on() {
@@ -372,11 +667,11 @@ pub fn check_auto(server: &Arc<Server>) {
     }
     let size = aof.stats.current_size.load(Ordering::Relaxed);
     let base = aof.stats.base_size.load(Ordering::Relaxed).max(1);
-    if size < s.auto_rewrite_min_size {
+    if size <= s.auto_rewrite_min_size {
         return;
     }
     let growth = (size as i64 * 100 / base as i64) - 100;
-    if growth >= s.auto_rewrite_percentage {
+    if growth >= s.auto_rewrite_percentage && !limited(server) {
         tracing::info!("Starting automatic rewriting of AOF on {growth}% growth");
         start_background(server);
     }
