@@ -177,9 +177,13 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             return ctx.out.error(&set_failed(name, &reason));
         }
     }
-    // Persistence hook: appendonly / appendfsync / aof-timestamp-enabled take effect.
+    // Persistence hook: appendonly / appendfsync / aof-timestamp-enabled /
+    // aof-disable-auto-gc take effect.
     if dirs.iter().any(|(d, _)| {
-        matches!(d.name, "appendonly" | "appendfsync" | "aof-timestamp-enabled")
+        matches!(
+            d.name,
+            "appendonly" | "appendfsync" | "aof-timestamp-enabled" | "aof-disable-auto-gc"
+        )
     }) && let Err(reason) = crate::persistence::aof::config_changed(server, ctx.client.in_exec)
     {
         let name = &dirs[0].1;

@@ -69,11 +69,6 @@ pub fn save_opts(server: &Server) -> SaveOpts {
     }
 }
 
-/// Returns `rdb-key-save-delay` as it is now (a running background save reads it as it goes).
-pub fn key_save_delay(server: &Server) -> i64 {
-    number(server, b"rdb-key-save-delay")
-}
-
 /// True while an AOF rewrite runs (a background save then waits, as Redis runs one child at a
 /// time).
 pub fn aof_rewriting(server: &Server) -> bool {
@@ -201,7 +196,9 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
 /// Streams the image to a save child and waits for it: the child's exit is the save's.
 fn bgsave_to_child(server: &Server, opts: &SaveOpts, mut w: child::Writer) -> child::Exit {
     let pid = w.pid();
-    let delay = || key_save_delay(server);
+    // Fixed when the save starts, as a forked child's copy of the config is.
+    let delay_us = opts.key_delay_us;
+    let delay = move || delay_us;
     let ctl = file::Control {
         cancel: &server.persist.bgsave_cancel,
         delay_us: &delay,
@@ -228,8 +225,9 @@ fn bgsave_to_child(server: &Server, opts: &SaveOpts, mut w: child::Writer) -> ch
 /// Writes the image from this thread (no save child available), as a child would.
 fn bgsave_here(server: &Server, path: &std::path::Path, opts: SaveOpts) -> child::Exit {
     let walk_opts = opts.clone();
+    let delay_us = opts.key_delay_us;
     let res = file::write_file(path, "bg-", opts, |w| {
-        let delay = || key_save_delay(server);
+        let delay = move || delay_us;
         let ctl = file::Control {
             cancel: &server.persist.bgsave_cancel,
             delay_us: &delay,

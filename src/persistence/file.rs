@@ -312,8 +312,9 @@ thread_local! {
 pub struct Control<'a> {
     /// Set to stop the save (SHUTDOWN, FLUSHALL, CONFIG SET appendonly no).
     pub cancel: &'a AtomicBool,
-    /// `rdb-key-save-delay` as it is now: read while paying, so setting it to 0 ends a slowed
-    /// save soon (what the suite does before killing Redis's child).
+    /// `rdb-key-save-delay`, read while paying. Background saves give the value it had when
+    /// they started, as a forked child keeps its copy of the config: the suite sets it to 0
+    /// and then kills the child, expecting the kill, not the new value, to end the save.
     pub delay_us: &'a (dyn Fn() -> i64 + Sync),
     /// Counters for INFO, if any.
     pub progress: Option<&'a SaveProgress>,

@@ -468,8 +468,10 @@ pub fn debug_loadaof(ctx: &mut crate::command::Ctx) {
     if !ok {
         std::process::exit(1);
     }
-    // Loading is not a change to propagate or to count for the next save.
+    // Loading is not a change to propagate or to count for the next save; as in Redis, the
+    // changes counted since the last save are forgotten too (the AOF holds them).
     ctx.ks.dirty = 0;
+    server.stats.dirty.store(0, Ordering::Relaxed);
     ctx.prevent_propagation();
     tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     ctx.out.ok();

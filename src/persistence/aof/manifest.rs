@@ -197,9 +197,10 @@ impl Manifest {
             self.base_seq,
             if rdb { "rdb" } else { "aof" }
         );
+        // History is kept newest first, as Redis lists it.
         if let Some(mut old) = self.base.take() {
             old.kind = Kind::History;
-            self.history.push(old);
+            self.history.insert(0, old);
         }
         self.base = Some(FileInfo {
             name: name.clone(),
@@ -223,13 +224,22 @@ impl Manifest {
 
     /// After a rewrite: every incremental file but the newest becomes history.
     pub fn retire_incr_but_last(&mut self) {
-        let n = self.incr.len();
-        if n > 1 {
-            for mut f in self.incr.drain(..n - 1) {
+        self.retire_incr(self.incr.len().saturating_sub(1));
+    }
+
+    /// Moves the first `n` incremental files to the head of the history, in their order (the
+    /// history is newest first, as Redis keeps it).
+    pub fn retire_incr(&mut self, n: usize) {
+        let n = n.min(self.incr.len());
+        let old: Vec<FileInfo> = self
+            .incr
+            .drain(..n)
+            .map(|mut f| {
                 f.kind = Kind::History;
-                self.history.push(f);
-            }
-        }
+                f
+            })
+            .collect();
+        self.history.splice(0..0, old);
     }
 }
 
@@ -284,14 +294,25 @@ mod tests {
         m.new_incr("a");
         m.new_base("a", true);
         m.retire_incr_but_last();
+        // History newest first, as Redis writes it: the retired incremental files, then the
+        // base they followed.
         assert_eq!(
             m.to_text(),
-            "file a.2.base.rdb seq 2 type b\nfile a.1.base.aof seq 1 type h\n\
-             file a.1.incr.aof seq 1 type h\nfile a.2.incr.aof seq 2 type i\n"
+            "file a.2.base.rdb seq 2 type b\nfile a.1.incr.aof seq 1 type h\n\
+             file a.1.base.aof seq 1 type h\nfile a.2.incr.aof seq 2 type i\n"
         );
         let back = Manifest::parse(m.to_text().as_bytes()).unwrap();
         assert_eq!(back.history.len(), 2);
         assert_eq!((back.base_seq, back.incr_seq), (2, 2));
+        m.new_incr("a");
+        m.new_base("a", true);
+        m.retire_incr_but_last();
+        assert_eq!(
+            m.to_text(),
+            "file a.3.base.rdb seq 3 type b\nfile a.2.incr.aof seq 2 type h\n\
+             file a.2.base.rdb seq 2 type h\nfile a.1.incr.aof seq 1 type h\n\
+             file a.1.base.aof seq 1 type h\nfile a.3.incr.aof seq 3 type i\n"
+        );
     }
 
     #[test]

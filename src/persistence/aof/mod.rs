@@ -709,6 +709,13 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
     } else if !s.enabled && aof.is_on() {
         stop(server);
     }
+    if !s.disable_auto_gc {
+        // `aof-disable-auto-gc no` deletes the history now. A rewrite running holds the
+        // manifest, and deletes the history itself when it ends.
+        if let Some(mut m) = aof.manifest.try_lock() {
+            delete_history(&s, &mut m);
+        }
+    }
     Ok(())
 }
 

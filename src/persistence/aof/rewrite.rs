@@ -384,10 +384,7 @@ fn install_base(
     if aof.is_on() {
         next.retire_incr_but_last();
     } else {
-        for mut f in next.incr.drain(..) {
-            f.kind = super::manifest::Kind::History;
-            next.history.push(f);
-        }
+        next.retire_incr(next.incr.len());
     }
     if let Err(e) = persist_manifest(s, &next) {
         tracing::warn!("Can't persist the AOF manifest file: {e}");
@@ -454,7 +451,9 @@ fn write_rdb_base(server: &Server, incr: Option<std::fs::File>, dest: Dest) -> c
     let aof = &server.aof;
     let mut opts = crate::cmd::persist::save_opts(server);
     opts.aof_base = true;
-    let delay = || crate::cmd::persist::key_save_delay(server);
+    // Fixed when the rewrite starts, as a forked child's copy of the config is.
+    let delay_us = opts.key_delay_us;
+    let delay = move || delay_us;
     let at_instant = move || switch_at_instant(server, incr);
     match dest {
         Dest::Child(mut w) => {
