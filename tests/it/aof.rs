@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{Server, cmd};
+use std::process::Command;
 
 /// Writers running SETs until told to stop or the server goes away; each returns the keys it
 /// got `+OK` for, with when.
@@ -164,4 +165,73 @@ fn data_survives_a_restart_and_select_is_kept() {
         .query(&mut con)
         .unwrap();
     assert_eq!(l, ["x", "y"]);
+}
+
+/// The AOF's manifest, as text.
+fn manifest(srv: &Server) -> String {
+    std::fs::read_to_string(srv.dir().join("appendonlydir/appendonly.aof.manifest"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
+    use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
+    use crate::support::Resp;
+    let mut srv = Server::with_args(&["--appendonly", "yes"]);
+    let mut c = srv.raw();
+    for i in 0..30 {
+        assert_eq!(c.call(&["SET", &format!("k{i}"), "v"]), Resp::Simple("OK".into()));
+    }
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(
+        c.call(&["BGREWRITEAOF"]),
+        Resp::Simple("Background append only file rewriting started".into())
+    );
+    let kids = children_of(srv.pid());
+    assert_eq!(kids.len(), 1, "the child exists once BGREWRITEAOF answered: {kids:?}");
+    let child = kids[0];
+    let temp = srv.dir().join(format!("temp-rewriteaof-bg-{child}.aof"));
+    wait_until("the child's temp file", || temp.exists());
+    // The rewrite opened a new incremental file at once, part of the AOF whatever happens.
+    wait_until("the new incremental file", || manifest(&srv).contains("appendonly.aof.2.incr"));
+    assert_eq!(c.call(&["SET", "during", "1"]), Resp::Simple("OK".into()));
+
+    assert!(Command::new("kill").args(["-9", &child.to_string()]).status().unwrap().success());
+    wait_until("the rewrite to end", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
+    assert_reaped(child);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
+    assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "1");
+    assert!(srv.wait_for_log("Background AOF rewrite terminated by signal 9"));
+    assert!(!temp.exists(), "the parent removes a killed child's temp file");
+    let m = manifest(&srv);
+    assert!(m.contains("appendonly.aof.1.incr.aof seq 1 type i"), "{m}");
+    assert!(m.contains("appendonly.aof.2.incr.aof seq 2 type i"), "{m}");
+    assert_eq!(c.call(&["SET", "after", "1"]), Resp::Simple("OK".into()));
+
+    // A rewrite that is let finish replaces the base and retires both incremental files.
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(
+        c.call(&["BGREWRITEAOF"]),
+        Resp::Simple("Background append only file rewriting started".into())
+    );
+    wait_until("the second rewrite", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(
+        manifest(&srv),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert!(srv.log_text().contains("Successfully renamed the temporary AOF base file"));
+    wait_until("no child left", || children_of(srv.pid()).is_empty());
+    drop(c);
+    srv.crash_and_restart();
+    let mut c = srv.raw();
+    for k in ["k0", "k29", "during", "after"] {
+        assert_eq!(c.call(&["EXISTS", k]), Resp::Int(1), "{k}");
+    }
 }

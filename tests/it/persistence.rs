@@ -82,7 +82,7 @@ fn digest(c: &mut Raw) -> Resp {
     c.call(&["DEBUG", "DIGEST"])
 }
 
-fn info_field(c: &mut Raw, field: &str) -> String {
+pub(crate) fn info_field(c: &mut Raw, field: &str) -> String {
     let Resp::Bulk(b) = c.call(&["INFO", "persistence"]) else {
         panic!("INFO is a bulk")
     };
@@ -353,6 +353,176 @@ fn a_failed_bgsave_stops_writes_until_a_save_succeeds() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(c.call(&["SET", "k", "w"]), Resp::Simple("OK".into()));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- the save child ----
+
+/// Returns the pids of `parent`'s child processes (from /proc, as `pgrep -P` finds them).
+pub(crate) fn children_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // The fields after the command name (which may hold spaces) start after its ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let mut f = rest.split_whitespace();
+        let _state = f.next();
+        if f.next().and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Returns a process's state letter (`Z` for a zombie), or `None` once it is gone.
+pub(crate) fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+}
+
+/// Waits for `cond`, failing with `what` after 10 seconds.
+pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Returns the one child of the server, waiting for it to appear.
+pub(crate) fn the_child(srv: &Server) -> u32 {
+    let mut kids = Vec::new();
+    wait_until("a save child", || {
+        kids = children_of(srv.pid());
+        !kids.is_empty()
+    });
+    assert_eq!(kids.len(), 1, "one child at a time: {kids:?}");
+    kids[0]
+}
+
+/// Asserts that `pid` was reaped (no zombie left).
+pub(crate) fn assert_reaped(pid: u32) {
+    wait_until("the child to be reaped", || proc_state(pid).is_none());
+}
+
+#[test]
+fn bgsave_child_killed_fails_the_save_and_a_later_one_succeeds() {
+    let dir = temp_dir("child-kill");
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    for i in 0..50 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    // Save points make a failed background save refuse writes (stop-writes-on-bgsave-error).
+    ok(&mut c, &["CONFIG", "SET", "save", "3600 1"]);
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    // The child exists once BGSAVE has answered, and writes temp-<its pid>.rdb.
+    let kids = children_of(srv.pid());
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let child = kids[0];
+    let temp = dir.join(format!("temp-{child}.rdb"));
+    wait_until("the child's temp file", || temp.exists());
+    assert!(srv.log_text().contains(&format!("Background saving started by pid {child}")));
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    wait_until("the save to report its total", || {
+        info_field(&mut c, "current_save_keys_total") == "50"
+    });
+
+    let killed = Command::new("kill").args(["-9", &child.to_string()]).status().unwrap();
+    assert!(killed.success());
+    wait_until("the save to end", || info_field(&mut c, "rdb_bgsave_in_progress") == "0");
+    assert_reaped(child);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    assert!(srv.wait_for_log("Background saving terminated by signal 9"));
+    assert!(!temp.exists(), "the parent removes a killed child's temp file");
+    assert!(!dir.join("dump.rdb").exists());
+    assert_eq!(info_field(&mut c, "current_save_keys_total"), "0");
+    match c.call(&["SET", "x", "y"]) {
+        Resp::Error(e) => assert!(e.starts_with("MISCONF "), "{e}"),
+        r => panic!("a write after a failed save: {r:?}"),
+    }
+    assert_eq!(c.call(&["GET", "k1"]), Resp::Bulk(b"v".to_vec()), "reads still work");
+
+    // The next save, not slowed down, succeeds: the file is in place and writes work again.
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    wait_until("the second save to end", || {
+        info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+    });
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert!(dir.join("dump.rdb").exists());
+    assert_eq!(c.call(&["SET", "x", "y"]), Resp::Simple("OK".into()));
+    assert!(srv.wait_for_log("DB saved on disk"));
+    // The child logged that line itself, with Redis's role letter for a child.
+    assert!(srv.log_text().lines().any(|l| l.contains(":C ") && l.ends_with("DB saved on disk")));
+    wait_until("no child left", || children_of(srv.pid()).is_empty());
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_kills_the_save_child_and_removes_its_temp_file() {
+    let dir = temp_dir("child-shutdown");
+    let mut srv = start_in(&dir);
+    let mut c = srv.raw();
+    for i in 0..20 {
+        ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    let child = the_child(&srv);
+    let temp = dir.join(format!("temp-{child}.rdb"));
+    wait_until("the child's temp file", || temp.exists());
+    c.send(b"SHUTDOWN NOSAVE\r\n");
+    assert!(srv.wait_exit(), "the server did not exit");
+    assert!(srv.log_text().contains("There is a child saving an .rdb. Killing it!"));
+    assert!(!temp.exists(), "the temp file is removed");
+    // Killed and reaped before the server exited.
+    assert_reaped(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_background_save_reports_its_progress_and_copy_on_write() {
+    let dir = temp_dir("child-info");
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    let value = "x".repeat(100);
+    for i in 0..2000 {
+        ok(&mut c, &["SET", &format!("k{i}"), &value]);
+    }
+    ok(&mut c, &["CONFIG", "SET", "rdbcompression", "no"]);
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "2000"]);
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    wait_until("the total", || info_field(&mut c, "current_save_keys_total") == "2000");
+    // Writers touching keys the walk has not reached hand them over first: that is the
+    // copy-on-write INFO reports (at least the values' bytes, uncompressed here).
+    for i in 0..2000 {
+        ok(&mut c, &["APPEND", &format!("k{i}"), "y"]);
+    }
+    let cow: u64 = info_field(&mut c, "current_cow_size").parse().unwrap();
+    let processed: u64 = info_field(&mut c, "current_save_keys_processed").parse().unwrap();
+    let perc: f64 = info_field(&mut c, "current_fork_perc").parse().unwrap();
+    assert!(cow >= 100 * 100, "{cow}");
+    assert!(processed >= 100 && processed <= 2000, "{processed}");
+    assert!(perc > 0.0 && perc <= 100.0, "{perc}");
+    wait_until("the save to end", || info_field(&mut c, "rdb_bgsave_in_progress") == "0");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    let last: u64 = info_field(&mut c, "rdb_last_cow_size").parse().unwrap();
+    assert!(last >= cow, "{last} < {cow}");
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    assert_eq!(info_field(&mut c, "current_save_keys_processed"), "0");
+    // The file holds the dataset as it was when the save started.
+    drop(srv);
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["STRLEN", "k7"]), Resp::Int(100));
+    assert_eq!(c.call(&["DBSIZE"]), Resp::Int(2000));
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
