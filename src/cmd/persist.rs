@@ -4,8 +4,12 @@
 //! log lines Redis prints, and the bookkeeping INFO reports (`server.persist`).
 //!
 //! SAVE runs with every shard held (the keyspace is frozen, as Redis blocks while saving).
-//! BGSAVE runs on a thread of its own, never on the runtime, and writes a point-in-time image
-//! from `Store::snapshot` (`persistence::file::write_snapshot`) while clients go on writing.
+//! BGSAVE walks a point-in-time image from `Store::snapshot` (`persistence::file::
+//! write_snapshot_with`) on a thread of its own, never on the runtime, while clients go on
+//! writing, and streams it to a save child (`persistence::child`) that writes, syncs and
+//! renames the file, as Redis's forked child does: its pid, its `temp-<pid>.rdb`, a kill of
+//! it failing the save. SAVE, SHUTDOWN's final save and DEBUG RELOAD save in-process, as
+//! Redis does them without a child.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,7 +6,8 @@
 //! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
 //! (walking a keyspace whose every shard is held). BGSAVE serializes the keys a
 //! `Store::snapshot` hands over with a [`KeyEncoder`] (under the key's shard lock, into a
-//! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread.
+//! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread, into
+//! the pipe of the save child that writes the file (`child.rs`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

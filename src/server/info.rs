@@ -671,7 +671,11 @@ fn section_persistence(server: &Server, out: &mut String) {
         "aof_rewrite_in_progress" => a.rewrite_in_progress.load(Ordering::Relaxed) as u8,
         "aof_rewrite_scheduled" => a.rewrite_scheduled.load(Ordering::Relaxed) as u8,
         "aof_last_rewrite_time_sec" => a.last_rewrite_time_sec.load(Ordering::Relaxed),
-        "aof_current_rewrite_time_sec" => -1,
+        "aof_current_rewrite_time_sec" => if a.rewrite_in_progress.load(Ordering::Relaxed) {
+            (crate::util::now_ms() - a.rewrite_started_ms.load(Ordering::Relaxed)) / 1000
+        } else {
+            -1
+        },
         "aof_last_bgrewrite_status" => ok(a.last_bgrewrite_ok.load(Ordering::Relaxed)),
         "aof_rewrites" => a.rewrites.load(Ordering::Relaxed),
         "aof_rewrites_consecutive_failures" => a.consecutive_failures.load(Ordering::Relaxed),

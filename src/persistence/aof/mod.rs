@@ -146,6 +146,8 @@ pub struct AofStats {
     pub delayed_fsync: AtomicU64,
     /// Rewrites started (counted in INFO's `total_forks`, as Redis forks for each).
     pub forks: AtomicU64,
+    /// When the running rewrite started (ms), for `aof_current_rewrite_time_sec`.
+    pub rewrite_started_ms: AtomicI64,
 }
 
 impl Default for AofStats {
@@ -162,6 +164,7 @@ impl Default for AofStats {
             base_size: AtomicU64::new(0),
             delayed_fsync: AtomicU64::new(0),
             forks: AtomicU64::new(0),
+            rewrite_started_ms: AtomicI64::new(0),
         }
     }
 }

@@ -5,6 +5,13 @@
 //! shard held), so base + new incremental file are exactly the dataset, without stopping the
 //! world for the walk. With `no`, the base is commands serialized while every shard is held,
 //! the switch under those same locks.
+//!
+//! Either way the base goes through a save child (`persistence::child`): started before
+//! BGREWRITEAOF answers, it writes `temp-rewriteaof-bg-<pid>.aof`; once it exited 0 the
+//! server renames that file into the AOF directory and switches the manifest, as Redis's
+//! parent does (`install_base`). A rewrite started by `CONFIG SET appendonly yes`
+//! accumulates into `temp-<appendfilename>.incr`, which joins the manifest only when the
+//! rewrite succeeds; a failed one is removed and the rewrite scheduled again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -155,6 +162,9 @@ fn start_dest() -> std::io::Result<Dest> {
 /// occasion for the log ("on server start", or empty).
 pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     let aof = &server.aof;
+    aof.stats
+        .rewrite_started_ms
+        .store(crate::util::now_ms(), Ordering::Relaxed);
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
     match start_dest() {
         Ok(dest) => rewrite_with(server, why, dest),
@@ -580,9 +590,13 @@ fn key_save_delay(
 /// cannot start.
 pub fn start_background(server: &Arc<Server>) -> bool {
     let aof = &server.aof;
+    let started_ms = crate::util::now_ms();
     if aof.stats.rewrite_in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }
+    aof.stats
+        .rewrite_started_ms
+        .store(started_ms, Ordering::Relaxed);
     let dest = match start_dest() {
         Ok(d) => d,
         Err(e) => {
