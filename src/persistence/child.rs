@@ -333,16 +333,56 @@ fn sync_dir_of(path: &Path) {
     }
 }
 
-/// Writes the temporary file from stdin and puts it in place. Returns the error to log.
-fn write_job(job: Job, target: &Path, tmp: &Path) -> io::Result<()> {
-    let f = File::create(tmp)?;
+/// The text of an I/O error as C's `strerror` gives it (what Redis logs).
+fn strerror(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::config::strerror(n),
+        None => e.to_string(),
+    }
+}
+
+/// Returns the working directory for log lines.
+fn cwd() -> String {
+    std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Writes the temporary file from stdin and puts it in place. Returns the line to log on
+/// failure (Redis's wording for each step).
+fn write_job(job: Job, target: &Path, tmp: &Path) -> Result<(), String> {
+    let f = File::create(tmp).map_err(|e| match job {
+        Job::Rdb => format!(
+            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+            tmp.display(),
+            cwd(),
+            strerror(&e)
+        ),
+        Job::Aof => format!(
+            "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
+            strerror(&e)
+        ),
+    })?;
+    let write_error = |e: io::Error| match job {
+        Job::Rdb => format!("Write error saving DB on disk: {}", strerror(&e)),
+        Job::Aof => format!("Write error writing append only file on disk: {}", strerror(&e)),
+    };
     let mut w = io::BufWriter::with_capacity(FRAME, f);
-    copy_stream(&mut io::stdin().lock(), &mut w)?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
+    copy_stream(&mut io::stdin().lock(), &mut w).map_err(write_error)?;
+    let f = w.into_inner().map_err(|e| write_error(e.into_error()))?;
+    f.sync_all().map_err(write_error)?;
     drop(f);
     if job == Job::Rdb {
-        std::fs::rename(tmp, target)?;
+        std::fs::rename(tmp, target).map_err(|e| {
+            format!(
+                "Error moving temp DB file {} on the final destination {} (in server root dir \
+                 {}): {}",
+                tmp.display(),
+                target.display(),
+                cwd(),
+                strerror(&e)
+            )
+        })?;
         sync_dir_of(target);
     }
     Ok(())
@@ -379,14 +419,9 @@ pub fn run_writer(args: &[OsString]) -> i32 {
             }
             0
         }
-        Err(e) => {
+        Err(line) => {
             let _ = std::fs::remove_file(&tmp);
-            match job {
-                Job::Rdb => tracing::warn!("Write error saving DB on disk: {e}"),
-                Job::Aof => tracing::warn!(
-                    "Write error writing append only file on disk: {e}"
-                ),
-            }
+            tracing::warn!("{line}");
             1
         }
     }

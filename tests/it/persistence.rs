@@ -343,6 +343,22 @@ fn a_failed_bgsave_stops_writes_until_a_save_succeeds() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    // The child logged why (Redis's line) and removed its temp file; the server logged the
+    // failed save.
+    let log = srv.log_text();
+    assert!(
+        log.contains("Error moving temp DB file temp-")
+            && log.contains("on the final destination dump.rdb")
+            && log.contains("Is a directory"),
+        "{log}"
+    );
+    assert!(log.contains("Background saving error"), "{log}");
+    let temps = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("temp-"))
+        .count();
+    assert_eq!(temps, 0, "no temp file left");
     let Resp::Error(e) = c.call(&["SET", "k", "w"]) else { panic!("SET was not refused") };
     assert!(e.starts_with("MISCONF "), "{e}");
     assert_eq!(c.call(&["GET", "k"]), Resp::Bulk(b"v".to_vec()));
