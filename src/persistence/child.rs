@@ -363,14 +363,24 @@ fn write_job(job: Job, target: &Path, tmp: &Path) -> Result<(), String> {
             strerror(&e)
         ),
     })?;
-    let write_error = |e: io::Error| match job {
-        Job::Rdb => format!("Write error saving DB on disk: {}", strerror(&e)),
-        Job::Aof => format!("Write error writing append only file on disk: {}", strerror(&e)),
+    // `op` names the failing step for an RDB, as Redis's child does.
+    let write_error = |op: &'static str| {
+        move |e: io::Error| match job {
+            Job::Rdb => format!("Write error saving DB on disk({op}): {}", strerror(&e)),
+            Job::Aof => {
+                format!(
+                    "Write error writing append only file on disk: {}",
+                    strerror(&e)
+                )
+            }
+        }
     };
     let mut w = io::BufWriter::with_capacity(FRAME, f);
-    copy_stream(&mut io::stdin().lock(), &mut w).map_err(write_error)?;
-    let f = w.into_inner().map_err(|e| write_error(e.into_error()))?;
-    f.sync_all().map_err(write_error)?;
+    copy_stream(&mut io::stdin().lock(), &mut w).map_err(write_error("rdbSaveRio"))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| write_error("fflush")(e.into_error()))?;
+    f.sync_all().map_err(write_error("fsync"))?;
     drop(f);
     if job == Job::Rdb {
         std::fs::rename(tmp, target).map_err(|e| {

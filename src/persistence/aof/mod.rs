@@ -757,8 +757,8 @@ pub fn shutdown(server: &Server) {
     if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
         tracing::warn!("There is a child rewriting the AOF. Killing it!");
         if let Some(pid) = kill_rewrite(server) {
-            let tmp = crate::persistence::child::temp_name(crate::persistence::child::Job::Aof, pid);
-            let _ = std::fs::remove_file(tmp);
+            use crate::persistence::child::{Job, temp_name};
+            let _ = std::fs::remove_file(temp_name(Job::Aof, pid));
         }
     }
     if server.aof.is_on() {

@@ -497,8 +497,8 @@ fn write_rdb_base(server: &Server, incr: Option<std::fs::File>, dest: Dest) -> c
             };
             let res = (|| {
                 let f = std::fs::File::create(&path)?;
-                let mut rdb =
-                    file::RdbWriter::new(std::io::BufWriter::with_capacity(1 << 16, f), opts.clone())?;
+                let buffered = std::io::BufWriter::with_capacity(1 << 16, f);
+                let mut rdb = file::RdbWriter::new(buffered, opts.clone())?;
                 file::write_snapshot_with(&server.store, &opts, &ctl, at_instant, &mut rdb)?;
                 rdb.finish()?.into_inner().map_err(|e| e.into_error())
             })();
