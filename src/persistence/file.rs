@@ -963,4 +963,102 @@ mod tests {
         let mut ks = back.lock_all(0, crate::util::now_ms());
         assert_eq!(ks.peek(b"k").unwrap().clock() & 0xff, 77);
     }
+
+    /// A store of `n` string keys in database 0.
+    fn store_of(n: usize) -> Store {
+        let store = Store::new(1);
+        let mut ks = store.lock_all(0, crate::util::now_ms());
+        for i in 0..n {
+            ks.set_with_expire(format!("k{i}").as_bytes(), Value::string(b"v"), None);
+        }
+        drop(ks);
+        store
+    }
+
+    #[test]
+    fn a_save_whose_destination_goes_away_stops_soon_even_when_slowed_down() {
+        let store = store_of(1000);
+        let cancel = AtomicBool::new(false);
+        let gone = AtomicBool::new(false);
+        // An hour per key: only the destination going away can end this save.
+        let delay = || 3_600_000_000i64;
+        let progress = SaveProgress::default();
+        let ctl = Control {
+            cancel: &cancel,
+            delay_us: &delay,
+            progress: Some(&progress),
+            gone: &|| gone.load(Ordering::Relaxed),
+        };
+        let mut w = RdbWriter::new(Vec::new(), opts()).unwrap();
+        let t = std::time::Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                gone.store(true, Ordering::Relaxed);
+            });
+            let res = write_snapshot_with(&store, &opts(), &ctl, || {}, &mut w);
+            assert_eq!(res.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        });
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        // The counters saw the image's size at its instant and the first chunk.
+        assert_eq!(progress.total.load(Ordering::Relaxed), 1000);
+        let done = progress.processed.load(Ordering::Relaxed);
+        assert!(done > 0 && done < 1000, "{done}");
+        assert_eq!(progress.cow.load(Ordering::Relaxed), 0, "no writer touched anything");
+        // The marks were restored: the next snapshot is whole.
+        let mut w = RdbWriter::new(Vec::new(), opts()).unwrap();
+        write_snapshot(&store, &opts(), &cancel, &|| 0, || {}, &mut w).unwrap();
+        assert_eq!(w.keys, 1000);
+    }
+
+    #[test]
+    fn writers_handing_keys_over_count_as_copy_on_write() {
+        let store = store_of(600);
+        let cancel = AtomicBool::new(false);
+        let progress = SaveProgress::default();
+        // Slow enough that the writer below reaches keys before the walker does.
+        let delay = || 2000i64;
+        let ctl = Control {
+            cancel: &cancel,
+            delay_us: &delay,
+            progress: Some(&progress),
+            gone: &|| false,
+        };
+        let plain = SaveOpts {
+            compress: false,
+            ..opts()
+        };
+        let mut w = RdbWriter::new(Vec::new(), plain.clone()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // Wait for the instant, then overwrite every key.
+                while progress.total.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                for i in 0..600 {
+                    let mut ks = store.lock_all(0, crate::util::now_ms());
+                    ks.set_with_expire(format!("k{i}").as_bytes(), Value::string(b"ww"), None);
+                }
+            });
+            write_snapshot_with(&store, &plain, &ctl, || {}, &mut w).unwrap();
+        });
+        assert_eq!(w.keys, 600);
+        assert_eq!(progress.processed.load(Ordering::Relaxed), 600);
+        // Each key handed over early costs at least its record (type, key, value).
+        let cow = progress.cow.load(Ordering::Relaxed);
+        assert!(cow >= 100 * 5, "{cow}");
+        let data = w.finish().unwrap();
+        let back = Store::new(1);
+        let l = load_into(&back, &data, &load_opts()).unwrap();
+        assert_eq!(l.keys, 600);
+        // The image is the dataset at its instant: every value as it was before the writer.
+        let mut ks = back.lock_all(0, crate::util::now_ms());
+        for i in 0..600 {
+            let k = format!("k{i}");
+            assert_eq!(ks.get(k.as_bytes()).unwrap().str_len(), Some(1), "{k}");
+        }
+        drop(ks);
+        let mut ks = store.lock_all(0, crate::util::now_ms());
+        assert_eq!(ks.get(b"k599").unwrap().str_len(), Some(2), "the writer's value stays");
+    }
 }
