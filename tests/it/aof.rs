@@ -235,3 +235,32 @@ fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
         assert_eq!(c.call(&["EXISTS", k]), Resp::Int(1), "{k}");
     }
 }
+
+#[test]
+fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
+    use crate::persistence::{children_of, proc_state, wait_until};
+    use crate::support::Resp;
+    let mut srv = Server::with_args(&["--appendonly", "yes"]);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(
+        c.call(&["BGREWRITEAOF"]),
+        Resp::Simple("Background append only file rewriting started".into())
+    );
+    let kids = children_of(srv.pid());
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let temp = srv.dir().join(format!("temp-rewriteaof-bg-{}.aof", kids[0]));
+    wait_until("the child's temp file", || temp.exists());
+    let term = Command::new("kill").args(["-TERM", &srv.pid().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(srv.wait_exit(), "the server did not exit");
+    let log = srv.log_text();
+    assert!(log.contains("There is a child rewriting the AOF. Killing it!"), "{log}");
+    assert!(!temp.exists(), "the temp file is removed");
+    // Reaped by the server before it exited: not even a zombie left for init.
+    assert_eq!(proc_state(kids[0]), None);
+}

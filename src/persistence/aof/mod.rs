@@ -756,7 +756,16 @@ pub fn kill_rewrite(server: &Server) -> Option<u32> {
 pub fn shutdown(server: &Server) {
     if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
         tracing::warn!("There is a child rewriting the AOF. Killing it!");
-        if let Some(pid) = kill_rewrite(server) {
+        let pid = kill_rewrite(server);
+        // Let the rewrite reap its child and clean up (it ends soon after the kill), so no
+        // child outlives the server; bounded, since the process is exiting anyway.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(pid) = pid {
             use crate::persistence::child::{Job, temp_name};
             let _ = std::fs::remove_file(temp_name(Job::Aof, pid));
         }
