@@ -32,8 +32,7 @@ fn usage() -> ! {
          ./rusty-redis-server --port 7777 --replicaof 127.0.0.1 8888\n       \
          ./rusty-redis-server /etc/myredis.conf --loglevel verbose -\n       \
          ./rusty-redis-server /etc/myredis.conf --loglevel verbose\n\n\
-         rusty-redis-server {VERSION} (compatible with Redis {REDIS_VERSION}) keeps its data in \
-         memory only: RDB and AOF persistence are not implemented yet.\n"
+         rusty-redis-server {VERSION} (compatible with Redis {REDIS_VERSION}).\n"
     );
     std::process::exit(1);
 }
