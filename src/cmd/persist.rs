@@ -586,8 +586,12 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(srv) => {
             if start_bgsave(&srv) {
                 ctx.out.simple(b"Background saving started");
-            } else {
+            } else if p.bgsave_in_progress.load(Ordering::Acquire) {
                 ctx.out.error(errors::BGSAVE_IN_PROGRESS);
+            } else {
+                // The save child could not start (logged): Redis's plain error for a failed
+                // fork.
+                ctx.out.error(errors::ERR);
             }
         }
         // Not serving (in-process tests): save in the foreground.
