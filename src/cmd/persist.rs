@@ -161,7 +161,8 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
     let opts = save_opts(server);
     let t = std::time::Instant::now();
     let writer = if child::enabled() {
-        match child::Writer::spawn(Job::Rdb, &path) {
+        let oom = crate::config::process::bgchild_oom_score_adj(&server.config.read());
+        match child::Writer::spawn(Job::Rdb, &path, oom) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("Can't save in background: fork: {e}");

@@ -317,9 +317,41 @@ pub fn set_oom_score_adj(cfg: &Config) -> Result<(), String> {
     })
 }
 
+/// Returns the `oom_score_adj` a save child takes (Redis's `CONFIG_OOM_BGCHILD` class, the
+/// third of `oom-score-adj-values`), or `None` with `oom-score-adj no`.
+pub fn bgchild_oom_score_adj(cfg: &Config) -> Option<i32> {
+    if cfg.oom_score_adj == "no" {
+        return None;
+    }
+    let mut v = cfg.oom_score_adj_values[2];
+    if cfg.oom_score_adj != "absolute" {
+        // Relative to the score the server started with (read now if never adjusted).
+        v += if OOM_ADJUSTED.load(Ordering::Relaxed) {
+            OOM_BASE.load(Ordering::Relaxed)
+        } else {
+            std::fs::read_to_string("/proc/self/oom_score_adj")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0)
+        };
+    }
+    Some(v.clamp(-1000, 1000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_save_child_takes_the_bgchild_score() {
+        let mut cfg = Config::default();
+        assert_eq!(bgchild_oom_score_adj(&cfg), None);
+        cfg.oom_score_adj = "absolute".into();
+        cfg.oom_score_adj_values = [0, 200, 1500];
+        assert_eq!(bgchild_oom_score_adj(&cfg), Some(1000), "clamped");
+        cfg.oom_score_adj_values = [0, 200, 800];
+        assert_eq!(bgchild_oom_score_adj(&cfg), Some(800));
+    }
 
     #[test]
     fn open_files_limit_is_enough_for_small_maxclients() {

@@ -143,7 +143,8 @@ pub struct Writer {
 impl Writer {
     /// Starts a child writing `job` (for an RDB file, onto `target`, relative to the working
     /// directory) and registers it. Fails when one runs already or the process cannot start.
-    pub fn spawn(job: Job, target: &Path) -> io::Result<Writer> {
+    /// `oom_score` is the `oom_score_adj` the child sets itself, as Redis's child does.
+    pub fn spawn(job: Job, target: &Path, oom_score: Option<i32>) -> io::Result<Writer> {
         let program = PROGRAM
             .lock()
             .clone()
@@ -164,6 +165,7 @@ impl Writer {
         .arg(target)
         .arg(level)
         .arg(file)
+        .arg(oom_score.map_or_else(|| "no".to_string(), |v| v.to_string()))
         .stdin(Stdio::piped())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
@@ -399,7 +401,7 @@ fn write_job(job: Job, target: &Path, tmp: &Path) -> Result<(), String> {
 }
 
 /// The child's `main`: `args` are what follows [`WRITER_FLAG`] (job, target, loglevel,
-/// logfile). Returns the exit status.
+/// logfile, oom_score_adj or `no`). Returns the exit status.
 pub fn run_writer(args: &[OsString]) -> i32 {
     let arg = |i: usize| args.get(i).map(|a| a.as_bytes()).unwrap_or_default();
     let job = match arg(0) {
@@ -417,6 +419,12 @@ pub fn run_writer(args: &[OsString]) -> i32 {
     );
     crate::logging::set_role(b'C');
     set_name(job);
+    if let Ok(score) = String::from_utf8_lossy(arg(4)).parse::<i32>() {
+        // Redis's child makes itself the first candidate of the OOM killer (bgchild class).
+        if let Err(e) = std::fs::write("/proc/self/oom_score_adj", format!("{score}\n")) {
+            tracing::warn!("Unable to write oom_score_adj: {e}");
+        }
+    }
     let tmp = temp_name(job, std::process::id());
     match write_job(job, &target, &tmp) {
         Ok(()) => {
@@ -501,7 +509,7 @@ mod tests {
     #[test]
     fn no_child_without_a_program() {
         assert!(!enabled());
-        assert!(Writer::spawn(Job::Rdb, Path::new("x.rdb")).is_err());
+        assert!(Writer::spawn(Job::Rdb, Path::new("x.rdb"), None).is_err());
         assert_eq!(kill(Job::Rdb, libc::SIGUSR1), None);
     }
 }

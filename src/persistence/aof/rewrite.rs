@@ -148,9 +148,10 @@ impl Dest {
 
 /// Starts the process that writes a rewrite's base (before the reply, so the child exists
 /// for whoever looks for it once BGREWRITEAOF answered, as Redis's forked one does).
-fn start_dest() -> std::io::Result<Dest> {
+fn start_dest(server: &Server) -> std::io::Result<Dest> {
     if child::enabled() {
-        child::Writer::spawn(Job::Aof, std::path::Path::new("")).map(Dest::Child)
+        let oom = crate::config::process::bgchild_oom_score_adj(&server.config.read());
+        child::Writer::spawn(Job::Aof, std::path::Path::new(""), oom).map(Dest::Child)
     } else {
         Ok(Dest::Here(child::temp_name(Job::Aof, std::process::id())))
     }
@@ -166,7 +167,7 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
         .rewrite_started_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
-    match start_dest() {
+    match start_dest(server) {
         Ok(dest) => rewrite_with(server, why, dest),
         Err(e) => {
             tracing::warn!("Can't rewrite append only file in background: fork: {e}");
@@ -597,7 +598,7 @@ pub fn start_background(server: &Arc<Server>) -> bool {
     aof.stats
         .rewrite_started_ms
         .store(started_ms, Ordering::Relaxed);
-    let dest = match start_dest() {
+    let dest = match start_dest(server) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("Can't rewrite append only file in background: fork: {e}");
