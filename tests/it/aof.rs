@@ -264,3 +264,36 @@ fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
     // Reaped by the server before it exited: not even a zombie left for init.
     assert_eq!(proc_state(kids[0]), None);
 }
+
+#[test]
+fn appendonly_no_while_the_enabling_rewrite_runs_leaves_the_aof_off() {
+    use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
+    use crate::support::Resp;
+    let srv = Server::start();
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    let ok = Resp::Simple("OK".into());
+    assert_eq!(c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]), ok);
+    assert_eq!(c.call(&["CONFIG", "SET", "appendonly", "yes"]), ok);
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
+    let kids = children_of(srv.pid());
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let temp_incr = srv.dir().join("appendonlydir/temp-appendonly.aof.incr");
+    wait_until("the temporary incremental file", || temp_incr.exists());
+    // Setting it again changes nothing: the AOF is already on its way.
+    assert_eq!(c.call(&["CONFIG", "SET", "appendonly", "yes"]), ok);
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "0");
+    assert_eq!(c.call(&["CONFIG", "SET", "appendonly", "no"]), ok);
+    wait_until("the rewrite to stop", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
+    assert_reaped(kids[0]);
+    assert!(srv.wait_for_log("Killing running AOF rewrite child"));
+    assert!(srv.wait_for_log("Removing the temp incr aof file"));
+    assert!(!temp_incr.exists());
+    // Stopped on purpose: not a failure, nothing scheduled, the AOF stays off.
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "0");
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0", "no rewrite restarted");
+    assert!(children_of(srv.pid()).is_empty());
+}

@@ -148,6 +148,10 @@ pub struct AofStats {
     pub forks: AtomicU64,
     /// When the running rewrite started (ms), for `aof_current_rewrite_time_sec`.
     pub rewrite_started_ms: AtomicI64,
+    /// `appendonly yes` was set and the AOF waits for a rewrite to succeed to turn on
+    /// (Redis's AOF_WAIT_REWRITE): set by CONFIG SET, cleared by that success or by
+    /// `appendonly no`.
+    pub wait_rewrite: AtomicBool,
 }
 
 impl Default for AofStats {
@@ -165,6 +169,7 @@ impl Default for AofStats {
             delayed_fsync: AtomicU64::new(0),
             forks: AtomicU64::new(0),
             rewrite_started_ms: AtomicI64::new(0),
+            wait_rewrite: AtomicBool::new(false),
         }
     }
 }
@@ -684,8 +689,10 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
     let s = Settings::read(server);
     let aof = &server.aof;
     aof.apply_settings(&s);
-    if s.enabled && !aof.is_on() {
+    let waiting = aof.stats.wait_rewrite.load(Ordering::Relaxed);
+    if s.enabled && !aof.is_on() && !waiting {
         aof.ensure_writer();
+        aof.stats.wait_rewrite.store(true, Ordering::Relaxed);
         let shared = crate::server::listen::shared(server);
         if in_exec
             || aof.stats.rewrite_in_progress.load(Ordering::Relaxed)
@@ -703,13 +710,14 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
             None => rewrite::rewrite_now(server, "").is_ok(),
         };
         if !started {
+            aof.stats.wait_rewrite.store(false, Ordering::Relaxed);
             tracing::warn!(
                 "Redis needs to enable the AOF but can't trigger a background AOF rewrite \
                  operation. Check the above logs for more info about the error."
             );
             return Err("Failed to start AOF".into());
         }
-    } else if !s.enabled && aof.is_on() {
+    } else if !s.enabled && (aof.is_on() || waiting) {
         stop(server);
     }
     if !s.disable_auto_gc {
@@ -724,7 +732,10 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
 
 /// Turns the AOF off (CONFIG SET appendonly no).
 pub fn stop(server: &Server) {
-    if server.aof.stats.rewrite_in_progress.load(Ordering::Relaxed) {
+    let stats = &server.aof.stats;
+    stats.wait_rewrite.store(false, Ordering::Relaxed);
+    stats.rewrite_scheduled.store(false, Ordering::Relaxed);
+    if stats.rewrite_in_progress.load(Ordering::Relaxed) {
         kill_rewrite(server);
     }
     // (The rewrite clears the flag when it ends, even if it had not started yet.) The manifest

@@ -199,7 +199,7 @@ fn rewrite_with(server: &Server, why: &str, dest: Dest) -> Result<(), String> {
     }
     // Started by `appendonly yes`: the AOF is not on until this rewrite succeeds (Redis's
     // AOF_WAIT_REWRITE), so what is written meanwhile goes to a temporary incremental file.
-    let waiting = s.enabled && !aof.is_on();
+    let waiting = aof.stats.wait_rewrite.load(Ordering::Relaxed) && !aof.is_on();
     let temp = dest.temp();
     let exit = if aof.cancel_rewrite.load(Ordering::Relaxed) {
         drop(dest);
@@ -253,7 +253,7 @@ fn rewrite_with(server: &Server, why: &str, dest: Dest) -> Result<(), String> {
         let name = temp_incr_name(&s);
         tracing::info!("Removing the temp incr aof file {name} in the background");
         let _ = std::fs::remove_file(s.dir().join(&name));
-        if !cancelled && Settings::read(server).enabled {
+        if !cancelled && aof.stats.wait_rewrite.load(Ordering::Relaxed) {
             aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
         }
     }
@@ -403,6 +403,10 @@ fn install_base(
         return Err(e.to_string());
     }
     *m = next;
+    if waiting {
+        // The AOF is on for good (it was since the rewrite's instant, provisionally).
+        aof.stats.wait_rewrite.store(false, Ordering::Relaxed);
+    }
     super::delete_history(s, m);
     let size = files_size(&dir, m);
     aof.stats.current_size.store(size, Ordering::Relaxed);
@@ -609,6 +613,8 @@ pub fn start_background(server: &Arc<Server>) -> bool {
             return false;
         }
     };
+    // Started: no longer scheduled (as Redis clears it once its child is forked).
+    aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
