@@ -78,7 +78,7 @@ impl Listeners {
     }
 
     /// Closes every TCP listener (the caller updates `bound`).
-    fn close_tcp(&self) {
+    pub(crate) fn close_tcp(&self) {
         for t in self.tcp.lock().drain(..) {
             t.task.abort();
             drop(t.sock);

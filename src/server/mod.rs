@@ -174,6 +174,10 @@ impl Server {
 
     /// Asks the server to shut down.
     pub fn request_shutdown(&self) {
+        // Refuse new connections now, before the SHUTDOWN client sees its connection close:
+        // Redis closes its listeners before exiting, and clients (the suite among them) take
+        // that close as "the server is gone" and expect a new connection to be refused.
+        self.listeners.close_tcp();
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown.notify_one();
     }

@@ -495,6 +495,10 @@ fn shutdown_kills_the_save_child_and_removes_its_temp_file() {
     let temp = dir.join(format!("temp-{child}.rdb"));
     wait_until("the child's temp file", || temp.exists());
     c.send(b"SHUTDOWN NOSAVE\r\n");
+    // As with Redis, once the connection closes new ones are refused (what the suite checks
+    // right after SHUTDOWN).
+    c.expect_closed();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", srv.port)).is_err());
     assert!(srv.wait_exit(), "the server did not exit");
     assert!(srv.log_text().contains("There is a child saving an .rdb. Killing it!"));
     assert!(!temp.exists(), "the temp file is removed");
