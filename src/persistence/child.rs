@@ -91,11 +91,6 @@ pub fn enabled() -> bool {
     PROGRAM.lock().is_some()
 }
 
-/// Returns the running child's pid and job.
-pub fn running() -> Option<(u32, Job)> {
-    *RUNNING.lock()
-}
-
 /// Sends `signal` to the running child if it does `job`. Returns its pid.
 pub fn kill(job: Job, signal: i32) -> Option<u32> {
     let g = RUNNING.lock();
