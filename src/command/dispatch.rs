@@ -245,46 +245,22 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     }
 
     let now = crate::util::now_ms();
-    let ks = if cmd.flags & flags::ALL_SHARDS != 0 {
-        server.store.lock_all(client.db, now)
-    } else {
-        let (mask, first) = shard_mask(cmd, argv);
-        let mut ks = server.store.lock_mask(client.db, now, mask);
-        if let Some((i, h)) = first {
-            ks.set_hash_hint(argv[i], h);
-        }
-        ks
-    };
+    let (mask, first) =
+        if cmd.flags & flags::ALL_SHARDS != 0 { (u32::MAX, None) } else { shard_mask(cmd, argv) };
     let started = crate::util::mono_ns();
     let db = client.db;
-    let mut ctx = Ctx { server, ks, client, out, entry: idx };
-    (cmd.handler)(&mut ctx, argv);
-    let propagating = ctx.propagating();
-    if propagating {
-        end_propagation(&mut ctx, db, cmd, argv, 0);
-    }
-    if !ctx.ks.ready.is_empty() {
-        // Clients blocked on keys this command created are served now, before its locks go.
-        crate::cmd::blocking::serve_ready(&mut ctx.ks);
-    }
-    if propagating {
-        feed_aof(&mut ctx);
-    }
-    ctx.ks.finish_watch(0);
-    // (A transaction that turned tracking on may have left invalidations in the client.)
-    if tracking
-        || ctx.ks.tracking_flushed
-        || !ctx.ks.invalidated.is_empty()
-        || !ctx.client.tracking_pending.is_empty()
-        || !ctx.client.tracking_bcast.is_empty()
-    {
-        ctx.ks.finish_tracking(0);
-        tracking_after(&mut ctx, cmd, argv, false);
-        tracking_end(&mut ctx, &entry.full_name);
-    }
-    let dirty = ctx.ks.dirty;
-    let events = std::mem::take(&mut ctx.ks.events);
-    drop(ctx);
+    // The keyspace view is a few hundred bytes: it is built in place inside the context, and
+    // the context is dropped where it stands at the end of this block (releasing the locks),
+    // as each move of it was a memcpy call on every command.
+    let (dirty, events) = {
+        let ks = server.store.lock_mask(db, now, mask);
+        let mut ctx = Ctx { server, ks, client, out, entry: idx };
+        if let Some((i, h)) = first {
+            ctx.ks.set_hash_hint(argv[i], h);
+        }
+        run_locked(&mut ctx, db, cmd, argv, tracking, &entry.full_name);
+        (ctx.ks.dirty, std::mem::take(&mut ctx.ks.events))
+    };
     if !events.is_empty() {
         // Keyspace notifications, after the locks are released (see `publish_events`).
         crate::server::notify::publish(server, &events);
@@ -308,6 +284,37 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         server.stats.count_errors(out);
     }
     client.info.last_cmd.store(idx, Ordering::Relaxed);
+}
+
+/// Runs the handler of `cmd` in `ctx` (its shards held), then what follows a command while its
+/// locks are still held: propagation (in `db`, the database selected when the command
+/// started), serving blocked clients, watches, client-side caching.
+#[inline(always)]
+fn run_locked(ctx: &mut Ctx, db: usize, cmd: &Command, argv: &[&[u8]], tracking: bool, name: &str) {
+    (cmd.handler)(ctx, argv);
+    let propagating = ctx.propagating();
+    if propagating {
+        end_propagation(ctx, db, cmd, argv, 0);
+    }
+    if !ctx.ks.ready.is_empty() {
+        // Clients blocked on keys this command created are served now, before its locks go.
+        crate::cmd::blocking::serve_ready(&mut ctx.ks);
+    }
+    if propagating {
+        feed_aof(ctx);
+    }
+    ctx.ks.finish_watch(0);
+    // (A transaction that turned tracking on may have left invalidations in the client.)
+    if tracking
+        || ctx.ks.tracking_flushed
+        || !ctx.ks.invalidated.is_empty()
+        || !ctx.client.tracking_pending.is_empty()
+        || !ctx.client.tracking_bcast.is_empty()
+    {
+        ctx.ks.finish_tracking(0);
+        tracking_after(ctx, cmd, argv, false);
+        tracking_end(ctx, name);
+    }
 }
 
 /// Client-side caching before a command: a tracking table grown past

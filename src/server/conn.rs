@@ -499,8 +499,20 @@ impl Session {
     /// True (and logged) when the unsent replies went past the client's output buffer limit:
     /// the hard limit, the soft limit for longer than its seconds, or 1 KiB for a client that
     /// must still authenticate. Counted as Redis counts: beyond the fixed reply buffer.
+    #[inline]
     fn obuf_over_limit(&mut self, unauthenticated: bool) -> bool {
         let used = (self.out.buf.len() - self.written).saturating_sub(REPLY_CHUNK);
+        if used == 0 {
+            // Within the fixed reply buffer no limit applies (checked after every command).
+            self.soft_since = None;
+            return false;
+        }
+        self.obuf_over_limit_slow(used, unauthenticated)
+    }
+
+    /// [`Session::obuf_over_limit`] once replies went past the fixed reply buffer.
+    #[inline(never)]
+    fn obuf_over_limit_slow(&mut self, used: usize, unauthenticated: bool) -> bool {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
