@@ -244,10 +244,15 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         return queue(client, out, idx, cmd, argv);
     }
 
-    let now = crate::util::now_ms();
+    // One clock reading is both the command's clock and the start of its duration (as Redis's
+    // `call` reads `ustime` once); inside a batch it is the end of the previous command.
+    let started = match std::mem::take(&mut client.clock_us) {
+        0 => crate::util::now_us(),
+        t => t,
+    };
+    let now = started / 1000;
     let (mask, first) =
         if cmd.flags & flags::ALL_SHARDS != 0 { (u32::MAX, None) } else { shard_mask(cmd, argv) };
-    let started = crate::util::mono_ns();
     let db = client.db;
     // The keyspace view is a few hundred bytes: it is built in place inside the context, and
     // the context is dropped where it stands at the end of this block (releasing the locks),
@@ -274,7 +279,12 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         }
         return;
     }
-    let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
+    let ended = crate::util::now_us();
+    if client.batch_clock {
+        client.clock_us = ended;
+    }
+    // Wall-clock microseconds, as Redis measures a call (a clock step back counts as 0).
+    let took = std::time::Duration::from_micros(ended.saturating_sub(started).max(0) as u64);
     if dirty > 0 {
         server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
     }

@@ -90,6 +90,9 @@ struct Session {
     obuf_limits: [ObufLimit; 3],
     /// Since when the soft output limit has been exceeded without a break.
     soft_since: Option<Instant>,
+    /// The clock reading (wall microseconds) of the read that brought the requests not yet
+    /// run, 0 if none: the first command of the batch starts from it (see `Client::clock_us`).
+    read_us: i64,
 }
 
 /// One class of `client-output-buffer-limit`; zero disables a limit.
@@ -140,6 +143,7 @@ where
         last_io_ms: crate::util::now_ms(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
+        read_us: 0,
     };
     s.obuf_limits = obuf_limits(&s.server);
     s.publish();
@@ -178,6 +182,9 @@ where
             s.set_blocked(paused.is_some() || s.client.blocked.is_some());
             s.maybe_resize();
         }
+        // A read's clock serves only the batch run right after it (not one run later, after a
+        // pause or a blocking command).
+        s.read_us = 0;
         s.publish();
         if s.info.is_killed() {
             graceful = false;
@@ -356,7 +363,7 @@ impl Session {
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
         self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.touch();
+        self.read_us = self.touch();
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         let limit = server.config.read().client_query_buffer_limit as usize;
@@ -426,6 +433,10 @@ impl Session {
         // Like Redis's qbuf while a batch runs: the whole buffer, the current request included.
         self.publish();
         self.client.out_written = self.written;
+        // The batch's commands take their clock from the read and from each other; nothing
+        // awaits between the read and here, nor between two commands.
+        self.client.clock_us = std::mem::take(&mut self.read_us);
+        self.client.batch_clock = true;
         let mut start = 0;
         let mut flow = Flow::More;
         self.want = None;
@@ -486,6 +497,8 @@ impl Session {
                 }
             }
         }
+        self.client.batch_clock = false;
+        self.client.clock_us = 0;
         if start == self.rbuf.len() {
             self.rbuf.clear();
         } else if start > 0 {
@@ -610,10 +623,13 @@ impl Session {
     }
 
     /// Notes I/O now: CLIENT LIST's idle time and the idle-buffer clock.
+    /// Returns the clock reading (wall microseconds).
     #[inline]
-    fn touch(&mut self) {
-        self.last_io_ms = crate::util::now_ms();
+    fn touch(&mut self) -> i64 {
+        let us = crate::util::now_us();
+        self.last_io_ms = us / 1000;
         self.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
+        us
     }
 
     /// Releases the buffers of an idle connection.

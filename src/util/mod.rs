@@ -4,7 +4,6 @@
 pub mod glob;
 pub mod long_double;
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: an optional `-`, no
 /// `+`, no spaces, no leading zeros (but `0` itself), no overflow; `-0` is refused.
@@ -111,7 +110,8 @@ pub fn mono_ns() -> u64 {
 /// Returns the wall clock in microseconds since the Unix epoch.
 #[inline]
 pub fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    let (s, ns) = clock(libc::CLOCK_REALTIME);
+    s * 1_000_000 + ns / 1000
 }
 
 /// Parses a memory amount with Redis's units (`memtoull`): none or `b` = 1, `k` = 1000,
