@@ -123,7 +123,7 @@ fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> (u32, Option<(usize, u64)>) {
 /// so under every policy a command that may grow memory is refused, as Redis does under
 /// `noeviction` (and under the other policies once nothing is left to evict).
 fn over_maxmemory(server: &Server) -> bool {
-    let max = server.config.read().maxmemory;
+    let max = server.store.tunables.maxmemory.load(Ordering::Relaxed);
     max > 0 && crate::server::info::used_memory() > max
 }
 

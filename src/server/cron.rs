@@ -155,6 +155,7 @@ fn apply_tunables(cfg: &Config, store: &Store) {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1_000_000);
     t.tracking_table_max_keys.store(max_keys, Ordering::Relaxed);
+    t.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
     t.notify_keyspace_events.store(cfg.notify_keyspace_events, Ordering::Relaxed);
 }
 

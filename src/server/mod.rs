@@ -118,6 +118,9 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config, families: &[&'static [Command]]) -> Server {
         let store = Store::new(config.databases);
+        // Read before every write command (dispatch's OOM gate); kept in step by the cron's
+        // `sync_tunables` on CONFIG SET.
+        store.tunables.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         let table = Table::build(families, &config.renames);
         table.apply_config(&config);
         let now = crate::util::now_ms() / 1000;

@@ -242,6 +242,9 @@ pub struct Tunables {
     /// Writes are propagated (the AOF is on): commands gather what they propagate in
     /// [`Keyspace::prop`] and expired keys are logged for deletion (`propagate.rs`).
     pub propagate: AtomicBool,
+    /// `maxmemory` (0: no limit), read by dispatch's OOM gate before every write command
+    /// without taking the config lock.
+    pub maxmemory: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -267,6 +270,7 @@ impl Default for Tunables {
             tracking_table_max_keys: AtomicU64::new(1_000_000),
             notify_keyspace_events: AtomicU32::new(0),
             propagate: AtomicBool::new(false),
+            maxmemory: AtomicU64::new(0),
         }
     }
 }
