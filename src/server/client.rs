@@ -429,6 +429,9 @@ pub struct Client {
     /// True while the connection loop runs a batch: each command leaves its end reading in
     /// `clock_us` for the next one.
     pub batch_clock: bool,
+    /// Statistics of this batch's calls not yet added to the shared counters (see
+    /// `command::dispatch::PendingCalls`); empty outside a batch.
+    pub pending: crate::command::dispatch::PendingCalls,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -478,6 +481,7 @@ impl Client {
             aof_need: 0,
             clock_us: 0,
             batch_clock: false,
+            pending: Default::default(),
         }
     }
 

@@ -499,6 +499,7 @@ impl Session {
         }
         self.client.batch_clock = false;
         self.client.clock_us = 0;
+        self.client.pending.flush(&server);
         if start == self.rbuf.len() {
             self.rbuf.clear();
         } else if start > 0 {

@@ -171,7 +171,12 @@ impl Server {
 
     /// Runs one request for `client`, writing the reply into `out`.
     pub fn execute(&self, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
-        self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+        if client.batch_clock {
+            // Added with the batch's other statistics (see `dispatch::PendingCalls`).
+            client.pending.commands += 1;
+        } else {
+            self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+        }
         crate::command::execute(self, client, out, argv);
     }
 
