@@ -80,6 +80,57 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// The last command name a client sent, as sent (up to 16 bytes), and its table index: a
+/// pipeline repeats one command, and comparing two integers is cheaper than lowercasing,
+/// hashing and comparing the name in the table.
+#[derive(Debug, Default)]
+pub struct NameCache {
+    /// The name's bytes, zero-padded, little-endian; `len` 0: empty.
+    key: u128,
+    len: usize,
+    idx: usize,
+}
+
+impl NameCache {
+    /// Packs a name of 1 to 16 bytes.
+    #[inline]
+    fn pack(name: &[u8]) -> Option<u128> {
+        if name.is_empty() || name.len() > 16 {
+            return None;
+        }
+        let mut key = 0u128;
+        for (i, &b) in name.iter().enumerate() {
+            key |= (b as u128) << (8 * i);
+        }
+        Some(key)
+    }
+
+    /// Returns the table index of `name` if it is the name last remembered.
+    #[inline]
+    fn get(&self, name: &[u8]) -> Option<usize> {
+        (name.len() == self.len && Self::pack(name) == Some(self.key)).then_some(self.idx)
+    }
+
+    /// Remembers that `name` is entry `idx`.
+    #[inline]
+    fn put(&mut self, name: &[u8], idx: usize) {
+        if let Some(key) = Self::pack(name) {
+            *self = NameCache { key, len: name.len(), idx };
+        }
+    }
+}
+
+/// Finds the table entry of command `name`, through the client's [`NameCache`].
+#[inline]
+fn lookup_cached(table: &crate::command::Table, client: &mut Client, name: &[u8]) -> Option<usize> {
+    if let Some(idx) = client.name_cache.get(name) {
+        return Some(idx);
+    }
+    let idx = table.lookup(name)?;
+    client.name_cache.put(name, idx);
+    Some(idx)
+}
+
 /// True for the commands whose statistics may wait in [`PendingCalls`]: keyspace commands
 /// (fast, reading or writing keys). Those that report or reset statistics (INFO, LATENCY,
 /// CONFIG, COMMAND, CLIENT, SLOWLOG, MEMORY STATS, DEBUG, EXEC) are none of these, so the calls
@@ -215,7 +266,7 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
 /// Runs one request. `argv` is not empty.
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
-    let Some(mut idx) = table.lookup(argv[0]) else {
+    let Some(mut idx) = lookup_cached(table, client, argv[0]) else {
         client.flag_multi_error();
         out.error(&errors::unknown_command(argv[0], &argv[1..]));
         server.stats.count_errors(out);
@@ -623,6 +674,28 @@ mod tests {
         assert!(super::batched(t.entries[get].cmd));
         let set = t.lookup(b"set").unwrap();
         assert!(super::batched(t.entries[set].cmd));
+    }
+
+    #[test]
+    fn name_cache_tells_apart_names_that_pack_alike() {
+        let mut h = Harness::new();
+        h.run(&["SET", "k", "v"]);
+        assert_eq!(h.run(&["get", "k"]), crate::command::testing::bulk("v"));
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // Same packed bytes as "get" followed by NULs: a different, unknown command.
+        let reply = h.run_bytes(&[b"get\0", b"k"]);
+        assert!(matches!(reply, crate::protocol::reply::Value::Error(_)), "{reply:?}");
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // Longer than the cache holds.
+        let long = "x".repeat(17);
+        assert!(matches!(h.run(&[&long]), crate::protocol::reply::Value::Error(_)));
+        assert_eq!(h.run(&["gEt", "k"]), crate::command::testing::bulk("v"));
+        let mut c = super::NameCache::default();
+        assert_eq!(c.get(b""), None);
+        c.put(b"lpush", 7);
+        assert_eq!(c.get(b"lpush"), Some(7));
+        assert_eq!(c.get(b"LPUSH"), None);
+        assert_eq!(c.get(b"lpus"), None);
     }
 
     #[test]

@@ -432,6 +432,8 @@ pub struct Client {
     /// Statistics of this batch's calls not yet added to the shared counters (see
     /// `command::dispatch::PendingCalls`); empty outside a batch.
     pub pending: crate::command::dispatch::PendingCalls,
+    /// The last command name looked up and its table index (see `dispatch::NameCache`).
+    pub name_cache: crate::command::dispatch::NameCache,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -482,6 +484,7 @@ impl Client {
             clock_us: 0,
             batch_clock: false,
             pending: Default::default(),
+            name_cache: Default::default(),
         }
     }
 
