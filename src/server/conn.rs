@@ -28,6 +28,10 @@ use crate::protocol::{Decoded, Decoder, Limits, ProtocolError, Reply};
 
 /// Bytes asked of each ordinary read (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
+/// Bytes asked of the read after one that filled all the room it was given: a pipelined batch
+/// larger than 16 KiB (64 MSETs) is then read, run and answered in one read and one write
+/// rather than two of each.
+const READ_CHUNK_FULL: usize = 4 * READ_CHUNK;
 /// A query buffer larger than this is shrunk when recent use is under half of it (Redis's
 /// `PROTO_RESIZE_THRESHOLD`).
 const RESIZE_THRESHOLD: usize = 32 * 1024;
@@ -93,6 +97,8 @@ struct Session {
     /// The clock reading (wall microseconds) of the read that brought the requests not yet
     /// run, 0 if none: the first command of the batch starts from it (see `Client::clock_us`).
     read_us: i64,
+    /// The last read filled all the room it was given: more was probably waiting.
+    filled: bool,
 }
 
 /// One class of `client-output-buffer-limit`; zero disables a limit.
@@ -144,6 +150,7 @@ where
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
         read_us: 0,
+        filled: false,
     };
     s.obuf_limits = obuf_limits(&s.server);
     s.publish();
@@ -366,6 +373,12 @@ impl Session {
         self.read_us = self.touch();
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
+        // (Not while a big argument is read into its exactly sized buffer.)
+        self.filled = self.want.is_none() && start + n == self.rbuf.capacity();
+        if self.filled {
+            // Counted as used, so the resize check keeps the room the next read is given.
+            self.qb_peak = self.qb_peak.max(self.rbuf.capacity());
+        }
         let limit = server.config.read().client_query_buffer_limit as usize;
         if self.rbuf.len() > limit {
             self.publish();
@@ -411,6 +424,9 @@ impl Session {
             _ => {
                 if spare < READ_CHUNK / 4 {
                     self.rbuf.reserve(READ_CHUNK);
+                }
+                if self.filled && spare < READ_CHUNK_FULL {
+                    self.rbuf.reserve(READ_CHUNK_FULL);
                 }
             }
         }
