@@ -379,7 +379,8 @@ impl Session {
             // Counted as used, so the resize check keeps the room the next read is given.
             self.qb_peak = self.qb_peak.max(self.rbuf.capacity());
         }
-        let limit = server.config.read().client_query_buffer_limit as usize;
+        let limit =
+            server.store.tunables.client_query_buffer_limit.load(Ordering::Relaxed) as usize;
         if self.rbuf.len() > limit {
             self.publish();
             let from = self.dec.big_arg_start().unwrap_or(0).min(self.rbuf.len());
@@ -435,16 +436,11 @@ impl Session {
     /// Runs every complete request in the query buffer, then drops the bytes consumed.
     fn process(&mut self) -> Flow {
         let server = self.server.clone();
-        let (limits, require_pass) = {
-            let cfg = server.config.read();
-            let require_pass = cfg.requirepass.is_some();
-            (
-                Limits {
-                    proto_max_bulk_len: cfg.proto_max_bulk_len,
-                    auth_required: !self.client.authenticated && require_pass,
-                },
-                require_pass,
-            )
+        // The config lock only for a client still to authenticate (`requirepass` matters to
+        // no one else); the limits come from the keyspace's atomic copies.
+        let limits = Limits {
+            proto_max_bulk_len: server.store.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
+            auth_required: !self.client.authenticated && server.auth_required(),
         };
         // Like Redis's qbuf while a batch runs: the whole buffer, the current request included.
         self.publish();
@@ -501,7 +497,8 @@ impl Session {
                         flow = Flow::CloseAfterReply;
                         break;
                     }
-                    if self.obuf_over_limit(!self.client.authenticated && require_pass) {
+                    let unauthenticated = !self.client.authenticated && server.auth_required();
+                    if self.obuf_over_limit(unauthenticated) {
                         flow = Flow::CloseNow;
                         break;
                     }

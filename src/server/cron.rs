@@ -156,6 +156,8 @@ fn apply_tunables(cfg: &Config, store: &Store) {
         .unwrap_or(1_000_000);
     t.tracking_table_max_keys.store(max_keys, Ordering::Relaxed);
     t.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
+    t.proto_max_bulk_len.store(cfg.proto_max_bulk_len, Ordering::Relaxed);
+    t.client_query_buffer_limit.store(cfg.client_query_buffer_limit, Ordering::Relaxed);
     t.notify_keyspace_events.store(cfg.notify_keyspace_events, Ordering::Relaxed);
 }
 

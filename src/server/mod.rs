@@ -121,6 +121,10 @@ impl Server {
         // Read before every write command (dispatch's OOM gate); kept in step by the cron's
         // `sync_tunables` on CONFIG SET.
         store.tunables.maxmemory.store(config.maxmemory, Ordering::Relaxed);
+        // Read by the connection loop on every batch (same).
+        let t = &store.tunables;
+        t.proto_max_bulk_len.store(config.proto_max_bulk_len, Ordering::Relaxed);
+        t.client_query_buffer_limit.store(config.client_query_buffer_limit, Ordering::Relaxed);
         let table = Table::build(families, &config.renames);
         table.apply_config(&config);
         let now = crate::util::now_ms() / 1000;

@@ -245,6 +245,10 @@ pub struct Tunables {
     /// `maxmemory` (0: no limit), read by dispatch's OOM gate before every write command
     /// without taking the config lock.
     pub maxmemory: AtomicU64,
+    /// `proto-max-bulk-len` and `client-query-buffer-limit`, read by the connection loop on
+    /// every batch of requests without taking the config lock.
+    pub proto_max_bulk_len: AtomicI64,
+    pub client_query_buffer_limit: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -271,6 +275,8 @@ impl Default for Tunables {
             notify_keyspace_events: AtomicU32::new(0),
             propagate: AtomicBool::new(false),
             maxmemory: AtomicU64::new(0),
+            proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
+            client_query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
         }
     }
 }
