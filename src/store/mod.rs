@@ -1111,6 +1111,7 @@ impl<'a> Keyspace<'a> {
 
     /// Ends a command for client-side caching: the keys it looked up for writing in place are
     /// invalidated if it changed anything (`dirty_before` is `dirty` when it started).
+    #[inline]
     pub fn finish_tracking(&mut self, dirty_before: u64) {
         if self.maybe_tracked.is_empty() {
             return;
@@ -1144,6 +1145,7 @@ impl<'a> Keyspace<'a> {
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
     /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
     /// signals a key exactly where it counts a change.
+    #[inline]
     pub fn finish_watch(&mut self, dirty_before: u64) {
         if self.maybe_touched.is_empty() {
             return;
