@@ -65,6 +65,12 @@ fn run_batch(h: &mut Harness, dec: &mut Decoder, buf: &[u8], batched: bool) -> u
 
 fn main() {
     let bench = support::Bench::from_args();
+    // As the server's cron does: commands of a batch then read the time-stamp counter.
+    rusty_redis_server::util::calibrate_tsc();
+    std::thread::sleep(std::time::Duration::from_millis(110));
+    rusty_redis_server::util::calibrate_tsc();
+    let scale = rusty_redis_server::util::tsc_scale();
+    bench.note("clock", &format!("time-stamp counter: {scale:?} us/tick"));
     let key = |i: usize| format!("key:{:012}", i % KEYS).into_bytes();
     let mut h = Harness::new();
     let mut dec = Decoder::new();

@@ -151,9 +151,9 @@ pub struct PendingCalls {
     idx: usize,
     calls: u64,
     usec: u64,
-    /// Calls of `hist_usec` microseconds not yet in the latency histogram.
-    hist_calls: u64,
-    hist_usec: u64,
+    /// Calls of 0, 1, 2 and 3 microseconds not yet in the latency histogram (a fast command's
+    /// measured time alternates between a few values; longer calls are recorded at once).
+    hist: [u64; 4],
     /// `total_commands_processed` not yet added (any command of the batch).
     pub commands: u64,
 }
@@ -174,10 +174,12 @@ impl PendingCalls {
     }
 
     fn flush_histogram(&mut self, server: &Server) {
-        if self.hist_calls > 0 {
-            let hist = &server.table.entries[self.idx].stats.latency;
-            hist.record_n(self.hist_usec * 1000, self.hist_calls);
-            self.hist_calls = 0;
+        let hist = &server.table.entries[self.idx].stats.latency;
+        for (usec, n) in self.hist.iter_mut().enumerate() {
+            if *n > 0 {
+                hist.record_n(usec as u64 * 1000, *n);
+                *n = 0;
+            }
         }
     }
 
@@ -191,11 +193,10 @@ impl PendingCalls {
         self.calls += 1;
         self.usec += usec;
         if server.table.latency_tracking() {
-            if self.hist_calls > 0 && self.hist_usec != usec {
-                self.flush_histogram(server);
+            match self.hist.get_mut(usec as usize) {
+                Some(n) => *n += 1,
+                None => server.table.entries[idx].stats.latency.record(usec * 1000),
             }
-            self.hist_usec = usec;
-            self.hist_calls += 1;
         }
     }
 }
@@ -375,9 +376,24 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
 
     // One clock reading is both the command's clock and the start of its duration (as Redis's
     // `call` reads `ustime` once); inside a batch it is the end of the previous command.
-    let started = match std::mem::take(&mut client.clock_us) {
-        0 => crate::util::now_us(),
-        t => t,
+    // In a batch, once the time-stamp counter is calibrated, readings are the counter's (a
+    // third of the cost of the clock here), converted against the wall-clock reading the
+    // batch started with; the batch is short, so the counter's drift is nothing.
+    let scale = if client.batch_clock { crate::util::tsc_scale() } else { None };
+    let started = match scale {
+        Some(scale) => {
+            if client.clock_us == 0 || client.clock_tsc == 0 {
+                client.clock_us = crate::util::now_us();
+                client.clock_tsc = crate::util::tsc();
+                client.last_tsc = client.clock_tsc;
+            }
+            let at = client.last_tsc.max(client.clock_tsc);
+            client.clock_us + crate::util::tsc_to_us(at - client.clock_tsc, scale)
+        }
+        None => match std::mem::take(&mut client.clock_us) {
+            0 => crate::util::now_us(),
+            t => t,
+        },
     };
     let now = started / 1000;
     let (mask, first) =
@@ -408,10 +424,20 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         }
         return;
     }
-    let ended = crate::util::now_us();
-    if client.batch_clock {
-        client.clock_us = ended;
-    }
+    let ended = match scale {
+        Some(scale) => {
+            let t = crate::util::tsc().max(client.last_tsc).max(client.clock_tsc);
+            client.last_tsc = t;
+            client.clock_us + crate::util::tsc_to_us(t - client.clock_tsc, scale)
+        }
+        None => {
+            let ended = crate::util::now_us();
+            if client.batch_clock {
+                client.clock_us = ended;
+            }
+            ended
+        }
+    };
     // Wall-clock microseconds, as Redis measures a call (a clock step back counts as 0).
     let took = std::time::Duration::from_micros(ended.saturating_sub(started).max(0) as u64);
     if dirty > 0 {
@@ -696,6 +722,30 @@ mod tests {
         assert_eq!(c.get(b"lpush"), Some(7));
         assert_eq!(c.get(b"LPUSH"), None);
         assert_eq!(c.get(b"lpus"), None);
+    }
+
+    #[test]
+    fn commands_of_a_batch_take_their_clock_from_the_counter_as_time_goes_on() {
+        crate::util::calibrate_tsc();
+        std::thread::sleep(std::time::Duration::from_millis(110));
+        crate::util::calibrate_tsc();
+        let mut h = Harness::new();
+        h.client.batch_clock = true;
+        h.client.clock_us = crate::util::now_us();
+        h.client.clock_tsc = crate::util::tsc();
+        h.client.last_tsc = h.client.clock_tsc;
+        let ok = crate::protocol::reply::Value::Simple("OK".into());
+        assert_eq!(h.run(&["SET", "k", "v", "PX", "60"]), ok);
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // A command of the batch that takes time: the next one starts after it.
+        assert_eq!(h.run(&["DEBUG", "SLEEP", "0.1"]), ok);
+        assert_eq!(h.run(&["GET", "k"]), crate::protocol::reply::Value::Null);
+        if let Some(scale) = crate::util::tsc_scale() {
+            let since = crate::util::tsc() - h.client.clock_tsc;
+            let elapsed = crate::util::tsc_to_us(since, scale);
+            let wall = crate::util::now_us() - h.client.clock_us;
+            assert!((elapsed - wall).abs() < 20_000, "counter {elapsed} us, clock {wall} us");
+        }
     }
 
     #[test]

@@ -429,6 +429,11 @@ pub struct Client {
     /// True while the connection loop runs a batch: each command leaves its end reading in
     /// `clock_us` for the next one.
     pub batch_clock: bool,
+    /// With `clock_us` in a batch, once the time-stamp counter is calibrated: the counter
+    /// when the wall clock read `clock_us`, and at the end of the previous command (0: none
+    /// yet). Commands then take their clock from the counter (see `dispatch::execute`).
+    pub clock_tsc: u64,
+    pub last_tsc: u64,
     /// Statistics of this batch's calls not yet added to the shared counters (see
     /// `command::dispatch::PendingCalls`); empty outside a batch.
     pub pending: crate::command::dispatch::PendingCalls,
@@ -483,6 +488,8 @@ impl Client {
             aof_need: 0,
             clock_us: 0,
             batch_clock: false,
+            clock_tsc: 0,
+            last_tsc: 0,
             pending: Default::default(),
             name_cache: Default::default(),
         }

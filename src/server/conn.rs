@@ -97,6 +97,8 @@ struct Session {
     /// The clock reading (wall microseconds) of the read that brought the requests not yet
     /// run, 0 if none: the first command of the batch starts from it (see `Client::clock_us`).
     read_us: i64,
+    /// The time-stamp counter at `read_us`.
+    read_tsc: u64,
     /// The last read filled all the room it was given: more was probably waiting.
     filled: bool,
 }
@@ -150,6 +152,7 @@ where
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
         read_us: 0,
+        read_tsc: 0,
         filled: false,
     };
     s.obuf_limits = obuf_limits(&s.server);
@@ -192,6 +195,7 @@ where
         // A read's clock serves only the batch run right after it (not one run later, after a
         // pause or a blocking command).
         s.read_us = 0;
+        s.read_tsc = 0;
         s.publish();
         if s.info.is_killed() {
             graceful = false;
@@ -371,6 +375,7 @@ impl Session {
     fn read(&mut self, start: usize, n: usize) -> bool {
         self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         self.read_us = self.touch();
+        self.read_tsc = crate::util::tsc();
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         // (Not while a big argument is read into its exactly sized buffer.)
@@ -448,6 +453,8 @@ impl Session {
         // The batch's commands take their clock from the read and from each other; nothing
         // awaits between the read and here, nor between two commands.
         self.client.clock_us = std::mem::take(&mut self.read_us);
+        self.client.clock_tsc = std::mem::take(&mut self.read_tsc);
+        self.client.last_tsc = self.client.clock_tsc;
         self.client.batch_clock = true;
         let mut start = 0;
         let mut flow = Flow::More;
@@ -512,6 +519,8 @@ impl Session {
         }
         self.client.batch_clock = false;
         self.client.clock_us = 0;
+        self.client.clock_tsc = 0;
+        self.client.last_tsc = 0;
         self.client.pending.flush(&server);
         if start == self.rbuf.len() {
             self.rbuf.clear();

@@ -38,6 +38,8 @@ pub async fn run(server: Arc<Server>) {
     sync_tunables(&server);
     let mut cycle = ExpireCycle { aof: Some(server.aof.clone()), ..ExpireCycle::default() };
     loop {
+        // The time-stamp counter's rate, for commands' durations (see `util::tsc`).
+        crate::util::calibrate_tsc();
         let hz = server.config.read().hz.clamp(1, 500);
         let period = Duration::from_millis(1000 / hz as u64);
         let tick_at = Instant::now() + period;
