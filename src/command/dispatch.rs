@@ -80,6 +80,127 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// The last command name a client sent, as sent (up to 16 bytes), and its table index: a
+/// pipeline repeats one command, and comparing two integers is cheaper than lowercasing,
+/// hashing and comparing the name in the table.
+#[derive(Debug, Default)]
+pub struct NameCache {
+    /// The name's bytes, zero-padded, little-endian; `len` 0: empty.
+    key: u128,
+    len: usize,
+    idx: usize,
+}
+
+impl NameCache {
+    /// Packs a name of 1 to 16 bytes.
+    #[inline]
+    fn pack(name: &[u8]) -> Option<u128> {
+        if name.is_empty() || name.len() > 16 {
+            return None;
+        }
+        let mut key = 0u128;
+        for (i, &b) in name.iter().enumerate() {
+            key |= (b as u128) << (8 * i);
+        }
+        Some(key)
+    }
+
+    /// Returns the table index of `name` if it is the name last remembered.
+    #[inline]
+    fn get(&self, name: &[u8]) -> Option<usize> {
+        (name.len() == self.len && Self::pack(name) == Some(self.key)).then_some(self.idx)
+    }
+
+    /// Remembers that `name` is entry `idx`.
+    #[inline]
+    fn put(&mut self, name: &[u8], idx: usize) {
+        if let Some(key) = Self::pack(name) {
+            *self = NameCache { key, len: name.len(), idx };
+        }
+    }
+}
+
+/// Finds the table entry of command `name`, through the client's [`NameCache`].
+#[inline]
+fn lookup_cached(table: &crate::command::Table, client: &mut Client, name: &[u8]) -> Option<usize> {
+    if let Some(idx) = client.name_cache.get(name) {
+        return Some(idx);
+    }
+    let idx = table.lookup(name)?;
+    client.name_cache.put(name, idx);
+    Some(idx)
+}
+
+/// True for the commands whose statistics may wait in [`PendingCalls`]: keyspace commands
+/// (fast, reading or writing keys). Those that report or reset statistics (INFO, LATENCY,
+/// CONFIG, COMMAND, CLIENT, SLOWLOG, MEMORY STATS, DEBUG, EXEC) are none of these, so the calls
+/// before them are always counted when they run.
+#[inline]
+fn batched(cmd: &Command) -> bool {
+    cmd.flags & (flags::FAST | flags::WRITE | flags::READONLY) != 0
+}
+
+/// Statistics of a run of calls of one keyspace command in a batch of pipelined requests, added
+/// to the shared counters together: one atomic add per counter for the run rather than one
+/// per call (a locked add costs more than a GET's own work on these VMs). Flushed before any
+/// other command runs (so INFO, LATENCY HISTOGRAM and the like see every earlier call, as with
+/// Redis) and when the batch ends.
+#[derive(Debug, Default)]
+pub struct PendingCalls {
+    /// Table entry of the run.
+    idx: usize,
+    calls: u64,
+    usec: u64,
+    /// Calls of 0, 1, 2 and 3 microseconds not yet in the latency histogram (a fast command's
+    /// measured time alternates between a few values; longer calls are recorded at once).
+    hist: [u64; 4],
+    /// `total_commands_processed` not yet added (any command of the batch).
+    pub commands: u64,
+}
+
+impl PendingCalls {
+    /// Adds what is pending to the server's counters.
+    pub fn flush(&mut self, server: &Server) {
+        if self.commands > 0 {
+            server.stats.total_commands_processed.fetch_add(self.commands, Ordering::Relaxed);
+            self.commands = 0;
+        }
+        if self.calls > 0 {
+            server.table.count_calls(self.idx, self.calls, self.usec);
+            self.flush_histogram(server);
+            self.calls = 0;
+            self.usec = 0;
+        }
+    }
+
+    fn flush_histogram(&mut self, server: &Server) {
+        let hist = &server.table.entries[self.idx].stats.latency;
+        for (usec, n) in self.hist.iter_mut().enumerate() {
+            if *n > 0 {
+                hist.record_n(usec as u64 * 1000, *n);
+                *n = 0;
+            }
+        }
+    }
+
+    /// Notes one call of entry `idx` (see [`batched`]) taking `usec` microseconds.
+    #[inline]
+    fn add(&mut self, server: &Server, idx: usize, usec: u64) {
+        if self.calls > 0 && self.idx != idx {
+            self.flush(server);
+        }
+        self.idx = idx;
+        self.calls += 1;
+        self.usec += usec;
+        if server.table.latency_tracking() {
+            match self.hist.get_mut(usec as usize) {
+                Some(n) => *n += 1,
+                None => server.table.entries[idx].stats.latency.record(usec * 1000),
+            }
+        }
+    }
+}
+
 /// Publishes the keyspace events the command noted in `ks` (none unless notifications are
 /// on). Called by `execute` once the command's locks are released, and by `run_queued` after
 /// each command of a transaction, under EXEC's locks (the pub/sub registry lock is never held
@@ -123,7 +244,7 @@ fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> (u32, Option<(usize, u64)>) {
 /// so under every policy a command that may grow memory is refused, as Redis does under
 /// `noeviction` (and under the other policies once nothing is left to evict).
 fn over_maxmemory(server: &Server) -> bool {
-    let max = server.config.read().maxmemory;
+    let max = server.store.tunables.maxmemory.load(Ordering::Relaxed);
     max > 0 && crate::server::info::used_memory() > max
 }
 
@@ -146,7 +267,7 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
 /// Runs one request. `argv` is not empty.
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
-    let Some(mut idx) = table.lookup(argv[0]) else {
+    let Some(mut idx) = lookup_cached(table, client, argv[0]) else {
         client.flag_multi_error();
         out.error(&errors::unknown_command(argv[0], &argv[1..]));
         server.stats.count_errors(out);
@@ -166,6 +287,11 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     }
     let entry = &table.entries[idx];
     let cmd = entry.cmd;
+    let p = &client.pending;
+    if (p.calls > 0 || p.commands > 0) && (p.idx != idx || !batched(cmd)) {
+        // Another command: what it may report includes every call before it.
+        client.pending.flush(server);
+    }
     // A command refused here dooms the transaction being queued, if any (EXECABORT).
     let reject = |client: &mut Client, out: &mut Reply, msg: &str| {
         client.flag_multi_error();
@@ -240,51 +366,51 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     }
     if queues {
         // Counted when EXEC runs it, as Redis counts a command in its call.
-        server.stats.total_commands_processed.fetch_sub(1, Ordering::Relaxed);
+        if client.pending.commands > 0 {
+            client.pending.commands -= 1;
+        } else {
+            server.stats.total_commands_processed.fetch_sub(1, Ordering::Relaxed);
+        }
         return queue(client, out, idx, cmd, argv);
     }
 
-    let now = crate::util::now_ms();
-    let ks = if cmd.flags & flags::ALL_SHARDS != 0 {
-        server.store.lock_all(client.db, now)
-    } else {
-        let (mask, first) = shard_mask(cmd, argv);
-        let mut ks = server.store.lock_mask(client.db, now, mask);
-        if let Some((i, h)) = first {
-            ks.set_hash_hint(argv[i], h);
+    // One clock reading is both the command's clock and the start of its duration (as Redis's
+    // `call` reads `ustime` once); inside a batch it is the end of the previous command.
+    // In a batch, once the time-stamp counter is calibrated, readings are the counter's (a
+    // third of the cost of the clock here), converted against the wall-clock reading the
+    // batch started with; the batch is short, so the counter's drift is nothing.
+    let scale = if client.batch_clock { crate::util::tsc_scale() } else { None };
+    let started = match scale {
+        Some(scale) => {
+            if client.clock_us == 0 || client.clock_tsc == 0 {
+                client.clock_us = crate::util::now_us();
+                client.clock_tsc = crate::util::tsc();
+                client.last_tsc = client.clock_tsc;
+            }
+            let at = client.last_tsc.max(client.clock_tsc);
+            client.clock_us + crate::util::tsc_to_us(at - client.clock_tsc, scale)
         }
-        ks
+        None => match std::mem::take(&mut client.clock_us) {
+            0 => crate::util::now_us(),
+            t => t,
+        },
     };
-    let started = crate::util::mono_ns();
+    let now = started / 1000;
+    let (mask, first) =
+        if cmd.flags & flags::ALL_SHARDS != 0 { (u32::MAX, None) } else { shard_mask(cmd, argv) };
     let db = client.db;
-    let mut ctx = Ctx { server, ks, client, out, entry: idx };
-    (cmd.handler)(&mut ctx, argv);
-    let propagating = ctx.propagating();
-    if propagating {
-        end_propagation(&mut ctx, db, cmd, argv, 0);
-    }
-    if !ctx.ks.ready.is_empty() {
-        // Clients blocked on keys this command created are served now, before its locks go.
-        crate::cmd::blocking::serve_ready(&mut ctx.ks);
-    }
-    if propagating {
-        feed_aof(&mut ctx);
-    }
-    ctx.ks.finish_watch(0);
-    // (A transaction that turned tracking on may have left invalidations in the client.)
-    if tracking
-        || ctx.ks.tracking_flushed
-        || !ctx.ks.invalidated.is_empty()
-        || !ctx.client.tracking_pending.is_empty()
-        || !ctx.client.tracking_bcast.is_empty()
-    {
-        ctx.ks.finish_tracking(0);
-        tracking_after(&mut ctx, cmd, argv, false);
-        tracking_end(&mut ctx, &entry.full_name);
-    }
-    let dirty = ctx.ks.dirty;
-    let events = std::mem::take(&mut ctx.ks.events);
-    drop(ctx);
+    // The keyspace view is a few hundred bytes: it is built in place inside the context, and
+    // the context is dropped where it stands at the end of this block (releasing the locks),
+    // as each move of it was a memcpy call on every command.
+    let (dirty, events) = {
+        let ks = server.store.lock_mask(db, now, mask);
+        let mut ctx = Ctx { server, ks, client, out, entry: idx };
+        if let Some((i, h)) = first {
+            ctx.ks.set_hash_hint(argv[i], h);
+        }
+        run_locked(&mut ctx, db, cmd, argv, tracking, &entry.full_name);
+        (ctx.ks.dirty, std::mem::take(&mut ctx.ks.events))
+    };
     if !events.is_empty() {
         // Keyspace notifications, after the locks are released (see `publish_events`).
         crate::server::notify::publish(server, &events);
@@ -298,16 +424,69 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         }
         return;
     }
-    let took = std::time::Duration::from_nanos(crate::util::mono_ns() - started);
+    let ended = match scale {
+        Some(scale) => {
+            let t = crate::util::tsc().max(client.last_tsc).max(client.clock_tsc);
+            client.last_tsc = t;
+            client.clock_us + crate::util::tsc_to_us(t - client.clock_tsc, scale)
+        }
+        None => {
+            let ended = crate::util::now_us();
+            if client.batch_clock {
+                client.clock_us = ended;
+            }
+            ended
+        }
+    };
+    // Wall-clock microseconds, as Redis measures a call (a clock step back counts as 0).
+    let took = std::time::Duration::from_micros(ended.saturating_sub(started).max(0) as u64);
     if dirty > 0 {
         server.stats.dirty.fetch_add(dirty, Ordering::Relaxed);
     }
-    table.record_call(idx, took, argv, client);
+    if client.batch_clock && batched(cmd) {
+        // Counted with the calls of the same command around it (see `PendingCalls`).
+        let usec = took.as_micros() as u64;
+        client.pending.add(server, idx, usec);
+        table.watch_call(idx, usec, argv, client);
+    } else {
+        table.record_call(idx, took, argv, client);
+    }
     if out.has_errors() {
         entry.stats.failed_calls.fetch_add(1, Ordering::Relaxed);
         server.stats.count_errors(out);
     }
     client.info.last_cmd.store(idx, Ordering::Relaxed);
+}
+
+/// Runs the handler of `cmd` in `ctx` (its shards held), then what follows a command while its
+/// locks are still held: propagation (in `db`, the database selected when the command
+/// started), serving blocked clients, watches, client-side caching.
+#[inline(always)]
+fn run_locked(ctx: &mut Ctx, db: usize, cmd: &Command, argv: &[&[u8]], tracking: bool, name: &str) {
+    (cmd.handler)(ctx, argv);
+    let propagating = ctx.propagating();
+    if propagating {
+        end_propagation(ctx, db, cmd, argv, 0);
+    }
+    if !ctx.ks.ready.is_empty() {
+        // Clients blocked on keys this command created are served now, before its locks go.
+        crate::cmd::blocking::serve_ready(&mut ctx.ks);
+    }
+    if propagating {
+        feed_aof(ctx);
+    }
+    ctx.ks.finish_watch(0);
+    // (A transaction that turned tracking on may have left invalidations in the client.)
+    if tracking
+        || ctx.ks.tracking_flushed
+        || !ctx.ks.invalidated.is_empty()
+        || !ctx.client.tracking_pending.is_empty()
+        || !ctx.client.tracking_bcast.is_empty()
+    {
+        ctx.ks.finish_tracking(0);
+        tracking_after(ctx, cmd, argv, false);
+        tracking_end(ctx, name);
+    }
 }
 
 /// Client-side caching before a command: a tracking table grown past
@@ -455,4 +634,132 @@ pub fn run_queued(ctx: &mut Ctx, idx: usize, argv: &[&[u8]]) {
         server.stats.count_errors(ctx.out);
     }
     ctx.entry = exec_entry;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::command::testing::Harness;
+
+    fn contains(hay: &[u8], needle: &str) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn batched_calls_are_counted_before_another_command_reads_them() {
+        let mut h = Harness::new();
+        let server = h.server.clone();
+        let before = server.stats.total_commands_processed.load(Ordering::Relaxed);
+        // As the connection loop runs a batch of pipelined requests.
+        h.client.batch_clock = true;
+        for _ in 0..3 {
+            h.run(&["GET", "k"]);
+        }
+        h.run(&["SET", "k", "v"]);
+        let get = server.table.lookup(b"get").unwrap();
+        let get_calls = || server.table.entries[get].stats.calls.load(Ordering::Relaxed);
+        // The run of GETs was added when SET (another command) came.
+        assert_eq!(get_calls(), 3);
+        let info = h.raw(&["INFO", "commandstats"]);
+        assert!(contains(&info, "cmdstat_get:calls=3,"), "{}", String::from_utf8_lossy(&info));
+        assert!(contains(&info, "cmdstat_set:calls=1,"), "{}", String::from_utf8_lossy(&info));
+        let info = h.raw(&["INFO", "stats"]);
+        // Both INFOs count themselves, as they do outside a batch.
+        let want = format!("total_commands_processed:{}\r\n", before + 6);
+        assert!(contains(&info, &want), "{}", String::from_utf8_lossy(&info));
+        // The end of the batch adds the rest.
+        h.run(&["GET", "k"]);
+        h.client.batch_clock = false;
+        h.client.pending.flush(&h.server);
+        assert_eq!(get_calls(), 4);
+        assert_eq!(server.stats.total_commands_processed.load(Ordering::Relaxed), before + 7);
+        let hist = &server.table.entries[get].stats.latency;
+        assert_eq!(hist.total(), 4);
+    }
+
+    #[test]
+    fn commands_that_report_statistics_are_never_batched() {
+        let h = Harness::new();
+        let t = &h.server.table;
+        let mut seen = 0;
+        for e in &t.entries {
+            let name = e.full_name.as_str();
+            let base = name.split('|').next().unwrap_or(name);
+            let reports = matches!(
+                base,
+                "info" | "latency" | "config" | "command" | "client" | "slowlog" | "debug" | "exec"
+            ) || name == "memory|stats";
+            if reports {
+                seen += 1;
+                assert!(!super::batched(e.cmd), "{name} must flush the batched statistics");
+            }
+        }
+        assert!(seen > 10, "{seen}");
+        let get = t.lookup(b"get").unwrap();
+        assert!(super::batched(t.entries[get].cmd));
+        let set = t.lookup(b"set").unwrap();
+        assert!(super::batched(t.entries[set].cmd));
+    }
+
+    #[test]
+    fn name_cache_tells_apart_names_that_pack_alike() {
+        let mut h = Harness::new();
+        h.run(&["SET", "k", "v"]);
+        assert_eq!(h.run(&["get", "k"]), crate::command::testing::bulk("v"));
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // Same packed bytes as "get" followed by NULs: a different, unknown command.
+        let reply = h.run_bytes(&[b"get\0", b"k"]);
+        assert!(matches!(reply, crate::protocol::reply::Value::Error(_)), "{reply:?}");
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // Longer than the cache holds.
+        let long = "x".repeat(17);
+        assert!(matches!(h.run(&[&long]), crate::protocol::reply::Value::Error(_)));
+        assert_eq!(h.run(&["gEt", "k"]), crate::command::testing::bulk("v"));
+        let mut c = super::NameCache::default();
+        assert_eq!(c.get(b""), None);
+        c.put(b"lpush", 7);
+        assert_eq!(c.get(b"lpush"), Some(7));
+        assert_eq!(c.get(b"LPUSH"), None);
+        assert_eq!(c.get(b"lpus"), None);
+    }
+
+    #[test]
+    fn commands_of_a_batch_take_their_clock_from_the_counter_as_time_goes_on() {
+        crate::util::calibrate_tsc();
+        std::thread::sleep(std::time::Duration::from_millis(110));
+        crate::util::calibrate_tsc();
+        let mut h = Harness::new();
+        h.client.batch_clock = true;
+        h.client.clock_us = crate::util::now_us();
+        h.client.clock_tsc = crate::util::tsc();
+        h.client.last_tsc = h.client.clock_tsc;
+        let ok = crate::protocol::reply::Value::Simple("OK".into());
+        assert_eq!(h.run(&["SET", "k", "v", "PX", "60"]), ok);
+        assert_eq!(h.run(&["GET", "k"]), crate::command::testing::bulk("v"));
+        // A command of the batch that takes time: the next one starts after it.
+        assert_eq!(h.run(&["DEBUG", "SLEEP", "0.1"]), ok);
+        assert_eq!(h.run(&["GET", "k"]), crate::protocol::reply::Value::Null);
+        if let Some(scale) = crate::util::tsc_scale() {
+            let since = crate::util::tsc() - h.client.clock_tsc;
+            let elapsed = crate::util::tsc_to_us(since, scale);
+            let wall = crate::util::now_us() - h.client.clock_us;
+            assert!((elapsed - wall).abs() < 20_000, "counter {elapsed} us, clock {wall} us");
+        }
+    }
+
+    #[test]
+    fn queued_commands_in_a_batch_are_counted_when_exec_runs_them() {
+        let mut h = Harness::new();
+        let before = h.server.stats.total_commands_processed.load(Ordering::Relaxed);
+        h.client.batch_clock = true;
+        h.run(&["MULTI"]);
+        h.run(&["GET", "k"]);
+        h.run(&["GET", "k"]);
+        h.run(&["EXEC"]);
+        h.client.batch_clock = false;
+        h.client.pending.flush(&h.server);
+        // MULTI, EXEC and the two GETs run inside EXEC.
+        assert_eq!(h.server.stats.total_commands_processed.load(Ordering::Relaxed), before + 4);
+    }
 }

@@ -707,8 +707,13 @@ fn hist_highest_equivalent(v: u64) -> u64 {
 impl LatencyHistogram {
     /// Records one call of `nanos` nanoseconds (clamped to 1 ns ..= 1 s).
     pub fn record(&self, nanos: u64) {
+        self.record_n(nanos, 1);
+    }
+
+    /// Records `n` calls of `nanos` nanoseconds each.
+    pub fn record_n(&self, nanos: u64, n: u64) {
         let counts = self.counts.get_or_init(|| (0..HIST_LEN).map(|_| AtomicU64::new(0)).collect());
-        counts[hist_index(nanos.clamp(1, HIST_MAX))].fetch_add(1, Ordering::Relaxed);
+        counts[hist_index(nanos.clamp(1, HIST_MAX))].fetch_add(n, Ordering::Relaxed);
     }
 
     /// Returns a snapshot of the counters, or `None` if nothing was ever recorded.
@@ -1083,12 +1088,34 @@ impl Table {
     pub fn record_call(&self, idx: usize, took: Duration, argv: &[&[u8]], client: &Client) {
         let entry = &self.entries[idx];
         let usec = took.as_micros() as u64;
-        entry.stats.calls.fetch_add(1, Ordering::Relaxed);
-        entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
-        let s = &self.settings;
-        if s.latency_tracking.load(Ordering::Relaxed) {
+        self.count_calls(idx, 1, usec);
+        if self.latency_tracking() {
             entry.stats.latency.record(took.as_nanos() as u64);
         }
+        self.watch_call(idx, usec, argv, client);
+    }
+
+    /// Adds `calls` calls of entry `idx` taking `usec` microseconds in all to its statistics
+    /// (several at once for a run of calls recorded together, see `dispatch::PendingCalls`).
+    #[inline]
+    pub fn count_calls(&self, idx: usize, calls: u64, usec: u64) {
+        let stats = &self.entries[idx].stats;
+        stats.calls.fetch_add(calls, Ordering::Relaxed);
+        stats.usec.fetch_add(usec, Ordering::Relaxed);
+    }
+
+    /// True when `latency-tracking` is on: calls go into the latency histograms.
+    #[inline]
+    pub fn latency_tracking(&self) -> bool {
+        self.settings.latency_tracking.load(Ordering::Relaxed)
+    }
+
+    /// The part of [`Table::record_call`] that looks at one call alone: a slow log entry and a
+    /// latency monitor sample when it was slow enough.
+    #[inline]
+    pub fn watch_call(&self, idx: usize, usec: u64, argv: &[&[u8]], client: &Client) {
+        let entry = &self.entries[idx];
+        let s = &self.settings;
         let slower_than = s.slowlog_slower_than.load(Ordering::Relaxed);
         if slower_than >= 0
             && usec >= slower_than as u64

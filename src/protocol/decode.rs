@@ -203,6 +203,12 @@ impl Decoder {
                 } else {
                     self.ranges.clear();
                 }
+                if let Some(consumed) = self.decode_whole(buf, limits) {
+                    self.kind = Kind::Unknown;
+                    self.is_inline = false;
+                    return Ok(Decoded::Request { consumed });
+                }
+                self.ranges.clear();
             } else {
                 return self.decode_inline(buf);
             }
@@ -230,6 +236,39 @@ impl Decoder {
         self.is_inline = true;
         self.ranges.clear();
         Ok(Decoded::Request { consumed: nl + 1 })
+    }
+
+    /// The common case in one pass over local state: a well-formed multibulk request of 1 to
+    /// 1024 arguments, all of it in `buf`, with short numbers. Returns the request's length
+    /// with its argument ranges filled in, or `None` to let the state machine (which knows
+    /// every error and every partial form) parse it from the start.
+    #[inline]
+    fn decode_whole(&mut self, buf: &[u8], limits: &Limits) -> Option<usize> {
+        let (n, cr) = quick_number(buf, 1)?;
+        if n <= 0 || n > RANGES_KEEP as i64 || (limits.auth_required && n > UNAUTH_MAX_MULTIBULK)
+        {
+            return None;
+        }
+        let mut pos = cr + 2;
+        self.ranges.reserve(n as usize);
+        for _ in 0..n {
+            if buf.get(pos) != Some(&b'$') {
+                return None;
+            }
+            let (len, cr) = quick_number(buf, pos + 1)?;
+            if len > limits.proto_max_bulk_len || (limits.auth_required && len > UNAUTH_MAX_BULK) {
+                return None;
+            }
+            let start = cr + 2;
+            let end = start + len as usize;
+            // Like Redis, the two bytes after the payload are skipped unchecked.
+            if end + 2 > buf.len() {
+                return None;
+            }
+            self.ranges.push((start, end));
+            pos = end + 2;
+        }
+        Some(pos)
     }
 
     fn decode_multibulk(&mut self, buf: &[u8], limits: &Limits) -> Result<Decoded, ProtocolError> {

@@ -23,11 +23,28 @@ impl Reply {
         Reply { buf: Vec::with_capacity(16 * 1024), resp3: false, errors: Vec::new() }
     }
 
+    /// Writes `<prefix><n>\r\n`. Lengths and counts below 100 (most of them) are written as
+    /// one fixed-size copy, without the general formatter.
     #[inline]
     fn line(&mut self, prefix: u8, n: i64) {
-        self.buf.push(prefix);
+        if (0..10).contains(&n) {
+            self.buf.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+        } else if (10..100).contains(&n) {
+            let (t, u) = (n as u8 / 10, n as u8 % 10);
+            self.buf.extend_from_slice(&[prefix, b'0' + t, b'0' + u, b'\r', b'\n']);
+        } else {
+            self.line_long(prefix, n);
+        }
+    }
+
+    /// [`Reply::line`] for the other numbers.
+    #[inline(never)]
+    fn line_long(&mut self, prefix: u8, n: i64) {
         let mut b = itoa::Buffer::new();
-        self.buf.extend_from_slice(b.format(n).as_bytes());
+        let digits = b.format(n).as_bytes();
+        self.buf.reserve(digits.len() + 3);
+        self.buf.push(prefix);
+        self.buf.extend_from_slice(digits);
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -78,6 +95,8 @@ impl Reply {
 
     #[inline]
     pub fn bulk(&mut self, data: &[u8]) {
+        // One capacity check for the whole reply (header, data, CRLF).
+        self.buf.reserve(data.len() + 24);
         self.line(b'$', data.len() as i64);
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
@@ -300,6 +319,24 @@ mod tests {
         r.double(1.5);
         r.null();
         assert_eq!(r.buf, b"%1\r\n$1\r\na\r\n,1.5\r\n_\r\n");
+    }
+
+    #[test]
+    fn numbers_at_the_fast_path_edges() {
+        for n in [i64::MIN, -100, -10, -1, 0, 1, 9, 10, 42, 99, 100, 101, 65535, i64::MAX] {
+            let mut r = Reply::new();
+            r.int(n);
+            assert_eq!(r.buf, format!(":{n}\r\n").into_bytes(), "{n}");
+        }
+        for len in [0usize, 1, 9, 10, 99, 100, 1000] {
+            let mut r = Reply::new();
+            let data = vec![b'x'; len];
+            r.bulk(&data);
+            let mut want = format!("${len}\r\n").into_bytes();
+            want.extend_from_slice(&data);
+            want.extend_from_slice(b"\r\n");
+            assert_eq!(r.buf, want, "{len}");
+        }
     }
 
     #[test]

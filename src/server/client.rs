@@ -421,6 +421,24 @@ pub struct Client {
     /// AOF offset this client's replies wait for: the end of what its last propagated command
     /// appended (see `persistence::aof`).
     pub aof_need: u64,
+    /// A wall-clock reading (microseconds) the next command may take as its start, instead of
+    /// reading the clock again: set by the connection loop while it runs a batch of requests
+    /// (the read that brought them, then the end of each command); 0 = read the clock. On
+    /// these VMs a clock read costs as much as a small command's work.
+    pub clock_us: i64,
+    /// True while the connection loop runs a batch: each command leaves its end reading in
+    /// `clock_us` for the next one.
+    pub batch_clock: bool,
+    /// With `clock_us` in a batch, once the time-stamp counter is calibrated: the counter
+    /// when the wall clock read `clock_us`, and at the end of the previous command (0: none
+    /// yet). Commands then take their clock from the counter (see `dispatch::execute`).
+    pub clock_tsc: u64,
+    pub last_tsc: u64,
+    /// Statistics of this batch's calls not yet added to the shared counters (see
+    /// `command::dispatch::PendingCalls`); empty outside a batch.
+    pub pending: crate::command::dispatch::PendingCalls,
+    /// The last command name looked up and its table index (see `dispatch::NameCache`).
+    pub name_cache: crate::command::dispatch::NameCache,
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -468,6 +486,12 @@ impl Client {
             tracking_pending: Vec::new(),
             tracking_bcast: Vec::new(),
             aof_need: 0,
+            clock_us: 0,
+            batch_clock: false,
+            clock_tsc: 0,
+            last_tsc: 0,
+            pending: Default::default(),
+            name_cache: Default::default(),
         }
     }
 

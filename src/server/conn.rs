@@ -28,6 +28,10 @@ use crate::protocol::{Decoded, Decoder, Limits, ProtocolError, Reply};
 
 /// Bytes asked of each ordinary read (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
+/// Bytes asked of the read after one that filled all the room it was given: a pipelined batch
+/// larger than 16 KiB (64 MSETs) is then read, run and answered in one read and one write
+/// rather than two of each.
+const READ_CHUNK_FULL: usize = 4 * READ_CHUNK;
 /// A query buffer larger than this is shrunk when recent use is under half of it (Redis's
 /// `PROTO_RESIZE_THRESHOLD`).
 const RESIZE_THRESHOLD: usize = 32 * 1024;
@@ -90,6 +94,13 @@ struct Session {
     obuf_limits: [ObufLimit; 3],
     /// Since when the soft output limit has been exceeded without a break.
     soft_since: Option<Instant>,
+    /// The clock reading (wall microseconds) of the read that brought the requests not yet
+    /// run, 0 if none: the first command of the batch starts from it (see `Client::clock_us`).
+    read_us: i64,
+    /// The time-stamp counter at `read_us`.
+    read_tsc: u64,
+    /// The last read filled all the room it was given: more was probably waiting.
+    filled: bool,
 }
 
 /// One class of `client-output-buffer-limit`; zero disables a limit.
@@ -140,6 +151,9 @@ where
         last_io_ms: crate::util::now_ms(),
         obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
+        read_us: 0,
+        read_tsc: 0,
+        filled: false,
     };
     s.obuf_limits = obuf_limits(&s.server);
     s.publish();
@@ -178,6 +192,10 @@ where
             s.set_blocked(paused.is_some() || s.client.blocked.is_some());
             s.maybe_resize();
         }
+        // A read's clock serves only the batch run right after it (not one run later, after a
+        // pause or a blocking command).
+        s.read_us = 0;
+        s.read_tsc = 0;
         s.publish();
         if s.info.is_killed() {
             graceful = false;
@@ -356,10 +374,18 @@ impl Session {
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
         self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.touch();
+        self.read_us = self.touch();
+        self.read_tsc = crate::util::tsc();
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
-        let limit = server.config.read().client_query_buffer_limit as usize;
+        // (Not while a big argument is read into its exactly sized buffer.)
+        self.filled = self.want.is_none() && start + n == self.rbuf.capacity();
+        if self.filled {
+            // Counted as used, so the resize check keeps the room the next read is given.
+            self.qb_peak = self.qb_peak.max(self.rbuf.capacity());
+        }
+        let limit =
+            server.store.tunables.client_query_buffer_limit.load(Ordering::Relaxed) as usize;
         if self.rbuf.len() > limit {
             self.publish();
             let from = self.dec.big_arg_start().unwrap_or(0).min(self.rbuf.len());
@@ -405,6 +431,9 @@ impl Session {
                 if spare < READ_CHUNK / 4 {
                     self.rbuf.reserve(READ_CHUNK);
                 }
+                if self.filled && spare < READ_CHUNK_FULL {
+                    self.rbuf.reserve(READ_CHUNK_FULL);
+                }
             }
         }
     }
@@ -412,20 +441,21 @@ impl Session {
     /// Runs every complete request in the query buffer, then drops the bytes consumed.
     fn process(&mut self) -> Flow {
         let server = self.server.clone();
-        let (limits, require_pass) = {
-            let cfg = server.config.read();
-            let require_pass = cfg.requirepass.is_some();
-            (
-                Limits {
-                    proto_max_bulk_len: cfg.proto_max_bulk_len,
-                    auth_required: !self.client.authenticated && require_pass,
-                },
-                require_pass,
-            )
+        // The config lock only for a client still to authenticate (`requirepass` matters to
+        // no one else); the limits come from the keyspace's atomic copies.
+        let limits = Limits {
+            proto_max_bulk_len: server.store.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
+            auth_required: !self.client.authenticated && server.auth_required(),
         };
         // Like Redis's qbuf while a batch runs: the whole buffer, the current request included.
         self.publish();
         self.client.out_written = self.written;
+        // The batch's commands take their clock from the read and from each other; nothing
+        // awaits between the read and here, nor between two commands.
+        self.client.clock_us = std::mem::take(&mut self.read_us);
+        self.client.clock_tsc = std::mem::take(&mut self.read_tsc);
+        self.client.last_tsc = self.client.clock_tsc;
+        self.client.batch_clock = true;
         let mut start = 0;
         let mut flow = Flow::More;
         self.want = None;
@@ -474,7 +504,8 @@ impl Session {
                         flow = Flow::CloseAfterReply;
                         break;
                     }
-                    if self.obuf_over_limit(!self.client.authenticated && require_pass) {
+                    let unauthenticated = !self.client.authenticated && server.auth_required();
+                    if self.obuf_over_limit(unauthenticated) {
                         flow = Flow::CloseNow;
                         break;
                     }
@@ -486,6 +517,11 @@ impl Session {
                 }
             }
         }
+        self.client.batch_clock = false;
+        self.client.clock_us = 0;
+        self.client.clock_tsc = 0;
+        self.client.last_tsc = 0;
+        self.client.pending.flush(&server);
         if start == self.rbuf.len() {
             self.rbuf.clear();
         } else if start > 0 {
@@ -499,8 +535,20 @@ impl Session {
     /// True (and logged) when the unsent replies went past the client's output buffer limit:
     /// the hard limit, the soft limit for longer than its seconds, or 1 KiB for a client that
     /// must still authenticate. Counted as Redis counts: beyond the fixed reply buffer.
+    #[inline]
     fn obuf_over_limit(&mut self, unauthenticated: bool) -> bool {
         let used = (self.out.buf.len() - self.written).saturating_sub(REPLY_CHUNK);
+        if used == 0 {
+            // Within the fixed reply buffer no limit applies (checked after every command).
+            self.soft_since = None;
+            return false;
+        }
+        self.obuf_over_limit_slow(used, unauthenticated)
+    }
+
+    /// [`Session::obuf_over_limit`] once replies went past the fixed reply buffer.
+    #[inline(never)]
+    fn obuf_over_limit_slow(&mut self, used: usize, unauthenticated: bool) -> bool {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
@@ -598,10 +646,13 @@ impl Session {
     }
 
     /// Notes I/O now: CLIENT LIST's idle time and the idle-buffer clock.
+    /// Returns the clock reading (wall microseconds).
     #[inline]
-    fn touch(&mut self) {
-        self.last_io_ms = crate::util::now_ms();
+    fn touch(&mut self) -> i64 {
+        let us = crate::util::now_us();
+        self.last_io_ms = us / 1000;
         self.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
+        us
     }
 
     /// Releases the buffers of an idle connection.

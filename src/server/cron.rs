@@ -38,6 +38,8 @@ pub async fn run(server: Arc<Server>) {
     sync_tunables(&server);
     let mut cycle = ExpireCycle { aof: Some(server.aof.clone()), ..ExpireCycle::default() };
     loop {
+        // The time-stamp counter's rate, for commands' durations (see `util::tsc`).
+        crate::util::calibrate_tsc();
         let hz = server.config.read().hz.clamp(1, 500);
         let period = Duration::from_millis(1000 / hz as u64);
         let tick_at = Instant::now() + period;
@@ -155,6 +157,9 @@ fn apply_tunables(cfg: &Config, store: &Store) {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1_000_000);
     t.tracking_table_max_keys.store(max_keys, Ordering::Relaxed);
+    t.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
+    t.proto_max_bulk_len.store(cfg.proto_max_bulk_len, Ordering::Relaxed);
+    t.client_query_buffer_limit.store(cfg.client_query_buffer_limit, Ordering::Relaxed);
     t.notify_keyspace_events.store(cfg.notify_keyspace_events, Ordering::Relaxed);
 }
 

@@ -118,6 +118,13 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config, families: &[&'static [Command]]) -> Server {
         let store = Store::new(config.databases);
+        // Read before every write command (dispatch's OOM gate); kept in step by the cron's
+        // `sync_tunables` on CONFIG SET.
+        store.tunables.maxmemory.store(config.maxmemory, Ordering::Relaxed);
+        // Read by the connection loop on every batch (same).
+        let t = &store.tunables;
+        t.proto_max_bulk_len.store(config.proto_max_bulk_len, Ordering::Relaxed);
+        t.client_query_buffer_limit.store(config.client_query_buffer_limit, Ordering::Relaxed);
         let table = Table::build(families, &config.renames);
         table.apply_config(&config);
         let now = crate::util::now_ms() / 1000;
@@ -168,7 +175,12 @@ impl Server {
 
     /// Runs one request for `client`, writing the reply into `out`.
     pub fn execute(&self, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
-        self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+        if client.batch_clock {
+            // Added with the batch's other statistics (see `dispatch::PendingCalls`).
+            client.pending.commands += 1;
+        } else {
+            self.stats.total_commands_processed.fetch_add(1, Ordering::Relaxed);
+        }
         crate::command::execute(self, client, out, argv);
     }
 

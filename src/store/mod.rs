@@ -103,6 +103,8 @@ use crate::config::notify;
 
 /// Number of shards; a power of two, at most 16 (the shard index takes the hash's top 4 bits).
 pub const SHARDS: usize = 16;
+/// The `held` mask of a view holding every shard.
+const ALL_HELD: u32 = (1 << SHARDS) - 1;
 
 static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
 
@@ -240,6 +242,13 @@ pub struct Tunables {
     /// Writes are propagated (the AOF is on): commands gather what they propagate in
     /// [`Keyspace::prop`] and expired keys are logged for deletion (`propagate.rs`).
     pub propagate: AtomicBool,
+    /// `maxmemory` (0: no limit), read by dispatch's OOM gate before every write command
+    /// without taking the config lock.
+    pub maxmemory: AtomicU64,
+    /// `proto-max-bulk-len` and `client-query-buffer-limit`, read by the connection loop on
+    /// every batch of requests without taking the config lock.
+    pub proto_max_bulk_len: AtomicI64,
+    pub client_query_buffer_limit: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -265,6 +274,9 @@ impl Default for Tunables {
             tracking_table_max_keys: AtomicU64::new(1_000_000),
             notify_keyspace_events: AtomicU32::new(0),
             propagate: AtomicBool::new(false),
+            maxmemory: AtomicU64::new(0),
+            proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
+            client_query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
         }
     }
 }
@@ -557,10 +569,12 @@ impl Store {
 
     /// Returns a view with no shard locked yet; shards are locked as keys are touched. For
     /// commands with no keys, and as the start of the other constructors.
+    #[inline(always)]
     pub fn view(&self, db: usize, now: i64) -> Keyspace<'_> {
         Keyspace {
             store: self,
-            guards: Default::default(),
+            held: 0,
+            not_send: std::marker::PhantomData,
             db,
             now,
             dirty: 0,
@@ -590,12 +604,13 @@ impl Store {
 
     /// Returns a view holding the shards whose bits are set in `mask`, locked in ascending
     /// order.
+    #[inline(always)]
     pub fn lock_mask(&self, db: usize, now: i64, mask: u32) -> Keyspace<'_> {
         let mut ks = self.view(db, now);
-        let mut m = mask & ((1u32 << SHARDS) - 1);
+        let mut m = mask & ALL_HELD;
         while m != 0 {
             let i = m.trailing_zeros() as usize;
-            ks.guards[i] = Some(self.shards[i].lock());
+            ks.lock_shard(i);
             m &= m - 1;
         }
         ks
@@ -752,7 +767,12 @@ enum Access {
 /// releases them.
 pub struct Keyspace<'a> {
     store: &'a Store,
-    guards: [Option<MutexGuard<'a, Shard>>; SHARDS],
+    /// The shards whose locks this view holds (bit `i`: shard `i`), released when it drops.
+    /// A bit mask rather than an array of guards keeps the view small: it is built, moved
+    /// and dropped on every command.
+    held: u32,
+    /// Unlocked on the thread that locked (as a `MutexGuard` would be).
+    not_send: std::marker::PhantomData<*mut ()>,
     /// The database commands address (the client's SELECTed one).
     pub db: usize,
     /// The command's clock, in milliseconds: one instant for the whole command, as Redis's
@@ -789,6 +809,12 @@ pub struct Keyspace<'a> {
     /// Replaying the AOF: nothing counts as expired (Redis's `keyIsExpired` while loading),
     /// so a key whose TTL passed before a later write in the file still gets that write.
     pub loading: bool,
+}
+
+impl Drop for Keyspace<'_> {
+    fn drop(&mut self) {
+        self.unlock_all();
+    }
 }
 
 impl<'a> Keyspace<'a> {
@@ -828,7 +854,7 @@ impl<'a> Keyspace<'a> {
     /// commands run inside the transaction use the held locks. The view must hold every shard
     /// and outlive the returned value.
     pub fn hold_all(&self) -> HoldingAll {
-        assert!(self.guards.iter().all(|g| g.is_some()), "hold_all without every shard");
+        assert!(self.held == ALL_HELD, "hold_all without every shard");
         let addr = self.store as *const Store as usize;
         HoldingAll(HOLDING_ALL.with(|h| h.replace(addr)))
     }
@@ -838,15 +864,52 @@ impl<'a> Keyspace<'a> {
         self.store
     }
 
+    /// Locks shard `i` (not held yet) for the life of the view.
+    #[inline]
+    fn lock_shard(&mut self, i: usize) {
+        debug_assert!(self.held & (1 << i) == 0);
+        // The guard is given up: the bit in `held` stands for it, and `unlock_all` (on drop)
+        // releases the lock.
+        std::mem::forget(self.store.shards[i].lock());
+        self.held |= 1 << i;
+    }
+
+    /// Returns shard `i`, locking it now if the view does not hold it yet (only correct when
+    /// no shard above it is held; commands declare their keys so this is rare). The pointer is
+    /// valid while the view lives.
+    #[inline]
+    fn shard_ptr(&mut self, i: usize) -> *mut Shard {
+        if self.held & (1 << i) == 0 {
+            debug_assert!(
+                self.held >> i == 0,
+                "shard {i} locked out of order: a command touched a key it did not declare"
+            );
+            self.lock_shard(i);
+        }
+        self.store.shards[i].data_ptr()
+    }
+
+    /// Releases every lock the view holds.
+    #[inline]
+    fn unlock_all(&mut self) {
+        let mut m = self.held;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            // SAFETY: bit `i` of `held` means this view locked shard `i` and gave up its guard
+            // (`lock_shard`); no borrow of the shard outlives the `&mut self` that ends here.
+            unsafe { self.store.shards[i].force_unlock(Default::default()) };
+            m &= m - 1;
+        }
+        self.held = 0;
+    }
+
     /// Returns shard `i`, locking it now if it was not locked when the view was made (only
     /// correct when no shard above it is held; commands declare their keys so this is rare).
     #[inline]
     pub fn shard_mut(&mut self, i: usize) -> &mut Shard {
-        debug_assert!(
-            self.guards[i].is_some() || self.guards[i + 1..].iter().all(|g| g.is_none()),
-            "shard {i} locked out of order: a command touched a key it did not declare"
-        );
-        self.guards[i].get_or_insert_with(|| self.store.shards[i].lock())
+        // SAFETY: `shard_ptr` holds shard `i`'s lock for as long as the view lives, and the
+        // returned borrow of `self` keeps the view alive and unique meanwhile.
+        unsafe { &mut *self.shard_ptr(i) }
     }
 
     /// Finds a live entry of database `db`, deleting it first if its time has passed, and
@@ -869,15 +932,13 @@ impl<'a> Keyspace<'a> {
                 Access::Read | Access::Inspect | Access::InspectQuiet | Access::Lazy
             );
         let i = shard_of(h);
-        debug_assert!(
-            self.guards[i].is_some() || self.guards[i + 1..].iter().all(|g| g.is_none()),
-            "shard {i} locked out of order: a command touched a key it did not declare"
-        );
-        // The guard and the event list alone are borrowed (not all of `self`), so the expiry
+        // The shard and the event list alone are borrowed (not all of `self`), so the expiry
         // branch can note the key for client-side caching, its keyspace events and its
         // propagation.
         let loading = self.loading;
-        let shard: &mut Shard = self.guards[i].get_or_insert_with(|| store.shards[i].lock());
+        // SAFETY: the view holds shard `i`'s lock until it drops, and the entry handed out is
+        // borrowed from `&mut self`, so it cannot outlive the lock nor alias another borrow.
+        let shard: &mut Shard = unsafe { &mut *self.shard_ptr(i) };
         let events = &mut self.events;
         let d = &mut shard.dbs[db];
         let origin = d.snap_origin();
@@ -971,7 +1032,13 @@ impl<'a> Keyspace<'a> {
                     return None;
                 }
                 let h = self.hash(k);
-                let shard = self.guards[shard_of(h)].as_ref()?;
+                let i = shard_of(h);
+                if self.held & (1 << i) == 0 {
+                    return None;
+                }
+                // SAFETY: the view holds the lock of shard `i`; only shared borrows of the
+                // shards are made while the values are handed out.
+                let shard: &Shard = unsafe { &*self.store.shards[i].data_ptr() };
                 shard.dbs[db].dict.get(h, k).map(|e| e.value())
             })
             .collect()
@@ -1044,6 +1111,7 @@ impl<'a> Keyspace<'a> {
 
     /// Ends a command for client-side caching: the keys it looked up for writing in place are
     /// invalidated if it changed anything (`dirty_before` is `dirty` when it started).
+    #[inline]
     pub fn finish_tracking(&mut self, dirty_before: u64) {
         if self.maybe_tracked.is_empty() {
             return;
@@ -1077,6 +1145,7 @@ impl<'a> Keyspace<'a> {
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
     /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
     /// signals a key exactly where it counts a change.
+    #[inline]
     pub fn finish_watch(&mut self, dirty_before: u64) {
         if self.maybe_touched.is_empty() {
             return;
@@ -1245,16 +1314,17 @@ impl<'a> Keyspace<'a> {
     /// no higher shard is held, otherwise only tries. Returns false when that try failed; the
     /// caller may then [`Keyspace::relock_all`].
     pub fn ensure_shard(&mut self, i: usize) -> bool {
-        if self.guards[i].is_some() {
+        if self.held & (1 << i) != 0 {
             return true;
         }
-        if self.guards[i + 1..].iter().all(|g| g.is_none()) {
-            self.guards[i] = Some(self.store.shards[i].lock());
+        if self.held >> i == 0 {
+            self.lock_shard(i);
             return true;
         }
         match self.store.shards[i].try_lock() {
             Some(g) => {
-                self.guards[i] = Some(g);
+                std::mem::forget(g);
+                self.held |= 1 << i;
                 true
             }
             None => false,
@@ -1264,11 +1334,9 @@ impl<'a> Keyspace<'a> {
     /// Releases every lock held and takes all of them, in order. Other commands may run in
     /// between: only for work that re-reads what it needs afterwards.
     pub fn relock_all(&mut self) {
-        for g in self.guards.iter_mut() {
-            *g = None;
-        }
-        for (i, g) in self.guards.iter_mut().enumerate() {
-            *g = Some(self.store.shards[i].lock());
+        self.unlock_all();
+        for i in 0..SHARDS {
+            self.lock_shard(i);
         }
     }
 

@@ -4,7 +4,7 @@
 pub mod glob;
 pub mod long_double;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: an optional `-`, no
 /// `+`, no spaces, no leading zeros (but `0` itself), no overflow; `-0` is refused.
@@ -86,6 +86,71 @@ pub fn fmt_i64(v: i64, buf: &mut itoa::Buffer) -> &[u8] {
     buf.format(v).as_bytes()
 }
 
+/// Reads the CPU's time-stamp counter (0 on other architectures, where [`tsc_scale`] stays
+/// `None`). About 10 ns here against 25 for `clock_gettime`, which a command paid once (its
+/// end) on every call.
+#[inline]
+pub fn tsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC has no preconditions on x86_64.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// Microseconds per time-stamp counter tick, as `f64` bits; 0 until calibrated, and for good
+/// when the counter does not run at a constant rate.
+static TSC_US_PER_TICK: AtomicU64 = AtomicU64::new(0);
+/// The calibration's last sample: (counter, monotonic ns); `usize::MAX` counter: unusable.
+static TSC_SAMPLE: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
+/// Returns the counter's microseconds per tick once [`calibrate_tsc`] has measured it.
+#[inline]
+pub fn tsc_scale() -> Option<f64> {
+    match TSC_US_PER_TICK.load(Ordering::Relaxed) {
+        0 => None,
+        bits => Some(f64::from_bits(bits)),
+    }
+}
+
+/// Converts `ticks` of the counter to whole microseconds at `scale` ([`tsc_scale`]).
+#[inline]
+pub fn tsc_to_us(ticks: u64, scale: f64) -> i64 {
+    (ticks as f64 * scale) as i64
+}
+
+/// Measures the counter's rate against the monotonic clock over the time since the previous
+/// call (at least 100 ms apart to count; the cron calls it every tick), when the CPU says its
+/// counter is invariant (`constant_tsc` and `nonstop_tsc`). Until then, and on other machines,
+/// commands read the clock instead.
+pub fn calibrate_tsc() {
+    let Ok(mut sample) = TSC_SAMPLE.lock() else { return };
+    let (t, ns) = (tsc(), mono_ns());
+    match *sample {
+        None => {
+            let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+            let invariant = flags.contains(" constant_tsc") && flags.contains(" nonstop_tsc");
+            *sample = Some(if invariant && t != 0 { (t, ns) } else { (u64::MAX, 0) });
+        }
+        Some((u64::MAX, _)) => {}
+        Some((t0, ns0)) => {
+            if ns.saturating_sub(ns0) < 100_000_000 {
+                return;
+            }
+            if t > t0 {
+                let scale = (ns - ns0) as f64 / 1000.0 / (t - t0) as f64;
+                // Between 100 MHz and 100 GHz, or the sample is not to be trusted.
+                if (1e-5..=1e-2).contains(&scale) {
+                    TSC_US_PER_TICK.store(scale.to_bits(), Ordering::Relaxed);
+                }
+            }
+            *sample = Some((t, ns));
+        }
+    }
+}
+
 fn clock(id: libc::clockid_t) -> (i64, i64) {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
@@ -111,7 +176,8 @@ pub fn mono_ns() -> u64 {
 /// Returns the wall clock in microseconds since the Unix epoch.
 #[inline]
 pub fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    let (s, ns) = clock(libc::CLOCK_REALTIME);
+    s * 1_000_000 + ns / 1000
 }
 
 /// Parses a memory amount with Redis's units (`memtoull`): none or `b` = 1, `k` = 1000,

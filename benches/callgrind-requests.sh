@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Instructions per request of a fixed request stream, from callgrind (steady on a loaded
+# machine, unlike wall-clock figures). Runs BIN under callgrind twice: once with only the
+# start-up and a fixed load (1000 string keys, a list), once with the same plus redis-benchmark
+# TEST; the difference divided by N is the cost of one request. Leaves the second callgrind
+# file for callgrind_annotate (which then includes start-up and load).
+#   benches/callgrind-requests.sh BIN PORT TEST [PIPELINE] [N] [OUT]
+# e.g. benches/callgrind-requests.sh target/release/rusty-redis-server 29310 get 16 200000
+set -euo pipefail
+bin=$1 port=$2 test=$3 pipe=${4:-16} n=${5:-200000} out=${6:-/tmp/callgrind.$test.$pipe.out}
+
+run() { # file, test or empty
+    valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$1" \
+        "$bin" --port "$port" --save "" --appendonly no >/dev/null 2>&1 &
+    local vg=$!
+    for _ in $(seq 300); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-benchmark -p "$port" -t set,lpush -n 20000 -r 1000 -P 16 -q >/dev/null
+    if [ -n "$2" ]; then
+        redis-benchmark -p "$port" -t "$2" -n "$n" -c 50 -P "$pipe" -r 1000 -q >/dev/null
+    fi
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$vg"
+    wait "$vg" || true
+    grep -E '^summary:' "$1" | awk '{print $2}'
+}
+base_file=$out.base
+run "$base_file" "" >/dev/null
+base=$(grep -E '^summary:' "$base_file" | awk '{print $2}')
+ir=$(run "$out" "$test")
+echo "$test P=$pipe: $(( (ir - base) / n )) Ir/request ($ir - $base base)"
