@@ -11,9 +11,13 @@
 //!
 //! The query buffer is sized like Redis's: 16 KiB reads, an exactly sized buffer for a big
 //! argument, shrunk when it is much larger than recent use, and freed (with the reply buffer)
-//! after two seconds without traffic, so idle connections cost little memory.
+//! after two seconds without traffic, so idle connections cost little memory. Neither buffer
+//! is allocated again until bytes arrive: on a socket ([`ReadReady`]) the loop waits for
+//! readiness without a buffer, as Redis's event loop does, so an idle connection holds only
+//! its task, its session and its registry entry (about 2 KiB, where Redis keeps about 9).
 
 use std::sync::Arc;
+use std::pin::Pin;
 use std::task::Poll;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -49,6 +53,68 @@ const OUT_COMPACT: usize = 1024 * 1024;
 /// Bytes of the query buffer shown in the protocol error log line.
 const PROTO_DUMP_LEN: usize = 128;
 
+/// A connection's read half that can wait for bytes without a buffer to read them into, so a
+/// connection whose buffers were released holds none while it stays idle.
+pub trait ReadReady: AsyncRead + Unpin {
+    /// Whether [`ReadReady::ready`] really waits; when false (in-memory pipes in tests) the
+    /// query buffer is allocated before every read, as it always was.
+    const WAITS: bool = false;
+
+    /// Resolves when a read may find bytes (or the peer gone); a spurious wake costs one pass
+    /// of the loop.
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+impl ReadReady for tokio::net::tcp::ReadHalf<'_> {
+    const WAITS: bool = true;
+
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        // Polled readiness keeps the future small (`readable()` carries a waiter node); an
+        // error shows up again on the read that follows.
+        let sock: &tokio::net::TcpStream = self.as_ref();
+        std::future::poll_fn(move |cx| sock.poll_read_ready(cx).map(|_| ()))
+    }
+}
+
+impl ReadReady for tokio::net::unix::ReadHalf<'_> {
+    const WAITS: bool = true;
+
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        let sock: &tokio::net::UnixStream = self.as_ref();
+        std::future::poll_fn(move |cx| sock.poll_read_ready(cx).map(|_| ()))
+    }
+}
+
+impl<T: AsyncRead> ReadReady for tokio::io::ReadHalf<T> {}
+
+/// Reads what the socket has into `buf`; with `lazy`, only waits until it has something and
+/// returns `None` (the caller allocates the buffer, then reads).
+#[inline]
+async fn read_or_wait<R: ReadReady>(
+    rd: &mut R,
+    buf: &mut Vec<u8>,
+    lazy: bool,
+) -> std::io::Result<Option<usize>> {
+    if lazy {
+        rd.ready().await;
+        return Ok(None);
+    }
+    rd.read_buf(buf).await.map(Some)
+}
+
+/// Awaits a wait that is not always armed (a client pause, a blocking command's timeout, the
+/// soft output limit's clock, the idle timer); pending forever when not armed. The waits are
+/// boxed (or borrowed from a box), so that the connection's task, whose size every connection
+/// pays even while idle, does not carry room for each of them (a few hundred bytes).
+async fn armed<F: Future + Unpin>(wait: Option<F>) -> F::Output {
+    match wait {
+        Some(w) => w.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why the processing of buffered requests stopped.
 enum Flow {
     /// Everything complete was run; more bytes are needed.
@@ -73,6 +139,8 @@ struct Session {
     rbuf: Vec<u8>,
     /// Total buffer length that completes the big argument being read, if any.
     want: Option<usize>,
+    /// The socket reported bytes since the query buffer was released: allocate it and read.
+    read_ready: bool,
     /// The most the query buffer needed since the last resize check.
     qb_peak: usize,
     /// Wall clock (ms) of the last buffer-size review.
@@ -120,7 +188,7 @@ fn obuf_limits(server: &Server) -> [ObufLimit; 3] {
 /// Serves one connection until it closes.
 pub async fn serve<R, W>(server: Arc<Server>, mut rd: R, mut wr: W, info: Arc<ClientInfo>)
 where
-    R: AsyncRead + Unpin,
+    R: ReadReady,
     W: AsyncWrite + Unpin,
 {
     let authenticated = !server.auth_required();
@@ -131,9 +199,11 @@ where
         dec: Decoder::new(),
         rbuf: Vec::new(),
         want: None,
+        read_ready: false,
         qb_peak: 0,
         last_resize_ms: crate::util::now_ms(),
-        out: Reply::new(),
+        // Allocated when the first bytes arrive (see `read`).
+        out: Reply::unallocated(),
         written: 0,
         // Redis starts a client's reply-buffer peak at the buffer's size.
         out_peak: REPLY_CHUNK,
@@ -143,8 +213,8 @@ where
     };
     s.obuf_limits = obuf_limits(&s.server);
     s.publish();
-    let idle = tokio::time::sleep(IDLE_FREE);
-    tokio::pin!(idle);
+    // The idle timer exists only while there are buffers to release (boxed, see `armed`).
+    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut paused: Option<i64> = None;
     let mut closing = false;
     let mut graceful = true;
@@ -156,8 +226,7 @@ where
     // on every pass costs more than the rest of an unpipelined command's bookkeeping.
     let by_notify = !s.info.socket_open();
     let kill_info = s.info.clone();
-    let killed = kill_info.kill.notified();
-    tokio::pin!(killed);
+    let mut killed = by_notify.then(|| Box::pin(kill_info.kill.notified()));
 
     loop {
         if s.client.pubsub.is_some() && !s.take_messages() {
@@ -201,8 +270,15 @@ where
         }
         let reading = !closing;
         let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
-        if reading {
+        if idle_armed && idle.is_none() {
+            idle = Some(Box::pin(tokio::time::sleep(IDLE_FREE)));
+        }
+        // Without a query buffer (new, or released while idle), wait for bytes before
+        // allocating one.
+        let lazy = reading && R::WAITS && s.rbuf.capacity() == 0 && !s.read_ready;
+        if reading && !lazy {
             s.make_room();
+            s.read_ready = false;
         }
         let start = s.rbuf.len();
         let soft_deadline = s.soft_deadline();
@@ -217,7 +293,7 @@ where
 
         tokio::select! {
             biased;
-            _ = &mut killed, if by_notify => {
+            _ = armed(killed.as_mut().map(|k| k.as_mut())), if by_notify => {
                 graceful = false;
                 break;
             }
@@ -228,8 +304,9 @@ where
                 }
                 Ok(n) => s.wrote(n),
             },
-            r = rd.read_buf(&mut s.rbuf), if reading => match r {
-                Ok(0) => {
+            r = read_or_wait(&mut rd, &mut s.rbuf, lazy), if reading => match r {
+                Ok(None) => s.read_ready = true,
+                Ok(Some(0)) => {
                     tracing::debug!("Client closed connection {}", s.describe());
                     graceful = false;
                     break;
@@ -239,14 +316,16 @@ where
                     graceful = false;
                     break;
                 }
-                Ok(n) => {
+                Ok(Some(n)) => {
                     if !s.read(start, n) {
                         graceful = false;
                         break;
                     }
                 }
             },
-            _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            _ = armed(paused.map(|p| Box::pin(s.server.pause.wait(p)))), if paused.is_some() => {
+                paused = None
+            }
             _ = WaitEnded(waiter.as_deref()), if waiter.is_some() => s.unblocked(),
             _ = inbox_wait(inbox.as_deref()), if inbox.is_some() => {
                 if !s.take_messages() {
@@ -254,24 +333,26 @@ where
                     break;
                 }
             }
-            _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(tokio::time::Instant::now)),
+            _ = armed(block_deadline.map(|d| Box::pin(tokio::time::sleep_until(d)))),
                 if block_deadline.is_some() => s.unblocked(),
             // Over the soft output limit and no traffic: the limit's time still runs out.
-            _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
+            _ = armed(soft_deadline.map(|_| Box::pin(soft_wait(soft_deadline)))),
+                if soft_deadline.is_some() => {
                 let unauthenticated = !s.client.authenticated && s.server.auth_required();
                 if s.obuf_over_limit(unauthenticated) {
                     graceful = false;
                     break;
                 }
             }
-            _ = &mut idle, if idle_armed => {
+            _ = armed(idle.as_mut().map(|t| t.as_mut())), if idle_armed => {
                 let since = (crate::util::now_ms() - s.last_io_ms).max(0) as u64;
                 let idle_ms = IDLE_FREE.as_millis() as u64;
                 if since >= idle_ms {
                     s.release_buffers();
-                } else {
+                    idle = None;
+                } else if let Some(t) = idle.as_mut() {
                     let left = Duration::from_millis(idle_ms - since);
-                    idle.as_mut().reset(tokio::time::Instant::now() + left);
+                    t.as_mut().reset(tokio::time::Instant::now() + left);
                 }
             }
         }
@@ -357,6 +438,11 @@ impl Session {
     fn read(&mut self, start: usize, n: usize) -> bool {
         self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         self.touch();
+        if self.out.buf.capacity() == 0 {
+            // The reply buffer of a new or idle connection comes with its first request, at
+            // the size Redis gives every client's (rbs).
+            self.out.buf.reserve_exact(REPLY_CHUNK);
+        }
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         let limit = server.config.read().client_query_buffer_limit as usize;
@@ -1033,6 +1119,65 @@ mod tests {
             }
         }
         assert!(shrunk);
+    }
+
+    #[tokio::test]
+    async fn connection_task_stays_small() {
+        // Every connection pays for its task even while idle (about 2.3 KiB all told, with
+        // the client registry and tokio's socket state); the rarely armed waits are boxed so
+        // the task fits jemalloc's 1280-byte class with its header.
+        let s = server(Config::default());
+        let info =
+            Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sock = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let task = async move {
+            let mut sock = sock;
+            let (r, w) = sock.split();
+            serve(s, r, w, info).await;
+        };
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1120, "connection future grew to {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn socket_connection_holds_no_buffer_until_bytes_arrive() {
+        let s = server(Config::default());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (sock, _) = l.accept().await.unwrap();
+        let info =
+            Arc::new(ClientInfo::new(s.clients.next_id(), "a:1".into(), "b:2".into(), 5, false));
+        s.clients.add(info.clone());
+        info.set_socket_open(true);
+        let srv = s.clone();
+        let i2 = info.clone();
+        tokio::spawn(async move {
+            let mut sock = sock;
+            let (r, w) = sock.split();
+            serve(srv, r, w, i2).await;
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Connected, nothing sent: no query buffer, no reply buffer.
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        c.write_all(b"PING\r\n").await.unwrap();
+        let mut got = [0u8; 7];
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"+PONG\r\n");
+        // Active: Redis's sizes (the suite checks 16 KiB <= qbuf + qbuf-free < 32 KiB).
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), REPLY_CHUNK);
+        // Idle: both released, and not taken again while nothing arrives.
+        tokio::time::sleep(IDLE_FREE + Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        c.write_all(b"PING\r\n").await.unwrap();
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"+PONG\r\n");
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
     }
 
     #[test]
