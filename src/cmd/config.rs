@@ -208,6 +208,10 @@ fn apply(server: &Server, hook: Apply) -> Result<(), String> {
             crate::logging::set_level(&server.config.read().loglevel);
             Ok(())
         }
+        Apply::JemallocBgThread => {
+            crate::server::info::apply_jemalloc_bg_thread(&server.config.read());
+            Ok(())
+        }
         Apply::Hz => {
             // hz is a hint: out-of-range values are accepted and clamped.
             let mut cfg = server.config.write();

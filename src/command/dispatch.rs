@@ -85,10 +85,11 @@ impl Ctx<'_, '_> {
 /// hashing and comparing the name in the table.
 #[derive(Debug, Default)]
 pub struct NameCache {
-    /// The name's bytes, zero-padded, little-endian; `len` 0: empty.
-    key: u128,
-    len: usize,
-    idx: usize,
+    /// The name's bytes, zero-padded, little-endian, as two halves (a `u128` field would align
+    /// the whole client to 16 bytes); `len` 0: empty.
+    key: [u64; 2],
+    len: u32,
+    idx: u32,
 }
 
 impl NameCache {
@@ -108,14 +109,20 @@ impl NameCache {
     /// Returns the table index of `name` if it is the name last remembered.
     #[inline]
     fn get(&self, name: &[u8]) -> Option<usize> {
-        (name.len() == self.len && Self::pack(name) == Some(self.key)).then_some(self.idx)
+        let key = (self.key[0] as u128) | (self.key[1] as u128) << 64;
+        (name.len() == self.len as usize && Self::pack(name) == Some(key))
+            .then_some(self.idx as usize)
     }
 
     /// Remembers that `name` is entry `idx`.
     #[inline]
     fn put(&mut self, name: &[u8], idx: usize) {
         if let Some(key) = Self::pack(name) {
-            *self = NameCache { key, len: name.len(), idx };
+            *self = NameCache {
+                key: [key as u64, (key >> 64) as u64],
+                len: name.len() as u32,
+                idx: idx as u32,
+            };
         }
     }
 }
@@ -146,16 +153,18 @@ fn batched(cmd: &Command) -> bool {
 /// other command runs (so INFO, LATENCY HISTOGRAM and the like see every earlier call, as with
 /// Redis) and when the batch ends.
 #[derive(Debug, Default)]
+///
+/// Counts are 32-bit (flushed before they could wrap) to keep every connection's task small.
 pub struct PendingCalls {
-    /// Table entry of the run.
-    idx: usize,
-    calls: u64,
     usec: u64,
-    /// Calls of 0, 1, 2 and 3 microseconds not yet in the latency histogram (a fast command's
-    /// measured time alternates between a few values; longer calls are recorded at once).
-    hist: [u64; 4],
     /// `total_commands_processed` not yet added (any command of the batch).
     pub commands: u64,
+    /// Calls of 0, 1, 2 and 3 microseconds not yet in the latency histogram (a fast command's
+    /// measured time alternates between a few values; longer calls are recorded at once).
+    hist: [u32; 4],
+    /// Table entry of the run.
+    idx: u32,
+    calls: u32,
 }
 
 impl PendingCalls {
@@ -166,7 +175,7 @@ impl PendingCalls {
             self.commands = 0;
         }
         if self.calls > 0 {
-            server.table.count_calls(self.idx, self.calls, self.usec);
+            server.table.count_calls(self.idx as usize, self.calls as u64, self.usec);
             self.flush_histogram(server);
             self.calls = 0;
             self.usec = 0;
@@ -174,10 +183,10 @@ impl PendingCalls {
     }
 
     fn flush_histogram(&mut self, server: &Server) {
-        let hist = &server.table.entries[self.idx].stats.latency;
+        let hist = &server.table.entries[self.idx as usize].stats.latency;
         for (usec, n) in self.hist.iter_mut().enumerate() {
             if *n > 0 {
-                hist.record_n(usec as u64 * 1000, *n);
+                hist.record_n(usec as u64 * 1000, *n as u64);
                 *n = 0;
             }
         }
@@ -186,10 +195,10 @@ impl PendingCalls {
     /// Notes one call of entry `idx` (see [`batched`]) taking `usec` microseconds.
     #[inline]
     fn add(&mut self, server: &Server, idx: usize, usec: u64) {
-        if self.calls > 0 && self.idx != idx {
+        if self.calls > 0 && (self.idx as usize != idx || self.calls == u32::MAX) {
             self.flush(server);
         }
-        self.idx = idx;
+        self.idx = idx as u32;
         self.calls += 1;
         self.usec += usec;
         if server.table.latency_tracking() {
@@ -288,7 +297,7 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     let entry = &table.entries[idx];
     let cmd = entry.cmd;
     let p = &client.pending;
-    if (p.calls > 0 || p.commands > 0) && (p.idx != idx || !batched(cmd)) {
+    if (p.calls > 0 || p.commands > 0) && (p.idx as usize != idx || !batched(cmd)) {
         // Another command: what it may report includes every call before it.
         client.pending.flush(server);
     }

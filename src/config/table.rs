@@ -141,6 +141,8 @@ pub enum Apply {
     Maxclients,
     Maxmemory,
     OomScoreAdj,
+    /// jemalloc's background purging thread (`jemalloc-bg-thread`).
+    JemallocBgThread,
 }
 
 /// One row of the table.
@@ -192,6 +194,7 @@ pub const READ_BY_NAME: &[&str] = &[
     "key-load-delay",
     "io-threads",
     "tracking-table-max-keys",
+    "jemalloc-bg-thread",
 ];
 
 const fn row(
@@ -687,7 +690,7 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
         S,
     ),
-    boolean("jemalloc-bg-thread", N, 0, true, S),
+    boolean("jemalloc-bg-thread", N, 0, true, S).with_apply(Apply::JemallocBgThread),
     row(
         "activedefrag",
         N,

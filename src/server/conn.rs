@@ -11,9 +11,14 @@
 //!
 //! The query buffer is sized like Redis's: 16 KiB reads, an exactly sized buffer for a big
 //! argument, shrunk when it is much larger than recent use, and freed (with the reply buffer)
-//! after two seconds without traffic, so idle connections cost little memory.
+//! after two seconds without traffic, so idle connections cost little memory. Neither buffer
+//! is allocated again until bytes arrive: on a socket ([`ReadReady`]) the loop waits for
+//! readiness without a buffer, as Redis's event loop does, so an idle connection holds only
+//! its task, its session and its registry entry: about 2.1 KiB allocated (Redis: about 2.2
+//! KiB once its cron has freed the client's query buffer; `scripts/idle-conns`).
 
 use std::sync::Arc;
+use std::pin::Pin;
 use std::task::Poll;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -53,6 +58,68 @@ const OUT_COMPACT: usize = 1024 * 1024;
 /// Bytes of the query buffer shown in the protocol error log line.
 const PROTO_DUMP_LEN: usize = 128;
 
+/// A connection's read half that can wait for bytes without a buffer to read them into, so a
+/// connection whose buffers were released holds none while it stays idle.
+pub trait ReadReady: AsyncRead + Unpin {
+    /// Whether [`ReadReady::ready`] really waits; when false (in-memory pipes in tests) the
+    /// query buffer is allocated before every read, as it always was.
+    const WAITS: bool = false;
+
+    /// Resolves when a read may find bytes (or the peer gone); a spurious wake costs one pass
+    /// of the loop.
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+impl ReadReady for tokio::net::tcp::ReadHalf<'_> {
+    const WAITS: bool = true;
+
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        // Polled readiness keeps the future small (`readable()` carries a waiter node); an
+        // error shows up again on the read that follows.
+        let sock: &tokio::net::TcpStream = self.as_ref();
+        std::future::poll_fn(move |cx| sock.poll_read_ready(cx).map(|_| ()))
+    }
+}
+
+impl ReadReady for tokio::net::unix::ReadHalf<'_> {
+    const WAITS: bool = true;
+
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        let sock: &tokio::net::UnixStream = self.as_ref();
+        std::future::poll_fn(move |cx| sock.poll_read_ready(cx).map(|_| ()))
+    }
+}
+
+impl<T: AsyncRead> ReadReady for tokio::io::ReadHalf<T> {}
+
+/// Reads what the socket has into `buf`; with `lazy`, only waits until it has something and
+/// returns `None` (the caller allocates the buffer, then reads).
+#[inline]
+async fn read_or_wait<R: ReadReady>(
+    rd: &mut R,
+    buf: &mut Vec<u8>,
+    lazy: bool,
+) -> std::io::Result<Option<usize>> {
+    if lazy {
+        rd.ready().await;
+        return Ok(None);
+    }
+    rd.read_buf(buf).await.map(Some)
+}
+
+/// Awaits a wait that is not always armed (a client pause, a blocking command's timeout, the
+/// soft output limit's clock, the idle timer); pending forever when not armed. The waits are
+/// boxed (or borrowed from a box), so that the connection's task, whose size every connection
+/// pays even while idle, does not carry room for each of them (a few hundred bytes).
+async fn armed<F: Future + Unpin>(wait: Option<F>) -> F::Output {
+    match wait {
+        Some(w) => w.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why the processing of buffered requests stopped.
 enum Flow {
     /// Everything complete was run; more bytes are needed.
@@ -77,6 +144,8 @@ struct Session {
     rbuf: Vec<u8>,
     /// Total buffer length that completes the big argument being read, if any.
     want: Option<usize>,
+    /// The socket reported bytes since the query buffer was released: allocate it and read.
+    read_ready: bool,
     /// The most the query buffer needed since the last resize check.
     qb_peak: usize,
     /// Wall clock (ms) of the last buffer-size review.
@@ -89,16 +158,8 @@ struct Session {
     /// Wall clock (ms) of the last read or write: one clock read serves CLIENT LIST's idle
     /// time and the release of an idle connection's buffers.
     last_io_ms: i64,
-    /// `client-output-buffer-limit` per class (normal, replica, pubsub), refreshed with the
-    /// resize check.
-    obuf_limits: [ObufLimit; 3],
     /// Since when the soft output limit has been exceeded without a break.
     soft_since: Option<Instant>,
-    /// The clock reading (wall microseconds) of the read that brought the requests not yet
-    /// run, 0 if none: the first command of the batch starts from it (see `Client::clock_us`).
-    read_us: i64,
-    /// The time-stamp counter at `read_us`.
-    read_tsc: u64,
     /// The last read filled all the room it was given: more was probably waiting.
     filled: bool,
 }
@@ -112,6 +173,7 @@ struct ObufLimit {
 }
 
 /// Redis's defaults: normal `0 0 0`, replica `256mb 64mb 60`, pubsub `32mb 8mb 60`.
+#[cfg(test)]
 const OBUF_DEFAULTS: [ObufLimit; 3] = [
     ObufLimit { hard: 0, soft: 0, soft_secs: 0 },
     ObufLimit { hard: 256 << 20, soft: 64 << 20, soft_secs: 60 },
@@ -131,7 +193,7 @@ fn obuf_limits(server: &Server) -> [ObufLimit; 3] {
 /// Serves one connection until it closes.
 pub async fn serve<R, W>(server: Arc<Server>, mut rd: R, mut wr: W, info: Arc<ClientInfo>)
 where
-    R: AsyncRead + Unpin,
+    R: ReadReady,
     W: AsyncWrite + Unpin,
 {
     let authenticated = !server.auth_required();
@@ -142,23 +204,21 @@ where
         dec: Decoder::new(),
         rbuf: Vec::new(),
         want: None,
+        read_ready: false,
         qb_peak: 0,
         last_resize_ms: crate::util::now_ms(),
-        out: Reply::new(),
+        // Allocated when the first bytes arrive (see `read`).
+        out: Reply::unallocated(),
         written: 0,
         // Redis starts a client's reply-buffer peak at the buffer's size.
         out_peak: REPLY_CHUNK,
         last_io_ms: crate::util::now_ms(),
-        obuf_limits: OBUF_DEFAULTS,
         soft_since: None,
-        read_us: 0,
-        read_tsc: 0,
         filled: false,
     };
-    s.obuf_limits = obuf_limits(&s.server);
     s.publish();
-    let idle = tokio::time::sleep(IDLE_FREE);
-    tokio::pin!(idle);
+    // The idle timer exists only while there are buffers to release (boxed, see `armed`).
+    let mut idle: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut paused: Option<i64> = None;
     let mut closing = false;
     let mut graceful = true;
@@ -170,8 +230,7 @@ where
     // on every pass costs more than the rest of an unpipelined command's bookkeeping.
     let by_notify = !s.info.socket_open();
     let kill_info = s.info.clone();
-    let killed = kill_info.kill.notified();
-    tokio::pin!(killed);
+    let mut killed = by_notify.then(|| Box::pin(kill_info.kill.notified()));
 
     loop {
         if s.client.pubsub.is_some() && !s.take_messages() {
@@ -194,8 +253,8 @@ where
         }
         // A read's clock serves only the batch run right after it (not one run later, after a
         // pause or a blocking command).
-        s.read_us = 0;
-        s.read_tsc = 0;
+        s.client.clock_us = 0;
+        s.client.clock_tsc = 0;
         s.publish();
         if s.info.is_killed() {
             graceful = false;
@@ -218,9 +277,18 @@ where
             s.server.aof.clone().wait_for(s.client.aof_need).await;
         }
         let reading = !closing;
-        let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
-        if reading {
+        // Without a query buffer (new, or released while idle), wait for bytes before
+        // allocating one.
+        let lazy = reading && R::WAITS && s.rbuf.capacity() == 0 && !s.read_ready;
+        if reading && !lazy {
             s.make_room();
+            s.read_ready = false;
+        }
+        // After `make_room`: a buffer taken on a wake that brought nothing (a socket reports
+        // itself readable once when new) is released in time too.
+        let idle_armed = s.rbuf.is_empty() && (s.rbuf.capacity() > 0 || s.out.buf.capacity() > 0);
+        if idle_armed && idle.is_none() {
+            idle = Some(Box::pin(tokio::time::sleep(IDLE_FREE)));
         }
         let start = s.rbuf.len();
         let soft_deadline = s.soft_deadline();
@@ -235,7 +303,7 @@ where
 
         tokio::select! {
             biased;
-            _ = &mut killed, if by_notify => {
+            _ = armed(killed.as_mut().map(|k| k.as_mut())), if by_notify => {
                 graceful = false;
                 break;
             }
@@ -246,8 +314,9 @@ where
                 }
                 Ok(n) => s.wrote(n),
             },
-            r = rd.read_buf(&mut s.rbuf), if reading => match r {
-                Ok(0) => {
+            r = read_or_wait(&mut rd, &mut s.rbuf, lazy), if reading => match r {
+                Ok(None) => s.read_ready = true,
+                Ok(Some(0)) => {
                     tracing::debug!("Client closed connection {}", s.describe());
                     graceful = false;
                     break;
@@ -257,14 +326,16 @@ where
                     graceful = false;
                     break;
                 }
-                Ok(n) => {
+                Ok(Some(n)) => {
                     if !s.read(start, n) {
                         graceful = false;
                         break;
                     }
                 }
             },
-            _ = s.server.pause.wait(paused.unwrap_or(0)), if paused.is_some() => paused = None,
+            _ = armed(paused.map(|p| Box::pin(s.server.pause.wait(p)))), if paused.is_some() => {
+                paused = None
+            }
             _ = WaitEnded(waiter.as_deref()), if waiter.is_some() => s.unblocked(),
             _ = inbox_wait(inbox.as_deref()), if inbox.is_some() => {
                 if !s.take_messages() {
@@ -272,24 +343,26 @@ where
                     break;
                 }
             }
-            _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(tokio::time::Instant::now)),
+            _ = armed(block_deadline.map(|d| Box::pin(tokio::time::sleep_until(d)))),
                 if block_deadline.is_some() => s.unblocked(),
             // Over the soft output limit and no traffic: the limit's time still runs out.
-            _ = soft_wait(soft_deadline), if soft_deadline.is_some() => {
+            _ = armed(soft_deadline.map(|_| Box::pin(soft_wait(soft_deadline)))),
+                if soft_deadline.is_some() => {
                 let unauthenticated = !s.client.authenticated && s.server.auth_required();
                 if s.obuf_over_limit(unauthenticated) {
                     graceful = false;
                     break;
                 }
             }
-            _ = &mut idle, if idle_armed => {
+            _ = armed(idle.as_mut().map(|t| t.as_mut())), if idle_armed => {
                 let since = (crate::util::now_ms() - s.last_io_ms).max(0) as u64;
                 let idle_ms = IDLE_FREE.as_millis() as u64;
                 if since >= idle_ms {
                     s.release_buffers();
-                } else {
+                    idle = None;
+                } else if let Some(t) = idle.as_mut() {
                     let left = Duration::from_millis(idle_ms - since);
-                    idle.as_mut().reset(tokio::time::Instant::now() + left);
+                    t.as_mut().reset(tokio::time::Instant::now() + left);
                 }
             }
         }
@@ -374,8 +447,16 @@ impl Session {
     /// limit. Returns false when the connection must close.
     fn read(&mut self, start: usize, n: usize) -> bool {
         self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.read_us = self.touch();
-        self.read_tsc = crate::util::tsc();
+        // The clock reading of the read that brought the requests: the first command of the
+        // batch run right after it starts from it (see `Client::clock_us`); reset after
+        // each pass of the loop.
+        self.client.clock_us = self.touch();
+        self.client.clock_tsc = crate::util::tsc();
+        if self.out.buf.capacity() == 0 {
+            // The reply buffer of a new or idle connection comes with its first request, at
+            // the size Redis gives every client's (rbs).
+            self.out.buf.reserve_exact(REPLY_CHUNK);
+        }
         let server = &self.server;
         self.qb_peak = self.qb_peak.max(start + READ_CHUNK.max(n));
         // (Not while a big argument is read into its exactly sized buffer.)
@@ -421,6 +502,7 @@ impl Session {
     fn make_room(&mut self) {
         let len = self.rbuf.len();
         let spare = self.rbuf.capacity() - len;
+        let was_released = self.rbuf.capacity() == 0;
         match self.want {
             Some(total) if total > len => {
                 if self.rbuf.capacity() < total {
@@ -435,6 +517,10 @@ impl Session {
                     self.rbuf.reserve(READ_CHUNK_FULL);
                 }
             }
+        }
+        if was_released {
+            // CLIENT LIST shows the buffer from now on, not from the next batch.
+            self.publish();
         }
     }
 
@@ -452,8 +538,6 @@ impl Session {
         self.client.out_written = self.written;
         // The batch's commands take their clock from the read and from each other; nothing
         // awaits between the read and here, nor between two commands.
-        self.client.clock_us = std::mem::take(&mut self.read_us);
-        self.client.clock_tsc = std::mem::take(&mut self.read_tsc);
         self.client.last_tsc = self.client.clock_tsc;
         self.client.batch_clock = true;
         let mut start = 0;
@@ -552,7 +636,9 @@ impl Session {
         let over = if unauthenticated && used > UNAUTH_OBUF_LIMIT {
             true
         } else {
-            let l = self.obuf_limits[self.obuf_class()];
+            // Read from the config only here, past the fixed reply buffer: not kept per
+            // connection, whose task must stay small (see `connection_task_stays_small`).
+            let l = obuf_limits(&self.server)[self.obuf_class()];
             let hard = l.hard != 0 && used >= l.hard;
             let soft = if l.soft != 0 && used >= l.soft {
                 let since = *self.soft_since.get_or_insert_with(Instant::now);
@@ -585,7 +671,7 @@ impl Session {
     /// When the output stays over the soft limit, the moment its time runs out.
     fn soft_deadline(&self) -> Option<tokio::time::Instant> {
         let since = self.soft_since?;
-        let secs = self.obuf_limits[self.obuf_class()].soft_secs + 1;
+        let secs = obuf_limits(&self.server)[self.obuf_class()].soft_secs + 1;
         Some(tokio::time::Instant::from_std(since + Duration::from_secs(secs)))
     }
 
@@ -640,7 +726,6 @@ impl Session {
             self.rbuf.shrink_to(keep);
         }
         self.qb_peak = len.max(self.want.unwrap_or(0));
-        self.obuf_limits = obuf_limits(&self.server);
         self.info.rbp.store(self.out_peak, Ordering::Relaxed);
         self.out_peak = self.out.buf.len();
     }
@@ -1055,10 +1140,13 @@ mod tests {
         assert_eq!(read_n(&mut c, 7).await, b"+PONG\r\n");
         assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
         tokio::time::sleep(IDLE_FREE + Duration::from_millis(300)).await;
-        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        // The reply buffer is gone. (An in-memory pipe cannot wait for bytes without a buffer,
+        // so its query buffer is taken again at once; a socket keeps none: see
+        // `socket_connection_holds_no_buffer_until_bytes_arrive`.)
         assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
         c.write_all(b"PING\r\n").await.unwrap();
         assert_eq!(read_n(&mut c, 7).await, b"+PONG\r\n");
+        assert_eq!(info.rbs.load(Ordering::Relaxed), REPLY_CHUNK);
     }
 
     #[tokio::test]
@@ -1084,6 +1172,68 @@ mod tests {
             }
         }
         assert!(shrunk);
+    }
+
+    #[tokio::test]
+    async fn connection_task_stays_small() {
+        // Every connection pays for its task even while idle (about 2.3 KiB all told, with
+        // the client registry and tokio's socket state); the rarely armed waits are boxed so
+        // the task fits jemalloc's 1280-byte class with its header.
+        let s = server(Config::default());
+        let info =
+            Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sock = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let task = async move {
+            let mut sock = sock;
+            let (r, w) = sock.split();
+            serve(s, r, w, info).await;
+        };
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1120, "connection future grew to {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn socket_connection_holds_no_buffer_until_bytes_arrive() {
+        let s = server(Config::default());
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut c = tokio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (sock, _) = l.accept().await.unwrap();
+        let info =
+            Arc::new(ClientInfo::new(s.clients.next_id(), "a:1".into(), "b:2".into(), 5, false));
+        s.clients.add(info.clone());
+        info.set_socket_open(true);
+        let srv = s.clone();
+        let i2 = info.clone();
+        tokio::spawn(async move {
+            let mut sock = sock;
+            let (r, w) = sock.split();
+            serve(srv, r, w, i2).await;
+        });
+        // Connected, nothing sent: no reply buffer, and no query buffer once the idle time has
+        // passed (a new socket reports itself readable once, which may take one).
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        tokio::time::sleep(IDLE_FREE + Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        c.write_all(b"PING\r\n").await.unwrap();
+        let mut got = [0u8; 7];
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"+PONG\r\n");
+        // Active: Redis's sizes (the suite checks 16 KiB <= qbuf + qbuf-free < 32 KiB).
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), REPLY_CHUNK);
+        // Idle: both released, and not taken again while nothing arrives.
+        tokio::time::sleep(IDLE_FREE + Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        assert_eq!(info.rbs.load(Ordering::Relaxed), 0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), 0);
+        c.write_all(b"PING\r\n").await.unwrap();
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"+PONG\r\n");
+        assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
     }
 
     #[test]

@@ -210,6 +210,15 @@ fn c_name(name: &[u8]) -> Result<std::ffi::CString, i32> {
     std::ffi::CString::new(name).map_err(|_| libc::EINVAL)
 }
 
+/// Starts or stops jemalloc's background thread as `jemalloc-bg-thread` says (Redis's
+/// `set_jemalloc_bg_thread`): it returns freed pages to the system after their decay time even
+/// while the server is idle, so memory released by idle connections leaves the RSS.
+pub fn apply_jemalloc_bg_thread(cfg: &crate::config::Config) {
+    let on = cfg.get_by_name(b"jemalloc-bg-thread").is_none_or(|v| v == b"yes");
+    // Fails only without background-thread support in the allocator; nothing to do then.
+    let _ = mallctl_int(b"background_thread", Some(on as i64));
+}
+
 /// Runs a jemalloc control that takes and returns nothing (`arena.4096.purge`,
 /// `thread.tcache.flush`). Returns the errno on failure.
 pub fn mallctl_void(name: &[u8]) -> Result<(), i32> {

@@ -270,6 +270,7 @@ pub fn shared(server: &Server) -> Option<Arc<Server>> {
 pub async fn serve(server: Arc<Server>) -> i32 {
     // From here on the process is the server (Redis's role letter turns from C to M).
     crate::logging::set_role(b'M');
+    crate::server::info::apply_jemalloc_bg_thread(&server.config.read());
     let _ = server.listeners.server.set(Arc::downgrade(&server));
     let (bind, port, unixsocket) = {
         let c = server.config.read();

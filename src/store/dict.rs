@@ -18,6 +18,13 @@
 //! walk) serves the keyspace's entries and the per-database index of keys with a TTL
 //! (`store::expires`).
 //!
+//! Each table can also keep one bit per bucket, set when a *marked* node is filed there (for
+//! the keyspace: an entry with a TTL, see [`Node::node_marked`]). The active expiry walks the
+//! set bits ([`Dict::marked_step`]) to find keys with a TTL without visiting the others, 64
+//! buckets per word, and clears a bit when it finds no marked node left under it. That replaces
+//! a second table of keys with a TTL (Redis's `expires` dict: a node and a bucket slot per key)
+//! with an eighth of a byte per bucket, allocated only once a table holds a marked node.
+//!
 //! Unsafe code here is limited to bucket arrays: they are allocated zeroed (an empty bucket is
 //! a null pointer) and freed without a walk once known empty, so resizes of huge tables do no
 //! O(n) work up front or at the end.
@@ -39,6 +46,12 @@ pub unsafe trait Node: Sized {
     fn node_hash(&self) -> u64;
     fn next_node(&self) -> Option<&Self>;
     fn next_link(&mut self) -> &mut Option<Self>;
+    /// Returns whether the node's bucket must be marked (see the module doc); the active
+    /// expiry's walk visits only marked buckets. False unless a node type says otherwise.
+    #[inline]
+    fn node_marked(&self) -> bool {
+        false
+    }
 }
 
 // SAFETY: `Entry` is `#[repr(transparent)]` over `NonNull`, so `None::<Entry>` is null.
@@ -57,16 +70,25 @@ unsafe impl Node for Entry {
     fn next_link(&mut self) -> &mut Option<Entry> {
         self.next_mut()
     }
+
+    /// An entry with a TTL marks its bucket, for the active expiry.
+    #[inline]
+    fn node_marked(&self) -> bool {
+        self.expire().is_some()
+    }
 }
 
 struct Table<N> {
     buckets: Vec<Option<N>>,
     used: usize,
+    /// One bit per bucket: set when a marked node was filed there since the bit was last
+    /// cleared (it may outlive the node: the walk clears it). Empty until the first mark.
+    marks: Vec<u64>,
 }
 
 impl<N> Default for Table<N> {
     fn default() -> Self {
-        Table { buckets: Vec::new(), used: 0 }
+        Table { buckets: Vec::new(), used: 0, marks: Vec::new() }
     }
 }
 
@@ -92,7 +114,7 @@ impl<N: Node> Table<N> {
             }
             Vec::from_raw_parts(p, size, size)
         };
-        Table { buckets, used: 0 }
+        Table { buckets, used: 0, marks: Vec::new() }
     }
 
     /// Frees a table known to hold nothing without visiting its buckets one by one (dropping
@@ -116,6 +138,29 @@ impl<N> Table<N> {
     #[inline]
     fn is_empty_table(&self) -> bool {
         self.buckets.is_empty()
+    }
+
+    #[inline]
+    fn is_marked(&self, b: usize) -> bool {
+        self.marks.get(b / 64).is_some_and(|w| (w >> (b % 64)) & 1 != 0)
+    }
+
+    /// Marks bucket `b`; the bit array is allocated (zeroed, so lazily paged in) on first use.
+    #[inline]
+    fn set_mark(&mut self, b: usize) {
+        if self.marks.is_empty() {
+            self.marks = vec![0; self.buckets.len().div_ceil(64)];
+        }
+        if let Some(w) = self.marks.get_mut(b / 64) {
+            *w |= 1 << (b % 64);
+        }
+    }
+
+    #[inline]
+    fn clear_mark(&mut self, b: usize) {
+        if let Some(w) = self.marks.get_mut(b / 64) {
+            *w &= !(1 << (b % 64));
+        }
     }
 }
 
@@ -163,6 +208,26 @@ fn walk_mut<N: Node>(head: Option<&mut N>, f: &mut impl FnMut(&mut N)) {
         f(n);
         cur = n.next_link().as_mut();
     }
+}
+
+/// Appends the hashes of the marked nodes of bucket `b` of `t` to `out`; unmarks the bucket and
+/// returns true when there are none.
+fn collect_marked<N: Node>(
+    t: &mut Table<N>,
+    b: usize,
+    out: &mut smallvec::SmallVec<[u64; 16]>,
+) -> bool {
+    let before = out.len();
+    walk(t.buckets[b].as_ref(), &mut |n: &N| {
+        if n.node_marked() {
+            out.push(n.node_hash());
+        }
+    });
+    let none = out.len() == before;
+    if none {
+        t.clear_mark(b);
+    }
+    none
 }
 
 /// The cursor arithmetic of a scan step (Redis's reverse-binary cursor): calls `f(in_large,
@@ -236,12 +301,17 @@ impl<N: Node> Dict<N> {
                     return true;
                 }
             }
+            // Marks move with the marked nodes of a marked bucket.
+            let carry = self.t0.is_marked(idx);
             let Some(slot) = self.t0.buckets.get_mut(idx) else { break };
             let mut chain = slot.take();
             let mask = self.t1.mask();
             while let Some(mut node) = chain {
                 chain = node.next_link().take();
                 let b = (node.node_hash() as usize) & mask;
+                if carry && node.node_marked() {
+                    self.t1.set_mark(b);
+                }
                 let slot = &mut self.t1.buckets[b];
                 *node.next_link() = slot.take();
                 *slot = Some(node);
@@ -434,8 +504,11 @@ impl<N: Node> Dict<N> {
         self.step();
         self.grow_if_needed();
         let t = if self.rehash_idx.is_some() { &mut self.t1 } else { &mut self.t0 };
-        let mask = t.mask();
-        let slot = &mut t.buckets[(hash as usize) & mask];
+        let b = (hash as usize) & t.mask();
+        if node.node_marked() {
+            t.set_mark(b);
+        }
+        let slot = &mut t.buckets[b];
         *node.next_link() = slot.take();
         *slot = Some(node);
         t.used += 1;
@@ -468,10 +541,95 @@ impl<N: Node> Dict<N> {
         self.step();
         let Some(at) = self.locate(hash, is) else { return false };
         let link = self.link_mut(at);
+        let mut marked = false;
         if let Some(n) = link.take() {
-            *link = Some(f(n));
+            let n = f(n);
+            marked = n.node_marked();
+            *link = Some(n);
+        }
+        if marked {
+            let (second, b, _) = at;
+            if second { &mut self.t1 } else { &mut self.t0 }.set_mark(b);
         }
         true
+    }
+
+    /// Returns whether every marked node filed under `hash` is in a marked bucket (the marks'
+    /// invariant, for checks).
+    pub fn is_marked_for(&self, hash: u64) -> bool {
+        let mut ok = true;
+        for t in [&self.t0, &self.t1] {
+            if t.is_empty_table() {
+                continue;
+            }
+            let b = (hash as usize) & t.mask();
+            walk(t.buckets[b].as_ref(), &mut |n: &N| {
+                if n.node_marked() && n.node_hash() == hash && !t.is_marked(b) {
+                    ok = false;
+                }
+            });
+        }
+        ok
+    }
+
+    /// One step of a walk over the marked buckets, for the active expiry: from slot `*cursor`
+    /// (a sequential index, masked to each table's size, as [`Dict::visit_slot`]), skips
+    /// unmarked buckets 64 at a time and stops after the first marked bucket that still holds
+    /// marked nodes, appending their hashes to `out` (a bucket found without any is unmarked).
+    /// Gives up when `budget` is spent: a skipped word of 64 buckets costs 1, a visited bucket
+    /// 16. Returns what it spent. A full lap of the cursor visits every marked node at least
+    /// once, however the table is resized in between (resizes carry the marks).
+    pub fn marked_step(
+        &mut self,
+        cursor: &mut u64,
+        budget: usize,
+        out: &mut smallvec::SmallVec<[u64; 16]>,
+    ) -> usize {
+        const VISIT: usize = 16;
+        let mut spent = 0;
+        if self.t0.marks.is_empty() && self.t1.marks.is_empty() {
+            return 1;
+        }
+        while spent < budget {
+            let idx = *cursor;
+            // How far the next marked bucket may be, in each table (during a resize both are
+            // walked, each with the cursor masked to its size): 0 when this one is marked,
+            // else the distance to the next set bit of its word or to the word's end.
+            let mut step = u64::MAX;
+            for t in [&self.t0, &self.t1] {
+                if t.is_empty_table() || t.marks.is_empty() {
+                    continue;
+                }
+                let b = (idx as usize) & t.mask();
+                let w = t.marks[b / 64] >> (b % 64);
+                let d = if w == 0 { 64 - (b % 64) as u64 } else { w.trailing_zeros() as u64 };
+                step = step.min(d);
+            }
+            if step == u64::MAX {
+                return spent.max(1);
+            }
+            if step > 0 {
+                *cursor = idx.wrapping_add(step);
+                spent += 1;
+                continue;
+            }
+            *cursor = idx.wrapping_add(1);
+            spent += VISIT;
+            let mut found = false;
+            for t in [&mut self.t0, &mut self.t1] {
+                if t.is_empty_table() {
+                    continue;
+                }
+                let b = (idx as usize) & t.mask();
+                if t.is_marked(b) {
+                    found |= !collect_marked(t, b, out);
+                }
+            }
+            if found {
+                return spent;
+            }
+        }
+        spent
     }
 
     /// Visits the bucket(s) for cursor `v` and returns the next cursor (0 when done). Every node
@@ -857,5 +1015,65 @@ mod tests {
             seen.insert(d.random(&mut rnd).unwrap().key().to_vec());
         }
         assert!(seen.len() > 40);
+    }
+
+    /// Collects the keys a full lap of `marked_step` finds (a lap: the cursor covers the
+    /// largest table once; generous budget so one call may cover many words).
+    fn marked_lap(d: &mut Dict) -> HashSet<Vec<u8>> {
+        let mut hashes: smallvec::SmallVec<[u64; 16]> = smallvec::SmallVec::new();
+        let mut found = HashSet::new();
+        let mut cursor = 0u64;
+        while (cursor as usize) < d.slots() {
+            hashes.clear();
+            d.marked_step(&mut cursor, 1 << 20, &mut hashes);
+            for &h in &hashes {
+                d.visit_bucket_of(h, |e| {
+                    if e.expire().is_some() && hash_key(e.key()) == h {
+                        found.insert(e.key().to_vec());
+                    }
+                });
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn marks_survive_growth_and_shrinking() {
+        let mut d = Dict::new();
+        let mut want = HashSet::new();
+        for i in 0..4000 {
+            let k = format!("k{i}");
+            let expire = if i % 7 == 0 { Some(1) } else { None };
+            if expire.is_some() {
+                want.insert(k.clone().into_bytes());
+            }
+            d.insert_new(
+                hash_key(k.as_bytes()),
+                Entry::new(k.as_bytes(), Value::Int(0), expire, 0),
+            );
+        }
+        while d.rehash(100) {}
+        assert_eq!(marked_lap(&mut d), want);
+        // Remove most keys, shrink, and check halfway through the resize and after it.
+        for i in 0..3900 {
+            let k = format!("k{i}");
+            d.remove(hash_key(k.as_bytes()), k.as_bytes());
+            want.remove(k.as_bytes());
+        }
+        assert!(d.shrink_if_needed());
+        d.rehash(3);
+        assert!(d.is_rehashing());
+        assert_eq!(marked_lap(&mut d), want);
+        while d.rehash(100) {}
+        assert_eq!(marked_lap(&mut d), want);
+        // A key that loses its TTL leaves a stale mark, which the walk clears.
+        let k = b"k3906";
+        assert!(want.contains(&k[..]));
+        d.update(hash_key(k), k, |e| e.with_expire(None));
+        want.remove(&k[..]);
+        assert_eq!(marked_lap(&mut d), want);
+        // Nodes of a type that marks nothing allocate no marks.
+        let plain: Dict = Dict::new();
+        assert!(plain.t0.marks.is_empty());
     }
 }

@@ -1,74 +1,19 @@
-//! Keys with a TTL: the per-database index the active expiry walks, and one round of that walk.
+//! Keys with a TTL: how the active expiry finds them, and one round of its walk.
 //!
-//! The expire time itself lives in the entry (`entry.rs`), so a lookup needs nothing else. What
+//! The expire time lives in the entry (`entry.rs`), so a lookup needs nothing else. What
 //! Redis's separate `expires` dict adds is a way to find the keys that have a TTL without
-//! visiting the others; here that is a [`Dict`] of [`Tag`]s, one per key with a TTL, filed
-//! under the key's hash. A tag is 16 bytes and names no key: the walk goes from a tag's hash to
-//! the bucket of the main table where that key lives and checks the entries there whose hash
-//! matches. Two keys with the same 64-bit hash each have their own tag, and a visit of either
-//! tag handles both, which is harmless.
+//! visiting the others; here that is a bit per bucket of the main table, set when an entry with
+//! a TTL is filed there (the dict's marks, `dict.rs`). Redis pays a dict entry and a bucket
+//! slot (about 32 bytes) per key with a TTL for its index; the marks cost an eighth of a byte
+//! per bucket, so a TTL costs a key only its 8-byte expire field.
 //!
-//! The walk is Redis 7.0's: a cursor advanced bucket by bucket over the index (so every key
-//! with a TTL is looked at once per lap, however the table is resized), about 20 keys per
-//! round, with up to 20 times as many empty buckets allowed.
+//! The walk is Redis 7.0's: a cursor advanced over the buckets (so every key with a TTL is
+//! looked at once per lap, however the table is resized), about 20 keys per round, with a
+//! bounded number of buckets looked at; unmarked buckets are skipped 64 at a time.
 
-use super::dict::{Dict, Node};
 use super::entry::Entry;
 use super::value::Value;
 use super::{Db, hash_key, lazyfree};
-
-/// One key with a TTL in the index: just its hash.
-#[repr(transparent)]
-pub struct Tag(Box<TagNode>);
-
-struct TagNode {
-    hash: u64,
-    next: Option<Tag>,
-}
-
-impl Tag {
-    pub fn new(hash: u64) -> Tag {
-        Tag(Box::new(TagNode { hash, next: None }))
-    }
-
-    /// Returns the hash of the key this tag stands for.
-    #[inline]
-    pub fn hash(&self) -> u64 {
-        self.0.hash
-    }
-}
-
-// SAFETY: `Tag` is `#[repr(transparent)]` over a `Box`, so `None::<Tag>` is null.
-unsafe impl Node for Tag {
-    #[inline]
-    fn node_hash(&self) -> u64 {
-        self.0.hash
-    }
-
-    #[inline]
-    fn next_node(&self) -> Option<&Tag> {
-        self.0.next.as_ref()
-    }
-
-    #[inline]
-    fn next_link(&mut self) -> &mut Option<Tag> {
-        &mut self.0.next
-    }
-}
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        // Unlink the chain iteratively: a recursive drop of a long chain could overflow the
-        // stack.
-        let mut next = self.0.next.take();
-        while let Some(mut t) = next {
-            next = t.0.next.take();
-        }
-    }
-}
-
-/// The index of a database slice: one tag per key with a TTL.
-pub type Index = Dict<Tag>;
 
 /// What one round of the active expiry did in one database slice.
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,20 +53,20 @@ impl Db {
         Some(e)
     }
 
-    pub(super) fn add_volatile(&mut self, h: u64) {
+    /// Counts a key that gained a TTL (its entry's bucket is marked by the dict).
+    pub(super) fn add_volatile(&mut self, _h: u64) {
         self.volatile += 1;
-        self.expires.insert(h, Tag::new(h));
     }
 
-    pub(super) fn drop_volatile(&mut self, h: u64) {
+    /// Counts a key that lost its TTL or left (its bucket's mark is cleared by the walk).
+    pub(super) fn drop_volatile(&mut self, _h: u64) {
         self.volatile -= 1;
-        self.expires.remove_where(h, |t| t.hash() == h);
     }
 
-    /// Runs one round of the active expiry: walks the index from where the last round stopped
-    /// until `keys` keys with a TTL were looked at (or `20 * keys` buckets), deleting those
-    /// whose time has passed (`now > when`, as Redis). Updates the slice's TTL estimate.
-    /// Expired keys are counted by the caller into `expired_keys`.
+    /// Runs one round of the active expiry: walks the marked buckets from where the last round
+    /// stopped until `keys` keys with a TTL were looked at (or the round's budget of buckets is
+    /// spent), deleting those whose time has passed (`now > when`, as Redis). Updates the
+    /// slice's TTL estimate. Expired keys are counted by the caller into `expired_keys`.
     pub fn expire_round(&mut self, now: i64, keys: usize, lazy: bool) -> Round {
         self.expire_round_with(now, keys, lazy, |_| {})
     }
@@ -135,25 +80,20 @@ impl Db {
         lazy: bool,
         mut on_expired: impl FnMut(&Entry),
     ) -> Round {
-        let num = self.expires.len();
-        if num == 0 {
+        if self.volatile == 0 {
             self.avg_ttl = 0;
             return Round { idle: true, ..Round::default() };
         }
-        // A nearly empty table is mostly empty buckets: wait for the cron to shrink it.
-        let slots = self.expires.slots();
-        if slots > 4 && num * 100 / slots < 1 {
-            return Round { idle: true, ..Round::default() };
-        }
-        let want = num.min(keys);
-        let max_buckets = want * 20;
-        let (mut checked, mut sampled, mut expired) = (0, 0, 0);
+        let want = self.volatile.min(keys);
+        // Redis looks at up to 20 buckets per key wanted; a visited bucket costs 16 units of
+        // the budget, a skipped word of 64 unmarked buckets 1 (`Dict::marked_step`).
+        let budget = want * 20 * 16;
+        let (mut spent, mut sampled, mut expired) = (0, 0, 0);
         let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
         let mut hashes: smallvec::SmallVec<[u64; 16]> = smallvec::SmallVec::new();
-        while sampled < want && checked < max_buckets {
+        while sampled < want && spent < budget {
             hashes.clear();
-            checked += self.expires.visit_slot(self.expire_cursor, |t| hashes.push(t.hash()));
-            self.expire_cursor = self.expire_cursor.wrapping_add(1);
+            spent += self.dict.marked_step(&mut self.expire_cursor, budget - spent, &mut hashes);
             for &h in &hashes {
                 sampled += 1;
                 // Delete every due entry of this hash, then read the TTL of those left.
@@ -204,11 +144,13 @@ mod tests {
         put(&mut d, "a", Some(10));
         put(&mut d, "b", None);
         put(&mut d, "c", Some(20));
-        assert_eq!((d.volatile, d.expires.len()), (2, 2));
+        assert_eq!(d.volatile, 2);
+        d.check_index();
         assert!(d.unlink(hash_key(b"a"), b"a").is_some());
         assert!(d.unlink(hash_key(b"b"), b"b").is_some());
-        assert_eq!((d.volatile, d.expires.len()), (1, 1));
-        assert!(d.expires.find(hash_key(b"c"), |t| t.hash() == hash_key(b"c")).is_some());
+        assert_eq!(d.volatile, 1);
+        d.check_index();
+        assert!(d.dict.is_marked_for(hash_key(b"c")));
     }
 
     #[test]
@@ -234,7 +176,7 @@ mod tests {
         }
         assert_eq!(expired, 50);
         assert_eq!(d.volatile, 50);
-        assert_eq!(d.expires.len(), 50);
+        d.check_index();
         assert_eq!(d.dict.len(), 10_050);
         // The TTL estimate moved towards the 9000 ms left on the remaining keys.
         assert!(d.avg_ttl > 0 && d.avg_ttl <= 9000, "{}", d.avg_ttl);
@@ -256,13 +198,49 @@ mod tests {
     }
 
     #[test]
-    fn long_tag_chain_drops_without_recursion() {
-        let mut head = Tag::new(0);
-        for i in 1..200_000 {
-            let mut t = Tag::new(i);
-            *t.next_link() = Some(head);
-            head = t;
+    fn sparse_ttls_in_a_big_table_are_found_within_a_few_rounds() {
+        // One key with a TTL among 200,000 without: unmarked buckets are skipped a word at a
+        // time, so a lap of the cursor takes a few rounds, not thousands.
+        let mut d = Db::default();
+        for i in 0..200_000 {
+            put(&mut d, &format!("plain{i}"), None);
         }
-        drop(head);
+        put(&mut d, "due", Some(100));
+        let mut rounds = 0;
+        while d.volatile > 0 {
+            let r = d.expire_round(1000, 20, false);
+            assert!(r.sampled <= 1);
+            rounds += 1;
+            assert!(rounds <= 64, "a lap took more than 64 rounds");
+        }
+        assert!(d.dict.get(hash_key(b"due"), b"due").is_none());
+        assert_eq!(d.dict.len(), 200_000);
+    }
+
+    #[test]
+    fn marks_follow_ttl_changes_and_resizes() {
+        let mut d = Db::default();
+        // Keys that gain a TTL after insertion, while the table grows through several resizes.
+        for i in 0..5_000 {
+            let k = format!("k{i}");
+            put(&mut d, &k, None);
+            if i % 3 == 0 {
+                let h = hash_key(k.as_bytes());
+                assert!(d.dict.update(h, k.as_bytes(), |e| e.with_expire(Some(50))));
+                d.add_volatile(h);
+            }
+            d.check_index();
+        }
+        // Every key with a TTL is found by the walk: all expire.
+        let mut rounds = 0;
+        while d.volatile > 0 {
+            d.expire_round(1000, 20, false);
+            rounds += 1;
+            assert!(rounds < 10_000);
+        }
+        assert_eq!(d.dict.len(), 5_000 - 1667);
+        d.check_index();
+        // Rounds over a table left without TTLs are idle.
+        assert!(d.expire_round(1000, 20, false).idle);
     }
 }

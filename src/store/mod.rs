@@ -55,8 +55,8 @@
 //!
 //! A key's expire time is in its entry; it is expired when the clock is past it (`now > when`,
 //! as Redis), lazily by any lookup ([`Keyspace`]'s `find`) and actively by the cron walking the
-//! per-database index of keys with a TTL (`expires.rs`), so the walk never visits keys without
-//! one. A command sees one clock (`Keyspace::now`) for its whole run, as Redis's cached
+//! marked buckets of the table (a bit per bucket holding a key with a TTL, `expires.rs`), so
+//! the walk skips keys without one. A command sees one clock (`Keyspace::now`) for its whole run, as Redis's cached
 //! `mstime` in a command.
 //!
 //! # Keyspace events
@@ -95,7 +95,7 @@ use blocking::{Waiter, Waiters};
 use dict::{Dict, Found};
 use entry::Entry;
 use events::KeyEvent;
-use expires::{Index, Round, free_value};
+use expires::{Round, free_value};
 use value::Value;
 use watch::Watchers;
 
@@ -339,11 +339,9 @@ pub struct Db {
     /// The keys. Read it freely; add and remove entries only through [`Keyspace`] (or
     /// `Db::link`/`unlink`), which keep the TTL index and `volatile` in step.
     pub dict: Dict,
-    /// One tag per key with an expire time (see `expires.rs`).
-    expires: Index,
-    /// Keys that have an expire time.
+    /// Keys that have an expire time (their buckets in `dict` are marked, see `expires.rs`).
     pub volatile: usize,
-    /// Where the active expiry's walk of `expires` resumes.
+    /// Where the active expiry's walk of the marked buckets resumes.
     expire_cursor: u64,
     /// Running estimate of the TTL left on keys that have one, in ms (INFO's `avg_ttl`).
     pub avg_ttl: i64,
@@ -393,11 +391,10 @@ impl Db {
             if e.expire().is_some() {
                 with_ttl += 1;
                 let h = hash_key(e.key());
-                assert!(self.expires.find(h, |t| t.hash() == h).is_some(), "tag missing");
+                assert!(self.dict.is_marked_for(h), "bucket of a key with a TTL not marked");
             }
         });
         assert_eq!(with_ttl, self.volatile);
-        assert_eq!(self.expires.len(), self.volatile);
     }
 }
 
@@ -454,12 +451,10 @@ impl Shard {
         let mut more = false;
         for d in &mut self.dbs {
             d.dict.shrink_if_needed();
-            d.expires.shrink_if_needed();
             if rehash_buckets > 0 {
                 more |= d.dict.rehash(rehash_buckets);
-                more |= d.expires.rehash(rehash_buckets);
             } else {
-                more |= d.dict.is_rehashing() || d.expires.is_rehashing();
+                more |= d.dict.is_rehashing();
             }
         }
         more
@@ -971,7 +966,6 @@ impl<'a> Keyspace<'a> {
                 shard.snap.before_remove(origin, &e);
                 // Field by field: `d.dict` may not be borrowed again on this path.
                 d.volatile -= 1;
-                d.expires.remove_where(h, |t| t.hash() == h);
                 shard.stats.expired_keys += 1;
                 if count {
                     shard.stats.keyspace_misses += 1;
