@@ -173,15 +173,14 @@ fn manifest(srv: &Server) -> String {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
-    use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
+/// Starts a BGREWRITEAOF slowed down to last (a second per key) and returns its child's pid
+/// and temporary file, once the child exists and has created the file.
+fn start_slowed_rewrite(
+    srv: &Server,
+    c: &mut crate::support::Raw,
+) -> (u32, std::path::PathBuf) {
+    use crate::persistence::{children_of, wait_until};
     use crate::support::Resp;
-    let mut srv = Server::with_args(&["--appendonly", "yes"]);
-    let mut c = srv.raw();
-    for i in 0..30 {
-        assert_eq!(c.call(&["SET", &format!("k{i}"), "v"]), Resp::Simple("OK".into()));
-    }
     assert_eq!(
         c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
         Resp::Simple("OK".into())
@@ -195,6 +194,19 @@ fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
     let child = kids[0];
     let temp = srv.dir().join(format!("temp-rewriteaof-bg-{child}.aof"));
     wait_until("the child's temp file", || temp.exists());
+    (child, temp)
+}
+
+#[test]
+fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
+    use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
+    use crate::support::Resp;
+    let mut srv = Server::with_args(&["--appendonly", "yes"]);
+    let mut c = srv.raw();
+    for i in 0..30 {
+        assert_eq!(c.call(&["SET", &format!("k{i}"), "v"]), Resp::Simple("OK".into()));
+    }
+    let (child, temp) = start_slowed_rewrite(&srv, &mut c);
     // The rewrite opened a new incremental file at once, part of the AOF whatever happens.
     wait_until("the new incremental file", || manifest(&srv).contains("appendonly.aof.2.incr"));
     assert_eq!(c.call(&["SET", "during", "1"]), Resp::Simple("OK".into()));
@@ -238,23 +250,12 @@ fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
 
 #[test]
 fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
-    use crate::persistence::{children_of, proc_state, wait_until};
+    use crate::persistence::proc_state;
     use crate::support::Resp;
     let mut srv = Server::with_args(&["--appendonly", "yes"]);
     let mut c = srv.raw();
     assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
-    assert_eq!(
-        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
-        Resp::Simple("OK".into())
-    );
-    assert_eq!(
-        c.call(&["BGREWRITEAOF"]),
-        Resp::Simple("Background append only file rewriting started".into())
-    );
-    let kids = children_of(srv.pid());
-    assert_eq!(kids.len(), 1, "{kids:?}");
-    let temp = srv.dir().join(format!("temp-rewriteaof-bg-{}.aof", kids[0]));
-    wait_until("the child's temp file", || temp.exists());
+    let (child, temp) = start_slowed_rewrite(&srv, &mut c);
     let term = Command::new("kill").args(["-TERM", &srv.pid().to_string()]).status().unwrap();
     assert!(term.success());
     assert!(srv.wait_exit(), "the server did not exit");
@@ -262,7 +263,7 @@ fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
     assert!(log.contains("There is a child rewriting the AOF. Killing it!"), "{log}");
     assert!(!temp.exists(), "the temp file is removed");
     // Reaped by the server before it exited: not even a zombie left for init.
-    assert_eq!(proc_state(kids[0]), None);
+    assert_eq!(proc_state(child), None);
 }
 
 #[test]

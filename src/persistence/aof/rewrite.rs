@@ -157,6 +157,15 @@ fn start_dest(server: &Server) -> std::io::Result<Dest> {
     }
 }
 
+/// Records a rewrite whose writer could not start (Redis's failed fork): logged, counted as a
+/// failed rewrite, no longer in progress.
+fn child_failed_to_start(server: &Server, e: &std::io::Error) {
+    tracing::warn!("Can't rewrite append only file in background: fork: {e}");
+    let stats = &server.aof.stats;
+    stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
+    stats.rewrite_in_progress.store(false, Ordering::Relaxed);
+}
+
 /// Rewrites the AOF now, on the calling thread: a new base from the dataset and a new
 /// incremental file from the same instant, the manifest switched atomically, the old files
 /// removed. Also turns the AOF on when `appendonly` is set and it is off. `why` names the
@@ -170,11 +179,7 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     match start_dest(server) {
         Ok(dest) => rewrite_with(server, why, dest),
         Err(e) => {
-            tracing::warn!("Can't rewrite append only file in background: fork: {e}");
-            aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
-            aof.stats
-                .rewrite_in_progress
-                .store(false, Ordering::Relaxed);
+            child_failed_to_start(server, &e);
             Err(e.to_string())
         }
     }
@@ -605,11 +610,7 @@ pub fn start_background(server: &Arc<Server>) -> bool {
     let dest = match start_dest(server) {
         Ok(d) => d,
         Err(e) => {
-            tracing::warn!("Can't rewrite append only file in background: fork: {e}");
-            aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
-            aof.stats
-                .rewrite_in_progress
-                .store(false, Ordering::Relaxed);
+            child_failed_to_start(server, &e);
             return false;
         }
     };
