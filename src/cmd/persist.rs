@@ -1318,9 +1318,8 @@ mod snapshot_save_tests {
 mod restore_effects_tests {
     use crate::command::testing::Harness;
     use crate::protocol::reply::Value as R;
-    use std::sync::atomic::Ordering;
 
-    use crate::persistence::aof::tests::fed;
+    use crate::persistence::aof::tests::{fed, start_capture};
     use crate::server::notify::tests::events;
 
     #[test]
@@ -1333,12 +1332,7 @@ mod restore_effects_tests {
         };
         let mut sub = h.another();
         sub.run(&["PSUBSCRIBE", "__keyevent*__:*"]);
-        h.server.aof.capture();
-        h.server
-            .store
-            .tunables
-            .propagate
-            .store(true, Ordering::Relaxed);
+        start_capture(&h);
         let before = crate::util::now_ms();
         h.run_bytes(&[b"RESTORE", b"k", b"100000", &payload]);
         let after = crate::util::now_ms();

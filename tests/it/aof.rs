@@ -102,6 +102,12 @@ fn kill_9_with_appendfsync_everysec_loses_at_most_about_a_second() {
     );
 }
 
+/// Selects database 3 and returns the whole of its list `l`.
+fn list_in_db3(con: &mut redis::Connection) -> Vec<String> {
+    let _: () = redis::cmd("SELECT").arg("3").query(con).unwrap();
+    redis::cmd("LRANGE").arg("l").arg("0").arg("-1").query(con).unwrap()
+}
+
 #[test]
 fn data_survives_a_restart_and_select_is_kept() {
     let mut srv = Server::with_args(&["--appendonly", "yes"]);
@@ -126,14 +132,7 @@ fn data_survives_a_restart_and_select_is_kept() {
     let mut con = srv.client();
     let a: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
     assert_eq!(a, "1");
-    let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
-    let l: Vec<String> = redis::cmd("LRANGE")
-        .arg("l")
-        .arg("0")
-        .arg("-1")
-        .query(&mut con)
-        .unwrap();
-    assert_eq!(l, ["x", "y"]);
+    assert_eq!(list_in_db3(&mut con), ["x", "y"]);
     let ttl: i64 = redis::cmd("TTL").arg("t").query(&mut con).unwrap();
     assert!((990..=1000).contains(&ttl), "ttl {ttl}");
     // A rewrite keeps everything too.
@@ -157,14 +156,7 @@ fn data_survives_a_restart_and_select_is_kept() {
     drop(con);
     srv.crash_and_restart();
     let mut con = srv.client();
-    let _: () = redis::cmd("SELECT").arg("3").query(&mut con).unwrap();
-    let l: Vec<String> = redis::cmd("LRANGE")
-        .arg("l")
-        .arg("0")
-        .arg("-1")
-        .query(&mut con)
-        .unwrap();
-    assert_eq!(l, ["x", "y"]);
+    assert_eq!(list_in_db3(&mut con), ["x", "y"]);
 }
 
 /// The AOF's manifest, as text.

@@ -810,13 +810,18 @@ pub(crate) mod tests {
     /// A harness whose server propagates into a captured buffer.
     fn propagating() -> Harness {
         let h = Harness::new();
+        start_capture(&h);
+        h
+    }
+
+    /// Makes `h`'s server propagate from now on into a captured buffer (read with [`fed`]).
+    pub(crate) fn start_capture(h: &Harness) {
         h.server.aof.capture();
         h.server
             .store
             .tunables
             .propagate
             .store(true, Ordering::Relaxed);
-        h
     }
 
     /// Runs `argv` and returns what it propagated, one string per command ("SELECT 0" first
