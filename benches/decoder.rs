@@ -31,15 +31,6 @@ fn decode_all(dec: &mut Decoder, buf: &[u8], limits: &Limits) -> usize {
     n
 }
 
-fn multibulk(args: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 fn main() {
     let bench = support::Bench::from_args();
     let limits = Limits::default();
@@ -50,8 +41,8 @@ fn main() {
     let mut pipeline = Vec::new();
     for i in 0..PIPELINE / 2 {
         let key = format!("key:{i:012}");
-        multibulk(&[b"SET", key.as_bytes(), b"value-0123456789"], &mut pipeline);
-        multibulk(&[b"GET", key.as_bytes()], &mut pipeline);
+        support::multibulk(&[b"SET", key.as_bytes(), b"value-0123456789"], &mut pipeline);
+        support::multibulk(&[b"GET", key.as_bytes()], &mut pipeline);
     }
     let mut dec = Decoder::new();
     bench.run("decode pipelined SET/GET multibulk", PIPELINE as u64, || {
@@ -65,7 +56,7 @@ fn main() {
 
     let mut mbulk_ping = Vec::new();
     for _ in 0..PIPELINE {
-        multibulk(&[b"PING"], &mut mbulk_ping);
+        support::multibulk(&[b"PING"], &mut mbulk_ping);
     }
     bench.run("decode pipelined multibulk PING", PIPELINE as u64, || {
         assert_eq!(decode_all(&mut dec, black_box(&mbulk_ping), &limits), PIPELINE);
@@ -74,7 +65,7 @@ fn main() {
     // One SET with a 1 MiB value, already whole in the buffer.
     let value = vec![b'x'; 1 << 20];
     let mut big = Vec::new();
-    multibulk(&[b"SET", b"big", &value], &mut big);
+    support::multibulk(&[b"SET", b"big", &value], &mut big);
     bench.run("decode 1 MiB bulk, whole", 1, || {
         assert_eq!(decode_all(&mut dec, black_box(&big), &limits), 1);
     });

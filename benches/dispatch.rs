@@ -16,22 +16,13 @@ use rusty_redis_server::protocol::{Decoded, Decoder, Limits};
 const BATCH: usize = 64;
 const KEYS: usize = 1000;
 
-fn multibulk(args: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 /// A buffer of `BATCH` requests made by `make(i)`.
 fn batch(make: impl Fn(usize) -> Vec<Vec<u8>>) -> Vec<u8> {
     let mut buf = Vec::new();
     for i in 0..BATCH {
         let args = make(i);
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        multibulk(&refs, &mut buf);
+        support::multibulk(&refs, &mut buf);
     }
     buf
 }
