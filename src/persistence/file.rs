@@ -272,8 +272,9 @@ pub fn write_keyspace(
 
 /// Records are handed to the saving thread in buffers of about this size.
 const SINK_BUF: usize = 64 * 1024;
-/// Full buffers that may wait for the saving thread before the sink waits for it (bounds the
-/// memory a disk slower than the walk costs).
+/// Full buffers that may wait for the saving thread before the walker waits for it, between
+/// its chunks (bounds the memory a disk slower than the walk costs). Writers never wait: see
+/// [`SnapSink`].
 const SINK_QUEUE: usize = 16;
 /// How often an idle saving thread checks that its destination is still there (a killed
 /// child), so a save whose walk is slowed down still ends soon after.
@@ -324,6 +325,14 @@ pub struct Control<'a> {
     pub gone: &'a (dyn Fn() -> bool + Sync),
 }
 
+/// The number of buffers a background save queued and has not written yet; the saving
+/// thread signals `written` after each buffer.
+#[derive(Default)]
+struct Queued {
+    count: Mutex<usize>,
+    written: parking_lot::Condvar,
+}
+
 /// The serializing side of a background save, under one short mutex: the encoder (which
 /// knows the database of the previous record) and the buffer being filled.
 struct SinkState {
@@ -338,9 +347,17 @@ struct SinkState {
 /// the I/O. `rdb-key-save-delay` is paid between the walker's chunks (`aborted`, called with
 /// no lock held) and at the end, never under a shard lock, so a slowed save does not slow
 /// clients.
+///
+/// The queue has no bound, so queueing never blocks under a shard lock: a saving thread
+/// stuck on its destination (a stopped child, a stalled disk) must not stall the clients, as
+/// a stopped fork child does not stall Redis. The walker is what fills the queue, and it
+/// waits for room between its chunks, with no lock held ([`SnapSink::wait_for_room`]); what
+/// writers add is their copy-on-write, each key at most once, as fork's page copies are.
 struct SnapSink<'a> {
     state: Mutex<SinkState>,
-    tx: std::sync::mpsc::SyncSender<(Vec<u8>, u64)>,
+    tx: std::sync::mpsc::Sender<(Vec<u8>, u64)>,
+    /// Buffers queued and not written yet, with the saving thread's signal that one was.
+    queued: &'a Queued,
     /// The saving thread stopped taking buffers (a write error, a destination gone).
     failed: &'a AtomicBool,
     ctl: &'a Control<'a>,
@@ -349,10 +366,20 @@ struct SnapSink<'a> {
 }
 
 impl SnapSink<'_> {
-    /// Queues a full buffer for the saving thread.
+    /// Queues a full buffer for the saving thread. Never blocks.
     fn send(&self, buf: Vec<u8>, keys: u64) {
+        *self.queued.count.lock() += 1;
         if self.tx.send((buf, keys)).is_err() {
             self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits, in short slices so a stopped save ends soon, until at most [`SINK_QUEUE`]
+    /// buffers wait for the saving thread. Called by the walker between chunks only.
+    fn wait_for_room(&self) {
+        let mut n = self.queued.count.lock();
+        while *n > SINK_QUEUE && !self.stopped() {
+            self.queued.written.wait_for(&mut n, WATCH_EVERY);
         }
     }
 
@@ -414,6 +441,7 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
 
     fn aborted(&self) -> bool {
         self.pay_delay();
+        self.wait_for_room();
         self.stopped()
     }
 
@@ -451,7 +479,8 @@ pub fn write_snapshot_with(
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(SINK_QUEUE);
+    let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
+    let queued = Queued::default();
     let failed = AtomicBool::new(false);
     let sink = SnapSink {
         state: Mutex::new(SinkState {
@@ -460,6 +489,7 @@ pub fn write_snapshot_with(
             keys: 0,
         }),
         tx,
+        queued: &queued,
         failed: &failed,
         ctl,
         owed: AtomicU64::new(0),
@@ -481,7 +511,11 @@ pub fn write_snapshot_with(
         loop {
             match rx.recv_timeout(WATCH_EVERY) {
                 Ok((buf, keys)) => {
-                    if let Err(e) = w.raw(&buf, keys) {
+                    let res = w.raw(&buf, keys);
+                    drop(buf);
+                    *queued.count.lock() -= 1;
+                    queued.written.notify_one();
+                    if let Err(e) = res {
                         err = Some(e);
                         break;
                     }

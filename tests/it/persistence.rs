@@ -546,3 +546,60 @@ fn a_background_save_reports_its_progress_and_copy_on_write() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_stopped_save_child_does_not_stall_writers() {
+    // A save child that stops reading (SIGSTOP here; a stalled disk alike) stops the save,
+    // not the server: writers hand their copy-on-write to an unbounded queue instead of
+    // waiting for room under their shard lock, as Redis's parent does not wait for its child.
+    let dir = temp_dir("child-stopped");
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    let keys = 20_000;
+    // 40 MB of incompressible-enough values: far more than the pipe and the walker's queue
+    // (16 buffers of 64 KiB) hold, so writers' copies must queue past that bound.
+    ok(&mut c, &["CONFIG", "SET", "rdbcompression", "no"]);
+    ok(&mut c, &["DEBUG", "POPULATE", &keys.to_string(), "key", "2000"]);
+    // The walk is slowed (50 us per key: about a second in all), so the child is stopped
+    // well before the save could end on its own.
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "50"]);
+    assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
+    let child = the_child(&srv);
+    let stopped = Command::new("kill").args(["-STOP", &child.to_string()]).status().unwrap();
+    assert!(stopped.success());
+    wait_until("the child to stop", || proc_state(child) == Some('T'));
+
+    // Every key rewritten before the save could save it: each is copied first. The replies
+    // come back while the child stays stopped (a read waits at most 10 s before failing).
+    let new = "n".repeat(100);
+    for chunk in (0..keys).collect::<Vec<_>>().chunks(1000) {
+        let mut batch = Vec::new();
+        for i in chunk {
+            batch.extend(crate::support::cmd(&["SET", &format!("key:{i}"), &new]));
+        }
+        c.send(&batch);
+        for _ in chunk {
+            assert_eq!(c.read_reply(), Resp::Simple("OK".into()));
+        }
+    }
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    assert_eq!(proc_state(child), Some('T'), "the child is still stopped");
+    let cow: u64 = info_field(&mut c, "current_cow_size").parse().unwrap();
+    assert!(cow > 16 * 64 * 1024, "writers queued past the walker's bound: {cow}");
+
+    // Resumed, the child writes everything, and the file holds the data as it was when the
+    // save started.
+    let resumed = Command::new("kill").args(["-CONT", &child.to_string()]).status().unwrap();
+    assert!(resumed.success());
+    wait_until("the save to end", || info_field(&mut c, "rdb_bgsave_in_progress") == "0");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_reaped(child);
+    drop(srv);
+    let srv = start_in(&dir);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["DBSIZE"]), Resp::Int(keys));
+    assert_eq!(c.call(&["STRLEN", "key:7"]), Resp::Int(2000));
+    assert_eq!(c.call(&["STRLEN", &format!("key:{}", keys - 1)]), Resp::Int(2000));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
