@@ -273,7 +273,10 @@ fn bgsave_done(server: &Server, exit: child::Exit, dirty: u64, started: i64, pid
             p.last_bgsave_ok.store(false, Ordering::Relaxed);
         }
         child::Exit::Signal(sig) => {
-            tracing::warn!("Background saving terminated by signal {sig}");
+            if !(sig == libc::SIGUSR1 && p.bgsave_killed_by_shutdown.swap(false, Ordering::Relaxed))
+            {
+                tracing::warn!("Background saving terminated by signal {sig}");
+            }
             let _ = std::fs::remove_file(child::temp_name(Job::Rdb, pid));
             // SIGUSR1 is how the server stops its own child (SHUTDOWN, FLUSHALL): not a
             // failure, so the status stays and writes are not refused.
@@ -360,7 +363,10 @@ pub fn remove_temp_file(server: &Server) {
 pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
     if server.persist.bgsave_in_progress.load(Ordering::Acquire) {
         tracing::warn!("There is a child saving an .rdb. Killing it!");
-        match kill_bgsave(server) {
+        server.persist.bgsave_killed_by_shutdown.store(true, Ordering::Relaxed);
+        let killed = kill_bgsave(server);
+        server.persist.bgsave_killed_by_shutdown.store(false, Ordering::Relaxed);
+        match killed {
             Some(pid) => {
                 let _ = std::fs::remove_file(child::temp_name(Job::Rdb, pid));
             }

@@ -32,6 +32,9 @@ pub struct State {
     pub bgsave_cancel: AtomicBool,
     /// BGSAVE SCHEDULE asked for one to start when the running one ends.
     pub bgsave_scheduled: AtomicBool,
+    /// The running background save was stopped by a shutdown: its end is not logged, as
+    /// Redis exits without reaping the child it killed.
+    pub bgsave_killed_by_shutdown: AtomicBool,
     /// When the running background save started (ms).
     pub bgsave_started_ms: AtomicI64,
     /// The last background save succeeded (`rdb_last_bgsave_status`).
@@ -75,6 +78,7 @@ impl Default for State {
             bgsave_in_progress: AtomicBool::new(false),
             bgsave_cancel: AtomicBool::new(false),
             bgsave_scheduled: AtomicBool::new(false),
+            bgsave_killed_by_shutdown: AtomicBool::new(false),
             bgsave_started_ms: AtomicI64::new(0),
             last_bgsave_ok: AtomicBool::new(true),
             last_bgsave_secs: AtomicI64::new(-1),

@@ -241,7 +241,10 @@ fn rewrite_with(server: &Server, why: &str, dest: Dest) -> Result<(), String> {
             if sig != libc::SIGUSR1 {
                 failure(&aof.stats);
             }
-            tracing::warn!("Background AOF rewrite terminated by signal {sig}");
+            // Redis reaps a child it killed itself on the spot, without this line.
+            if !cancelled {
+                tracing::warn!("Background AOF rewrite terminated by signal {sig}");
+            }
             Err(format!("the rewrite was killed by signal {sig}"))
         }
     };
