@@ -273,6 +273,22 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
     )
 }
 
+/// Owns a command's context and drops it cheaply: when its keyspace view noted nothing (no
+/// side table allocated, the common case), only the view's locks are released and the rest,
+/// references and unallocated vectors, is forgotten; otherwise the context is dropped in full.
+/// Also on unwinding, so a panicking handler still releases its shards.
+struct BareDrop<'s, 'c>(std::mem::ManuallyDrop<Ctx<'s, 'c>>);
+
+impl Drop for BareDrop<'_, '_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.0.ks.release_if_bare() {
+            // SAFETY: the context is dropped here once, and never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.0) }
+        }
+    }
+}
+
 /// Runs one request. `argv` is not empty.
 pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[u8]]) {
     let table = &server.table;
@@ -411,13 +427,22 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     // The keyspace view is a few hundred bytes: it is built in place inside the context, and
     // the context is dropped where it stands at the end of this block (releasing the locks),
     // as each move of it was a memcpy call on every command.
+    // The view is built in its final place (`view`, then `lock_more`), and dropped through
+    // `BareDrop`, which only releases the locks when the command noted nothing.
     let (dirty, events) = {
-        let ks = server.store.lock_mask(db, now, mask);
-        let mut ctx = Ctx { server, ks, client, out, entry: idx };
+        let mut guard = BareDrop(std::mem::ManuallyDrop::new(Ctx {
+            server,
+            ks: server.store.view(db, now),
+            client,
+            out,
+            entry: idx,
+        }));
+        let ctx: &mut Ctx = &mut guard.0;
+        ctx.ks.lock_more(mask);
         if let Some((i, h)) = first {
             ctx.ks.set_hash_hint(argv[i], h);
         }
-        run_locked(&mut ctx, db, cmd, argv, tracking, &entry.full_name);
+        run_locked(ctx, db, cmd, argv, tracking, &entry.full_name);
         (ctx.ks.dirty, std::mem::take(&mut ctx.ks.events))
     };
     if !events.is_empty() {

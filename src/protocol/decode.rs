@@ -384,7 +384,11 @@ impl Decoder {
         if self.is_inline {
             out.extend(self.inline.iter().map(|a| a.as_slice()));
         } else {
-            out.extend(self.ranges.iter().map(|&(s, e)| &buf[s..e]));
+            // A plain loop: SmallVec's generic `extend` cost about 80 instructions for a
+            // two-argument request.
+            for &(s, e) in &self.ranges {
+                out.push(&buf[s..e]);
+            }
         }
     }
 
