@@ -11,13 +11,15 @@
 set -euo pipefail
 bin=$1 port=$2 test=$3 pipe=${4:-16} n=${5:-200000} out=${6:-/tmp/callgrind.$test.$pipe.out}
 keyspace=${KEYSPACE:-1000}
+load=$(( keyspace > 2000 ? keyspace * 5 : 20000 ))
 
 run() { # file, test or empty
     valgrind --tool=callgrind --dump-instr=no ${CG_OPTS:-} --callgrind-out-file="$1" \
         "$bin" --port "$port" --save "" --appendonly no >/dev/null 2>&1 &
     local vg=$!
     for _ in $(seq 300); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-benchmark -p "$port" -t set,lpush -n 20000 -r 1000 -P 16 -q >/dev/null
+    # (The load covers the keyspace, so GET and INCR find their keys as in vs-redis.)
+    redis-benchmark -p "$port" -t set,lpush -n "$load" -r "$keyspace" -P 16 -q >/dev/null
     if [ -n "$2" ]; then
         redis-benchmark -p "$port" -t "$2" -n "$n" -c 50 -P "$pipe" -r "$keyspace" -q >/dev/null
     fi

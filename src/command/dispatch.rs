@@ -199,7 +199,7 @@ impl PendingCalls {
     }
 
     /// Notes one call of entry `idx` (see [`batched`]) taking `usec` microseconds.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, server: &Server, idx: usize, usec: u64) {
         if self.calls > 0 && (self.idx as usize != idx || self.calls == u32::MAX) {
             self.flush(server);
