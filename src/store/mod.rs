@@ -1115,11 +1115,16 @@ impl<'a> Keyspace<'a> {
 
     /// Records a watched key about to be modified in place (one branch when nothing is
     /// watched in its shard).
-    #[inline]
+    #[inline(always)]
     fn note_watched(&mut self, db: usize, key: &[u8]) {
-        if self.store.watches.load(Ordering::Relaxed) == 0 {
-            return;
+        if self.store.watches.load(Ordering::Relaxed) != 0 {
+            self.note_watched_slow(db, key);
         }
+    }
+
+    /// [`Keyspace::note_watched`] when some key is watched (kept out of the write paths).
+    #[inline(never)]
+    fn note_watched_slow(&mut self, db: usize, key: &[u8]) {
         let h = self.hash(key);
         if self.shard_mut(shard_of(h)).watched[db].has(key)
             && !self.maybe_touched.iter().any(|(d, k)| *d == db && k == key)
@@ -1140,11 +1145,17 @@ impl<'a> Keyspace<'a> {
 
     /// Client-side caching: records a key about to be modified in place; it is invalidated at
     /// the end of the command only if the command changed something (as WATCH does).
-    #[inline]
+    #[inline(always)]
     fn note_tracked(&mut self, key: &[u8]) {
-        if self.store.tracking.load(Ordering::Relaxed)
-            && !self.maybe_tracked.iter().any(|k| k == key)
-        {
+        if self.store.tracking.load(Ordering::Relaxed) {
+            self.note_tracked_slow(key);
+        }
+    }
+
+    /// [`Keyspace::note_tracked`] while tracking is on (kept out of the write paths).
+    #[inline(never)]
+    fn note_tracked_slow(&mut self, key: &[u8]) {
+        if !self.maybe_tracked.iter().any(|k| k == key) {
             self.maybe_tracked.push(key.to_vec());
         }
     }
@@ -1185,11 +1196,16 @@ impl<'a> Keyspace<'a> {
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
     /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
     /// signals a key exactly where it counts a change.
-    #[inline]
+    #[inline(always)]
     pub fn finish_watch(&mut self, dirty_before: u64) {
-        if self.maybe_touched.is_empty() {
-            return;
+        if !self.maybe_touched.is_empty() {
+            self.finish_watch_slow(dirty_before);
         }
+    }
+
+    /// [`Keyspace::finish_watch`] when a watched key was looked up for writing.
+    #[inline(never)]
+    fn finish_watch_slow(&mut self, dirty_before: u64) {
         let keys = std::mem::take(&mut self.maybe_touched);
         if self.dirty > dirty_before {
             for (db, k) in &keys {
