@@ -153,6 +153,15 @@ fn quick_number(buf: &[u8], start: usize) -> Option<(i64, usize)> {
     if !first.is_ascii_digit() {
         return None;
     }
+    // One and two digits (argument counts, command names, most keys) without the loop.
+    let d0 = (first - b'0') as i64;
+    match buf.get(start + 1) {
+        Some(b'\r') => return Some((d0, start + 1)),
+        Some(&c) if c.is_ascii_digit() && buf.get(start + 2) == Some(&b'\r') => {
+            return Some((d0 * 10 + (c - b'0') as i64, start + 2));
+        }
+        _ => {}
+    }
     let mut v: i64 = 0;
     let end = buf.len().min(start + 18);
     let mut i = start;
@@ -598,7 +607,7 @@ mod tests {
 
     #[test]
     fn quick_number_agrees_with_the_strict_parser() {
-        for text in ["0", "1", "3", "16", "123456789012345678", "1234567890123456789", "01",
+        for text in ["0", "1", "3", "10", "16", "99", "100", "123456789012345678", "1234567890123456789", "01",
             "-1", "1a", "", "+1", "9223372036854775807"] {
             let mut line = text.as_bytes().to_vec();
             line.push(b'\r');

@@ -130,6 +130,25 @@ pub fn hash_key(key: &[u8]) -> u64 {
     HASHER.get_or_init(ahash::RandomState::new).hash_one(key)
 }
 
+/// Byte equality for keys and members, without a `memcmp` call up to 16 bytes (most keys):
+/// two loads that may overlap cover every byte once the lengths are equal.
+#[inline(always)]
+pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        0 => true,
+        _ => a == b,
+    }
+}
+
 /// Returns the shard that holds a key of this hash.
 #[inline]
 pub fn shard_of(hash: u64) -> usize {
@@ -984,7 +1003,7 @@ impl<'a> Keyspace<'a> {
         let d = &mut shard.dbs[db];
         let origin = d.snap_origin();
         let expired = |e: &Entry| !loading && e.expire().is_some_and(|t| now > t);
-        let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
+        let found = d.dict.find_or_evict(h, |e| short_eq(e.key(), key), |e| !paused && expired(e));
         match found {
             // While expiry is paused an expired key stays but reads as missing.
             Found::Live(e) if paused && expired(e) => {
@@ -1625,6 +1644,23 @@ impl<'a> Keyspace<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_eq_is_byte_equality_at_every_length() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
+            assert!(short_eq(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!short_eq(&a, &b), "{len} {at}");
+            }
+            if len > 0 {
+                assert!(!short_eq(&a, &a[..len - 1]), "{len}");
+            }
+        }
+        assert!(!short_eq(b"key:1\0", b"key:1"));
+    }
 
     #[test]
     fn watch_registry_sees_writes_in_place_only_when_they_change_something() {
