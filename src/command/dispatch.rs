@@ -430,11 +430,10 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     let (mask, first) =
         if cmd.flags & flags::ALL_SHARDS != 0 { (u32::MAX, None) } else { shard_mask(cmd, argv) };
     let db = client.db;
-    // The keyspace view is a few hundred bytes: it is built in place inside the context, and
-    // the context is dropped where it stands at the end of this block (releasing the locks),
-    // as each move of it was a memcpy call on every command.
-    // The view is built in its final place (`view`, then `lock_more`), and dropped through
-    // `BareDrop`, which only releases the locks when the command noted nothing.
+    // The keyspace view is a few hundred bytes: it is built in its final place inside the
+    // context (`view`, then `lock_more`), as each move of it was a memcpy call on every
+    // command, and dropped through `BareDrop`, which only releases the locks when the command
+    // noted nothing.
     let (dirty, events) = {
         let mut guard = BareDrop(std::mem::ManuallyDrop::new(Ctx {
             server,

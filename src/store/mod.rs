@@ -921,7 +921,8 @@ impl<'a> Keyspace<'a> {
     /// True when none of the view's side tables (blocked-key, watch, tracking, event and
     /// propagation lists) holds an allocation: the common case of a command that noted
     /// nothing, where dropping the view only has to release its locks (see
-    /// [`Keyspace::release_if_bare`]).
+    /// [`Keyspace::release_if_bare`]). Every field of the view that may own memory must be
+    /// checked here, or a forgotten view would leak it.
     #[inline(always)]
     fn is_bare(&self) -> bool {
         (self.ready.capacity()
