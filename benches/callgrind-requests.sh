@@ -6,17 +6,22 @@
 # file for callgrind_annotate (which then includes start-up and load).
 #   benches/callgrind-requests.sh BIN PORT TEST [PIPELINE] [N] [OUT]
 # e.g. benches/callgrind-requests.sh target/release/rusty-redis-server 29310 get 16 200000
+# Environment: KEYSPACE (default 1000) is TEST's -r: vs-redis uses 100000, where the table no
+# longer fits the caches; CG_OPTS adds callgrind options (e.g. "--cache-sim=yes").
 set -euo pipefail
 bin=$1 port=$2 test=$3 pipe=${4:-16} n=${5:-200000} out=${6:-/tmp/callgrind.$test.$pipe.out}
+keyspace=${KEYSPACE:-1000}
+load=$(( keyspace > 2000 ? keyspace * 5 : 20000 ))
 
 run() { # file, test or empty
-    valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$1" \
+    valgrind --tool=callgrind --dump-instr=no ${CG_OPTS:-} --callgrind-out-file="$1" \
         "$bin" --port "$port" --save "" --appendonly no >/dev/null 2>&1 &
     local vg=$!
     for _ in $(seq 300); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-benchmark -p "$port" -t set,lpush -n 20000 -r 1000 -P 16 -q >/dev/null
+    # (The load covers the keyspace, so GET and INCR find their keys as in vs-redis.)
+    redis-benchmark -p "$port" -t set,lpush -n "$load" -r "$keyspace" -P 16 -q >/dev/null
     if [ -n "$2" ]; then
-        redis-benchmark -p "$port" -t "$2" -n "$n" -c 50 -P "$pipe" -r 1000 -q >/dev/null
+        redis-benchmark -p "$port" -t "$2" -n "$n" -c 50 -P "$pipe" -r "$keyspace" -q >/dev/null
     fi
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$vg"
     wait "$vg" || true
@@ -26,4 +31,4 @@ base_file=$out.base
 run "$base_file" "" >/dev/null
 base=$(grep -E '^summary:' "$base_file" | awk '{print $2}')
 ir=$(run "$out" "$test")
-echo "$test P=$pipe: $(( (ir - base) / n )) Ir/request ($ir - $base base)"
+echo "$test P=$pipe -r $keyspace: $(( (ir - base) / n )) Ir/request ($ir - $base base)"

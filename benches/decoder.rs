@@ -49,6 +49,24 @@ fn main() {
         assert_eq!(decode_all(&mut dec, black_box(&pipeline), &limits), PIPELINE);
     });
 
+    // The connection's path: arguments straight into argv (Decoder::decode_into).
+    bench.run("decode_into pipelined SET/GET multibulk", PIPELINE as u64, || {
+        let buf = black_box(&pipeline[..]);
+        let (mut start, mut n) = (0, 0);
+        while start < buf.len() {
+            let mut argv = smallvec::SmallVec::new();
+            match dec.decode_into(&buf[start..], &limits, &mut argv) {
+                Ok(Decoded::Request { consumed }) => {
+                    black_box(&argv[..]);
+                    start += consumed;
+                    n += 1;
+                }
+                other => panic!("bench input: {other:?}"),
+            }
+        }
+        assert_eq!(n, PIPELINE);
+    });
+
     let inline = b"PING\r\n".repeat(PIPELINE);
     bench.run("decode pipelined inline PING", PIPELINE as u64, || {
         assert_eq!(decode_all(&mut dec, black_box(&inline), &limits), PIPELINE);

@@ -36,10 +36,9 @@ fn run_batch(h: &mut Harness, dec: &mut Decoder, buf: &[u8], batched: bool) -> u
     h.client.batch_clock = batched;
     while start < buf.len() {
         let rest = &buf[start..];
-        match dec.decode(rest, &limits) {
+        let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
+        match dec.decode_into(rest, &limits, &mut argv) {
             Ok(Decoded::Request { consumed }) => {
-                let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
-                dec.args_into(rest, &mut argv);
                 h.server.execute(&mut h.client, &mut h.out, &argv);
                 start += consumed;
                 n += 1;

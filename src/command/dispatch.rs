@@ -85,32 +85,42 @@ impl Ctx<'_, '_> {
 /// hashing and comparing the name in the table.
 #[derive(Debug, Default)]
 pub struct NameCache {
-    /// The name's bytes, zero-padded, little-endian, as two halves (a `u128` field would align
-    /// the whole client to 16 bytes); `len` 0: empty.
+    /// The name's bytes as [`NameCache::pack`] folds them, two halves (a `u128` field would
+    /// align the whole client to 16 bytes); `len` 0: empty.
     key: [u64; 2],
     len: u32,
     idx: u32,
 }
 
 impl NameCache {
-    /// Packs a name of 1 to 16 bytes.
-    #[inline]
-    fn pack(name: &[u8]) -> Option<u128> {
-        if name.is_empty() || name.len() > 16 {
-            return None;
+    /// Folds a name of 1 to 16 bytes into two words with at most four loads, no byte loop:
+    /// two words that may overlap (their first and last bytes) cover every byte, so with the
+    /// length (compared apart) the result tells any two names apart.
+    #[inline(always)]
+    fn pack(name: &[u8]) -> Option<[u64; 2]> {
+        let n = name.len();
+        let word = |at: usize| -> u64 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&name[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let half = |at: usize| -> u64 {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&name[at..at + 4]);
+            u32::from_le_bytes(b) as u64
+        };
+        match n {
+            8..=16 => Some([word(0), word(n - 8)]),
+            4..=7 => Some([half(0), half(n - 4)]),
+            1..=3 => Some([name[0] as u64 | (name[n / 2] as u64) << 8, name[n - 1] as u64]),
+            _ => None,
         }
-        let mut key = 0u128;
-        for (i, &b) in name.iter().enumerate() {
-            key |= (b as u128) << (8 * i);
-        }
-        Some(key)
     }
 
     /// Returns the table index of `name` if it is the name last remembered.
     #[inline]
     fn get(&self, name: &[u8]) -> Option<usize> {
-        let key = (self.key[0] as u128) | (self.key[1] as u128) << 64;
-        (name.len() == self.len as usize && Self::pack(name) == Some(key))
+        (name.len() == self.len as usize && Self::pack(name) == Some(self.key))
             .then_some(self.idx as usize)
     }
 
@@ -118,11 +128,7 @@ impl NameCache {
     #[inline]
     fn put(&mut self, name: &[u8], idx: usize) {
         if let Some(key) = Self::pack(name) {
-            *self = NameCache {
-                key: [key as u64, (key >> 64) as u64],
-                len: name.len() as u32,
-                idx: idx as u32,
-            };
+            *self = NameCache { key, len: name.len() as u32, idx: idx as u32 };
         }
     }
 }
@@ -193,7 +199,7 @@ impl PendingCalls {
     }
 
     /// Notes one call of entry `idx` (see [`batched`]) taking `usec` microseconds.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, server: &Server, idx: usize, usec: u64) {
         if self.calls > 0 && (self.idx as usize != idx || self.calls == u32::MAX) {
             self.flush(server);
@@ -271,6 +277,22 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
             | "quit"
             | "reset"
     )
+}
+
+/// Owns a command's context and drops it cheaply: when its keyspace view noted nothing (no
+/// side table allocated, the common case), only the view's locks are released and the rest,
+/// references and unallocated vectors, is forgotten; otherwise the context is dropped in full.
+/// Also on unwinding, so a panicking handler still releases its shards.
+struct BareDrop<'s, 'c>(std::mem::ManuallyDrop<Ctx<'s, 'c>>);
+
+impl Drop for BareDrop<'_, '_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.0.ks.release_if_bare() {
+            // SAFETY: the context is dropped here once, and never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.0) }
+        }
+    }
 }
 
 /// Runs one request. `argv` is not empty.
@@ -408,19 +430,29 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
     let (mask, first) =
         if cmd.flags & flags::ALL_SHARDS != 0 { (u32::MAX, None) } else { shard_mask(cmd, argv) };
     let db = client.db;
-    // The keyspace view is a few hundred bytes: it is built in place inside the context, and
-    // the context is dropped where it stands at the end of this block (releasing the locks),
-    // as each move of it was a memcpy call on every command.
+    // The keyspace view is a few hundred bytes: it is built in its final place inside the
+    // context (`view`, then `lock_more`), as each move of it was a memcpy call on every
+    // command, and dropped through `BareDrop`, which only releases the locks when the command
+    // noted nothing.
     let (dirty, events) = {
-        let ks = server.store.lock_mask(db, now, mask);
-        let mut ctx = Ctx { server, ks, client, out, entry: idx };
+        let mut guard = BareDrop(std::mem::ManuallyDrop::new(Ctx {
+            server,
+            ks: server.store.view(db, now),
+            client,
+            out,
+            entry: idx,
+        }));
+        let ctx: &mut Ctx = &mut guard.0;
+        ctx.ks.lock_more(mask);
         if let Some((i, h)) = first {
             ctx.ks.set_hash_hint(argv[i], h);
         }
-        run_locked(&mut ctx, db, cmd, argv, tracking, &entry.full_name);
-        (ctx.ks.dirty, std::mem::take(&mut ctx.ks.events))
+        run_locked(ctx, db, cmd, argv, tracking, &entry.full_name);
+        // (An `Option`: the drop of an empty event vector was an out-of-line call.)
+        let events = (!ctx.ks.events.is_empty()).then(|| std::mem::take(&mut ctx.ks.events));
+        (ctx.ks.dirty, events)
     };
-    if !events.is_empty() {
+    if let Some(events) = events {
         // Keyspace notifications, after the locks are released (see `publish_events`).
         crate::server::notify::publish(server, &events);
     }
@@ -731,6 +763,19 @@ mod tests {
         assert_eq!(c.get(b"lpush"), Some(7));
         assert_eq!(c.get(b"LPUSH"), None);
         assert_eq!(c.get(b"lpus"), None);
+        // Every length the packing distinguishes by its own rule, against a one-byte change
+        // at each position.
+        for len in 1..=16usize {
+            let name: Vec<u8> = (0..len as u8).map(|i| b'a' + i).collect();
+            c.put(&name, len);
+            assert_eq!(c.get(&name), Some(len), "{len}");
+            for at in 0..len {
+                let mut other = name.clone();
+                other[at] = b'Z';
+                assert_eq!(c.get(&other), None, "{len} {at}");
+            }
+            assert_eq!(c.get(&name[..len - 1]), None, "{len}");
+        }
     }
 
     #[test]

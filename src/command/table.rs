@@ -1112,7 +1112,7 @@ impl Table {
 
     /// The part of [`Table::record_call`] that looks at one call alone: a slow log entry and a
     /// latency monitor sample when it was slow enough.
-    #[inline]
+    #[inline(always)]
     pub fn watch_call(&self, idx: usize, usec: u64, argv: &[&[u8]], client: &Client) {
         let entry = &self.entries[idx];
         let s = &self.settings;

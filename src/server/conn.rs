@@ -549,18 +549,17 @@ impl Session {
                 auth_required: limits.auth_required && !self.client.authenticated,
                 ..limits
             };
-            match self.dec.decode(buf, &limits) {
+            let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
+            match self.dec.decode_into(buf, &limits, &mut argv) {
                 Ok(Decoded::Incomplete { want }) => {
                     self.want = want.map(|w| start + w);
                     break;
                 }
                 Ok(Decoded::Request { consumed }) => {
-                    if self.dec.argc() == 0 {
+                    if argv.is_empty() {
                         start += consumed;
                         continue;
                     }
-                    let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::new();
-                    self.dec.args_into(buf, &mut argv);
                     if is_attack(argv[0]) {
                         super::listen::security_warning();
                         flow = Flow::CloseNow;
@@ -595,6 +594,7 @@ impl Session {
                     }
                 }
                 Err(e) => {
+                    drop(argv);
                     self.protocol_error(&e, start);
                     flow = Flow::CloseAfterReply;
                     break;

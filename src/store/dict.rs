@@ -437,17 +437,6 @@ impl<N: Node> Dict<N> {
         None
     }
 
-    /// Returns the located node.
-    fn node_at(&self, at: (bool, usize, usize)) -> Option<&N> {
-        let (second, b, depth) = at;
-        let t = if second { &self.t1 } else { &self.t0 };
-        let mut cur = t.buckets[b].as_ref();
-        for _ in 0..depth {
-            cur = cur?.next_node();
-        }
-        cur
-    }
-
     /// Returns the link (bucket slot or previous node's `next`) that holds the located node.
     fn link_mut(&mut self, at: (bool, usize, usize)) -> &mut Option<N> {
         let (second, b, depth) = at;
@@ -475,20 +464,28 @@ impl<N: Node> Dict<N> {
     ) -> Found<'_, N> {
         self.step();
         let Some(at) = self.locate(hash, is) else { return Found::Absent };
-        if !self.node_at(at).is_some_and(evict) {
-            return match self.link_mut(at).as_mut() {
+        // One more walk down to the node's link serves both outcomes (a live node is borrowed
+        // from it, an evicted one taken out of it). The table's fields are borrowed apart so
+        // the count can change while the link is held.
+        let (second, b, depth) = at;
+        let Table { buckets, used, .. } = if second { &mut self.t1 } else { &mut self.t0 };
+        let mut link = &mut buckets[b];
+        for _ in 0..depth {
+            // The depth came from `locate` on the same unchanged table.
+            link = match link {
+                Some(n) => n.next_link(),
+                None => unreachable!("dict chain shorter than located depth"),
+            };
+        }
+        if !link.as_ref().is_some_and(evict) {
+            return match link.as_mut() {
                 Some(n) => Found::Live(n),
                 None => Found::Absent,
             };
         }
-        let link = self.link_mut(at);
         let Some(mut node) = link.take() else { return Found::Absent };
         *link = node.next_link().take();
-        if at.0 {
-            self.t1.used -= 1;
-        } else {
-            self.t0.used -= 1;
-        }
+        *used -= 1;
         Found::Evicted(node)
     }
 

@@ -130,6 +130,25 @@ pub fn hash_key(key: &[u8]) -> u64 {
     HASHER.get_or_init(ahash::RandomState::new).hash_one(key)
 }
 
+/// Byte equality for keys and members, without a `memcmp` call up to 16 bytes (most keys):
+/// two loads that may overlap cover every byte once the lengths are equal.
+#[inline(always)]
+pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        0 => true,
+        _ => a == b,
+    }
+}
+
 /// Returns the shard that holds a key of this hash.
 #[inline]
 pub fn shard_of(hash: u64) -> usize {
@@ -884,6 +903,53 @@ impl<'a> Keyspace<'a> {
         self.store.shards[i].data_ptr()
     }
 
+    /// Locks the shards whose bits are set in `mask`, in ascending order, on a view that holds
+    /// none yet: lets the dispatcher build the view where it stands (inside the command's
+    /// context) and lock afterwards, rather than build it in `lock_mask` and move it (a
+    /// memcpy of the whole view on every command).
+    #[inline(always)]
+    pub fn lock_more(&mut self, mask: u32) {
+        debug_assert_eq!(self.held, 0);
+        let mut m = mask & ALL_HELD;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            self.lock_shard(i);
+            m &= m - 1;
+        }
+    }
+
+    /// True when none of the view's side tables (blocked-key, watch, tracking, event and
+    /// propagation lists) holds an allocation: the common case of a command that noted
+    /// nothing, where dropping the view only has to release its locks (see
+    /// [`Keyspace::release_if_bare`]). Every field of the view that may own memory must be
+    /// checked here, or a forgotten view would leak it.
+    #[inline(always)]
+    fn is_bare(&self) -> bool {
+        (self.ready.capacity()
+            | self.maybe_touched.capacity()
+            | self.invalidated.capacity()
+            | self.maybe_tracked.capacity()
+            | self.events.capacity()
+            | self.prop.expired.capacity()
+            | self.prop.unit.capacity()
+            | self.prop.done.capacity())
+            == 0
+            && self.prop.replaced.is_none()
+    }
+
+    /// Releases the view's locks and returns true when it owns no allocation, so the caller
+    /// may forget it instead of running its drop glue (about a hundred instructions of empty
+    /// vector drops per command at a pipelined GET's scale). Returns false, holding
+    /// everything, otherwise: the caller then drops it normally.
+    #[inline(always)]
+    pub fn release_if_bare(&mut self) -> bool {
+        if !self.is_bare() {
+            return false;
+        }
+        self.unlock_all();
+        true
+    }
+
     /// Releases every lock the view holds.
     #[inline]
     fn unlock_all(&mut self) {
@@ -938,7 +1004,7 @@ impl<'a> Keyspace<'a> {
         let d = &mut shard.dbs[db];
         let origin = d.snap_origin();
         let expired = |e: &Entry| !loading && e.expire().is_some_and(|t| now > t);
-        let found = d.dict.find_or_evict(h, |e| e.key() == key, |e| !paused && expired(e));
+        let found = d.dict.find_or_evict(h, |e| short_eq(e.key(), key), |e| !paused && expired(e));
         match found {
             // While expiry is paused an expired key stays but reads as missing.
             Found::Live(e) if paused && expired(e) => {
@@ -1069,11 +1135,16 @@ impl<'a> Keyspace<'a> {
 
     /// Records a watched key about to be modified in place (one branch when nothing is
     /// watched in its shard).
-    #[inline]
+    #[inline(always)]
     fn note_watched(&mut self, db: usize, key: &[u8]) {
-        if self.store.watches.load(Ordering::Relaxed) == 0 {
-            return;
+        if self.store.watches.load(Ordering::Relaxed) != 0 {
+            self.note_watched_slow(db, key);
         }
+    }
+
+    /// [`Keyspace::note_watched`] when some key is watched (kept out of the write paths).
+    #[inline(never)]
+    fn note_watched_slow(&mut self, db: usize, key: &[u8]) {
         let h = self.hash(key);
         if self.shard_mut(shard_of(h)).watched[db].has(key)
             && !self.maybe_touched.iter().any(|(d, k)| *d == db && k == key)
@@ -1094,11 +1165,17 @@ impl<'a> Keyspace<'a> {
 
     /// Client-side caching: records a key about to be modified in place; it is invalidated at
     /// the end of the command only if the command changed something (as WATCH does).
-    #[inline]
+    #[inline(always)]
     fn note_tracked(&mut self, key: &[u8]) {
-        if self.store.tracking.load(Ordering::Relaxed)
-            && !self.maybe_tracked.iter().any(|k| k == key)
-        {
+        if self.store.tracking.load(Ordering::Relaxed) {
+            self.note_tracked_slow(key);
+        }
+    }
+
+    /// [`Keyspace::note_tracked`] while tracking is on (kept out of the write paths).
+    #[inline(never)]
+    fn note_tracked_slow(&mut self, key: &[u8]) {
+        if !self.maybe_tracked.iter().any(|k| k == key) {
             self.maybe_tracked.push(key.to_vec());
         }
     }
@@ -1139,11 +1216,16 @@ impl<'a> Keyspace<'a> {
     /// Ends a command for WATCH: the watched keys it looked up for writing in place are
     /// touched if it changed anything (`dirty_before` is `dirty` when it started), as Redis
     /// signals a key exactly where it counts a change.
-    #[inline]
+    #[inline(always)]
     pub fn finish_watch(&mut self, dirty_before: u64) {
-        if self.maybe_touched.is_empty() {
-            return;
+        if !self.maybe_touched.is_empty() {
+            self.finish_watch_slow(dirty_before);
         }
+    }
+
+    /// [`Keyspace::finish_watch`] when a watched key was looked up for writing.
+    #[inline(never)]
+    fn finish_watch_slow(&mut self, dirty_before: u64) {
         let keys = std::mem::take(&mut self.maybe_touched);
         if self.dirty > dirty_before {
             for (db, k) in &keys {
@@ -1563,6 +1645,23 @@ impl<'a> Keyspace<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_eq_is_byte_equality_at_every_length() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
+            assert!(short_eq(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!short_eq(&a, &b), "{len} {at}");
+            }
+            if len > 0 {
+                assert!(!short_eq(&a, &a[..len - 1]), "{len}");
+            }
+        }
+        assert!(!short_eq(b"key:1\0", b"key:1"));
+    }
 
     #[test]
     fn watch_registry_sees_writes_in_place_only_when_they_change_something() {

@@ -493,7 +493,7 @@ impl Set {
         }
         let Enc::Table { dict, bytes } = &mut self.enc else { unreachable!("converted above") };
         let h = hash_key(member);
-        if dict.find(h, |m| m.bytes() == member).is_some() {
+        if dict.find(h, |m| crate::store::short_eq(m.bytes(), member)).is_some() {
             return false;
         }
         *bytes += Member::alloc_size(member.len());
