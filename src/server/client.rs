@@ -106,10 +106,12 @@ impl ClientType {
 #[derive(Debug)]
 pub struct ClientInfo {
     pub id: u64,
-    /// `ip:port` of the peer, or `<unixsocket path>:0`.
-    pub addr: String,
-    /// `ip:port` of our end, or `<unixsocket path>:0`.
-    pub laddr: String,
+    /// The peer's address (`ip:port`, or `<unixsocket path>:0`) followed by ours, in one
+    /// allocation (see [`ClientInfo::addr`], [`ClientInfo::laddr`]): two Strings cost 32 more
+    /// bytes here and a second allocation for every connection.
+    addrs: Box<str>,
+    /// Where the local address starts in `addrs`.
+    addr_split: u32,
     pub fd: i32,
     pub created: Instant,
     /// Wall clock of the last read or write, in milliseconds.
@@ -118,9 +120,9 @@ pub struct ClientInfo {
     /// Command table index of the last command run.
     pub last_cmd: AtomicUsize,
     pub resp: AtomicU8,
-    pub name: Mutex<Option<Vec<u8>>>,
-    pub lib_name: Mutex<Option<Vec<u8>>>,
-    pub lib_ver: Mutex<Option<Vec<u8>>>,
+    /// CLIENT SETNAME / SETINFO values, boxed only once one is set: most connections never
+    /// name themselves, and three inline slots put every `ClientInfo` in a larger size class.
+    names: Mutex<Option<Box<Names>>>,
     /// Bytes waiting in the query buffer, and its capacity, at the last read.
     pub qbuf: AtomicUsize,
     pub qbuf_cap: AtomicUsize,
@@ -154,21 +156,48 @@ pub struct ClientInfo {
     pub waiter: Mutex<Option<Arc<Waiter>>>,
 }
 
+/// The names a client gave itself (see [`ClientInfo::name`]).
+#[derive(Debug, Default)]
+struct Names {
+    name: Option<Vec<u8>>,
+    lib_name: Option<Vec<u8>>,
+    lib_ver: Option<Vec<u8>>,
+}
+
+/// Which of a client's names (CLIENT SETNAME, CLIENT SETINFO LIB-NAME / LIB-VER).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Name,
+    LibName,
+    LibVer,
+}
+
+impl Names {
+    fn slot(&mut self, kind: NameKind) -> &mut Option<Vec<u8>> {
+        match kind {
+            NameKind::Name => &mut self.name,
+            NameKind::LibName => &mut self.lib_name,
+            NameKind::LibVer => &mut self.lib_ver,
+        }
+    }
+}
+
 impl ClientInfo {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix_socket: bool) -> ClientInfo {
+        let mut addrs = String::with_capacity(addr.len() + laddr.len());
+        addrs.push_str(&addr);
+        addrs.push_str(&laddr);
         ClientInfo {
             id,
-            addr,
-            laddr,
+            addrs: addrs.into_boxed_str(),
+            addr_split: addr.len() as u32,
             fd,
             created: Instant::now(),
             last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
             db: AtomicUsize::new(0),
             last_cmd: AtomicUsize::new(usize::MAX),
             resp: AtomicU8::new(2),
-            name: Mutex::new(None),
-            lib_name: Mutex::new(None),
-            lib_ver: Mutex::new(None),
+            names: Mutex::new(None),
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
             obuf_pending: AtomicUsize::new(0),
@@ -187,6 +216,44 @@ impl ClientInfo {
             tracking_redir: AtomicI64::new(-1),
             waiter: Mutex::new(None),
         }
+    }
+
+    /// `ip:port` of the peer, or `<unixsocket path>:0`.
+    pub fn addr(&self) -> &str {
+        &self.addrs[..self.addr_split as usize]
+    }
+
+    /// `ip:port` of our end, or `<unixsocket path>:0`.
+    pub fn laddr(&self) -> &str {
+        &self.addrs[self.addr_split as usize..]
+    }
+
+    /// Returns a copy of one of the client's names, if set.
+    pub fn name_of(&self, kind: NameKind) -> Option<Vec<u8>> {
+        self.names.lock().as_mut().and_then(|n| n.slot(kind).clone())
+    }
+
+    /// Returns the client name (CLIENT SETNAME), if set.
+    pub fn name(&self) -> Option<Vec<u8>> {
+        self.name_of(NameKind::Name)
+    }
+
+    /// Sets or clears one of the client's names; the box goes once none is left.
+    pub fn set_name_of(&self, kind: NameKind, value: Option<Vec<u8>>) {
+        let mut names = self.names.lock();
+        if value.is_none() && names.is_none() {
+            return;
+        }
+        let n = names.get_or_insert_with(Box::default);
+        *n.slot(kind) = value;
+        if n.name.is_none() && n.lib_name.is_none() && n.lib_ver.is_none() {
+            *names = None;
+        }
+    }
+
+    /// Sets or clears the client name (CLIENT SETNAME, HELLO SETNAME, RESET).
+    pub fn set_name(&self, value: Option<Vec<u8>>) {
+        self.set_name_of(NameKind::Name, value);
     }
 
     /// Asks the connection to close as soon as it can.
@@ -221,7 +288,8 @@ impl ClientInfo {
     /// True when the peer is on this machine (unix socket, or exactly 127.0.0.1 or ::1), as
     /// Redis's `islocalClient` decides. 127.0.0.2 is not local.
     pub fn is_local(&self) -> bool {
-        self.unix_socket || self.addr.starts_with("127.0.0.1:") || self.addr.starts_with("[::1]:")
+        let addr = self.addr();
+        self.unix_socket || addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
     }
 
     /// Sets or clears [`flags`] bits.
@@ -322,9 +390,12 @@ impl ClientInfo {
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name=",
-            self.id, self.addr, self.laddr, self.fd
+            self.id,
+            self.addr(),
+            self.laddr(),
+            self.fd
         );
-        if let Some(n) = self.name.lock().as_deref() {
+        if let Some(n) = self.names.lock().as_ref().and_then(|n| n.name.as_deref()) {
             out.extend_from_slice(n);
         }
         let _ = write!(
@@ -403,8 +474,8 @@ pub struct Client {
     /// Keys this client WATCHes: (database, key), each once.
     pub watched: Vec<(usize, Vec<u8>)>,
     /// Set (by any connection, under the key's shard lock) when a watched key is touched: the
-    /// next EXEC fails. Shared with the watch registry.
-    pub watch_dirty: Arc<std::sync::atomic::AtomicBool>,
+    /// next EXEC fails. Shared with the watch registry; allocated by the first WATCH.
+    pub watch_dirty: WatchFlag,
     /// True while EXEC runs the queued commands: blocking commands reply as on timeout.
     pub in_exec: bool,
     /// Pub/sub subscriptions and the inbox messages arrive in (created on first subscribe).
@@ -439,6 +510,32 @@ pub struct Client {
     pub pending: crate::command::dispatch::PendingCalls,
     /// The last command name looked up and its table index (see `dispatch::NameCache`).
     pub name_cache: crate::command::dispatch::NameCache,
+}
+
+/// A client's "a watched key was touched" flag, shared with the watch registry. Allocated on
+/// the first WATCH: most connections never watch, and every connection would otherwise hold
+/// an allocation for it.
+#[derive(Debug, Default)]
+pub struct WatchFlag(Option<Arc<AtomicBool>>);
+
+impl WatchFlag {
+    /// True when a watched key was touched since the flag was last cleared.
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Clears the flag (EXEC, UNWATCH, DISCARD).
+    pub fn clear(&self) {
+        if let Some(f) = &self.0 {
+            f.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns the flag for the watch registry, allocating it on first use.
+    pub fn shared(&mut self) -> Arc<AtomicBool> {
+        self.0.get_or_insert_with(|| Arc::new(AtomicBool::new(false))).clone()
+    }
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -479,7 +576,7 @@ impl Client {
             blocked: None,
             multi: None,
             watched: Vec::new(),
-            watch_dirty: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            watch_dirty: WatchFlag::default(),
             in_exec: false,
             pubsub: None,
             reply_is_push: false,
@@ -520,7 +617,7 @@ impl Client {
         self.info.db.store(0, Ordering::Relaxed);
         self.info.resp.store(2, Ordering::Relaxed);
         self.authenticated = authenticated;
-        *self.info.name.lock() = None;
+        self.info.set_name(None);
         // A reply already being skipped stays skipped (RESET's own "+RESET" is then silent),
         // as Redis clears only the OFF and SKIP_NEXT flags.
         if self.reply_mode != ReplyMode::Skip {
@@ -694,7 +791,7 @@ mod tests {
     #[test]
     fn info_line_has_redis_field_order() {
         let c = info("127.0.0.1:5000", false);
-        *c.name.lock() = Some(b"conn1".to_vec());
+        c.set_name(Some(b"conn1".to_vec()));
         c.qbuf.store(26, Ordering::Relaxed);
         c.qbuf_cap.store(16384, Ordering::Relaxed);
         c.rbs.store(16384, Ordering::Relaxed);

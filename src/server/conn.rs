@@ -745,6 +745,8 @@ impl Session {
         if self.rbuf.is_empty() {
             self.rbuf = Vec::new();
             self.qb_peak = 0;
+            // No request is half read: the decoder's argument table goes too (128 bytes).
+            self.dec.release_idle();
         }
         if self.out.buf.is_empty() {
             self.out.buf = Vec::new();
