@@ -331,7 +331,7 @@ impl KillFilter<'_> {
             && self.laddr.is_none_or(|a| a == c.laddr().as_bytes())
             && self.kind.is_none_or(|k| k == c.client_type())
             && self.id.is_none_or(|id| id == c.id)
-            && self.max_age.is_none_or(|age| c.created.elapsed().as_secs() >= age)
+            && self.max_age.is_none_or(|age| c.age_secs() >= age)
             && !(self.skip_me && c.id == me)
     }
 }

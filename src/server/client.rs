@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
-use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -113,7 +112,9 @@ pub struct ClientInfo {
     /// Where the local address starts in `addrs`.
     addr_split: u32,
     pub fd: i32,
-    pub created: Instant,
+    /// When the connection was made ([`crate::util::mono_ns`]; 8 bytes where an `Instant`
+    /// takes 16, which keeps `ClientInfo` in the 224-byte class).
+    created_ns: u64,
     /// Wall clock of the last read or write, in milliseconds.
     pub last_interaction_ms: AtomicI64,
     pub db: AtomicUsize,
@@ -192,7 +193,7 @@ impl ClientInfo {
             addrs: addrs.into_boxed_str(),
             addr_split: addr.len() as u32,
             fd,
-            created: Instant::now(),
+            created_ns: crate::util::mono_ns(),
             last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
             db: AtomicUsize::new(0),
             last_cmd: AtomicUsize::new(usize::MAX),
@@ -226,6 +227,11 @@ impl ClientInfo {
     /// `ip:port` of our end, or `<unixsocket path>:0`.
     pub fn laddr(&self) -> &str {
         &self.addrs[self.addr_split as usize..]
+    }
+
+    /// Whole seconds since the connection was made (CLIENT LIST's age).
+    pub fn age_secs(&self) -> u64 {
+        crate::util::mono_ns().saturating_sub(self.created_ns) / 1_000_000_000
     }
 
     /// Returns a copy of one of the client's names, if set.
@@ -401,7 +407,7 @@ impl ClientInfo {
         let _ = write!(
             out,
             " age={} idle={} flags=",
-            self.created.elapsed().as_secs(),
+            self.age_secs(),
             self.idle_secs(now)
         );
         self.flag_letters(out);
@@ -859,6 +865,50 @@ mod tests {
         p.pause(PauseKind::All, crate::util::now_ms() - 1);
         assert_eq!(p.blocks(false), None);
         assert!(!p.active());
+    }
+
+    #[test]
+    fn client_info_stays_in_its_size_class() {
+        // Every connection pays for one `Arc<ClientInfo>` (16 bytes of counts + the struct):
+        // at most 224 bytes keeps it in jemalloc's 224-byte class.
+        let size = std::mem::size_of::<ClientInfo>();
+        assert!(size + 16 <= 224, "ClientInfo grew to {size} bytes");
+    }
+
+    #[test]
+    fn addresses_and_names() {
+        let c = ClientInfo::new(3, "10.0.0.1:4000".into(), "10.0.0.2:6379".into(), 4, false);
+        assert_eq!((c.addr(), c.laddr()), ("10.0.0.1:4000", "10.0.0.2:6379"));
+        assert!(c.names.lock().is_none());
+        c.set_name_of(NameKind::LibName, Some(b"redis-py".to_vec()));
+        c.set_name(Some(b"worker".to_vec()));
+        assert_eq!(c.name().as_deref(), Some(&b"worker"[..]));
+        assert_eq!(c.name_of(NameKind::LibName).as_deref(), Some(&b"redis-py"[..]));
+        assert_eq!(c.name_of(NameKind::LibVer), None);
+        let mut line = Vec::new();
+        c.write_info_line(&mut line, "NULL", 0);
+        assert!(line.starts_with(b"id=3 addr=10.0.0.1:4000 laddr=10.0.0.2:6379 fd=4 name=worker age="));
+        // The box goes once no name is left.
+        c.set_name(None);
+        assert!(c.names.lock().is_some());
+        c.set_name_of(NameKind::LibName, None);
+        assert!(c.names.lock().is_none());
+        assert_eq!(c.name(), None);
+        assert_eq!(c.age_secs(), 0);
+    }
+
+    #[test]
+    fn watch_flag_is_allocated_by_first_use() {
+        let mut w = WatchFlag::default();
+        assert!(!w.is_set());
+        w.clear();
+        assert!(w.0.is_none());
+        let shared = w.shared();
+        shared.store(true, Ordering::Relaxed);
+        assert!(w.is_set());
+        assert!(Arc::ptr_eq(&shared, &w.shared()));
+        w.clear();
+        assert!(!w.is_set() && !shared.load(Ordering::Relaxed));
     }
 
     #[test]
