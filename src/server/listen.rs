@@ -423,8 +423,10 @@ async fn accept_tcp(server: Arc<Server>, listener: Weak<TcpListener>) {
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
                 info.set_socket_open(true);
+                // Captured as it is: a `let mut sock = sock;` inside the task would keep a
+                // second copy of the socket in every connection's task.
+                let mut sock = sock;
                 tokio::spawn(async move {
-                    let mut sock = sock;
                     let (r, w) = sock.split();
                     super::conn::serve(server, r, w, info).await;
                 });
@@ -448,8 +450,10 @@ async fn accept_unix(server: Arc<Server>, listener: UnixListener, path: String) 
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
                 info.set_socket_open(true);
+                // Captured as it is: a `let mut sock = sock;` inside the task would keep a
+                // second copy of the socket in every connection's task.
+                let mut sock = sock;
                 tokio::spawn(async move {
-                    let mut sock = sock;
                     let (r, w) = sock.split();
                     super::conn::serve(server, r, w, info).await;
                 });
