@@ -475,7 +475,7 @@ fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
     let waiter = u64::try_from(id)
         .ok()
         .and_then(|id| ctx.server.clients.get(id))
-        .and_then(|c| c.waiter.lock().clone());
+        .and_then(|c| c.waiter());
     ctx.out.int(waiter.is_some_and(|w| w.unblock(error)) as i64);
 }
 

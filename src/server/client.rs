@@ -113,7 +113,7 @@ pub struct ClientInfo {
     addr_split: u32,
     pub fd: i32,
     /// When the connection was made ([`crate::util::mono_ns`]; 8 bytes where an `Instant`
-    /// takes 16, which keeps `ClientInfo` in the 224-byte class).
+    /// takes 16).
     created_ns: u64,
     /// Wall clock of the last read or write, in milliseconds.
     pub last_interaction_ms: AtomicI64,
@@ -121,9 +121,10 @@ pub struct ClientInfo {
     /// Command table index of the last command run.
     pub last_cmd: AtomicUsize,
     pub resp: AtomicU8,
-    /// CLIENT SETNAME / SETINFO values, boxed only once one is set: most connections never
-    /// name themselves, and three inline slots put every `ClientInfo` in a larger size class.
-    names: Mutex<Option<Box<Names>>>,
+    /// The client's names, a blocked command's wait and the kill notification: boxed on
+    /// first use, since most connections never name themselves, block or get killed without
+    /// a socket, and 64 inline bytes would put every `ClientInfo` in a larger size class.
+    extra: std::sync::OnceLock<Box<Extra>>,
     /// Bytes waiting in the query buffer, and its capacity, at the last read.
     pub qbuf: AtomicUsize,
     pub qbuf_cap: AtomicUsize,
@@ -134,9 +135,6 @@ pub struct ClientInfo {
     pub rbp: AtomicUsize,
     /// Set when the connection must close (CLIENT KILL, timeout, shutdown).
     pub killed: AtomicBool,
-    /// Wakes the connection's task when `killed` is set (connections without a socket of
-    /// their own: tests).
-    pub kill: Notify,
     /// True while the connection task holds the open socket `fd`: then a kill shuts the socket
     /// down, which wakes the task from its read at no cost to the connection loop. The lock
     /// keeps the descriptor from being closed (and reused) while a killer uses it.
@@ -153,8 +151,17 @@ pub struct ClientInfo {
     pub multi: AtomicI32,
     /// Client id that tracking invalidations go to, or -1 (set by tracking).
     pub tracking_redir: AtomicI64,
+}
+
+/// The rarely used part of a [`ClientInfo`], allocated by its first use.
+#[derive(Debug, Default)]
+struct Extra {
+    names: Mutex<Names>,
     /// The wait of the blocking command the client is blocked in, if any (CLIENT UNBLOCK).
-    pub waiter: Mutex<Option<Arc<Waiter>>>,
+    waiter: Mutex<Option<Arc<Waiter>>>,
+    /// Wakes the connection's task when `killed` is set (connections without a socket of
+    /// their own: tests).
+    kill: Notify,
 }
 
 /// The names a client gave itself (see [`ClientInfo::name`]).
@@ -198,14 +205,13 @@ impl ClientInfo {
             db: AtomicUsize::new(0),
             last_cmd: AtomicUsize::new(usize::MAX),
             resp: AtomicU8::new(2),
-            names: Mutex::new(None),
+            extra: std::sync::OnceLock::new(),
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
             obuf_pending: AtomicUsize::new(0),
             rbs: AtomicUsize::new(0),
             rbp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
-            kill: Notify::new(),
             socket_open: Mutex::new(false),
             unix_socket,
             no_evict: AtomicBool::new(false),
@@ -215,7 +221,6 @@ impl ClientInfo {
             ssub: AtomicU32::new(0),
             multi: AtomicI32::new(-1),
             tracking_redir: AtomicI64::new(-1),
-            waiter: Mutex::new(None),
         }
     }
 
@@ -236,7 +241,7 @@ impl ClientInfo {
 
     /// Returns a copy of one of the client's names, if set.
     pub fn name_of(&self, kind: NameKind) -> Option<Vec<u8>> {
-        self.names.lock().as_mut().and_then(|n| n.slot(kind).clone())
+        self.extra.get().and_then(|e| e.names.lock().slot(kind).clone())
     }
 
     /// Returns the client name (CLIENT SETNAME), if set.
@@ -244,22 +249,39 @@ impl ClientInfo {
         self.name_of(NameKind::Name)
     }
 
-    /// Sets or clears one of the client's names; the box goes once none is left.
+    /// Sets or clears one of the client's names.
     pub fn set_name_of(&self, kind: NameKind, value: Option<Vec<u8>>) {
-        let mut names = self.names.lock();
-        if value.is_none() && names.is_none() {
+        if value.is_none() && self.extra.get().is_none() {
             return;
         }
-        let n = names.get_or_insert_with(Box::default);
-        *n.slot(kind) = value;
-        if n.name.is_none() && n.lib_name.is_none() && n.lib_ver.is_none() {
-            *names = None;
-        }
+        *self.extra().names.lock().slot(kind) = value;
     }
 
     /// Sets or clears the client name (CLIENT SETNAME, HELLO SETNAME, RESET).
     pub fn set_name(&self, value: Option<Vec<u8>>) {
         self.set_name_of(NameKind::Name, value);
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra.get_or_init(Box::default)
+    }
+
+    /// The wait of the blocking command the client is blocked in, if any (CLIENT UNBLOCK).
+    pub fn waiter(&self) -> Option<Arc<Waiter>> {
+        self.extra.get().and_then(|e| e.waiter.lock().clone())
+    }
+
+    /// Records the wait of the blocking command the client is blocked in (`None`: done).
+    pub fn set_waiter(&self, w: Option<Arc<Waiter>>) {
+        if w.is_some() || self.extra.get().is_some() {
+            *self.extra().waiter.lock() = w;
+        }
+    }
+
+    /// Wakes the connection's task when it is killed, for connections without a socket of
+    /// their own (with a socket, a kill shuts the socket down instead).
+    pub fn kill_notify(&self) -> &Notify {
+        &self.extra().kill
     }
 
     /// Asks the connection to close as soon as it can.
@@ -271,7 +293,7 @@ impl ClientInfo {
             // this lock) before it drops the socket.
             unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
         } else {
-            self.kill.notify_one();
+            self.kill_notify().notify_one();
         }
     }
 
@@ -401,7 +423,9 @@ impl ClientInfo {
             self.laddr(),
             self.fd
         );
-        if let Some(n) = self.names.lock().as_ref().and_then(|n| n.name.as_deref()) {
+        if let Some(e) = self.extra.get()
+            && let Some(n) = e.names.lock().name.as_deref()
+        {
             out.extend_from_slice(n);
         }
         let _ = write!(
@@ -870,16 +894,17 @@ mod tests {
     #[test]
     fn client_info_stays_in_its_size_class() {
         // Every connection pays for one `Arc<ClientInfo>` (16 bytes of counts + the struct):
-        // at most 224 bytes keeps it in jemalloc's 224-byte class.
+        // at most 192 bytes keeps it in jemalloc's 192-byte class.
         let size = std::mem::size_of::<ClientInfo>();
-        assert!(size + 16 <= 224, "ClientInfo grew to {size} bytes");
+        assert!(size + 16 <= 192, "ClientInfo grew to {size} bytes");
     }
 
     #[test]
     fn addresses_and_names() {
         let c = ClientInfo::new(3, "10.0.0.1:4000".into(), "10.0.0.2:6379".into(), 4, false);
         assert_eq!((c.addr(), c.laddr()), ("10.0.0.1:4000", "10.0.0.2:6379"));
-        assert!(c.names.lock().is_none());
+        c.set_name(None);
+        assert!(c.extra.get().is_none());
         c.set_name_of(NameKind::LibName, Some(b"redis-py".to_vec()));
         c.set_name(Some(b"worker".to_vec()));
         assert_eq!(c.name().as_deref(), Some(&b"worker"[..]));
@@ -888,12 +913,14 @@ mod tests {
         let mut line = Vec::new();
         c.write_info_line(&mut line, "NULL", 0);
         assert!(line.starts_with(b"id=3 addr=10.0.0.1:4000 laddr=10.0.0.2:6379 fd=4 name=worker age="));
-        // The box goes once no name is left.
         c.set_name(None);
-        assert!(c.names.lock().is_some());
         c.set_name_of(NameKind::LibName, None);
-        assert!(c.names.lock().is_none());
         assert_eq!(c.name(), None);
+        assert_eq!(c.name_of(NameKind::LibName), None);
+        // A blocked command's wait lives in the same box; clearing allocates nothing.
+        let d = ClientInfo::new(4, "a:1".into(), "b:2".into(), 5, false);
+        d.set_waiter(None);
+        assert!(d.extra.get().is_none() && d.waiter().is_none());
         assert_eq!(c.age_secs(), 0);
     }
 

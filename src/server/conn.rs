@@ -250,7 +250,7 @@ where
     // on every pass costs more than the rest of an unpipelined command's bookkeeping.
     let by_notify = !s.info.socket_open();
     let kill_info = s.info.clone();
-    let mut killed = by_notify.then(|| Box::pin(kill_info.kill.notified()));
+    let mut killed = by_notify.then(|| Box::pin(kill_info.kill_notify().notified()));
 
     loop {
         if s.client.pubsub.is_some() && !s.take_messages() {
