@@ -6,7 +6,9 @@
 //! Depends on nothing of the keyspace or the protocol: what it renders (CLIENT LIST lines) is
 //! plain text.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
@@ -105,12 +107,8 @@ impl ClientType {
 #[derive(Debug)]
 pub struct ClientInfo {
     pub id: u64,
-    /// The peer's address (`ip:port`, or `<unixsocket path>:0`) followed by ours, in one
-    /// allocation (see [`ClientInfo::addr`], [`ClientInfo::laddr`]): two Strings cost 32 more
-    /// bytes here and a second allocation for every connection.
-    addrs: Box<str>,
-    /// Where the local address starts in `addrs`.
-    addr_split: u32,
+    /// The peer's address and ours (see [`ClientInfo::addr`], [`ClientInfo::laddr`]).
+    addrs: Addrs,
     pub fd: i32,
     /// When the connection was made ([`crate::util::mono_ns`]; 8 bytes where an `Instant`
     /// takes 16).
@@ -153,6 +151,32 @@ pub struct ClientInfo {
     pub tracking_redir: AtomicI64,
 }
 
+/// A connection's two addresses. IPv4 peers, nearly all of them, are kept as numbers and
+/// formatted when asked for (CLIENT LIST, CLIENT KILL, the slow log: all rare): two strings
+/// would cost every connection an allocation.
+#[derive(Debug)]
+enum Addrs {
+    /// Peer and local address.
+    V4(SocketAddrV4, SocketAddrV4),
+    /// The peer's address followed by ours (IPv6, unix socket paths, test names), and where
+    /// ours starts.
+    Text(Box<str>, u32),
+}
+
+impl Addrs {
+    fn new(addr: &str, laddr: &str) -> Addrs {
+        // Only what formats back to the very same text is stored as numbers.
+        let v4 = |s: &str| s.parse::<SocketAddrV4>().ok().filter(|a| a.to_string() == s);
+        if let (Some(peer), Some(local)) = (v4(addr), v4(laddr)) {
+            return Addrs::V4(peer, local);
+        }
+        let mut all = String::with_capacity(addr.len() + laddr.len());
+        all.push_str(addr);
+        all.push_str(laddr);
+        Addrs::Text(all.into_boxed_str(), addr.len() as u32)
+    }
+}
+
 /// The rarely used part of a [`ClientInfo`], allocated by its first use.
 #[derive(Debug, Default)]
 struct Extra {
@@ -192,13 +216,10 @@ impl Names {
 
 impl ClientInfo {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix_socket: bool) -> ClientInfo {
-        let mut addrs = String::with_capacity(addr.len() + laddr.len());
-        addrs.push_str(&addr);
-        addrs.push_str(&laddr);
+        let addrs = Addrs::new(&addr, &laddr);
         ClientInfo {
             id,
-            addrs: addrs.into_boxed_str(),
-            addr_split: addr.len() as u32,
+            addrs,
             fd,
             created_ns: crate::util::mono_ns(),
             last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
@@ -225,13 +246,19 @@ impl ClientInfo {
     }
 
     /// `ip:port` of the peer, or `<unixsocket path>:0`.
-    pub fn addr(&self) -> &str {
-        &self.addrs[..self.addr_split as usize]
+    pub fn addr(&self) -> Cow<'_, str> {
+        match &self.addrs {
+            Addrs::V4(peer, _) => Cow::Owned(peer.to_string()),
+            Addrs::Text(all, split) => Cow::Borrowed(&all[..*split as usize]),
+        }
     }
 
     /// `ip:port` of our end, or `<unixsocket path>:0`.
-    pub fn laddr(&self) -> &str {
-        &self.addrs[self.addr_split as usize..]
+    pub fn laddr(&self) -> Cow<'_, str> {
+        match &self.addrs {
+            Addrs::V4(_, local) => Cow::Owned(local.to_string()),
+            Addrs::Text(all, split) => Cow::Borrowed(&all[*split as usize..]),
+        }
     }
 
     /// Whole seconds since the connection was made (CLIENT LIST's age).
@@ -316,8 +343,14 @@ impl ClientInfo {
     /// True when the peer is on this machine (unix socket, or exactly 127.0.0.1 or ::1), as
     /// Redis's `islocalClient` decides. 127.0.0.2 is not local.
     pub fn is_local(&self) -> bool {
-        let addr = self.addr();
-        self.unix_socket || addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+        match &self.addrs {
+            _ if self.unix_socket => true,
+            Addrs::V4(peer, _) => *peer.ip() == std::net::Ipv4Addr::LOCALHOST,
+            Addrs::Text(..) => {
+                let addr = self.addr();
+                addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+            }
+        }
     }
 
     /// Sets or clears [`flags`] bits.
@@ -902,7 +935,17 @@ mod tests {
     #[test]
     fn addresses_and_names() {
         let c = ClientInfo::new(3, "10.0.0.1:4000".into(), "10.0.0.2:6379".into(), 4, false);
-        assert_eq!((c.addr(), c.laddr()), ("10.0.0.1:4000", "10.0.0.2:6379"));
+        assert!(matches!(c.addrs, Addrs::V4(..)));
+        assert_eq!((&*c.addr(), &*c.laddr()), ("10.0.0.1:4000", "10.0.0.2:6379"));
+        for (a, l) in [("[::1]:4000", "[::1]:6379"), ("/tmp/r.sock:0", "/tmp/r.sock:0"), ("x", "")]
+        {
+            let t = ClientInfo::new(5, a.into(), l.into(), 4, false);
+            assert!(matches!(t.addrs, Addrs::Text(..)));
+            assert_eq!((&*t.addr(), &*t.laddr()), (a, l));
+        }
+        // Not the canonical text of an IPv4 address: kept as given.
+        let odd = ClientInfo::new(6, "010.0.0.1:0080".into(), "10.0.0.2:6379".into(), 4, false);
+        assert_eq!(&*odd.addr(), "010.0.0.1:0080");
         c.set_name(None);
         assert!(c.extra.get().is_none());
         c.set_name_of(NameKind::LibName, Some(b"redis-py".to_vec()));
