@@ -758,14 +758,12 @@ impl Session {
     /// Releases the buffers of an idle connection.
     fn release_buffers(&mut self) {
         if self.rbuf.is_empty() {
-            discard_pages(&mut self.rbuf);
             self.rbuf = Vec::new();
             self.qb_peak = 0;
             // No request is half read: the decoder's argument table goes too (128 bytes).
             self.dec.release_idle();
         }
         if self.out.buf.is_empty() {
-            discard_pages(&mut self.out.buf);
             self.out.buf = Vec::new();
             self.out_peak = 0;
         }
@@ -790,26 +788,6 @@ impl Session {
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
         self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
-    }
-}
-
-/// Returns the whole pages of an empty buffer about to be freed to the system at once. Freed,
-/// they would stay resident until the allocator's decay returns them (10 s): the 16 KiB query
-/// buffers of a burst of new connections, released together after 2 s idle, kept about 300
-/// bytes per connection resident at the 15 s mark of `scripts/idle-conns`. Not on a hot path:
-/// once per connection going idle.
-fn discard_pages(buf: &mut Vec<u8>) {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let page = if page > 0 { page as usize } else { return };
-    let start = buf.as_mut_ptr() as usize;
-    let first = start.next_multiple_of(page);
-    let end = (start + buf.capacity()) / page * page;
-    if buf.is_empty() && end > first {
-        // SAFETY: [first, end) lies inside the buffer's allocation, which `buf` owns
-        // exclusively; the buffer holds no bytes that are read again (it is empty and freed
-        // right after), and MADV_DONTNEED only makes the pages read as zeros.
-        unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED) };
     }
 }
 
@@ -1277,27 +1255,6 @@ mod tests {
         c.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"+PONG\r\n");
         assert_eq!(info.qbuf_cap.load(Ordering::Relaxed), READ_CHUNK);
-    }
-
-    #[test]
-    fn discarded_pages_read_as_zeros_and_the_buffer_stays_usable() {
-        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-        buf.resize(64 * 1024, 7);
-        // Not empty: left alone.
-        discard_pages(&mut buf);
-        assert!(buf.iter().all(|&b| b == 7));
-        buf.clear();
-        discard_pages(&mut buf);
-        // SAFETY: within capacity; u8 has no invalid values, and the pages were either
-        // discarded (zeros) or still hold the 7s written above.
-        let old = unsafe { std::slice::from_raw_parts(buf.as_ptr(), 64 * 1024) };
-        assert_eq!(old[32 * 1024], 0, "an interior page was given back");
-        buf.extend_from_slice(b"PING\r\n");
-        assert_eq!(&buf[..], b"PING\r\n");
-        // A buffer smaller than a page has no whole page inside: nothing to do.
-        let mut small: Vec<u8> = Vec::with_capacity(100);
-        discard_pages(&mut small);
-        assert_eq!(small.capacity(), 100);
     }
 
     #[test]
