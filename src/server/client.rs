@@ -216,7 +216,25 @@ impl Names {
 
 impl ClientInfo {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix_socket: bool) -> ClientInfo {
-        let addrs = Addrs::new(&addr, &laddr);
+        ClientInfo::with_addrs(id, Addrs::new(&addr, &laddr), fd, unix_socket)
+    }
+
+    /// The client of an accepted TCP connection (`local` None: unknown, shown empty).
+    pub fn new_tcp(
+        id: u64,
+        peer: std::net::SocketAddr,
+        local: Option<std::net::SocketAddr>,
+        fd: i32,
+    ) -> ClientInfo {
+        use std::net::SocketAddr::V4;
+        let addrs = match (peer, local) {
+            (V4(p), Some(V4(l))) => Addrs::V4(p, l),
+            _ => Addrs::new(&peer.to_string(), &local.map(|l| l.to_string()).unwrap_or_default()),
+        };
+        ClientInfo::with_addrs(id, addrs, fd, false)
+    }
+
+    fn with_addrs(id: u64, addrs: Addrs, fd: i32, unix_socket: bool) -> ClientInfo {
         ClientInfo {
             id,
             addrs,
@@ -943,6 +961,12 @@ mod tests {
             assert!(matches!(t.addrs, Addrs::Text(..)));
             assert_eq!((&*t.addr(), &*t.laddr()), (a, l));
         }
+        let v4 = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        let t = ClientInfo::new_tcp(8, v4("10.0.0.1:4000"), Some(v4("10.0.0.2:6379")), 4);
+        assert!(matches!(t.addrs, Addrs::V4(..)) && t.laddr() == "10.0.0.2:6379");
+        let t = ClientInfo::new_tcp(9, v4("[::1]:4000"), None, 4);
+        assert_eq!((&*t.addr(), &*t.laddr()), ("[::1]:4000", ""));
+        assert!(t.is_local());
         // Not the canonical text of an IPv4 address: kept as given.
         let odd = ClientInfo::new(6, "010.0.0.1:0080".into(), "10.0.0.2:6379".into(), 4, false);
         assert_eq!(&*odd.addr(), "010.0.0.1:0080");
@@ -955,7 +979,8 @@ mod tests {
         assert_eq!(c.name_of(NameKind::LibVer), None);
         let mut line = Vec::new();
         c.write_info_line(&mut line, "NULL", 0);
-        assert!(line.starts_with(b"id=3 addr=10.0.0.1:4000 laddr=10.0.0.2:6379 fd=4 name=worker age="));
+        let head = b"id=3 addr=10.0.0.1:4000 laddr=10.0.0.2:6379 fd=4 name=worker age=";
+        assert!(line.starts_with(head));
         c.set_name(None);
         c.set_name_of(NameKind::LibName, None);
         assert_eq!(c.name(), None);
