@@ -138,7 +138,7 @@ fn block(ctx: &mut Ctx, argv: &[&[u8]], keys: &[&[u8]], op: BlockOp, deadline_ms
     }
     let w = Arc::new(Waiter::new(ctx.client.id, ctx.ks.db, distinct, op, ctx.out.resp3));
     ctx.ks.add_waiter(&w);
-    *ctx.client.info.waiter.lock() = Some(w.clone());
+    ctx.client.info.set_waiter(Some(w.clone()));
     ctx.client.blocked = Some(Box::new(BlockedCmd {
         waiter: w,
         deadline_ms,
@@ -529,7 +529,7 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
 /// client is disconnecting: a reply served but never to be written gives its elements back.
 pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gone: bool) {
     let Some(b) = client.blocked.take() else { return };
-    *client.info.waiter.lock() = None;
+    client.info.set_waiter(None);
     let outcome = b.waiter.finish();
     server.store.remove_waiter(&b.waiter);
     match outcome {

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use crate::command::{Command, Ctx, flags::*};
 use crate::protocol::errors;
 use crate::server::Server;
-use crate::server::client::{ClientInfo, ClientType, PauseKind, ReplyMode, flags as cflags};
+use crate::server::client::{
+    ClientInfo, ClientType, NameKind, PauseKind, ReplyMode, flags as cflags,
+};
 use crate::util::parse_i64_strict;
 
 /// Returns true when `user` / `pass` log in. There is one user, `default`, whose password is
@@ -34,7 +36,7 @@ fn set_name(ctx: &mut Ctx, name: &[u8]) -> bool {
         ctx.out.error(errors::BAD_CLIENT_NAME);
         return false;
     }
-    *ctx.client.info.name.lock() = if name.is_empty() { None } else { Some(name.to_vec()) };
+    ctx.client.info.set_name(if name.is_empty() { None } else { Some(name.to_vec()) });
     true
 }
 
@@ -259,8 +261,7 @@ fn client_setname(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// CLIENT GETNAME
 fn client_getname(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    let name = ctx.client.info.name.lock().clone();
-    match name {
+    match ctx.client.info.name() {
         Some(n) => ctx.out.bulk(&n),
         None => ctx.out.null(),
     }
@@ -269,17 +270,17 @@ fn client_getname(ctx: &mut Ctx, _argv: &[&[u8]]) {
 /// CLIENT SETINFO LIB-NAME libname | LIB-VER libver (Redis 7.2; clients send it on connect)
 fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (attr, val) = (argv[2], argv[3]);
-    let slot = if attr.eq_ignore_ascii_case(b"lib-name") {
-        &ctx.client.info.lib_name
+    let kind = if attr.eq_ignore_ascii_case(b"lib-name") {
+        NameKind::LibName
     } else if attr.eq_ignore_ascii_case(b"lib-ver") {
-        &ctx.client.info.lib_ver
+        NameKind::LibVer
     } else {
         return ctx.out.error(&errors::unrecognized_option(attr));
     };
     if !valid_name(val) {
         return ctx.out.error(&errors::bad_client_attr(attr));
     }
-    *slot.lock() = if val.is_empty() { None } else { Some(val.to_vec()) };
+    ctx.client.info.set_name_of(kind, if val.is_empty() { None } else { Some(val.to_vec()) });
     ctx.out.ok();
 }
 
@@ -326,11 +327,11 @@ struct KillFilter<'a> {
 
 impl KillFilter<'_> {
     fn matches(&self, c: &ClientInfo, me: u64) -> bool {
-        self.addr.is_none_or(|a| a == c.addr.as_bytes())
-            && self.laddr.is_none_or(|a| a == c.laddr.as_bytes())
+        self.addr.is_none_or(|a| a == c.addr().as_bytes())
+            && self.laddr.is_none_or(|a| a == c.laddr().as_bytes())
             && self.kind.is_none_or(|k| k == c.client_type())
             && self.id.is_none_or(|id| id == c.id)
-            && self.max_age.is_none_or(|age| c.created.elapsed().as_secs() >= age)
+            && self.max_age.is_none_or(|age| c.age_secs() >= age)
             && !(self.skip_me && c.id == me)
     }
 }
@@ -474,7 +475,7 @@ fn client_unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
     let waiter = u64::try_from(id)
         .ok()
         .and_then(|id| ctx.server.clients.get(id))
-        .and_then(|c| c.waiter.lock().clone());
+        .and_then(|c| c.waiter());
     ctx.out.int(waiter.is_some_and(|w| w.unblock(error)) as i64);
 }
 
@@ -1031,7 +1032,7 @@ mod tests {
         assert_eq!(t.client.db, 0);
         assert!(!t.out.resp3);
         assert_eq!(t.run(&["client", "getname"]), Value::Null);
-        assert_eq!(t.client.info.lib_name.lock().as_deref(), Some(&b"redis-py"[..]));
+        assert_eq!(t.client.info.name_of(NameKind::LibName).as_deref(), Some(&b"redis-py"[..]));
         assert!(t.client.info.no_evict.load(Ordering::Relaxed));
         // CLIENT REPLY OFF is lifted by RESET.
         t.client.reply_mode = ReplyMode::Off;
@@ -1077,7 +1078,7 @@ mod tests {
             t.run(&["client", "setinfo", "color", "x"]),
             err("ERR Unrecognized option 'color'")
         );
-        assert_eq!(t.client.info.lib_ver.lock().as_deref(), Some(&b"8.1.0"[..]));
+        assert_eq!(t.client.info.name_of(NameKind::LibVer).as_deref(), Some(&b"8.1.0"[..]));
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn unwatch_all(server: &Server, client: &mut Client) {
         server.store.unwatch(client.id, &keys);
     }
     // Cleared after leaving the registry, so no write can set it again afterwards.
-    client.watch_dirty.store(false, Ordering::Relaxed);
+    client.watch_dirty.clear();
 }
 
 /// MULTI
@@ -62,13 +62,13 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(errors::WATCH_IN_MULTI);
     }
     // No point watching more once the transaction is doomed.
-    if !ctx.client.watch_dirty.load(Ordering::Relaxed) {
+    if !ctx.client.watch_dirty.is_set() {
         let db = ctx.ks.db;
         for key in &argv[1..] {
             if ctx.client.watched.iter().any(|(d, k)| *d == db && k == key) {
                 continue;
             }
-            ctx.ks.watch(db, key, ctx.client.id, ctx.client.watch_dirty.clone());
+            ctx.ks.watch(db, key, ctx.client.id, ctx.client.watch_dirty.shared());
             ctx.client.watched.push((db, key.to_vec()));
         }
     }
@@ -104,14 +104,14 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
     ctx.ks = ctx.server.store.lock_all(ctx.client.db, now);
     let id = ctx.client.id;
     let watched = std::mem::take(&mut ctx.client.watched);
-    let dirty = ctx.client.watch_dirty.load(Ordering::Relaxed)
+    let dirty = ctx.client.watch_dirty.is_set()
         || watched.iter().any(|(db, k)| ctx.ks.watched_key_expired(*db, k, id));
     // Unwatched under the locks already held, before the queue runs (as Redis does), so the
     // transaction's own writes do not go through its watches.
     for (db, k) in &watched {
         ctx.ks.unwatch(*db, k, id);
     }
-    ctx.client.watch_dirty.store(false, Ordering::Relaxed);
+    ctx.client.watch_dirty.clear();
     if dirty {
         return ctx.out.null_array();
     }

@@ -630,7 +630,7 @@ fn feed_aof(ctx: &mut Ctx) {
 /// Files a command in the client's transaction and replies `+QUEUED`. A transaction already
 /// doomed (a queueing error, or a watched key touched) keeps nothing, as Redis does.
 fn queue(client: &mut Client, out: &mut Reply, idx: usize, cmd: &Command, argv: &[&[u8]]) {
-    let doomed = client.watch_dirty.load(Ordering::Relaxed);
+    let doomed = client.watch_dirty.is_set();
     if let Some(m) = client.multi.as_mut()
         && !m.error
         && !doomed

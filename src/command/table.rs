@@ -860,8 +860,8 @@ impl Slowlog {
             time: crate::util::now_ms() / 1000,
             duration_us,
             args,
-            peer: client.info.addr.clone(),
-            name: client.info.name.lock().clone().unwrap_or_default(),
+            peer: client.info.addr().to_string(),
+            name: client.info.name().unwrap_or_default(),
         };
         self.next_id += 1;
         self.entries.push_front(entry);

@@ -186,9 +186,20 @@ impl Decoder {
             pos: 0,
             remaining: 0,
             bulk_len: -1,
-            ranges: Vec::with_capacity(8),
+            // Allocated by the first request: a connection that stays silent holds nothing.
+            ranges: Vec::new(),
             inline: Vec::new(),
             is_inline: false,
+        }
+    }
+
+    /// Frees the argument storage between requests (an idle connection releasing its
+    /// buffers); the next request allocates it again. Does nothing inside a request.
+    pub fn release_idle(&mut self) {
+        if self.kind == Kind::Unknown {
+            self.ranges = Vec::new();
+            self.inline = Vec::new();
+            self.is_inline = false;
         }
     }
 
@@ -539,6 +550,27 @@ mod tests {
             assert_eq!(all_into(bad, cut), all(bad), "cut at {cut}");
         }
         assert!(all(bad).is_err());
+    }
+
+    #[test]
+    fn release_idle_frees_between_requests_only() {
+        let limits = Limits::default();
+        let mut d = Decoder::new();
+        assert_eq!(d.ranges.capacity(), 0, "a new decoder allocates nothing");
+        // Inside a request (two of three arguments read): kept.
+        let part = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n";
+        assert!(matches!(d.decode(part, &limits).unwrap(), Decoded::Incomplete { .. }));
+        d.release_idle();
+        assert_eq!(d.partial_args_len(), 4);
+        let whole = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+        assert!(matches!(d.decode(whole, &limits).unwrap(), Decoded::Request { .. }));
+        assert_eq!(d.arg(whole, 2), b"v");
+        // Between requests: freed, and the next request decodes as before.
+        d.release_idle();
+        assert_eq!(d.ranges.capacity(), 0);
+        let ping = b"*1\r\n$4\r\nPING\r\n";
+        assert!(matches!(d.decode(ping, &limits).unwrap(), Decoded::Request { consumed: 14 }));
+        assert_eq!((d.argc(), d.arg(ping, 0)), (1, &b"PING"[..]));
     }
 
     /// Feeds `chunks` one after another into one decoder, as successive reads, and returns

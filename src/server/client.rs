@@ -6,12 +6,13 @@
 //! Depends on nothing of the keyspace or the protocol: what it renders (CLIENT LIST lines) is
 //! plain text.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
-use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -106,21 +107,22 @@ impl ClientType {
 #[derive(Debug)]
 pub struct ClientInfo {
     pub id: u64,
-    /// `ip:port` of the peer, or `<unixsocket path>:0`.
-    pub addr: String,
-    /// `ip:port` of our end, or `<unixsocket path>:0`.
-    pub laddr: String,
+    /// The peer's address and ours (see [`ClientInfo::addr`], [`ClientInfo::laddr`]).
+    addrs: Addrs,
     pub fd: i32,
-    pub created: Instant,
+    /// When the connection was made ([`crate::util::mono_ns`]; 8 bytes where an `Instant`
+    /// takes 16).
+    created_ns: u64,
     /// Wall clock of the last read or write, in milliseconds.
     pub last_interaction_ms: AtomicI64,
     pub db: AtomicUsize,
     /// Command table index of the last command run.
     pub last_cmd: AtomicUsize,
     pub resp: AtomicU8,
-    pub name: Mutex<Option<Vec<u8>>>,
-    pub lib_name: Mutex<Option<Vec<u8>>>,
-    pub lib_ver: Mutex<Option<Vec<u8>>>,
+    /// The client's names, a blocked command's wait and the kill notification: boxed on
+    /// first use, since most connections never name themselves, block or get killed without
+    /// a socket, and 64 inline bytes would put every `ClientInfo` in a larger size class.
+    extra: std::sync::OnceLock<Box<Extra>>,
     /// Bytes waiting in the query buffer, and its capacity, at the last read.
     pub qbuf: AtomicUsize,
     pub qbuf_cap: AtomicUsize,
@@ -131,9 +133,6 @@ pub struct ClientInfo {
     pub rbp: AtomicUsize,
     /// Set when the connection must close (CLIENT KILL, timeout, shutdown).
     pub killed: AtomicBool,
-    /// Wakes the connection's task when `killed` is set (connections without a socket of
-    /// their own: tests).
-    pub kill: Notify,
     /// True while the connection task holds the open socket `fd`: then a kill shuts the socket
     /// down, which wakes the task from its read at no cost to the connection loop. The lock
     /// keeps the descriptor from being closed (and reused) while a killer uses it.
@@ -150,32 +149,108 @@ pub struct ClientInfo {
     pub multi: AtomicI32,
     /// Client id that tracking invalidations go to, or -1 (set by tracking).
     pub tracking_redir: AtomicI64,
+}
+
+/// A connection's two addresses. IPv4 peers, nearly all of them, are kept as numbers and
+/// formatted when asked for (CLIENT LIST, CLIENT KILL, the slow log: all rare): two strings
+/// would cost every connection an allocation.
+#[derive(Debug)]
+enum Addrs {
+    /// Peer and local address.
+    V4(SocketAddrV4, SocketAddrV4),
+    /// The peer's address followed by ours (IPv6, unix socket paths, test names), and where
+    /// ours starts.
+    Text(Box<str>, u32),
+}
+
+impl Addrs {
+    fn new(addr: &str, laddr: &str) -> Addrs {
+        // Only what formats back to the very same text is stored as numbers.
+        let v4 = |s: &str| s.parse::<SocketAddrV4>().ok().filter(|a| a.to_string() == s);
+        if let (Some(peer), Some(local)) = (v4(addr), v4(laddr)) {
+            return Addrs::V4(peer, local);
+        }
+        let mut all = String::with_capacity(addr.len() + laddr.len());
+        all.push_str(addr);
+        all.push_str(laddr);
+        Addrs::Text(all.into_boxed_str(), addr.len() as u32)
+    }
+}
+
+/// The rarely used part of a [`ClientInfo`], allocated by its first use.
+#[derive(Debug, Default)]
+struct Extra {
+    names: Mutex<Names>,
     /// The wait of the blocking command the client is blocked in, if any (CLIENT UNBLOCK).
-    pub waiter: Mutex<Option<Arc<Waiter>>>,
+    waiter: Mutex<Option<Arc<Waiter>>>,
+    /// Wakes the connection's task when `killed` is set (connections without a socket of
+    /// their own: tests).
+    kill: Notify,
+}
+
+/// The names a client gave itself (see [`ClientInfo::name`]).
+#[derive(Debug, Default)]
+struct Names {
+    name: Option<Vec<u8>>,
+    lib_name: Option<Vec<u8>>,
+    lib_ver: Option<Vec<u8>>,
+}
+
+/// Which of a client's names (CLIENT SETNAME, CLIENT SETINFO LIB-NAME / LIB-VER).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Name,
+    LibName,
+    LibVer,
+}
+
+impl Names {
+    fn slot(&mut self, kind: NameKind) -> &mut Option<Vec<u8>> {
+        match kind {
+            NameKind::Name => &mut self.name,
+            NameKind::LibName => &mut self.lib_name,
+            NameKind::LibVer => &mut self.lib_ver,
+        }
+    }
 }
 
 impl ClientInfo {
     pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix_socket: bool) -> ClientInfo {
+        ClientInfo::with_addrs(id, Addrs::new(&addr, &laddr), fd, unix_socket)
+    }
+
+    /// The client of an accepted TCP connection (`local` None: unknown, shown empty).
+    pub fn new_tcp(
+        id: u64,
+        peer: std::net::SocketAddr,
+        local: Option<std::net::SocketAddr>,
+        fd: i32,
+    ) -> ClientInfo {
+        use std::net::SocketAddr::V4;
+        let addrs = match (peer, local) {
+            (V4(p), Some(V4(l))) => Addrs::V4(p, l),
+            _ => Addrs::new(&peer.to_string(), &local.map(|l| l.to_string()).unwrap_or_default()),
+        };
+        ClientInfo::with_addrs(id, addrs, fd, false)
+    }
+
+    fn with_addrs(id: u64, addrs: Addrs, fd: i32, unix_socket: bool) -> ClientInfo {
         ClientInfo {
             id,
-            addr,
-            laddr,
+            addrs,
             fd,
-            created: Instant::now(),
+            created_ns: crate::util::mono_ns(),
             last_interaction_ms: AtomicI64::new(crate::util::now_ms()),
             db: AtomicUsize::new(0),
             last_cmd: AtomicUsize::new(usize::MAX),
             resp: AtomicU8::new(2),
-            name: Mutex::new(None),
-            lib_name: Mutex::new(None),
-            lib_ver: Mutex::new(None),
+            extra: std::sync::OnceLock::new(),
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
             obuf_pending: AtomicUsize::new(0),
             rbs: AtomicUsize::new(0),
             rbp: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
-            kill: Notify::new(),
             socket_open: Mutex::new(false),
             unix_socket,
             no_evict: AtomicBool::new(false),
@@ -185,8 +260,73 @@ impl ClientInfo {
             ssub: AtomicU32::new(0),
             multi: AtomicI32::new(-1),
             tracking_redir: AtomicI64::new(-1),
-            waiter: Mutex::new(None),
         }
+    }
+
+    /// `ip:port` of the peer, or `<unixsocket path>:0`.
+    pub fn addr(&self) -> Cow<'_, str> {
+        match &self.addrs {
+            Addrs::V4(peer, _) => Cow::Owned(peer.to_string()),
+            Addrs::Text(all, split) => Cow::Borrowed(&all[..*split as usize]),
+        }
+    }
+
+    /// `ip:port` of our end, or `<unixsocket path>:0`.
+    pub fn laddr(&self) -> Cow<'_, str> {
+        match &self.addrs {
+            Addrs::V4(_, local) => Cow::Owned(local.to_string()),
+            Addrs::Text(all, split) => Cow::Borrowed(&all[*split as usize..]),
+        }
+    }
+
+    /// Whole seconds since the connection was made (CLIENT LIST's age).
+    pub fn age_secs(&self) -> u64 {
+        crate::util::mono_ns().saturating_sub(self.created_ns) / 1_000_000_000
+    }
+
+    /// Returns a copy of one of the client's names, if set.
+    pub fn name_of(&self, kind: NameKind) -> Option<Vec<u8>> {
+        self.extra.get().and_then(|e| e.names.lock().slot(kind).clone())
+    }
+
+    /// Returns the client name (CLIENT SETNAME), if set.
+    pub fn name(&self) -> Option<Vec<u8>> {
+        self.name_of(NameKind::Name)
+    }
+
+    /// Sets or clears one of the client's names.
+    pub fn set_name_of(&self, kind: NameKind, value: Option<Vec<u8>>) {
+        if value.is_none() && self.extra.get().is_none() {
+            return;
+        }
+        *self.extra().names.lock().slot(kind) = value;
+    }
+
+    /// Sets or clears the client name (CLIENT SETNAME, HELLO SETNAME, RESET).
+    pub fn set_name(&self, value: Option<Vec<u8>>) {
+        self.set_name_of(NameKind::Name, value);
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra.get_or_init(Box::default)
+    }
+
+    /// The wait of the blocking command the client is blocked in, if any (CLIENT UNBLOCK).
+    pub fn waiter(&self) -> Option<Arc<Waiter>> {
+        self.extra.get().and_then(|e| e.waiter.lock().clone())
+    }
+
+    /// Records the wait of the blocking command the client is blocked in (`None`: done).
+    pub fn set_waiter(&self, w: Option<Arc<Waiter>>) {
+        if w.is_some() || self.extra.get().is_some() {
+            *self.extra().waiter.lock() = w;
+        }
+    }
+
+    /// Wakes the connection's task when it is killed, for connections without a socket of
+    /// their own (with a socket, a kill shuts the socket down instead).
+    pub fn kill_notify(&self) -> &Notify {
+        &self.extra().kill
     }
 
     /// Asks the connection to close as soon as it can.
@@ -198,7 +338,7 @@ impl ClientInfo {
             // this lock) before it drops the socket.
             unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
         } else {
-            self.kill.notify_one();
+            self.kill_notify().notify_one();
         }
     }
 
@@ -221,7 +361,14 @@ impl ClientInfo {
     /// True when the peer is on this machine (unix socket, or exactly 127.0.0.1 or ::1), as
     /// Redis's `islocalClient` decides. 127.0.0.2 is not local.
     pub fn is_local(&self) -> bool {
-        self.unix_socket || self.addr.starts_with("127.0.0.1:") || self.addr.starts_with("[::1]:")
+        match &self.addrs {
+            _ if self.unix_socket => true,
+            Addrs::V4(peer, _) => *peer.ip() == std::net::Ipv4Addr::LOCALHOST,
+            Addrs::Text(..) => {
+                let addr = self.addr();
+                addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+            }
+        }
     }
 
     /// Sets or clears [`flags`] bits.
@@ -322,15 +469,20 @@ impl ClientInfo {
         let _ = write!(
             out,
             "id={} addr={} laddr={} fd={} name=",
-            self.id, self.addr, self.laddr, self.fd
+            self.id,
+            self.addr(),
+            self.laddr(),
+            self.fd
         );
-        if let Some(n) = self.name.lock().as_deref() {
+        if let Some(e) = self.extra.get()
+            && let Some(n) = e.names.lock().name.as_deref()
+        {
             out.extend_from_slice(n);
         }
         let _ = write!(
             out,
             " age={} idle={} flags=",
-            self.created.elapsed().as_secs(),
+            self.age_secs(),
             self.idle_secs(now)
         );
         self.flag_letters(out);
@@ -403,8 +555,8 @@ pub struct Client {
     /// Keys this client WATCHes: (database, key), each once.
     pub watched: Vec<(usize, Vec<u8>)>,
     /// Set (by any connection, under the key's shard lock) when a watched key is touched: the
-    /// next EXEC fails. Shared with the watch registry.
-    pub watch_dirty: Arc<std::sync::atomic::AtomicBool>,
+    /// next EXEC fails. Shared with the watch registry; allocated by the first WATCH.
+    pub watch_dirty: WatchFlag,
     /// True while EXEC runs the queued commands: blocking commands reply as on timeout.
     pub in_exec: bool,
     /// Pub/sub subscriptions and the inbox messages arrive in (created on first subscribe).
@@ -439,6 +591,32 @@ pub struct Client {
     pub pending: crate::command::dispatch::PendingCalls,
     /// The last command name looked up and its table index (see `dispatch::NameCache`).
     pub name_cache: crate::command::dispatch::NameCache,
+}
+
+/// A client's "a watched key was touched" flag, shared with the watch registry. Allocated on
+/// the first WATCH: most connections never watch, and every connection would otherwise hold
+/// an allocation for it.
+#[derive(Debug, Default)]
+pub struct WatchFlag(Option<Arc<AtomicBool>>);
+
+impl WatchFlag {
+    /// True when a watched key was touched since the flag was last cleared.
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Clears the flag (EXEC, UNWATCH, DISCARD).
+    pub fn clear(&self) {
+        if let Some(f) = &self.0 {
+            f.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns the flag for the watch registry, allocating it on first use.
+    pub fn shared(&mut self) -> Arc<AtomicBool> {
+        self.0.get_or_insert_with(|| Arc::new(AtomicBool::new(false))).clone()
+    }
 }
 
 /// A transaction being queued between MULTI and EXEC.
@@ -479,7 +657,7 @@ impl Client {
             blocked: None,
             multi: None,
             watched: Vec::new(),
-            watch_dirty: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            watch_dirty: WatchFlag::default(),
             in_exec: false,
             pubsub: None,
             reply_is_push: false,
@@ -520,7 +698,7 @@ impl Client {
         self.info.db.store(0, Ordering::Relaxed);
         self.info.resp.store(2, Ordering::Relaxed);
         self.authenticated = authenticated;
-        *self.info.name.lock() = None;
+        self.info.set_name(None);
         // A reply already being skipped stays skipped (RESET's own "+RESET" is then silent),
         // as Redis clears only the OFF and SKIP_NEXT flags.
         if self.reply_mode != ReplyMode::Skip {
@@ -694,7 +872,7 @@ mod tests {
     #[test]
     fn info_line_has_redis_field_order() {
         let c = info("127.0.0.1:5000", false);
-        *c.name.lock() = Some(b"conn1".to_vec());
+        c.set_name(Some(b"conn1".to_vec()));
         c.qbuf.store(26, Ordering::Relaxed);
         c.qbuf_cap.store(16384, Ordering::Relaxed);
         c.rbs.store(16384, Ordering::Relaxed);
@@ -762,6 +940,70 @@ mod tests {
         p.pause(PauseKind::All, crate::util::now_ms() - 1);
         assert_eq!(p.blocks(false), None);
         assert!(!p.active());
+    }
+
+    #[test]
+    fn client_info_stays_in_its_size_class() {
+        // Every connection pays for one `Arc<ClientInfo>` (16 bytes of counts + the struct):
+        // at most 192 bytes keeps it in jemalloc's 192-byte class.
+        let size = std::mem::size_of::<ClientInfo>();
+        assert!(size + 16 <= 192, "ClientInfo grew to {size} bytes");
+    }
+
+    #[test]
+    fn addresses_and_names() {
+        let c = ClientInfo::new(3, "10.0.0.1:4000".into(), "10.0.0.2:6379".into(), 4, false);
+        assert!(matches!(c.addrs, Addrs::V4(..)));
+        assert_eq!((&*c.addr(), &*c.laddr()), ("10.0.0.1:4000", "10.0.0.2:6379"));
+        for (a, l) in [("[::1]:4000", "[::1]:6379"), ("/tmp/r.sock:0", "/tmp/r.sock:0"), ("x", "")]
+        {
+            let t = ClientInfo::new(5, a.into(), l.into(), 4, false);
+            assert!(matches!(t.addrs, Addrs::Text(..)));
+            assert_eq!((&*t.addr(), &*t.laddr()), (a, l));
+        }
+        let v4 = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        let t = ClientInfo::new_tcp(8, v4("10.0.0.1:4000"), Some(v4("10.0.0.2:6379")), 4);
+        assert!(matches!(t.addrs, Addrs::V4(..)) && t.laddr() == "10.0.0.2:6379");
+        let t = ClientInfo::new_tcp(9, v4("[::1]:4000"), None, 4);
+        assert_eq!((&*t.addr(), &*t.laddr()), ("[::1]:4000", ""));
+        assert!(t.is_local());
+        // Not the canonical text of an IPv4 address: kept as given.
+        let odd = ClientInfo::new(6, "010.0.0.1:0080".into(), "10.0.0.2:6379".into(), 4, false);
+        assert_eq!(&*odd.addr(), "010.0.0.1:0080");
+        c.set_name(None);
+        assert!(c.extra.get().is_none());
+        c.set_name_of(NameKind::LibName, Some(b"redis-py".to_vec()));
+        c.set_name(Some(b"worker".to_vec()));
+        assert_eq!(c.name().as_deref(), Some(&b"worker"[..]));
+        assert_eq!(c.name_of(NameKind::LibName).as_deref(), Some(&b"redis-py"[..]));
+        assert_eq!(c.name_of(NameKind::LibVer), None);
+        let mut line = Vec::new();
+        c.write_info_line(&mut line, "NULL", 0);
+        let head = b"id=3 addr=10.0.0.1:4000 laddr=10.0.0.2:6379 fd=4 name=worker age=";
+        assert!(line.starts_with(head));
+        c.set_name(None);
+        c.set_name_of(NameKind::LibName, None);
+        assert_eq!(c.name(), None);
+        assert_eq!(c.name_of(NameKind::LibName), None);
+        // A blocked command's wait lives in the same box; clearing allocates nothing.
+        let d = ClientInfo::new(4, "a:1".into(), "b:2".into(), 5, false);
+        d.set_waiter(None);
+        assert!(d.extra.get().is_none() && d.waiter().is_none());
+        assert_eq!(c.age_secs(), 0);
+    }
+
+    #[test]
+    fn watch_flag_is_allocated_by_first_use() {
+        let mut w = WatchFlag::default();
+        assert!(!w.is_set());
+        w.clear();
+        assert!(w.0.is_none());
+        let shared = w.shared();
+        shared.store(true, Ordering::Relaxed);
+        assert!(w.is_set());
+        assert!(Arc::ptr_eq(&shared, &w.shared()));
+        w.clear();
+        assert!(!w.is_set() && !shared.load(Ordering::Relaxed));
     }
 
     #[test]

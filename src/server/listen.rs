@@ -410,8 +410,9 @@ async fn accept_tcp(server: Arc<Server>, listener: Weak<TcpListener>) {
                 let _ = sock.set_nodelay(true);
                 set_keepalive(&sock, &server);
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
-                let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                let Some(info) = admit(&server, peer.to_string(), laddr, fd, false) else {
+                let local = sock.local_addr().ok();
+                let Some(info) = admit(&server, |id| ClientInfo::new_tcp(id, peer, local, fd))
+                else {
                     reject(sock, MAX_CLIENTS);
                     continue;
                 };
@@ -423,8 +424,10 @@ async fn accept_tcp(server: Arc<Server>, listener: Weak<TcpListener>) {
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
                 info.set_socket_open(true);
+                // Captured as it is: a `let mut sock = sock;` inside the task would keep a
+                // second copy of the socket in every connection's task.
+                let mut sock = sock;
                 tokio::spawn(async move {
-                    let mut sock = sock;
                     let (r, w) = sock.split();
                     super::conn::serve(server, r, w, info).await;
                 });
@@ -441,15 +444,18 @@ async fn accept_unix(server: Arc<Server>, listener: UnixListener, path: String) 
             Ok((sock, _)) => {
                 tracing::debug!("Accepted connection to {path}");
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
-                let Some(info) = admit(&server, addr.clone(), addr.clone(), fd, true) else {
+                let new = |id| ClientInfo::new(id, addr.clone(), addr.clone(), fd, true);
+                let Some(info) = admit(&server, new) else {
                     reject(sock, MAX_CLIENTS);
                     continue;
                 };
                 server.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
                 let server = server.clone();
                 info.set_socket_open(true);
+                // Captured as it is: a `let mut sock = sock;` inside the task would keep a
+                // second copy of the socket in every connection's task.
+                let mut sock = sock;
                 tokio::spawn(async move {
-                    let mut sock = sock;
                     let (r, w) = sock.split();
                     super::conn::serve(server, r, w, info).await;
                 });
@@ -475,19 +481,13 @@ fn set_keepalive(sock: &tokio::net::TcpStream, server: &Server) {
 
 /// Creates and registers the client of a new connection, unless `maxclients` are connected
 /// already (then counts a rejected connection and returns None; no id is used up).
-fn admit(
-    server: &Server,
-    addr: String,
-    laddr: String,
-    fd: i32,
-    unix: bool,
-) -> Option<Arc<ClientInfo>> {
+fn admit(server: &Server, new: impl FnOnce(u64) -> ClientInfo) -> Option<Arc<ClientInfo>> {
     let maxclients = server.config.read().maxclients as usize;
     if server.clients.len() >= maxclients {
         server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         return None;
     }
-    let info = Arc::new(ClientInfo::new(server.clients.next_id(), addr, laddr, fd, unix));
+    let info = Arc::new(new(server.clients.next_id()));
     server.clients.add(info.clone());
     Some(info)
 }
