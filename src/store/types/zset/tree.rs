@@ -77,6 +77,17 @@ impl<T: Copy> Inner<T> {
         (i, rank)
     }
 
+    /// Book-keeping after an element left child `i`: its count, its first, its fill.
+    #[inline]
+    fn after_removal(&mut self, i: usize) {
+        self.counts[i] -= 1;
+        if self.kids[i].underfull() {
+            self.rebalance(i);
+        } else {
+            self.refresh_first(i);
+        }
+    }
+
     fn refresh_first(&mut self, i: usize) {
         if let Some(f) = self.kids[i].first() {
             self.firsts[i] = f;
@@ -218,20 +229,35 @@ impl<T: Copy> Tree<T> {
     /// Inserts `v` so that it has rank `rank` (`rank <= len`).
     pub fn insert_at(&mut self, rank: usize, v: T) {
         let rank = rank.min(self.len);
-        if let Some(right) = insert_rec(&mut self.root, rank, v, true) {
-            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
-            let (lc, rc) = (left.count(), right.count());
-            let (lf, rf) = (left.first(), right.first());
-            let (Some(lf), Some(rf)) = (lf, rf) else {
-                unreachable!("split of an empty node")
-            };
-            self.root = Node::Inner(Box::new(Inner {
-                kids: vec![left, right],
-                counts: vec![lc, rc],
-                firsts: vec![lf, rf],
-            }));
+        self.insert_with(&mut ByRank(rank), v);
+    }
+
+    /// Inserts `v` where `before` stops holding (after every element that sorts before it):
+    /// one descent by value, without computing a rank first.
+    pub fn insert_by(&mut self, before: impl Fn(&T) -> bool, v: T) {
+        self.insert_with(&mut ByKey(before), v);
+    }
+
+    fn insert_with(&mut self, at: &mut impl Locate<T>, v: T) {
+        if let Some(right) = insert_rec(&mut self.root, at, v, true) {
+            self.grow_root(right);
         }
         self.len += 1;
+    }
+
+    /// Puts a new root above the old one and its new right sibling `right`.
+    fn grow_root(&mut self, right: Node<T>) {
+        let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+        let (lc, rc) = (left.count(), right.count());
+        let (lf, rf) = (left.first(), right.first());
+        let (Some(lf), Some(rf)) = (lf, rf) else {
+            unreachable!("split of an empty node")
+        };
+        self.root = Node::Inner(Box::new(Inner {
+            kids: vec![left, right],
+            counts: vec![lc, rc],
+            firsts: vec![lf, rf],
+        }));
     }
 
     /// Appends `v` after every element.
@@ -244,16 +270,54 @@ impl<T: Copy> Tree<T> {
         if rank >= self.len {
             return None;
         }
-        let out = remove_rec(&mut self.root, rank);
+        // Removal takes the element before the slot: rank + 1 counted with `at_end`.
+        let out = remove_rec(&mut self.root, &mut ByRank(rank + 1));
+        self.removed();
+        out
+    }
+
+    /// Removes and returns the last element for which `upto` holds; `upto` must hold for a
+    /// prefix of the elements, the element sought being the prefix's last (for a present
+    /// value: "sorts before it or is it"). `None` (and no change) when the prefix is empty.
+    pub fn remove_by(&mut self, upto: impl Fn(&T) -> bool) -> Option<T> {
+        let out = remove_rec(&mut self.root, &mut ByKey(upto));
+        if out.is_some() {
+            self.removed();
+        }
+        out
+    }
+
+    /// Moves the element found as [`Tree::remove_by`] finds it (`upto`) to where `before`
+    /// stops holding (as [`Tree::insert_by`]), storing `v` there. One descent when the new
+    /// place is inside the same leaf (a small change of score); otherwise a removal and an
+    /// insertion. Returns false, changing nothing, when `upto` finds no element.
+    pub fn move_by(
+        &mut self,
+        upto: impl Fn(&T) -> bool,
+        before: impl Fn(&T) -> bool,
+        v: T,
+    ) -> bool {
+        match move_rec(&mut self.root, &upto, &before, v) {
+            Moved::NotFound => false,
+            Moved::InLeaf => true,
+            Moved::Removed => {
+                self.removed();
+                self.insert_by(before, v);
+                true
+            }
+        }
+    }
+
+    /// Book-keeping after an element left: the count, and a root left with one child gives
+    /// way to it.
+    fn removed(&mut self) {
         self.len -= 1;
-        // A root left with one child gives way to it.
         while let Node::Inner(n) = &mut self.root
             && n.kids.len() == 1
         {
             let Some(only) = n.kids.pop() else { break };
             self.root = only;
         }
-        Some(out)
     }
 
     /// Calls `f` with the elements of ranks `start..end`, in order (`rev`: from `end - 1` down
@@ -286,11 +350,59 @@ impl<T: Copy> Tree<T> {
     }
 }
 
-/// Inserts `v` at `rank` below `node`; returns the new right sibling when the node split.
-/// `rightmost`: the node is the last at its depth, where appends happen.
-fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -> Option<Node<T>> {
+/// How a descent picks its way: by rank, or by value.
+trait Locate<T: Copy> {
+    /// Picks the child of `n` to descend into (and adjusts the locator's state to it).
+    fn child(&mut self, n: &Inner<T>) -> usize;
+    /// Picks the position in a leaf: where to insert, or (for removal) one past the element.
+    fn slot(&self, v: &[T]) -> usize;
+}
+
+/// A slot rank, the end of a child counting as inside it, so an insertion at a child's end
+/// stays in the child it follows (removal asks for the slot after the element).
+struct ByRank(usize);
+
+/// A monotone predicate: true for a prefix of the elements.
+struct ByKey<F>(F);
+
+impl<T: Copy> Locate<T> for ByRank {
+    #[inline]
+    fn child(&mut self, n: &Inner<T>) -> usize {
+        let (i, r) = n.locate(self.0, true);
+        self.0 = r;
+        i
+    }
+
+    #[inline]
+    fn slot(&self, _: &[T]) -> usize {
+        self.0
+    }
+}
+
+impl<T: Copy, F: Fn(&T) -> bool> Locate<T> for ByKey<F> {
+    #[inline]
+    fn child(&mut self, n: &Inner<T>) -> usize {
+        // The last child whose first element satisfies the predicate (or the first child).
+        n.firsts.partition_point(&self.0).saturating_sub(1)
+    }
+
+    #[inline]
+    fn slot(&self, v: &[T]) -> usize {
+        v.partition_point(&self.0)
+    }
+}
+
+/// Inserts `v` below `node` where `at` leads; returns the new right sibling when the node
+/// split. `rightmost`: the node is the last at its depth, where appends happen.
+fn insert_rec<T: Copy>(
+    node: &mut Node<T>,
+    at: &mut impl Locate<T>,
+    v: T,
+    rightmost: bool,
+) -> Option<Node<T>> {
     match node {
         Node::Leaf(vec) => {
+            let rank = at.slot(vec).min(vec.len());
             if vec.len() < LEAF_CAP {
                 if vec.capacity() == 0 {
                     // Small trees (just converted from a listpack) start with room to grow.
@@ -316,9 +428,9 @@ fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -
             Some(Node::Leaf(right))
         }
         Node::Inner(n) => {
-            let (i, r) = n.locate(rank, true);
+            let i = at.child(n);
             let last = i + 1 == n.kids.len();
-            let split = insert_rec(&mut n.kids[i], r, v, rightmost && last);
+            let split = insert_rec(&mut n.kids[i], at, v, rightmost && last);
             n.counts[i] += 1;
             n.refresh_first(i);
             let right = split?;
@@ -346,17 +458,63 @@ fn insert_rec<T: Copy>(node: &mut Node<T>, rank: usize, v: T, rightmost: bool) -
     }
 }
 
-fn remove_rec<T: Copy>(node: &mut Node<T>, rank: usize) -> T {
+/// Removes the element `at` leads to (the one before its leaf slot); `None` when there is
+/// none, in which case nothing changed.
+fn remove_rec<T: Copy>(node: &mut Node<T>, at: &mut impl Locate<T>) -> Option<T> {
     match node {
-        Node::Leaf(v) => v.remove(rank),
+        Node::Leaf(v) => {
+            let p = at.slot(v).checked_sub(1)?;
+            (p < v.len()).then(|| v.remove(p))
+        }
         Node::Inner(n) => {
-            let (i, r) = n.locate(rank, false);
-            let out = remove_rec(&mut n.kids[i], r);
-            n.counts[i] -= 1;
-            if n.kids[i].underfull() {
-                n.rebalance(i);
+            let i = at.child(n);
+            let out = remove_rec(&mut n.kids[i], at)?;
+            n.after_removal(i);
+            Some(out)
+        }
+    }
+}
+
+/// What [`move_rec`] did.
+enum Moved {
+    NotFound,
+    /// Moved inside its leaf: counts unchanged.
+    InLeaf,
+    /// Removed only: the caller inserts it again.
+    Removed,
+}
+
+fn move_rec<T: Copy>(
+    node: &mut Node<T>,
+    upto: &impl Fn(&T) -> bool,
+    before: &impl Fn(&T) -> bool,
+    v: T,
+) -> Moved {
+    match node {
+        Node::Leaf(vec) => {
+            let Some(p) = vec.partition_point(upto).checked_sub(1) else {
+                return Moved::NotFound;
+            };
+            if p >= vec.len() {
+                return Moved::NotFound;
+            }
+            vec.remove(p);
+            // Strictly between two elements of this leaf: its place in the whole tree too.
+            let q = vec.partition_point(before);
+            if q > 0 && q < vec.len() {
+                vec.insert(q, v);
+                Moved::InLeaf
             } else {
-                n.refresh_first(i);
+                Moved::Removed
+            }
+        }
+        Node::Inner(n) => {
+            let i = n.firsts.partition_point(upto).saturating_sub(1);
+            let out = move_rec(&mut n.kids[i], upto, before, v);
+            match out {
+                Moved::NotFound => {}
+                Moved::InLeaf => n.refresh_first(i),
+                Moved::Removed => n.after_removal(i),
             }
             out
         }
@@ -507,6 +665,76 @@ mod tests {
         assert_eq!(t.get(model.len()), None);
         while !model.is_empty() {
             assert_eq!(t.remove_at(0), Some(model.remove(0)));
+        }
+        check(&t);
+        assert_eq!(t.len(), 0);
+    }
+
+    /// Keyed insertion, removal and moves (what a sorted set's updates do) against a sorted Vec
+    /// of unique values, with rank checks.
+    #[test]
+    fn keyed_moves_against_a_vec() {
+        let mut t: Tree<u64> = Tree::new();
+        let mut model: Vec<u64> = Vec::new();
+        let mut x: u64 = 987654321;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 24
+        };
+        for step in 0..60_000u64 {
+            let r = next();
+            let v = r % 100_000;
+            let present = model.binary_search(&v);
+            match (step % 5, present) {
+                // Move a present value to another absent one (small or far moves).
+                (0 | 1 | 2, Ok(at)) => {
+                    let delta = if step % 2 == 0 { r % 7 } else { r % 50_000 };
+                    let w = (v + delta + 1) % 100_000;
+                    if model.binary_search(&w).is_ok() {
+                        continue;
+                    }
+                    assert!(t.move_by(|e| *e <= v, |e| *e < w, w));
+                    model.remove(at);
+                    let to = model.partition_point(|e| *e < w);
+                    model.insert(to, w);
+                }
+                (3, Ok(at)) => {
+                    assert_eq!(t.remove_by(|e| *e <= v), Some(v));
+                    model.remove(at);
+                }
+                (_, Ok(_)) => {}
+                (_, Err(at)) => {
+                    t.insert_by(|e| *e < v, v);
+                    model.insert(at, v);
+                }
+            }
+            if step % 2000 == 0 {
+                check(&t);
+                assert_eq!(contents(&t), model);
+                let probe = next() % 100_000;
+                assert_eq!(
+                    t.partition(|e| *e < probe),
+                    model.partition_point(|e| *e < probe)
+                );
+            }
+        }
+        check(&t);
+        assert_eq!(contents(&t), model);
+        for (i, v) in model.iter().enumerate().step_by(97) {
+            assert_eq!(t.get(i), Some(*v));
+        }
+        // Nothing at or below a value smaller than every element: no change.
+        if let Some(&first) = model.first()
+            && first > 0
+        {
+            assert_eq!(t.remove_by(|e| *e < first), None);
+            assert!(!t.move_by(|e| *e < first, |e| *e < 0, 0));
+            assert_eq!(t.len(), model.len());
+        }
+        while let Some(v) = model.pop() {
+            assert_eq!(t.remove_by(|e| *e <= v), Some(v));
         }
         check(&t);
         assert_eq!(t.len(), 0);
