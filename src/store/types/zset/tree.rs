@@ -88,6 +88,66 @@ impl<T: Copy> Inner<T> {
         }
     }
 
+    /// Inserts `v` into child `i` when it is a full leaf and a neighbouring leaf has room:
+    /// part of the full leaf moves over instead of a split, which keeps leaves about 80% full
+    /// under random insertions (a split leaves two halves), so the memory per element stays
+    /// near its 16 bytes. Returns false, changing nothing, when there is no such neighbour.
+    fn spill_insert(&mut self, i: usize, at: &mut impl Locate<T>, v: T) -> bool {
+        let Node::Leaf(full) = &self.kids[i] else {
+            return false;
+        };
+        if full.len() < LEAF_CAP {
+            return false;
+        }
+        let p = at.slot(full).min(full.len());
+        let room = |k: &Node<T>| match k {
+            Node::Leaf(l) => LEAF_CAP - l.len(),
+            Node::Inner(_) => 0,
+        };
+        let right_room = self.kids.get(i + 1).map_or(0, room);
+        let left_room = if i > 0 { room(&self.kids[i - 1]) } else { 0 };
+        // Move half the neighbour's room, at least one element; two free slots at least, so
+        // the neighbour is not left full at once.
+        if right_room >= 2 && right_room >= left_room {
+            let k = right_room.div_ceil(2);
+            let (a, b) = self.kids.split_at_mut(i + 1);
+            let (Node::Leaf(l), Node::Leaf(r)) = (&mut a[i], &mut b[0]) else {
+                return false;
+            };
+            let keep = l.len() - k;
+            r.splice(0..0, l.drain(keep..));
+            if p <= keep {
+                l.insert(p, v);
+            } else {
+                r.insert(p - keep, v);
+            }
+            self.counts[i] = l.len();
+            self.counts[i + 1] = r.len();
+        } else if left_room >= 2 {
+            let k = left_room.div_ceil(2);
+            let (a, b) = self.kids.split_at_mut(i);
+            let (Node::Leaf(l), Node::Leaf(r)) = (&mut a[i - 1], &mut b[0]) else {
+                return false;
+            };
+            let base = l.len();
+            l.extend(r.drain(..k));
+            if p < k {
+                l.insert(base + p, v);
+            } else {
+                r.insert(p - k, v);
+            }
+            self.counts[i - 1] = l.len();
+            self.counts[i] = r.len();
+        } else {
+            return false;
+        }
+        self.refresh_first(i);
+        if i + 1 < self.kids.len() {
+            self.refresh_first(i + 1);
+        }
+        true
+    }
+
     fn refresh_first(&mut self, i: usize) {
         if let Some(f) = self.kids[i].first() {
             self.firsts[i] = f;
@@ -430,6 +490,9 @@ fn insert_rec<T: Copy>(
         Node::Inner(n) => {
             let i = at.child(n);
             let last = i + 1 == n.kids.len();
+            if !(rightmost && last) && n.spill_insert(i, at, v) {
+                return None;
+            }
             let split = insert_rec(&mut n.kids[i], at, v, rightmost && last);
             n.counts[i] += 1;
             n.refresh_first(i);
@@ -738,6 +801,47 @@ mod tests {
         }
         check(&t);
         assert_eq!(t.len(), 0);
+    }
+
+    /// Random insertions, then random moves (ZADD's steady state on a big set): the leaves stay
+    /// dense, as the memory per member depends on it.
+    #[test]
+    fn random_inserts_and_moves_keep_leaves_dense() {
+        let mut t: Tree<(u64, u64)> = Tree::new();
+        let mut x: u64 = 42;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 20
+        };
+        // Unique values: (random, serial).
+        let mut vals = Vec::new();
+        for i in 0..100_000u64 {
+            let v = (next() % 1_000_000, i);
+            t.insert_by(|e| *e < v, v);
+            vals.push(v);
+        }
+        check(&t);
+        let fill_insert = (t.len() * 16) as f64 / t.heap_size() as f64;
+        for _ in 0..300_000 {
+            let k = next() as usize % vals.len();
+            let (old, new) = (vals[k], (next() % 1_000_000, vals[k].1));
+            assert!(t.move_by(|e| *e <= old, |e| *e < new, new));
+            vals[k] = new;
+        }
+        check(&t);
+        vals.sort_unstable();
+        let mut got = Vec::new();
+        t.walk(0, t.len(), false, |e| {
+            got.push(e);
+            true
+        });
+        assert_eq!(got, vals);
+        let fill_moves = (t.len() * 16) as f64 / t.heap_size() as f64;
+        // Splits alone give about 0.65 and 0.55 here (29 bytes an element after the moves).
+        assert!(fill_insert > 0.75, "{fill_insert}");
+        assert!(fill_moves > 0.70, "{fill_moves}");
     }
 
     #[test]
