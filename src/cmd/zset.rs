@@ -384,6 +384,11 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
     let mut i = 2;
     while i < argv.len() {
         let o = argv[i];
+        // Options are 2 to 4 letters; anything else starts the score-member pairs (a quick
+        // exit for the usual ZADD without options).
+        if !(2..=4).contains(&o.len()) {
+            break;
+        }
         let f = if o.eq_ignore_ascii_case(b"nx") {
             Z_NX
         } else if o.eq_ignore_ascii_case(b"xx") {

@@ -597,9 +597,13 @@ fn move_rec<T: Copy>(
                 return Moved::NotFound;
             }
             vec.remove(p);
-            // Strictly between two elements of this leaf: its place in the whole tree too.
-            let q = vec.partition_point(before);
-            if q > 0 && q < vec.len() {
+            // Strictly between two elements of this leaf: its place in the whole tree too. The
+            // two ends are checked first, as the new place is usually in another leaf.
+            let inside = vec.len() >= 2
+                && vec.first().is_some_and(before)
+                && vec.last().is_some_and(|e| !before(e));
+            if inside {
+                let q = vec.partition_point(before);
                 vec.insert(q, v);
                 Moved::InLeaf
             } else {
@@ -788,7 +792,7 @@ mod tests {
             let present = model.binary_search(&v);
             match (step % 5, present) {
                 // Move a present value to another absent one (small or far moves).
-                (0 | 1 | 2, Ok(at)) => {
+                (0..=2, Ok(at)) => {
                     let delta = if step % 2 == 0 { r % 7 } else { r % 50_000 };
                     let w = (v + delta + 1) % 100_000;
                     if model.binary_search(&w).is_ok() {
@@ -829,7 +833,7 @@ mod tests {
             && first > 0
         {
             assert_eq!(t.remove_by(|e| *e < first), None);
-            assert!(!t.move_by(|e| *e < first, |e| *e < 0, 0));
+            assert!(!t.move_by(|e| *e < first, |_| false, 0));
             assert_eq!(t.len(), model.len());
         }
         while let Some(v) = model.pop() {
