@@ -127,6 +127,23 @@ fn main() {
             black_box(z.rank(e));
         }
     });
+    // ZADD's steady state on a big set (vs-redis's zadd): a present member gets a random new
+    // score, found by member and moved in the order.
+    let mut x: u64 = 12345;
+    let picks: Vec<(usize, f64)> = (0..N)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) as usize % N, ((x >> 13) % N as u64) as f64)
+        })
+        .collect();
+    bench.run("ZSET rescore 100k present members (skiplist, ZADD update)", N as u64, || {
+        for &(i, sc) in &picks {
+            z.add_with(&m[i], zl, |_| Some(sc));
+        }
+        black_box(z.len());
+    });
     bench.run("ZSET insert 100 members x1000 (listpack)", 100_000, || {
         for _ in 0..1000 {
             let mut z = ZSet::new();

@@ -59,6 +59,9 @@ fn c_strtod(s: &[u8]) -> (f64, usize, bool) {
 /// Parses a score, an increment or a weight as Redis's `getDoubleFromObject`: the whole string
 /// must be a number, no leading space, not NaN, no overflow nor underflow to zero.
 pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
+    if let Some(v) = parse_plain_int(s) {
+        return Some(v);
+    }
     if s.is_empty() || matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         return None;
     }
@@ -67,6 +70,31 @@ pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
         return None;
     }
     Some(v)
+}
+
+/// The fast path of [`parse_score`] for the common plain integer (`-`? and 1 to 15 digits):
+/// exact in a double, so the value is what `strtod` returns (`-0` included), at a fraction of
+/// its cost (about 500 instructions a call). `None` sends anything else to `strtod`.
+#[inline]
+fn parse_plain_int(s: &[u8]) -> Option<f64> {
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    // Below 10^15 < 2^53: the conversion is exact.
+    let v = n as f64;
+    Some(if neg { -v } else { v })
 }
 
 /// Parses one end of a score interval as Redis's `zslParseRange`: `strtod` up to the end of the
@@ -272,32 +300,41 @@ fn zset_add(
     flags: u8,
     lim: Limits,
 ) -> Result<(AddOutcome, f64), ()> {
-    if let Some(cur) = z.score(member) {
+    // One lookup of the member: `decide` sees its current score and picks the new one.
+    let mut out = Ok((AddOutcome::Nop, score));
+    z.add_with(member, lim, |cur| {
+        let Some(cur) = cur else {
+            if flags & Z_XX != 0 {
+                return None;
+            }
+            out = Ok((AddOutcome::Added, score));
+            return Some(score);
+        };
         if flags & Z_NX != 0 {
-            return Ok((AddOutcome::Nop, cur));
+            out = Ok((AddOutcome::Nop, cur));
+            return None;
         }
         let mut score = score;
         if flags & Z_INCR != 0 {
             score += cur;
             if score.is_nan() {
-                return Err(());
+                out = Err(());
+                return None;
             }
         }
         if (flags & Z_LT != 0 && score >= cur) || (flags & Z_GT != 0 && score <= cur) {
-            return Ok((AddOutcome::Nop, cur));
+            out = Ok((AddOutcome::Nop, cur));
+            return None;
         }
         if score != cur {
-            z.update(member, score);
-            Ok((AddOutcome::Updated, score))
+            out = Ok((AddOutcome::Updated, score));
+            Some(score)
         } else {
-            Ok((AddOutcome::Same, score))
+            out = Ok((AddOutcome::Same, score));
+            None
         }
-    } else if flags & Z_XX == 0 {
-        z.insert(member, score, lim);
-        Ok((AddOutcome::Added, score))
-    } else {
-        Ok((AddOutcome::Nop, score))
-    }
+    });
+    out
 }
 
 /// What ZADD did over its pairs.
@@ -347,6 +384,11 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
     let mut i = 2;
     while i < argv.len() {
         let o = argv[i];
+        // Options are 2 to 4 letters; anything else starts the score-member pairs (a quick
+        // exit for the usual ZADD without options).
+        if !(2..=4).contains(&o.len()) {
+            break;
+        }
         let f = if o.eq_ignore_ascii_case(b"nx") {
             Z_NX
         } else if o.eq_ignore_ascii_case(b"xx") {
@@ -2485,6 +2527,30 @@ mod tests {
 
     fn bulks(items: &[&str]) -> R {
         R::Array(items.iter().map(|s| bulk(s)).collect())
+    }
+
+    #[test]
+    fn plain_integer_scores_parse_as_strtod_does() {
+        for t in [
+            "0", "-0", "7", "-7", "007", "-007", "99999", "123456789012345", "-999999999999999",
+        ] {
+            let fast = parse_plain_int(t.as_bytes()).expect(t);
+            let (slow, used, _) = c_strtod(t.as_bytes());
+            assert_eq!(used, t.len());
+            assert_eq!(fast.to_bits(), slow.to_bits(), "{t}");
+            assert_eq!(parse_score(t.as_bytes()).map(f64::to_bits), Some(slow.to_bits()));
+        }
+        // Everything else goes to strtod (and its rules).
+        for t in ["", "-", "+5", " 5", "5 ", "1.5", "1e3", "0x10", "1234567890123456", "--1", "5a"] {
+            assert_eq!(parse_plain_int(t.as_bytes()), None, "{t}");
+        }
+        assert_eq!(parse_score(b"+5"), Some(5.0));
+        assert_eq!(parse_score(b"1234567890123456"), Some(1234567890123456.0));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b" 5"), None);
+        assert_eq!(parse_score(b"5 "), None);
+        assert_eq!(parse_score(b"-"), None);
+        assert_eq!(parse_score(b""), None);
     }
 
     #[test]
