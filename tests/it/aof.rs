@@ -292,3 +292,38 @@ fn appendonly_no_while_the_enabling_rewrite_runs_leaves_the_aof_off() {
     assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0", "no rewrite restarted");
     assert!(children_of(srv.pid()).is_empty());
 }
+
+#[test]
+fn a_rewrite_keeps_the_key_save_delay_it_started_with() {
+    // A forked child keeps the config it was forked with: the suite sees a rewrite running,
+    // sets rdb-key-save-delay to 0, and kills the child, expecting that rewrite to still be
+    // slowed (it expects the next one to be the one that succeeds). The new value is sent in
+    // the same write as BGREWRITEAOF, so it lands before the rewrite's thread could read it.
+    use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
+    use crate::support::Resp;
+    let srv = Server::start();
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    let ok = Resp::Simple("OK".into());
+    assert_eq!(c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]), ok);
+    let mut both = cmd(&["BGREWRITEAOF"]);
+    both.extend(cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]));
+    c.send(&both);
+    assert_eq!(
+        c.read_reply(),
+        Resp::Simple("Background append only file rewriting started".into())
+    );
+    assert_eq!(c.read_reply(), ok);
+    let Resp::Bulk(stats) = c.call(&["INFO", "stats"]) else { panic!("INFO is a bulk") };
+    let stats = String::from_utf8_lossy(&stats).into_owned();
+    assert!(stats.contains("\r\ntotal_forks:1\r\n"), "counted when it started: {stats}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1", "still slowed down");
+    let kids = children_of(srv.pid());
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let killed = Command::new("kill").args(["-9", &kids[0].to_string()]).status().unwrap();
+    assert!(killed.success());
+    wait_until("the rewrite to end", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
+    assert_reaped(kids[0]);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
+}

@@ -177,7 +177,10 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
         .store(crate::util::now_ms(), Ordering::Relaxed);
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
     match start_dest(server) {
-        Ok(dest) => rewrite_with(server, why, dest),
+        Ok(dest) => {
+            aof.stats.forks.fetch_add(1, Ordering::Relaxed);
+            rewrite_with(server, why, dest, Settings::read(server))
+        }
         Err(e) => {
             child_failed_to_start(server, &e);
             Err(e.to_string())
@@ -185,15 +188,14 @@ pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     }
 }
 
-/// A rewrite whose base goes to `dest`; see [`rewrite_now`].
-fn rewrite_with(server: &Server, why: &str, dest: Dest) -> Result<(), String> {
-    let s = Settings::read(server);
+/// A rewrite whose base goes to `dest`, with the settings `s` read when it started (and
+/// counted in `total_forks`); see [`rewrite_now`].
+fn rewrite_with(server: &Server, why: &str, dest: Dest, s: Settings) -> Result<(), String> {
     let aof = &server.aof;
     let mut m = aof.manifest.lock();
     let started = Instant::now();
     aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
     aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
-    aof.stats.forks.fetch_add(1, Ordering::Relaxed);
     server.persist.progress.reset();
     let pid = match &dest {
         Dest::Child(w) => w.pid(),
@@ -347,7 +349,7 @@ fn rewrite_locked(
         Err(e) => return failed(dest, e),
     };
     if s.rdb_preamble {
-        write_rdb_base(server, incr, dest)
+        write_rdb_base(server, s, incr, dest)
     } else {
         write_command_base(server, s, incr, dest)
     }
@@ -470,11 +472,19 @@ fn finish_here(path: &std::path::Path, res: std::io::Result<std::fs::File>) -> c
 /// Writes the new base as an RDB file (`aof-use-rdb-preamble yes`) from a store snapshot
 /// whose instant is the switch to the new incremental file `incr`: every write before the
 /// instant is in the image, every later one in `incr`.
-fn write_rdb_base(server: &Server, incr: Option<std::fs::File>, dest: Dest) -> child::Exit {
+fn write_rdb_base(
+    server: &Server,
+    s: &Settings,
+    incr: Option<std::fs::File>,
+    dest: Dest,
+) -> child::Exit {
     let aof = &server.aof;
     let mut opts = crate::cmd::persist::save_opts(server);
     opts.aof_base = true;
-    // Fixed when the rewrite starts, as a forked child's copy of the config is.
+    // As read when the rewrite started, as a forked child's copy of the config is: the suite
+    // sets it to 0 right after it sees the rewrite running, then kills the child, expecting
+    // the kill, not the new value, to end that rewrite.
+    opts.key_delay_us = s.key_save_delay_us;
     let delay_us = opts.key_delay_us;
     let delay = move || delay_us;
     let at_instant = move || switch_at_instant(server, incr);
@@ -617,13 +627,17 @@ pub fn start_background(server: &Arc<Server>) -> bool {
             return false;
         }
     };
-    // Started: no longer scheduled (as Redis clears it once its child is forked).
+    // Started: no longer scheduled (as Redis clears it once its child is forked). What a
+    // forked child would have at its fork is taken now, before any client sees the rewrite
+    // running (INFO's aof_rewrite_in_progress, total_forks): its settings, and the count.
     aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
+    aof.stats.forks.fetch_add(1, Ordering::Relaxed);
+    let s = Settings::read(server);
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
-            let _ = rewrite_with(&srv, "", dest);
+            let _ = rewrite_with(&srv, "", dest, s);
         });
     if spawned.is_err() {
         // The closure (and the child's pipe with it) is dropped: the child exits.
