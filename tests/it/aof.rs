@@ -258,15 +258,25 @@ fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
     assert_eq!(proc_state(child), None);
 }
 
+/// A connection to `srv` holding one key, with saves and rewrites slowed to a second a key.
+fn one_key_slow_saves(srv: &Server) -> crate::support::Raw {
+    use crate::support::Resp;
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
+        Resp::Simple("OK".into())
+    );
+    c
+}
+
 #[test]
 fn appendonly_no_while_the_enabling_rewrite_runs_leaves_the_aof_off() {
     use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
     use crate::support::Resp;
     let srv = Server::start();
-    let mut c = srv.raw();
-    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    let mut c = one_key_slow_saves(&srv);
     let ok = Resp::Simple("OK".into());
-    assert_eq!(c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]), ok);
     assert_eq!(c.call(&["CONFIG", "SET", "appendonly", "yes"]), ok);
     assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
     let kids = children_of(srv.pid());
@@ -302,10 +312,8 @@ fn a_rewrite_keeps_the_key_save_delay_it_started_with() {
     use crate::persistence::{assert_reaped, children_of, info_field, wait_until};
     use crate::support::Resp;
     let srv = Server::start();
-    let mut c = srv.raw();
-    assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
+    let mut c = one_key_slow_saves(&srv);
     let ok = Resp::Simple("OK".into());
-    assert_eq!(c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]), ok);
     let mut both = cmd(&["BGREWRITEAOF"]);
     both.extend(cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]));
     c.send(&both);

@@ -690,6 +690,15 @@ fn walk_rev<T: Copy>(
 
 #[cfg(test)]
 mod tests {
+    /// A fixed pseudo-random sequence (a 64-bit LCG), so a failure reproduces.
+    fn lcg(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x
+        }
+    }
+
     use super::*;
 
     /// Checks the tree's invariants: counts and firsts agree with the children, every node but
@@ -740,11 +749,9 @@ mod tests {
     fn sorted_inserts_and_removes_against_a_vec() {
         let mut t = Tree::new();
         let mut model: Vec<u64> = Vec::new();
-        let mut x: u64 = 12345;
+        let mut rng = lcg(12345);
         for step in 0..20_000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rng();
             let v = (x >> 33) % 5000;
             if step % 3 == 2 && !model.is_empty() {
                 let r = (x >> 20) as usize % model.len();
@@ -779,13 +786,8 @@ mod tests {
     fn keyed_moves_against_a_vec() {
         let mut t: Tree<u64> = Tree::new();
         let mut model: Vec<u64> = Vec::new();
-        let mut x: u64 = 987654321;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x >> 24
-        };
+        let mut rng = lcg(987654321);
+        let mut next = || rng() >> 24;
         for step in 0..60_000u64 {
             let r = next();
             let v = r % 100_000;
@@ -848,13 +850,8 @@ mod tests {
     #[test]
     fn random_inserts_and_moves_keep_leaves_dense() {
         let mut t: Tree<(u64, u64)> = Tree::new();
-        let mut x: u64 = 42;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x >> 20
-        };
+        let mut rng = lcg(42);
+        let mut next = || rng() >> 20;
         // Unique values: (random, serial).
         let mut vals = Vec::new();
         for i in 0..100_000u64 {
