@@ -165,6 +165,19 @@ fn manifest(srv: &Server) -> String {
         .unwrap_or_default()
 }
 
+/// Sets `rdb-key-save-delay` (microseconds per key) and starts a background rewrite.
+fn start_rewrite(c: &mut crate::support::Raw, delay_us: &str) {
+    use crate::support::Resp;
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "rdb-key-save-delay", delay_us]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(
+        c.call(&["BGREWRITEAOF"]),
+        Resp::Simple("Background append only file rewriting started".into())
+    );
+}
+
 /// Starts a BGREWRITEAOF slowed down to last (a second per key) and returns its child's pid
 /// and temporary file, once the child exists and has created the file.
 fn start_slowed_rewrite(
@@ -172,15 +185,7 @@ fn start_slowed_rewrite(
     c: &mut crate::support::Raw,
 ) -> (u32, std::path::PathBuf) {
     use crate::persistence::{children_of, wait_until};
-    use crate::support::Resp;
-    assert_eq!(
-        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
-        Resp::Simple("OK".into())
-    );
-    assert_eq!(
-        c.call(&["BGREWRITEAOF"]),
-        Resp::Simple("Background append only file rewriting started".into())
-    );
+    start_rewrite(c, "1000000");
     let kids = children_of(srv.pid());
     assert_eq!(kids.len(), 1, "the child exists once BGREWRITEAOF answered: {kids:?}");
     let child = kids[0];
@@ -216,14 +221,7 @@ fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
     assert_eq!(c.call(&["SET", "after", "1"]), Resp::Simple("OK".into()));
 
     // A rewrite that is let finish replaces the base and retires both incremental files.
-    assert_eq!(
-        c.call(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
-        Resp::Simple("OK".into())
-    );
-    assert_eq!(
-        c.call(&["BGREWRITEAOF"]),
-        Resp::Simple("Background append only file rewriting started".into())
-    );
+    start_rewrite(&mut c, "0");
     wait_until("the second rewrite", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
     assert_eq!(
