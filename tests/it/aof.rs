@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{Server, cmd};
-use std::process::Command;
 
 /// Writers running SETs until told to stop or the server goes away; each returns the keys it
 /// got `+OK` for, with when.
@@ -208,7 +207,7 @@ fn a_killed_rewrite_child_fails_the_rewrite_and_loses_nothing() {
     wait_until("the new incremental file", || manifest(&srv).contains("appendonly.aof.2.incr"));
     assert_eq!(c.call(&["SET", "during", "1"]), Resp::Simple("OK".into()));
 
-    assert!(Command::new("kill").args(["-9", &child.to_string()]).status().unwrap().success());
+    crate::persistence::signal(child, "-9");
     wait_until("the rewrite to end", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
     assert_reaped(child);
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
@@ -246,8 +245,7 @@ fn sigterm_during_a_rewrite_kills_its_child_and_removes_its_temp_file() {
     let mut c = srv.raw();
     assert_eq!(c.call(&["SET", "k", "v"]), Resp::Simple("OK".into()));
     let (child, temp) = start_slowed_rewrite(&srv, &mut c);
-    let term = Command::new("kill").args(["-TERM", &srv.pid().to_string()]).status().unwrap();
-    assert!(term.success());
+    crate::persistence::signal(srv.pid(), "-TERM");
     assert!(srv.wait_exit(), "the server did not exit");
     let log = srv.log_text();
     assert!(log.contains("There is a child rewriting the AOF. Killing it!"), "{log}");
@@ -327,8 +325,7 @@ fn a_rewrite_keeps_the_key_save_delay_it_started_with() {
     assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1", "still slowed down");
     let kids = children_of(srv.pid());
     assert_eq!(kids.len(), 1, "{kids:?}");
-    let killed = Command::new("kill").args(["-9", &kids[0].to_string()]).status().unwrap();
-    assert!(killed.success());
+    crate::persistence::signal(kids[0], "-9");
     wait_until("the rewrite to end", || info_field(&mut c, "aof_rewrite_in_progress") == "0");
     assert_reaped(kids[0]);
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");

@@ -394,6 +394,12 @@ pub(crate) fn children_of(parent: u32) -> Vec<u32> {
     out
 }
 
+/// Sends `sig` (as `kill` takes it: `-9`, `-STOP`) to process `pid`.
+pub(crate) fn signal(pid: u32, sig: &str) {
+    let sent = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+    assert!(sent.success(), "kill {sig} {pid}");
+}
+
 /// Returns a process's state letter (`Z` for a zombie), or `None` once it is gone.
 pub(crate) fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -449,8 +455,7 @@ fn bgsave_child_killed_fails_the_save_and_a_later_one_succeeds() {
         info_field(&mut c, "current_save_keys_total") == "50"
     });
 
-    let killed = Command::new("kill").args(["-9", &child.to_string()]).status().unwrap();
-    assert!(killed.success());
+    signal(child, "-9");
     wait_until("the save to end", || info_field(&mut c, "rdb_bgsave_in_progress") == "0");
     assert_reaped(child);
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
@@ -567,8 +572,7 @@ fn a_stopped_save_child_does_not_stall_writers() {
     ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "50"]);
     assert_eq!(c.call(&["BGSAVE"]), Resp::Simple("Background saving started".into()));
     let child = the_child(&srv);
-    let stopped = Command::new("kill").args(["-STOP", &child.to_string()]).status().unwrap();
-    assert!(stopped.success());
+    signal(child, "-STOP");
     wait_until("the child to stop", || proc_state(child) == Some('T'));
 
     // Every key rewritten before the save could save it: each is copied first. The replies
@@ -591,8 +595,7 @@ fn a_stopped_save_child_does_not_stall_writers() {
 
     // Resumed, the child writes everything, and the file holds the data as it was when the
     // save started.
-    let resumed = Command::new("kill").args(["-CONT", &child.to_string()]).status().unwrap();
-    assert!(resumed.success());
+    signal(child, "-CONT");
     wait_until("the save to end", || info_field(&mut c, "rdb_bgsave_in_progress") == "0");
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
     assert_reaped(child);
