@@ -28,11 +28,6 @@ impl Reply {
         Reply { buf: Vec::with_capacity(16 * 1024), resp3: false, errors: Vec::new() }
     }
 
-    /// Returns an output buffer without memory yet (an idle connection's: see server::conn).
-    pub fn unallocated() -> Self {
-        Reply { buf: Vec::new(), resp3: false, errors: Vec::new() }
-    }
-
     /// Writes `<prefix><n>\r\n`. Lengths and counts below 100 (most of them) are written as
     /// one fixed-size copy, without the general formatter.
     #[inline]

@@ -230,7 +230,8 @@ where
         qb_peak: 0,
         last_resize_ms: crate::util::now_ms(),
         // Allocated when the first bytes arrive (see `read`).
-        out: Reply::unallocated(),
+        // No memory until the first reply (`Default`: an empty buffer, RESP2).
+        out: Reply::default(),
         written: 0,
         // Redis starts a client's reply-buffer peak at the buffer's size.
         out_peak: REPLY_CHUNK,

@@ -164,6 +164,10 @@ impl<N> Table<N> {
     }
 }
 
+/// What [`Dict::marked_step`] charges its budget for a visited bucket (a skipped word of 64
+/// unmarked buckets costs 1).
+pub(crate) const MARKED_VISIT_COST: usize = 16;
+
 /// A hash table of nodes (by default the keyspace's entries).
 pub struct Dict<N = Entry> {
     t0: Table<N>,
@@ -570,11 +574,11 @@ impl<N: Node> Dict<N> {
     }
 
     /// One step of a walk over the marked buckets, for the active expiry: from slot `*cursor`
-    /// (a sequential index, masked to each table's size, as [`Dict::visit_slot`]), skips
+    /// (a sequential index, masked to each table's size), skips
     /// unmarked buckets 64 at a time and stops after the first marked bucket that still holds
     /// marked nodes, appending their hashes to `out` (a bucket found without any is unmarked).
     /// Gives up when `budget` is spent: a skipped word of 64 buckets costs 1, a visited bucket
-    /// 16. Returns what it spent. A full lap of the cursor visits every marked node at least
+    /// [`MARKED_VISIT_COST`]. Returns what it spent. A full lap of the cursor visits every marked node at least
     /// once, however the table is resized in between (resizes carry the marks).
     pub fn marked_step(
         &mut self,
@@ -582,7 +586,6 @@ impl<N: Node> Dict<N> {
         budget: usize,
         out: &mut smallvec::SmallVec<[u64; 16]>,
     ) -> usize {
-        const VISIT: usize = 16;
         let mut spent = 0;
         if self.t0.marks.is_empty() && self.t1.marks.is_empty() {
             return 1;
@@ -611,7 +614,7 @@ impl<N: Node> Dict<N> {
                 continue;
             }
             *cursor = idx.wrapping_add(1);
-            spent += VISIT;
+            spent += MARKED_VISIT_COST;
             let mut found = false;
             for t in [&mut self.t0, &mut self.t1] {
                 if t.is_empty_table() {
@@ -674,23 +677,6 @@ impl<N: Node> Dict<N> {
     /// outside a resize).
     pub fn slots(&self) -> usize {
         self.t0.buckets.len().max(self.t1.buckets.len())
-    }
-
-    /// Visits bucket `idx` (masked to each table's size) of both tables, for a sequential walk
-    /// like the active expiry's; returns how many buckets were looked at.
-    pub fn visit_slot(&self, idx: u64, mut f: impl FnMut(&N)) -> usize {
-        let mut checked = 0;
-        for t in [&self.t0, &self.t1] {
-            if t.is_empty_table() {
-                continue;
-            }
-            checked += 1;
-            walk(t.buckets[(idx as usize) & t.mask()].as_ref(), &mut f);
-            if self.rehash_idx.is_none() {
-                break;
-            }
-        }
-        checked
     }
 
     /// Visits every node.

@@ -85,9 +85,10 @@ impl Db {
             return Round { idle: true, ..Round::default() };
         }
         let want = self.volatile.min(keys);
-        // Redis looks at up to 20 buckets per key wanted; a visited bucket costs 16 units of
-        // the budget, a skipped word of 64 unmarked buckets 1 (`Dict::marked_step`).
-        let budget = want * 20 * 16;
+        // Redis looks at up to 20 buckets per key wanted; a visited bucket costs
+        // MARKED_VISIT_COST units of the budget, a skipped word of 64 unmarked buckets 1
+        // (`Dict::marked_step`).
+        let budget = want * 20 * super::dict::MARKED_VISIT_COST;
         let (mut spent, mut sampled, mut expired) = (0, 0, 0);
         let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
         let mut hashes: smallvec::SmallVec<[u64; 16]> = smallvec::SmallVec::new();

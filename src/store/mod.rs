@@ -621,12 +621,7 @@ impl Store {
     #[inline(always)]
     pub fn lock_mask(&self, db: usize, now: i64, mask: u32) -> Keyspace<'_> {
         let mut ks = self.view(db, now);
-        let mut m = mask & ALL_HELD;
-        while m != 0 {
-            let i = m.trailing_zeros() as usize;
-            ks.lock_shard(i);
-            m &= m - 1;
-        }
+        ks.lock_more(mask);
         ks
     }
 

@@ -720,12 +720,10 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
     } else if !s.enabled && (aof.is_on() || waiting) {
         stop(server);
     }
-    if !s.disable_auto_gc {
-        // `aof-disable-auto-gc no` deletes the history now. A rewrite running holds the
-        // manifest, and deletes the history itself when it ends.
-        if let Some(mut m) = aof.manifest.try_lock() {
-            delete_history(&s, &mut m);
-        }
+    // `aof-disable-auto-gc no` deletes the history now (`delete_history` checks it). A rewrite
+    // running holds the manifest, and deletes the history itself when it ends.
+    if let Some(mut m) = aof.manifest.try_lock() {
+        delete_history(&s, &mut m);
     }
     Ok(())
 }
