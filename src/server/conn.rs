@@ -202,14 +202,16 @@ const OBUF_DEFAULTS: [ObufLimit; 3] = [
     ObufLimit { hard: 32 << 20, soft: 8 << 20, soft_secs: 60 },
 ];
 
-/// Returns the live `client-output-buffer-limit` classes (normal, replica, pubsub).
-fn obuf_limits(server: &Server) -> [ObufLimit; 3] {
-    let cfg = server.config.read();
-    cfg.client_output_buffer_limit.map(|l| ObufLimit {
-        hard: l.hard_bytes as usize,
-        soft: l.soft_bytes as usize,
-        soft_secs: l.soft_seconds.max(0) as u64,
-    })
+/// Returns the live `client-output-buffer-limit` of one class (normal, replica, pubsub), from
+/// the keyspace's atomic copies: it is read after every command once the replies pass the fixed
+/// reply buffer (LRANGE at P=64), where the config lock would cost more than the command.
+fn obuf_limit(server: &Server, class: usize) -> ObufLimit {
+    let t = &server.store.tunables.obuf[class];
+    ObufLimit {
+        hard: t.hard.load(Ordering::Relaxed) as usize,
+        soft: t.soft.load(Ordering::Relaxed) as usize,
+        soft_secs: t.soft_secs.load(Ordering::Relaxed),
+    }
 }
 
 /// Serves one connection until it closes.
@@ -262,17 +264,24 @@ where
         }
         let had_output = s.out.buf.len();
         if paused.is_none() && !closing && s.client.blocked.is_none() {
-            match s.process() {
-                Flow::More | Flow::Blocked => {}
-                Flow::Paused(until) => paused = Some(until),
-                Flow::CloseAfterReply => closing = true,
-                Flow::CloseNow => {
-                    graceful = false;
-                    break;
+            // An empty query buffer (unpipelined, every pass after a write) has no batch to
+            // run: its bookkeeping is skipped, but calls made outside a batch (a served
+            // blocking command) still reach the counters.
+            if s.rbuf.is_empty() {
+                s.client.pending.flush(&s.server);
+            } else {
+                match s.process() {
+                    Flow::More | Flow::Blocked => {}
+                    Flow::Paused(until) => paused = Some(until),
+                    Flow::CloseAfterReply => closing = true,
+                    Flow::CloseNow => {
+                        graceful = false;
+                        break;
+                    }
                 }
+                s.maybe_resize();
             }
             s.set_blocked(paused.is_some() || s.client.blocked.is_some());
-            s.maybe_resize();
         }
         // A read's clock serves only the batch run right after it (not one run later, after a
         // pause or a blocking command).
@@ -498,6 +507,7 @@ impl Session {
     }
 
     /// Accounts for `n` reply bytes written.
+    #[inline]
     fn wrote(&mut self, n: usize) {
         self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
         self.written += n;
@@ -515,6 +525,7 @@ impl Session {
     }
 
     /// Makes sure the next read has room: exactly the rest of a big argument, or about 16 KiB.
+    #[inline]
     fn make_room(&mut self) {
         let len = self.rbuf.len();
         let spare = self.rbuf.capacity() - len;
@@ -654,7 +665,7 @@ impl Session {
         } else {
             // Read from the config only here, past the fixed reply buffer: not kept per
             // connection, whose task must stay small (see `connection_task_stays_small`).
-            let l = obuf_limits(&self.server)[self.obuf_class()];
+            let l = obuf_limit(&self.server, self.obuf_class());
             let hard = l.hard != 0 && used >= l.hard;
             let soft = if l.soft != 0 && used >= l.soft {
                 let since = *self.soft_since.get_or_insert_with(Instant::now);
@@ -675,7 +686,7 @@ impl Session {
         over
     }
 
-    /// Index of the client's class in `obuf_limits` (masters count as normal clients).
+    /// Index of the client's class for `obuf_limit` (masters count as normal clients).
     fn obuf_class(&self) -> usize {
         match self.info.client_type() {
             ClientType::Normal | ClientType::Master => 0,
@@ -685,9 +696,16 @@ impl Session {
     }
 
     /// When the output stays over the soft limit, the moment its time runs out.
+    #[inline]
     fn soft_deadline(&self) -> Option<tokio::time::Instant> {
         let since = self.soft_since?;
-        let secs = obuf_limits(&self.server)[self.obuf_class()].soft_secs + 1;
+        self.soft_deadline_from(since)
+    }
+
+    /// [`Session::soft_deadline`] while over the soft limit (rare: kept out of the loop).
+    #[inline(never)]
+    fn soft_deadline_from(&self, since: Instant) -> Option<tokio::time::Instant> {
+        let secs = obuf_limit(&self.server, self.obuf_class()).soft_secs + 1;
         Some(tokio::time::Instant::from_std(since + Duration::from_secs(secs)))
     }
 
@@ -1090,10 +1108,20 @@ mod tests {
     #[test]
     fn output_limits_parse_with_defaults() {
         let s = Server::new(obuf_config(["pubsub", "1mb", "2mb", "3"]), crate::cmd::FAMILIES);
-        let l = obuf_limits(&s);
-        assert_eq!(l[0], OBUF_DEFAULTS[0]);
-        assert_eq!(l[1], OBUF_DEFAULTS[1]);
-        assert_eq!(l[2], ObufLimit { hard: 1 << 20, soft: 2 << 20, soft_secs: 3 });
+        let l = |class| obuf_limit(&s, class);
+        assert_eq!(l(0), OBUF_DEFAULTS[0]);
+        assert_eq!(l(1), OBUF_DEFAULTS[1]);
+        assert_eq!(l(2), ObufLimit { hard: 1 << 20, soft: 2 << 20, soft_secs: 3 });
+    }
+
+    #[tokio::test]
+    async fn config_set_reaches_the_output_limits() {
+        let s = server(Config::default());
+        let (mut c, _) = connect(&s);
+        c.write_all(b"CONFIG SET client-output-buffer-limit \"normal 1mb 2mb 3\"\r\n").await.unwrap();
+        assert_eq!(read_n(&mut c, 5).await, b"+OK\r\n");
+        assert_eq!(obuf_limit(&s, 0), ObufLimit { hard: 1 << 20, soft: 2 << 20, soft_secs: 3 });
+        assert_eq!(obuf_limit(&s, 2), OBUF_DEFAULTS[2]);
     }
 
     #[tokio::test]

@@ -160,6 +160,7 @@ fn apply_tunables(cfg: &Config, store: &Store) {
     t.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
     t.proto_max_bulk_len.store(cfg.proto_max_bulk_len, Ordering::Relaxed);
     t.client_query_buffer_limit.store(cfg.client_query_buffer_limit, Ordering::Relaxed);
+    t.set_obuf_limits(&cfg.client_output_buffer_limit);
     t.notify_keyspace_events.store(cfg.notify_keyspace_events, Ordering::Relaxed);
 }
 

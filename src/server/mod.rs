@@ -125,6 +125,7 @@ impl Server {
         let t = &store.tunables;
         t.proto_max_bulk_len.store(config.proto_max_bulk_len, Ordering::Relaxed);
         t.client_query_buffer_limit.store(config.client_query_buffer_limit, Ordering::Relaxed);
+        t.set_obuf_limits(&config.client_output_buffer_limit);
         let table = Table::build(families, &config.renames);
         table.apply_config(&config);
         let now = crate::util::now_ms() / 1000;

@@ -268,6 +268,17 @@ pub struct Tunables {
     /// every batch of requests without taking the config lock.
     pub proto_max_bulk_len: AtomicI64,
     pub client_query_buffer_limit: AtomicU64,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub), read by the
+    /// connection loop after every command once its replies pass the fixed reply buffer.
+    pub obuf: [ObufTunable; 3],
+}
+
+/// One class of `client-output-buffer-limit` (zero disables a limit); see [`Tunables::obuf`].
+#[derive(Debug, Default)]
+pub struct ObufTunable {
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub soft_secs: AtomicU64,
 }
 
 impl Default for Tunables {
@@ -296,11 +307,22 @@ impl Default for Tunables {
             maxmemory: AtomicU64::new(0),
             proto_max_bulk_len: AtomicI64::new(512 * 1024 * 1024),
             client_query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
+            // Set from the config by `Server::new`.
+            obuf: Default::default(),
         }
     }
 }
 
 impl Tunables {
+    /// Mirrors the config's `client-output-buffer-limit` classes (at start and on CONFIG SET).
+    pub fn set_obuf_limits(&self, limits: &[crate::config::ObufLimit; 3]) {
+        for (t, l) in self.obuf.iter().zip(limits) {
+            t.hard.store(l.hard_bytes, Ordering::Relaxed);
+            t.soft.store(l.soft_bytes, Ordering::Relaxed);
+            t.soft_secs.store(l.soft_seconds.max(0) as u64, Ordering::Relaxed);
+        }
+    }
+
     #[inline]
     fn flag(b: &AtomicBool) -> bool {
         b.load(Ordering::Relaxed)
