@@ -490,7 +490,7 @@ fn serve_key(ks: &mut Keyspace, db: usize, key: &[u8]) {
                     let mut out = reply_for(&w);
                     out.bulk(&elem);
                     // The element is in the destination now: nothing to give back.
-                    Some(Delivery { reply: std::mem::take(&mut out.buf), errors: vec![], restore: None })
+                    Some(Delivery { reply: std::mem::take(&mut out.buf), errors: Default::default(), restore: None })
                 });
             }
             BlockOp::ZPop { max, count, multi } => {

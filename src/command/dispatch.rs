@@ -549,19 +549,23 @@ pub fn tracking_after(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]], in_exec: boo
     if ctx.ks.tracking_flushed || !ctx.ks.invalidated.is_empty() {
         let mut keys = std::mem::take(&mut ctx.ks.invalidated);
         let flushed = std::mem::take(&mut ctx.ks.tracking_flushed);
-        let own = &mut ctx.client.tracking_pending;
+        // This client's own invalidations (rare) gather in a Vec, then follow its reply.
+        let mut own = Vec::new();
         let scope = if in_exec { Scope::Table } else { Scope::All };
-        server.tracking.invalidate(server, &mut keys, flushed, ctx.client.id, own, scope);
+        server.tracking.invalidate(server, &mut keys, flushed, ctx.client.id, &mut own, scope);
+        ctx.client.tracking_pending.extend_from_slice(&own);
         if in_exec && server.tracking.has_prefixes() {
-            ctx.client.tracking_bcast.append(&mut keys);
+            ctx.client.tracking_bcast.extend(keys.drain(..));
         }
         keys.clear();
         ctx.ks.invalidated = keys;
     }
     if !in_exec && !ctx.client.tracking_bcast.is_empty() {
-        let mut keys = std::mem::take(&mut ctx.client.tracking_bcast);
-        let own = &mut ctx.client.tracking_pending;
-        server.tracking.invalidate(server, &mut keys, false, ctx.client.id, own, Scope::Broadcast);
+        let mut keys: Vec<_> = std::mem::take(&mut ctx.client.tracking_bcast).into_iter().collect();
+        let mut own = Vec::new();
+        let id = ctx.client.id;
+        server.tracking.invalidate(server, &mut keys, false, id, &mut own, Scope::Broadcast);
+        ctx.client.tracking_pending.extend_from_slice(&own);
     }
     use crate::server::client::flags as cf;
     let f = ctx.client.info.flags.load(Ordering::Relaxed);

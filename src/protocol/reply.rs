@@ -20,12 +20,12 @@ pub struct Reply {
     pub resp3: bool,
     /// The first word of each error replied since the last [`Reply::take_errors`], for the
     /// error statistics (`errorstat_ERR`, `total_error_replies`, `failed_calls`).
-    errors: Vec<String>,
+    errors: thin_vec::ThinVec<String>,
 }
 
 impl Reply {
     pub fn new() -> Self {
-        Reply { buf: Vec::with_capacity(16 * 1024), resp3: false, errors: Vec::new() }
+        Reply { buf: Vec::with_capacity(16 * 1024), resp3: false, errors: thin_vec::ThinVec::new() }
     }
 
     /// Writes `<prefix><n>\r\n`. Lengths and counts below 100 (most of them) are written as
@@ -100,13 +100,13 @@ impl Reply {
     }
 
     /// Returns the error codes replied since the last call, and forgets them.
-    pub fn take_errors(&mut self) -> Vec<String> {
+    pub fn take_errors(&mut self) -> thin_vec::ThinVec<String> {
         std::mem::take(&mut self.errors)
     }
 
     /// Appends a reply built elsewhere (a blocked client's, built by the command that served
     /// it), with its error codes.
-    pub fn append(&mut self, bytes: &[u8], errors: Vec<String>) {
+    pub fn append(&mut self, bytes: &[u8], errors: thin_vec::ThinVec<String>) {
         self.buf.extend_from_slice(bytes);
         self.errors.extend(errors);
     }

@@ -15,6 +15,7 @@ use std::sync::atomic::{
 };
 
 use parking_lot::Mutex;
+use thin_vec::ThinVec;
 
 use crate::store::blocking::Waiter;
 use tokio::sync::Notify;
@@ -552,8 +553,10 @@ pub struct Client {
     pub blocked: Option<Box<BlockedCmd>>,
     /// The transaction being queued (inside MULTI), if any.
     pub multi: Option<Box<MultiState>>,
-    /// Keys this client WATCHes: (database, key), each once.
-    pub watched: Vec<(usize, Vec<u8>)>,
+    /// Keys this client WATCHes: (database, key), each once. This and the two tracking lists
+    /// are `ThinVec`s (8 bytes, not 24, while empty, as nearly always): every connection's task
+    /// carries them (see `connection_task_stays_small`).
+    pub watched: ThinVec<(usize, Vec<u8>)>,
     /// Set (by any connection, under the key's shard lock) when a watched key is touched: the
     /// next EXEC fails. Shared with the watch registry; allocated by the first WATCH.
     pub watch_dirty: WatchFlag,
@@ -566,10 +569,10 @@ pub struct Client {
     pub reply_is_push: bool,
     /// Client-side caching invalidations due to this connection, produced by the command
     /// running (or the transaction): sent after its reply (see `server::tracking`).
-    pub tracking_pending: Vec<u8>,
+    pub tracking_pending: ThinVec<u8>,
     /// Keys modified by the commands of the running transaction, for BCAST clients once it is
     /// done: (key, changed by the command itself).
-    pub tracking_bcast: Vec<(Vec<u8>, bool)>,
+    pub tracking_bcast: ThinVec<(Vec<u8>, bool)>,
     /// AOF offset this client's replies wait for: the end of what its last propagated command
     /// appended (see `persistence::aof`).
     pub aof_need: u64,
@@ -656,13 +659,13 @@ impl Client {
             info,
             blocked: None,
             multi: None,
-            watched: Vec::new(),
+            watched: ThinVec::new(),
             watch_dirty: WatchFlag::default(),
             in_exec: false,
             pubsub: None,
             reply_is_push: false,
-            tracking_pending: Vec::new(),
-            tracking_bcast: Vec::new(),
+            tracking_pending: ThinVec::new(),
+            tracking_bcast: ThinVec::new(),
             aof_need: 0,
             clock_us: 0,
             batch_clock: false,

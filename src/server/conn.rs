@@ -159,7 +159,7 @@ enum Flow {
 /// A connection's state apart from its socket.
 struct Session {
     server: Arc<Server>,
-    info: Arc<ClientInfo>,
+    /// Its `info` is the connection's entry in the client registry.
     client: Client,
     dec: Decoder,
     /// The query buffer: bytes read and not yet consumed, always starting at a request.
@@ -222,9 +222,8 @@ where
 {
     let authenticated = !server.auth_required();
     let mut s = Session {
-        client: Client::new(info.clone(), authenticated),
+        client: Client::new(info, authenticated),
         server,
-        info,
         dec: Decoder::new(),
         rbuf: Vec::new(),
         want: None,
@@ -253,8 +252,8 @@ where
     // A kill shuts the socket down, which ends the pending read; only connections without a
     // socket of their own (tests) wait on the notification as well. Polling a notification
     // on every pass costs more than the rest of an unpipelined command's bookkeeping.
-    let by_notify = !s.info.socket_open();
-    let kill_info = s.info.clone();
+    let by_notify = !s.client.info.socket_open();
+    let kill_info = s.client.info.clone();
     let mut killed = by_notify.then(|| Box::pin(kill_info.kill_notify().notified()));
 
     loop {
@@ -288,7 +287,7 @@ where
         s.client.clock_us = 0;
         s.client.clock_tsc = 0;
         s.publish();
-        if s.info.is_killed() {
+        if s.client.info.is_killed() {
             graceful = false;
             break;
         }
@@ -409,13 +408,13 @@ where
     crate::cmd::multi::forget(&s.server, &mut s.client);
     if s.client.pubsub.is_some() {
         super::pubsub::unsubscribe_everything(&s.server.pubsub, &mut s.client);
-        s.server.pubsub.forget_inbox(s.info.id);
+        s.server.pubsub.forget_inbox(s.client.info.id);
     }
     // Client-side caching: no longer tracking; redirections to it are now broken.
-    s.server.tracking.disable(&s.server.store, &s.info);
-    s.server.clients.remove(s.info.id);
+    s.server.tracking.disable(&s.server.store, &s.client.info);
+    s.server.clients.remove(s.client.info.id);
     // The caller drops the socket right after this returns, with no await in between.
-    s.info.set_socket_open(false);
+    s.client.info.set_socket_open(false);
 }
 
 /// Resolves when the wait of a blocked command has ended (served or unblocked).
@@ -445,10 +444,10 @@ impl Session {
     /// Marks the client blocked (postponed by CLIENT PAUSE) or not, keeping INFO's
     /// blocked_clients in step.
     fn set_blocked(&self, on: bool) {
-        if self.info.has_flag(flags::BLOCKED) == on {
+        if self.client.info.has_flag(flags::BLOCKED) == on {
             return;
         }
-        self.info.set_flag(flags::BLOCKED, on);
+        self.client.info.set_flag(flags::BLOCKED, on);
         let gauge = &self.server.stats.blocked_clients;
         if on {
             gauge.fetch_add(1, Ordering::Relaxed);
@@ -593,7 +592,7 @@ impl Session {
                         break;
                     }
                     if server.pause.active()
-                        && let Some(until) = paused_for(&server, &self.info, &argv)
+                        && let Some(until) = paused_for(&server, &self.client.info, &argv)
                     {
                         flow = Flow::Paused(until);
                         break;
@@ -688,7 +687,7 @@ impl Session {
 
     /// Index of the client's class for `obuf_limit` (masters count as normal clients).
     fn obuf_class(&self) -> usize {
-        match self.info.client_type() {
+        match self.client.info.client_type() {
             ClientType::Normal | ClientType::Master => 0,
             ClientType::Replica => 1,
             ClientType::Pubsub => 2,
@@ -760,7 +759,7 @@ impl Session {
             self.rbuf.shrink_to(keep);
         }
         self.qb_peak = len.max(self.want.unwrap_or(0));
-        self.info.rbp.store(self.out_peak, Ordering::Relaxed);
+        self.client.info.rbp.store(self.out_peak, Ordering::Relaxed);
         self.out_peak = self.out.buf.len();
     }
 
@@ -770,7 +769,7 @@ impl Session {
     fn touch(&mut self) -> i64 {
         let us = crate::util::now_us();
         self.last_io_ms = us / 1000;
-        self.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
+        self.client.info.last_interaction_ms.store(self.last_io_ms, Ordering::Relaxed);
         us
     }
 
@@ -791,7 +790,7 @@ impl Session {
 
     /// Publishes the buffer sizes other clients see in CLIENT LIST.
     fn publish(&self) {
-        let info = &self.info;
+        let info = &self.client.info;
         info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
         info.qbuf_cap.store(self.rbuf.capacity(), Ordering::Relaxed);
         info.obuf_pending.store(self.out.buf.len() - self.written, Ordering::Relaxed);
@@ -803,9 +802,9 @@ impl Session {
     /// Returns this client's CLIENT LIST line, for log lines.
     fn describe(&self) -> String {
         let mut line = Vec::new();
-        let idx = self.info.last_cmd.load(Ordering::Relaxed);
+        let idx = self.client.info.last_cmd.load(Ordering::Relaxed);
         let cmd = self.server.table.entries.get(idx).map_or("NULL", |e| e.full_name.as_str());
-        self.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
+        self.client.info.write_info_line(&mut line, cmd, self.dec.partial_args_len());
         String::from_utf8_lossy(&line).into_owned()
     }
 }
@@ -1225,8 +1224,9 @@ mod tests {
         // Every connection pays for its task even while idle (about 1.8 KiB all told, with
         // `ClientInfo`, the client registry and tokio's socket state). Tokio's task cell adds
         // 104 bytes to the future (header 32, scheduler and id 16, stage tag 8, trailer 48)
-        // and is 128-aligned: a future of at most 920 bytes keeps it in jemalloc's 1024-byte
-        // class (1280 above). The rarely armed waits are boxed for this (see `armed`).
+        // and is 128-aligned: a future of at most 792 bytes keeps it in jemalloc's 896-byte
+        // class (1024 above). The rarely armed waits are boxed for this (see `armed`), and the
+        // client's rarely used lists are `ThinVec`s.
         let s = server(Config::default());
         let info =
             Arc::new(ClientInfo::new(1, "127.0.0.1:1".into(), "127.0.0.1:2".into(), 5, false));
@@ -1239,7 +1239,7 @@ mod tests {
             serve(s, r, w, info).await;
         };
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 920, "connection future grew to {size} bytes");
+        assert!(size <= 792, "connection future grew to {size} bytes");
     }
 
     #[tokio::test]

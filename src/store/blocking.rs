@@ -53,7 +53,7 @@ pub struct Delivery {
     /// The reply bytes, for the waiter's protocol version.
     pub reply: Vec<u8>,
     /// Error codes within the reply, for the error statistics.
-    pub errors: Vec<String>,
+    pub errors: thin_vec::ThinVec<String>,
     /// What was popped for this reply, to put back if it can never be sent.
     pub restore: Option<Restore>,
 }
