@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the request decoder: a pipeline of multibulk SET/GET requests, inline
-//! PINGs, and one big bulk whole or arriving in 16 KiB reads.
+//! Micro-benchmarks of the request decoder: a pipeline of multibulk SET/GET requests (whole or
+//! in 4 KiB reads, through `decode` and the connection's `decode_into`), inline PINGs, and one
+//! big bulk whole or arriving in 16 KiB reads.
 //!
 //! `cargo bench --bench decoder [-- filter]`
 
@@ -114,6 +115,31 @@ fn main() {
             loop {
                 match dec.decode(black_box(&pipeline[start..end]), &limits) {
                     Ok(Decoded::Request { consumed }) => {
+                        start += consumed;
+                        n += 1;
+                        if start == end {
+                            break;
+                        }
+                    }
+                    Ok(Decoded::Incomplete { .. }) => break,
+                    Err(e) => panic!("bench input rejected: {e:?}"),
+                }
+            }
+        }
+        assert_eq!(n, PIPELINE);
+    });
+
+    // The same through the connection's path: a request cut by a read goes from the one-pass
+    // parse to the state machine (once, not parsed twice), and is finished by the next call.
+    bench.run("decode_into SET/GET pipeline in 4 KiB reads", PIPELINE as u64, || {
+        let (mut start, mut end, mut n) = (0, 0, 0);
+        while start < pipeline.len() {
+            end = (end + 4096).min(pipeline.len());
+            loop {
+                let mut argv = smallvec::SmallVec::new();
+                match dec.decode_into(black_box(&pipeline[start..end]), &limits, &mut argv) {
+                    Ok(Decoded::Request { consumed }) => {
+                        black_box(&argv[..]);
                         start += consumed;
                         n += 1;
                         if start == end {
