@@ -229,6 +229,7 @@ fn publish_events(server: &Server, ks: &mut Keyspace) {
 
 /// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`, and the hash
 /// of the first key (index, hash), so the command does not hash it again.
+#[inline(always)]
 fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> (u32, Option<(usize, u64)>) {
     match cmd.keys {
         KeySpec::None => (0, None),
