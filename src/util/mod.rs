@@ -166,6 +166,16 @@ pub fn calibrate_tsc() {
     }
 }
 
+/// fsyncs the directory `dir` ("" is the working directory), after a rename in it, so the
+/// rename survives a crash. Best effort, as Redis's callers of `fsyncFileDir` treat it: a
+/// failure is not reported.
+pub fn sync_dir(dir: &std::path::Path) {
+    let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
 fn clock(id: libc::clockid_t) -> (i64, i64) {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
