@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the request decoder: a pipeline of multibulk SET/GET requests, inline
-//! PINGs, and one big bulk whole or arriving in 16 KiB reads.
+//! Micro-benchmarks of the request decoder: a pipeline of multibulk SET/GET requests (whole or
+//! in 4 KiB reads, through `decode` and the connection's `decode_into`), inline PINGs, and one
+//! big bulk whole or arriving in 16 KiB reads.
 //!
 //! `cargo bench --bench decoder [-- filter]`
 
@@ -26,6 +27,26 @@ fn decode_all(dec: &mut Decoder, buf: &[u8], limits: &Limits) -> usize {
             }
             Ok(Decoded::Incomplete { .. }) => panic!("bench input ends inside a request"),
             Err(e) => panic!("bench input rejected: {e:?}"),
+        }
+    }
+    n
+}
+
+/// Feeds `input` to `decode` as reads of `read` bytes arrive, as the connection does: after
+/// each read, every whole request from the first byte not yet consumed. Returns the number of
+/// requests.
+fn decode_in_reads(input: &[u8], read: usize, mut decode: impl FnMut(&[u8]) -> Decoded) -> usize {
+    let (mut start, mut end, mut n) = (0, 0, 0);
+    while start < input.len() {
+        end = (end + read).min(input.len());
+        while start < end {
+            match decode(black_box(&input[start..end])) {
+                Decoded::Request { consumed } => {
+                    start += consumed;
+                    n += 1;
+                }
+                Decoded::Incomplete { .. } => break,
+            }
         }
     }
     n
@@ -108,23 +129,21 @@ fn main() {
     // A pipeline of small requests arriving one 4 KiB read at a time, so most reads end inside
     // a request.
     bench.run("decode SET/GET pipeline in 4 KiB reads", PIPELINE as u64, || {
-        let (mut start, mut end, mut n) = (0, 0, 0);
-        while start < pipeline.len() {
-            end = (end + 4096).min(pipeline.len());
-            loop {
-                match dec.decode(black_box(&pipeline[start..end]), &limits) {
-                    Ok(Decoded::Request { consumed }) => {
-                        start += consumed;
-                        n += 1;
-                        if start == end {
-                            break;
-                        }
-                    }
-                    Ok(Decoded::Incomplete { .. }) => break,
-                    Err(e) => panic!("bench input rejected: {e:?}"),
-                }
-            }
-        }
+        let n = decode_in_reads(&pipeline, 4096, |b| {
+            dec.decode(b, &limits).expect("bench input rejected")
+        });
+        assert_eq!(n, PIPELINE);
+    });
+
+    // The same through the connection's path: a request cut by a read goes from the one-pass
+    // parse to the state machine (once, not parsed twice), and is finished by the next call.
+    bench.run("decode_into SET/GET pipeline in 4 KiB reads", PIPELINE as u64, || {
+        let n = decode_in_reads(&pipeline, 4096, |b| {
+            let mut argv = smallvec::SmallVec::new();
+            let r = dec.decode_into(b, &limits, &mut argv).expect("bench input rejected");
+            black_box(&argv[..]);
+            r
+        });
         assert_eq!(n, PIPELINE);
     });
 }

@@ -36,8 +36,13 @@ fn set_name(ctx: &mut Ctx, name: &[u8]) -> bool {
         ctx.out.error(errors::BAD_CLIENT_NAME);
         return false;
     }
-    ctx.client.info.set_name(if name.is_empty() { None } else { Some(name.to_vec()) });
+    store_name(ctx, NameKind::Name, name);
     true
+}
+
+/// Stores the client name or CLIENT SETINFO value of `kind`: an empty one removes it.
+fn store_name(ctx: &mut Ctx, kind: NameKind, value: &[u8]) {
+    ctx.client.info.set_name_of(kind, (!value.is_empty()).then(|| value.to_vec()));
 }
 
 /// Switches the session's protocol version (2 or 3).
@@ -280,7 +285,7 @@ fn client_setinfo(ctx: &mut Ctx, argv: &[&[u8]]) {
     if !valid_name(val) {
         return ctx.out.error(&errors::bad_client_attr(attr));
     }
-    ctx.client.info.set_name_of(kind, if val.is_empty() { None } else { Some(val.to_vec()) });
+    store_name(ctx, kind, val);
     ctx.out.ok();
 }
 

@@ -199,32 +199,10 @@ pub fn start_bgsave(server: &Arc<Server>) -> bool {
 }
 
 /// Streams the image to a save child and waits for it: the child's exit is the save's.
-fn bgsave_to_child(server: &Server, opts: &SaveOpts, mut w: child::Writer) -> child::Exit {
-    let pid = w.pid();
-    // Fixed when the save starts, as a forked child's copy of the config is.
-    let delay_us = opts.key_delay_us;
-    let delay = move || delay_us;
-    let ctl = file::Control {
-        cancel: &server.persist.bgsave_cancel,
-        delay_us: &delay,
-        progress: Some(&server.persist.progress),
-        gone: &move || child::exited(pid),
-    };
-    let streamed = (|| {
-        let mut rdb = file::RdbWriter::new(&mut w, opts.clone())?;
-        file::write_snapshot_with(&server.store, opts, &ctl, || {}, &mut rdb)?;
-        rdb.finish()?;
-        w.finish()
-    })();
-    if let Err(e) = &streamed
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-        && !server.persist.bgsave_cancel.load(Ordering::Relaxed)
-    {
-        tracing::warn!("Background saving stopped streaming to the child: {e}");
-    }
-    // Without the end of the stream the child discards its file and exits non-zero (unless a
-    // signal ended it first).
-    w.wait()
+fn bgsave_to_child(server: &Server, opts: &SaveOpts, w: child::Writer) -> child::Exit {
+    let p = &server.persist;
+    let what = "Background saving";
+    file::stream_to_child(&server.store, opts, &p.bgsave_cancel, &p.progress, || {}, w, what)
 }
 
 /// Writes the image from this thread (no save child available), as a child would.
@@ -232,10 +210,9 @@ fn bgsave_here(server: &Server, path: &std::path::Path, opts: SaveOpts) -> child
     let walk_opts = opts.clone();
     let delay_us = opts.key_delay_us;
     let res = file::write_file(path, "bg-", opts, |w| {
-        let delay = move || delay_us;
         let ctl = file::Control {
             cancel: &server.persist.bgsave_cancel,
-            delay_us: &delay,
+            delay_us,
             progress: Some(&server.persist.progress),
             gone: &|| false,
         };
@@ -364,16 +341,12 @@ pub fn prepare_shutdown(server: &Server, save: bool, nosave: bool) -> bool {
     if server.persist.bgsave_in_progress.load(Ordering::Acquire) {
         tracing::warn!("There is a child saving an .rdb. Killing it!");
         server.persist.bgsave_killed_by_shutdown.store(true, Ordering::Relaxed);
-        let killed = kill_bgsave(server);
+        // Returns once the save has ended, its temporary file gone: a child killed by the
+        // signal has its file removed by `bgsave_done`, one that failed removed its own, one
+        // that finished renamed it; a save on a thread of ours removes its file on the error
+        // the cancel gives (`file::write_file`).
+        kill_bgsave(server);
         server.persist.bgsave_killed_by_shutdown.store(false, Ordering::Relaxed);
-        match killed {
-            Some(pid) => {
-                let _ = std::fs::remove_file(child::temp_name(Job::Rdb, pid));
-            }
-            None => {
-                let _ = std::fs::remove_file(file::temp_path(&rdb_path(server), "bg-"));
-            }
-        }
     }
     if (has_save_points(server) && !nosave) || save {
         tracing::warn!("Saving the final RDB snapshot before exiting.");
@@ -1236,7 +1209,7 @@ mod snapshot_save_tests {
         w: &mut file::RdbWriter<impl std::io::Write>,
     ) -> std::io::Result<()> {
         let cancel = &server.persist.bgsave_cancel;
-        file::write_snapshot(&server.store, opts, cancel, &|| 0, || {}, w)
+        file::write_snapshot(&server.store, opts, cancel, 0, || {}, w)
     }
 
     /// Loads an RDB image into (db, key) -> value-length pairs.

@@ -229,6 +229,7 @@ fn publish_events(server: &Server, ks: &mut Keyspace) {
 
 /// Returns the bit mask of the shards holding the keys `cmd` declares in `argv`, and the hash
 /// of the first key (index, hash), so the command does not hash it again.
+#[inline(always)]
 fn shard_mask(cmd: &Command, argv: &[&[u8]]) -> (u32, Option<(usize, u64)>) {
     match cmd.keys {
         KeySpec::None => (0, None),
@@ -475,6 +476,11 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
             let ended = crate::util::now_us();
             if client.batch_clock {
                 client.clock_us = ended;
+                // No counter reading goes with this one: should the rate be published before
+                // the next command, that command must read both clocks afresh rather than
+                // pair this reading with the read's counter value (which would put the rest
+                // of the batch ahead by this command's duration).
+                client.clock_tsc = 0;
             }
             ended
         }
@@ -804,6 +810,39 @@ mod tests {
             let wall = crate::util::now_us() - h.client.clock_us;
             assert!((elapsed - wall).abs() < 20_000, "counter {elapsed} us, clock {wall} us");
         }
+    }
+
+    #[test]
+    fn a_counter_calibrated_in_the_middle_of_a_batch_does_not_shift_its_clock() {
+        use crate::util::{TSC_SCALE_FOR_TEST, now_us, tsc};
+        // The counter's rate, measured here (the process-wide one may not be known yet).
+        let (t0, us0) = (tsc(), now_us());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (t1, us1) = (tsc(), now_us());
+        if t1 <= t0 {
+            return; // no time-stamp counter on this machine: the batch always reads the clock
+        }
+        let scale = (us1 - us0) as f64 / (t1 - t0) as f64;
+        let mut h = Harness::new();
+        // A read, then its batch: the first command runs before the rate is known and takes
+        // 100 ms; the rate is published; the next ones take their clock from the counter.
+        TSC_SCALE_FOR_TEST.with(|c| c.set(Some(None)));
+        h.client.batch_clock = true;
+        h.client.clock_us = now_us();
+        h.client.clock_tsc = tsc();
+        h.client.last_tsc = h.client.clock_tsc;
+        let ok = crate::protocol::reply::Value::Simple("OK".into());
+        assert_eq!(h.run(&["DEBUG", "SLEEP", "0.1"]), ok);
+        TSC_SCALE_FOR_TEST.with(|c| c.set(Some(Some(scale))));
+        assert_eq!(h.run(&["PING"]), crate::protocol::reply::Value::Simple("PONG".into()));
+        assert_eq!(h.run(&["SET", "k", "v", "PX", "10000"]), ok);
+        let want = now_us() / 1000 + 10_000;
+        TSC_SCALE_FOR_TEST.with(|c| c.set(None));
+        let crate::protocol::reply::Value::Int(at) = h.run(&["PEXPIRETIME", "k"]) else {
+            panic!("PEXPIRETIME");
+        };
+        // The SET's clock is the real time, not 100 ms (the sleep) ahead of it.
+        assert!((at - want).abs() < 50, "expires at {at}, want about {want}");
     }
 
     #[test]

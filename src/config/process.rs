@@ -286,12 +286,11 @@ static OOM_BASE: AtomicI32 = AtomicI32::new(0);
 /// sets it, `no` restores the original score if we changed it. The error (also logged) is the
 /// reason.
 pub fn set_oom_score_adj(cfg: &Config) -> Result<(), String> {
-    const PATH: &str = "/proc/self/oom_score_adj";
     let class = if cfg.replicaof.is_some() { 1 } else { 0 };
     let val = if cfg.oom_score_adj != "no" {
         if !OOM_ADJUSTED.load(Ordering::Relaxed) {
-            match std::fs::read_to_string(PATH) {
-                Ok(s) => OOM_BASE.store(s.trim().parse().unwrap_or(0), Ordering::Relaxed),
+            match read_oom_score() {
+                Ok(v) => OOM_BASE.store(v, Ordering::Relaxed),
                 Err(e) => {
                     let msg = format!("Unable to read oom_score_adj: {e}");
                     tracing::warn!("{msg}");
@@ -300,21 +299,33 @@ pub fn set_oom_score_adj(cfg: &Config) -> Result<(), String> {
             }
             OOM_ADJUSTED.store(true, Ordering::Relaxed);
         }
-        let mut v = cfg.oom_score_adj_values[class];
-        if cfg.oom_score_adj != "absolute" {
-            v += OOM_BASE.load(Ordering::Relaxed);
-        }
-        v.clamp(-1000, 1000)
+        class_score(cfg, class, OOM_BASE.load(Ordering::Relaxed))
     } else if OOM_ADJUSTED.swap(false, Ordering::Relaxed) {
         OOM_BASE.load(Ordering::Relaxed)
     } else {
         return Ok(());
     };
-    std::fs::write(PATH, format!("{val}\n")).map_err(|e| {
+    std::fs::write(OOM_SCORE_PATH, format!("{val}\n")).map_err(|e| {
         let msg = format!("Unable to write oom_score_adj: {e}");
         tracing::warn!("{msg}");
         msg
     })
+}
+
+const OOM_SCORE_PATH: &str = "/proc/self/oom_score_adj";
+
+/// Reads the process's `oom_score_adj` (0 when unparsable).
+fn read_oom_score() -> std::io::Result<i32> {
+    std::fs::read_to_string(OOM_SCORE_PATH).map(|s| s.trim().parse().unwrap_or(0))
+}
+
+/// The score of `class` (0 master, 1 replica, 2 save child) under `oom-score-adj yes` or
+/// `relative` (added to `base`, the score the server started with) or `absolute`, clamped to
+/// the kernel's range.
+fn class_score(cfg: &Config, class: usize, base: i32) -> i32 {
+    let v = cfg.oom_score_adj_values[class];
+    let v = if cfg.oom_score_adj == "absolute" { v } else { v.saturating_add(base) };
+    v.clamp(-1000, 1000)
 }
 
 /// Returns the `oom_score_adj` a save child takes (Redis's `CONFIG_OOM_BGCHILD` class, the
@@ -323,19 +334,13 @@ pub fn bgchild_oom_score_adj(cfg: &Config) -> Option<i32> {
     if cfg.oom_score_adj == "no" {
         return None;
     }
-    let mut v = cfg.oom_score_adj_values[2];
-    if cfg.oom_score_adj != "absolute" {
-        // Relative to the score the server started with (read now if never adjusted).
-        v += if OOM_ADJUSTED.load(Ordering::Relaxed) {
-            OOM_BASE.load(Ordering::Relaxed)
-        } else {
-            std::fs::read_to_string("/proc/self/oom_score_adj")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0)
-        };
-    }
-    Some(v.clamp(-1000, 1000))
+    // Relative to the score the server started with (read now if never adjusted).
+    let base = if OOM_ADJUSTED.load(Ordering::Relaxed) {
+        OOM_BASE.load(Ordering::Relaxed)
+    } else {
+        read_oom_score().unwrap_or(0)
+    };
+    Some(class_score(cfg, 2, base))
 }
 
 #[cfg(test)]
@@ -351,6 +356,11 @@ mod tests {
         assert_eq!(bgchild_oom_score_adj(&cfg), Some(1000), "clamped");
         cfg.oom_score_adj_values = [0, 200, 800];
         assert_eq!(bgchild_oom_score_adj(&cfg), Some(800));
+        // Relative: added to the starting score, then clamped, for every class.
+        cfg.oom_score_adj = "relative".into();
+        assert_eq!(class_score(&cfg, 2, 100), 900);
+        assert_eq!(class_score(&cfg, 1, -1500), -1000);
+        assert_eq!(class_score(&cfg, 2, 300), 1000);
     }
 
     #[test]

@@ -327,12 +327,8 @@ fn overwrite_file(path: &str, content: &[u8]) -> std::io::Result<()> {
         let mask = current_umask();
         f.set_permissions(std::fs::Permissions::from_mode(0o644 & !mask))?;
         std::fs::rename(&tmp, path)?;
-        let dir = std::path::Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty());
-        if let Ok(d) = std::fs::File::open(dir.unwrap_or(std::path::Path::new("."))) {
-            let _ = d.sync_all();
-        }
+        let path = std::path::Path::new(path);
+        crate::util::sync_dir(path.parent().unwrap_or(std::path::Path::new("")));
         Ok(())
     })();
     if result.is_err() {

@@ -319,17 +319,6 @@ pub fn copy_stream(input: &mut impl Read, out: &mut impl Write) -> io::Result<u6
     }
 }
 
-/// Syncs the directory holding `path`.
-fn sync_dir_of(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// The text of an I/O error as C's `strerror` gives it (what Redis logs).
 fn strerror(e: &io::Error) -> String {
     match e.raw_os_error() {
@@ -390,7 +379,7 @@ fn write_job(job: Job, target: &Path, tmp: &Path) -> Result<(), String> {
                 strerror(&e)
             )
         })?;
-        sync_dir_of(target);
+        crate::util::sync_dir(target.parent().unwrap_or(Path::new("")));
     }
     Ok(())
 }

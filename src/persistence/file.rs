@@ -215,16 +215,7 @@ pub fn write_file(
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
+        crate::util::sync_dir(path.parent().unwrap_or(Path::new("")));
         Ok(keys)
     })();
     if result.is_err() {
@@ -314,10 +305,10 @@ thread_local! {
 pub struct Control<'a> {
     /// Set to stop the save (SHUTDOWN, FLUSHALL, CONFIG SET appendonly no).
     pub cancel: &'a AtomicBool,
-    /// `rdb-key-save-delay`, read while paying. Background saves give the value it had when
-    /// they started, as a forked child keeps its copy of the config: the suite sets it to 0
-    /// and then kills the child, expecting the kill, not the new value, to end the save.
-    pub delay_us: &'a (dyn Fn() -> i64 + Sync),
+    /// `rdb-key-save-delay` (microseconds per key), the value it had when the save started,
+    /// as a forked child keeps its copy of the config: the suite sets it to 0 and then kills
+    /// the child, expecting the kill, not the new value, to end the save.
+    pub delay_us: i64,
     /// Counters for INFO, if any.
     pub progress: Option<&'a SaveProgress>,
     /// True once the destination is gone (the child writing the file exited): checked while
@@ -402,13 +393,13 @@ impl SnapSink<'_> {
     /// a cancelled or failed save stops soon.
     fn pay_delay(&self) {
         let owed = self.owed.swap(0, Ordering::Relaxed);
-        let delay = (self.ctl.delay_us)();
+        let delay = self.ctl.delay_us;
         if owed == 0 || delay <= 0 {
             return;
         }
         let mut left = std::time::Duration::from_micros(owed.saturating_mul(delay as u64));
         let slice = std::time::Duration::from_millis(10);
-        while !left.is_zero() && !self.stopped() && (self.ctl.delay_us)() > 0 {
+        while !left.is_zero() && !self.stopped() {
             let d = left.min(slice);
             std::thread::sleep(d);
             left -= d;
@@ -461,7 +452,7 @@ pub fn write_snapshot(
     store: &Store,
     opts: &SaveOpts,
     cancel: &AtomicBool,
-    key_delay_us: &(dyn Fn() -> i64 + Sync),
+    key_delay_us: i64,
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
@@ -548,6 +539,44 @@ pub fn write_snapshot_with(
             Err(_) => Err(io::Error::other("background save walker panicked")),
         }
     })
+}
+
+/// Streams a point-in-time image to a save child ([`super::child::Writer`]) and waits for it
+/// (BGSAVE, and an AOF rewrite's RDB base): the child's exit is the save's. `at_instant` runs
+/// at the image's instant; `cancel` stops the stream, as does the child exiting early; `what`
+/// names the job in the log line of a stream that broke for another reason.
+pub fn stream_to_child(
+    store: &Store,
+    opts: &SaveOpts,
+    cancel: &AtomicBool,
+    progress: &SaveProgress,
+    at_instant: impl FnOnce() + Send,
+    mut w: super::child::Writer,
+    what: &str,
+) -> super::child::Exit {
+    let pid = w.pid();
+    let ctl = Control {
+        cancel,
+        // Fixed when the save starts, as a forked child's copy of the config is.
+        delay_us: opts.key_delay_us,
+        progress: Some(progress),
+        gone: &move || super::child::exited(pid),
+    };
+    let streamed = (|| {
+        let mut rdb = RdbWriter::new(&mut w, opts.clone())?;
+        write_snapshot_with(store, opts, &ctl, at_instant, &mut rdb)?;
+        rdb.finish()?;
+        w.finish()
+    })();
+    if let Err(e) = &streamed
+        && e.kind() != io::ErrorKind::BrokenPipe
+        && !cancel.load(Ordering::Relaxed)
+    {
+        tracing::warn!("{what} stopped streaming to the child: {e}");
+    }
+    // Without the end of the stream the child discards its file and exits non-zero (unless a
+    // signal ended it first).
+    w.wait()
 }
 
 // ---- loading ----
@@ -1015,11 +1044,11 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let gone = AtomicBool::new(false);
         // An hour per key: only the destination going away can end this save.
-        let delay = || 3_600_000_000i64;
+        let delay = 3_600_000_000i64;
         let progress = SaveProgress::default();
         let ctl = Control {
             cancel: &cancel,
-            delay_us: &delay,
+            delay_us: delay,
             progress: Some(&progress),
             gone: &|| gone.load(Ordering::Relaxed),
         };
@@ -1041,7 +1070,7 @@ mod tests {
         assert_eq!(progress.cow.load(Ordering::Relaxed), 0, "no writer touched anything");
         // The marks were restored: the next snapshot is whole.
         let mut w = RdbWriter::new(Vec::new(), opts()).unwrap();
-        write_snapshot(&store, &opts(), &cancel, &|| 0, || {}, &mut w).unwrap();
+        write_snapshot(&store, &opts(), &cancel, 0, || {}, &mut w).unwrap();
         assert_eq!(w.keys, 1000);
     }
 
@@ -1051,10 +1080,10 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let progress = SaveProgress::default();
         // Slow enough that the writer below reaches keys before the walker does.
-        let delay = || 2000i64;
+        let delay = 2000i64;
         let ctl = Control {
             cancel: &cancel,
-            delay_us: &delay,
+            delay_us: delay,
             progress: Some(&progress),
             gone: &|| false,
         };

@@ -344,7 +344,7 @@ pub async fn serve(server: Arc<Server>) -> i32 {
         }
     }
     crate::config::process::notify_stopping();
-    server.listeners.close_tcp();
+    // The TCP listeners were closed by `request_shutdown`, the only way here.
     *server.listeners.bound.lock() = None;
     if let Some(path) = server.listeners.unix_path.lock().take() {
         tracing::info!("Removing the unix socket file.");

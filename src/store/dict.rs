@@ -86,6 +86,22 @@ struct Table<N> {
     marks: Vec<u64>,
 }
 
+/// The link `depth` nodes down bucket `b`'s chain: where [`Dict`]'s `locate` found a node
+/// (the link holding it).
+#[inline]
+fn link_at<N: Node>(buckets: &mut [Option<N>], b: usize, depth: usize) -> &mut Option<N> {
+    let mut link = &mut buckets[b];
+    for _ in 0..depth {
+        // The depth came from `locate` on the same unchanged table, so the chain is long
+        // enough.
+        link = match link {
+            Some(n) => n.next_link(),
+            None => unreachable!("dict chain shorter than located depth"),
+        };
+    }
+    link
+}
+
 impl<N> Default for Table<N> {
     fn default() -> Self {
         Table { buckets: Vec::new(), used: 0, marks: Vec::new() }
@@ -445,16 +461,7 @@ impl<N: Node> Dict<N> {
     fn link_mut(&mut self, at: (bool, usize, usize)) -> &mut Option<N> {
         let (second, b, depth) = at;
         let t = if second { &mut self.t1 } else { &mut self.t0 };
-        let mut link = &mut t.buckets[b];
-        for _ in 0..depth {
-            // The depth came from `locate` on the same unchanged table, so the chain is long
-            // enough.
-            link = match link {
-                Some(n) => n.next_link(),
-                None => unreachable!("dict chain shorter than located depth"),
-            };
-        }
-        link
+        link_at(&mut t.buckets, b, depth)
     }
 
     /// Finds a node for writing, unless `evict` says it must go, in which case it is unlinked
@@ -473,14 +480,7 @@ impl<N: Node> Dict<N> {
         // the count can change while the link is held.
         let (second, b, depth) = at;
         let Table { buckets, used, .. } = if second { &mut self.t1 } else { &mut self.t0 };
-        let mut link = &mut buckets[b];
-        for _ in 0..depth {
-            // The depth came from `locate` on the same unchanged table.
-            link = match link {
-                Some(n) => n.next_link(),
-                None => unreachable!("dict chain shorter than located depth"),
-            };
-        }
+        let link = link_at(buckets, b, depth);
         if !link.as_ref().is_some_and(evict) {
             return match link.as_mut() {
                 Some(n) => Found::Live(n),

@@ -39,7 +39,7 @@ impl Db {
     /// Files `e` in the slice, and in the index when it has a TTL. The key must be absent.
     pub(super) fn link(&mut self, h: u64, e: Entry) {
         if e.expire().is_some() {
-            self.add_volatile(h);
+            self.add_volatile();
         }
         self.dict.insert_new(h, e);
     }
@@ -48,18 +48,18 @@ impl Db {
     pub(super) fn unlink(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
         let e = self.dict.remove(h, key)?;
         if e.expire().is_some() {
-            self.drop_volatile(h);
+            self.drop_volatile();
         }
         Some(e)
     }
 
     /// Counts a key that gained a TTL (its entry's bucket is marked by the dict).
-    pub(super) fn add_volatile(&mut self, _h: u64) {
+    pub(super) fn add_volatile(&mut self) {
         self.volatile += 1;
     }
 
     /// Counts a key that lost its TTL or left (its bucket's mark is cleared by the walk).
-    pub(super) fn drop_volatile(&mut self, _h: u64) {
+    pub(super) fn drop_volatile(&mut self) {
         self.volatile -= 1;
     }
 
@@ -102,7 +102,7 @@ impl Db {
                     e.expire().is_some_and(|t| now > t) && hash_key(e.key()) == h
                 };
                 while let Some(mut e) = self.dict.remove_where(h, is_due) {
-                    self.drop_volatile(h);
+                    self.drop_volatile();
                     expired += 1;
                     on_expired(&e);
                     free_value(e.replace_value(Value::Int(0)), lazy);
@@ -228,7 +228,7 @@ mod tests {
             if i % 3 == 0 {
                 let h = hash_key(k.as_bytes());
                 assert!(d.dict.update(h, k.as_bytes(), |e| e.with_expire(Some(50))));
-                d.add_volatile(h);
+                d.add_volatile();
             }
             d.check_index();
         }

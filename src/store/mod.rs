@@ -1506,8 +1506,8 @@ impl<'a> Keyspace<'a> {
             e.with_expire(when)
         });
         match (had, when.is_some()) {
-            (Some(false), true) => d.add_volatile(h),
-            (Some(true), false) => d.drop_volatile(h),
+            (Some(false), true) => d.add_volatile(),
+            (Some(true), false) => d.drop_volatile(),
             _ => {}
         }
         if found {

@@ -106,9 +106,22 @@ static TSC_US_PER_TICK: AtomicU64 = AtomicU64::new(0);
 /// The calibration's last sample: (counter, monotonic ns); `usize::MAX` counter: unusable.
 static TSC_SAMPLE: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
 
+#[cfg(test)]
+thread_local! {
+    /// Tests only: when set, what [`tsc_scale`] returns on this thread (the real rate is one
+    /// per process and only ever goes from unknown to known, so a test cannot otherwise see
+    /// the calibration land where it wants).
+    pub static TSC_SCALE_FOR_TEST: std::cell::Cell<Option<Option<f64>>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// Returns the counter's microseconds per tick once [`calibrate_tsc`] has measured it.
 #[inline]
 pub fn tsc_scale() -> Option<f64> {
+    #[cfg(test)]
+    if let Some(forced) = TSC_SCALE_FOR_TEST.with(|c| c.get()) {
+        return forced;
+    }
     match TSC_US_PER_TICK.load(Ordering::Relaxed) {
         0 => None,
         bits => Some(f64::from_bits(bits)),
@@ -150,6 +163,16 @@ pub fn calibrate_tsc() {
             }
             *sample = Some((t, ns));
         }
+    }
+}
+
+/// fsyncs the directory `dir` ("" is the working directory), after a rename in it, so the
+/// rename survives a crash. Best effort, as Redis's callers of `fsyncFileDir` treat it: a
+/// failure is not reported.
+pub fn sync_dir(dir: &std::path::Path) {
+    let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

@@ -559,7 +559,7 @@ mod tests {
         let opts = crate::cmd::persist::save_opts(&src.server);
         let mut w = file::RdbWriter::new(Vec::new(), opts.clone()).unwrap();
         let cancel = std::sync::atomic::AtomicBool::new(false);
-        file::write_snapshot(&src.server.store, &opts, &cancel, &|| 0, || {}, &mut w).unwrap();
+        file::write_snapshot(&src.server.store, &opts, &cancel, 0, || {}, &mut w).unwrap();
         w.finish().unwrap()
     }
 

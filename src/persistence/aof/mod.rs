@@ -544,9 +544,7 @@ pub fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<
         f.sync_all()?;
     }
     std::fs::rename(&tmp, dir.join(name))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    crate::util::sync_dir(dir);
     Ok(())
 }
 

@@ -171,31 +171,32 @@ fn child_failed_to_start(server: &Server, e: &std::io::Error) {
 /// removed. Also turns the AOF on when `appendonly` is set and it is off. `why` names the
 /// occasion for the log ("on server start", or empty).
 pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
+    server.aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
+    let (dest, s) = begin(server).map_err(|e| e.to_string())?;
+    rewrite_with(server, why, dest, s)
+}
+
+/// The start of every rewrite, once it is marked in progress: its writer started (or the
+/// failure recorded) and what a forked child would have at its fork taken now, before any
+/// client sees the rewrite running (INFO's aof_rewrite_in_progress, total_forks): its
+/// settings, and the count. No longer scheduled, as Redis clears that once its child forked.
+fn begin(server: &Server) -> std::io::Result<(Dest, Settings)> {
     let aof = &server.aof;
     aof.stats
         .rewrite_started_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
-    aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
-    match start_dest(server) {
-        Ok(dest) => {
-            aof.stats.forks.fetch_add(1, Ordering::Relaxed);
-            rewrite_with(server, why, dest, Settings::read(server))
-        }
-        Err(e) => {
-            child_failed_to_start(server, &e);
-            Err(e.to_string())
-        }
-    }
+    let dest = start_dest(server).inspect_err(|e| child_failed_to_start(server, e))?;
+    aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
+    aof.stats.forks.fetch_add(1, Ordering::Relaxed);
+    Ok((dest, Settings::read(server)))
 }
 
 /// A rewrite whose base goes to `dest`, with the settings `s` read when it started (and
-/// counted in `total_forks`); see [`rewrite_now`].
+/// counted in `total_forks`; see [`begin`]); see [`rewrite_now`].
 fn rewrite_with(server: &Server, why: &str, dest: Dest, s: Settings) -> Result<(), String> {
     let aof = &server.aof;
     let mut m = aof.manifest.lock();
     let started = Instant::now();
-    aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
-    aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
     server.persist.progress.reset();
     let pid = match &dest {
         Dest::Child(w) => w.pid(),
@@ -379,7 +380,7 @@ fn install_base(
         );
         return Err(e.to_string());
     }
-    sync_dir(&dir);
+    crate::util::sync_dir(&dir);
     if why.is_empty() {
         tracing::info!(
             "Successfully renamed the temporary AOF base file {} into {base}",
@@ -430,13 +431,6 @@ fn install_base(
     Ok(())
 }
 
-/// fsyncs a directory (after a rename in it).
-fn sync_dir(dir: &std::path::Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// Switches to `incr` (when given) and turns the AOF on, unless it was turned off meanwhile:
 /// called at the rewrite's instant, with every shard held.
 fn switch_at_instant(server: &Server, incr: Option<std::fs::File>) {
@@ -485,36 +479,17 @@ fn write_rdb_base(
     // sets it to 0 right after it sees the rewrite running, then kills the child, expecting
     // the kill, not the new value, to end that rewrite.
     opts.key_delay_us = s.key_save_delay_us;
-    let delay_us = opts.key_delay_us;
-    let delay = move || delay_us;
     let at_instant = move || switch_at_instant(server, incr);
     match dest {
-        Dest::Child(mut w) => {
-            let pid = w.pid();
-            let ctl = file::Control {
-                cancel: &aof.cancel_rewrite,
-                delay_us: &delay,
-                progress: Some(&server.persist.progress),
-                gone: &move || child::exited(pid),
-            };
-            let streamed = (|| {
-                let mut rdb = file::RdbWriter::new(&mut w, opts.clone())?;
-                file::write_snapshot_with(&server.store, &opts, &ctl, at_instant, &mut rdb)?;
-                rdb.finish()?;
-                w.finish()
-            })();
-            if let Err(e) = streamed
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-                && !aof.cancel_rewrite.load(Ordering::Relaxed)
-            {
-                tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
-            }
-            w.wait()
+        Dest::Child(w) => {
+            let (cancel, progress) = (&aof.cancel_rewrite, &server.persist.progress);
+            let what = "Background AOF rewrite";
+            file::stream_to_child(&server.store, &opts, cancel, progress, at_instant, w, what)
         }
         Dest::Here(path) => {
             let ctl = file::Control {
                 cancel: &aof.cancel_rewrite,
-                delay_us: &delay,
+                delay_us: opts.key_delay_us,
                 progress: Some(&server.persist.progress),
                 gone: &|| false,
             };
@@ -613,26 +588,12 @@ fn key_save_delay(
 /// cannot start.
 pub fn start_background(server: &Arc<Server>) -> bool {
     let aof = &server.aof;
-    let started_ms = crate::util::now_ms();
     if aof.stats.rewrite_in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }
-    aof.stats
-        .rewrite_started_ms
-        .store(started_ms, Ordering::Relaxed);
-    let dest = match start_dest(server) {
-        Ok(d) => d,
-        Err(e) => {
-            child_failed_to_start(server, &e);
-            return false;
-        }
+    let Ok((dest, s)) = begin(server) else {
+        return false;
     };
-    // Started: no longer scheduled (as Redis clears it once its child is forked). What a
-    // forked child would have at its fork is taken now, before any client sees the rewrite
-    // running (INFO's aof_rewrite_in_progress, total_forks): its settings, and the count.
-    aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
-    aof.stats.forks.fetch_add(1, Ordering::Relaxed);
-    let s = Settings::read(server);
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())

@@ -393,13 +393,14 @@ impl Skip {
     }
 
     fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let h = hash_key(member);
-        let node = self.find_hashed(h, member)?;
+        // One probe of the dict: the node leaves it first, and stays alive (held here) until
+        // its tree entry is gone.
+        let node = self.dict.remove_where(hash_key(member), |n| n.member() == member)?;
         let (score, r) = (node.score(), node.r());
-        // SAFETY: tree references are to live nodes of this set.
+        // SAFETY: tree references are to live nodes of this set (`node` included, until the
+        // drop below).
         self.tree
             .remove_by(|x| unsafe { x.upto(score, r, member) });
-        let node = self.dict.remove_where(h, |n| n.member() == member);
         self.bytes -= member.len();
         drop(node);
         self.dict.shrink_if_needed();

@@ -390,7 +390,7 @@ impl<T: Copy> Tree<T> {
         before: impl Fn(&T) -> bool,
         v: T,
     ) -> bool {
-        match move_rec(&mut self.root, &upto, &before, v) {
+        match move_rec(&mut self.root, &mut ByKey(upto), &before, v) {
             Moved::NotFound => false,
             Moved::InLeaf => true,
             Moved::Removed => {
@@ -584,18 +584,16 @@ enum Moved {
 
 fn move_rec<T: Copy>(
     node: &mut Node<T>,
-    upto: &impl Fn(&T) -> bool,
+    upto: &mut ByKey<impl Fn(&T) -> bool>,
     before: &impl Fn(&T) -> bool,
     v: T,
 ) -> Moved {
     match node {
         Node::Leaf(vec) => {
-            let Some(p) = vec.partition_point(upto).checked_sub(1) else {
+            // A partition point is at most the length: `p` is an element.
+            let Some(p) = upto.slot(vec).checked_sub(1) else {
                 return Moved::NotFound;
             };
-            if p >= vec.len() {
-                return Moved::NotFound;
-            }
             vec.remove(p);
             // Strictly between two elements of this leaf: its place in the whole tree too. The
             // two ends are checked first, as the new place is usually in another leaf.
@@ -612,7 +610,7 @@ fn move_rec<T: Copy>(
             }
         }
         Node::Inner(n) => {
-            let i = n.firsts.partition_point(upto).saturating_sub(1);
+            let i = upto.child(n);
             let out = move_rec(&mut n.kids[i], upto, before, v);
             match out {
                 Moved::NotFound => {}
