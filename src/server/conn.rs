@@ -264,10 +264,11 @@ where
         let had_output = s.out.buf.len();
         if paused.is_none() && !closing && s.client.blocked.is_none() {
             // An empty query buffer (unpipelined, every pass after a write) has no batch to
-            // run: its bookkeeping is skipped, but calls made outside a batch (a served
-            // blocking command) still reach the counters.
+            // run: its bookkeeping is skipped, but a reply made outside a batch (a served
+            // blocking command) still reaches the counters and the reply-buffer peak.
             if s.rbuf.is_empty() {
                 s.client.pending.flush(&s.server);
+                s.out_peak = s.out_peak.max(s.out.buf.len());
             } else {
                 match s.process() {
                     Flow::More | Flow::Blocked => {}
