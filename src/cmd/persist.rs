@@ -321,12 +321,26 @@ pub fn cron(server: &Arc<Server>) {
     }
 }
 
-/// True when writes must be refused because the last background save failed
-/// (`stop-writes-on-bgsave-error` with save points).
-pub fn writes_refused(server: &Server) -> bool {
+/// Whether [`writes_refused`] may refuse: two relaxed loads, checked before every write
+/// command, true only after a failed background save or AOF write.
+#[inline(always)]
+pub fn disk_failed(server: &Server) -> bool {
     !server.persist.last_bgsave_ok.load(Ordering::Relaxed)
+        || !server.aof.stats.last_write_ok.load(Ordering::Relaxed)
+}
+
+/// The MISCONF error writes (and PING) get while the disk fails us: the last background save
+/// failed (`stop-writes-on-bgsave-error` with save points), or the AOF's last write did.
+#[inline(never)]
+pub fn writes_refused(server: &Server) -> Option<std::borrow::Cow<'static, str>> {
+    if !server.persist.last_bgsave_ok.load(Ordering::Relaxed)
         && has_save_points(server)
         && flag(server, b"stop-writes-on-bgsave-error")
+    {
+        return Some(errors::MISCONF.into());
+    }
+    // The AOF's last write failed (a full disk): Redis refuses writes until a retry works.
+    server.aof.write_error().map(Into::into)
 }
 
 /// Removes the temporary file a foreground save of this process writes (a second SIGINT

@@ -364,19 +364,22 @@ pub fn execute(server: &Server, client: &mut Client, out: &mut Reply, argv: &[&[
         return reject(client, out, errors::OOM);
     }
     // Persistence: writes (and PING) are refused while the last background save failed and
-    // `stop-writes-on-bgsave-error` is on, as Redis's MISCONF gate.
+    // `stop-writes-on-bgsave-error` is on, or the AOF's last write failed: Redis's MISCONF gate.
     let writes = cmd.flags & flags::WRITE != 0
         || cmd.name == "ping"
         || (in_multi
             && cmd.name == "exec"
             && client.multi.as_ref().is_some_and(|m| m.cmd_flags & flags::WRITE != 0));
-    if writes && crate::cmd::persist::writes_refused(server) {
+    if writes
+        && crate::cmd::persist::disk_failed(server)
+        && let Some(err) = crate::cmd::persist::writes_refused(server)
+    {
         if in_multi && cmd.name == "exec" {
             client.discard_multi();
             crate::cmd::multi::forget(server, client);
-            return reject(client, out, &crate::cmd::multi::exec_abort_error(errors::MISCONF));
+            return reject(client, out, &crate::cmd::multi::exec_abort_error(&err));
         }
-        return reject(client, out, errors::MISCONF);
+        return reject(client, out, &err);
     }
     // Persistence: while the RDB file loads, only LOADING-flagged commands run.
     if cmd.flags & flags::LOADING == 0 && server.persist.loading.load(Ordering::Acquire) {

@@ -138,7 +138,11 @@ pub struct AofStats {
     pub last_bgrewrite_ok: AtomicBool,
     pub rewrites: AtomicU64,
     pub consecutive_failures: AtomicU64,
+    /// The last write to the incremental file succeeded (`aof_last_write_status`). While it
+    /// did not, write commands are refused with MISCONF (see [`Aof::write_error`]).
     pub last_write_ok: AtomicBool,
+    /// The OS error of the last failed write (strerror's text), for the MISCONF reply.
+    pub last_write_error: Mutex<String>,
     /// Bytes of the base and incremental files (`aof_current_size`).
     pub current_size: AtomicU64,
     /// Size after the last rewrite or start (`aof_base_size`).
@@ -164,6 +168,7 @@ impl Default for AofStats {
             rewrites: AtomicU64::new(0),
             consecutive_failures: AtomicU64::new(0),
             last_write_ok: AtomicBool::new(true),
+            last_write_error: Mutex::new(String::new()),
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
             delayed_fsync: AtomicU64::new(0),
@@ -193,6 +198,10 @@ struct Io {
     file: Option<File>,
     unsynced: bool,
     last_fsync: Instant,
+    /// Bytes a failed write did not get into the file: written first on the next attempt
+    /// (the writer retries at least once a second), so a full disk delays commands in the
+    /// AOF but loses none, as Redis keeps its unwritten buffer.
+    retry: Vec<u8>,
 }
 
 /// The AOF: state, buffer, writer thread. One per server (`Server::aof`).
@@ -224,6 +233,7 @@ impl Default for Aof {
                 file: None,
                 unsynced: false,
                 last_fsync: Instant::now(),
+                retry: Vec::new(),
             }),
             wake: Condvar::new(),
             written: AtomicU64::new(0),
@@ -407,7 +417,8 @@ impl Aof {
         loop {
             let mut p = self.pending.lock();
             if p.buf.is_empty() {
-                // Wake at least once a second for the everysec fsync.
+                // Wake at least once a second for the everysec fsync, and to retry a failed
+                // write (while it fails, write commands are refused: nothing else wakes us).
                 self.wake.wait_for(&mut p, Duration::from_millis(1000));
             }
             let chunk = std::mem::take(&mut p.buf);
@@ -434,36 +445,75 @@ impl Aof {
         }
     }
 
-    /// Writes `chunk` to the open file, recording failures for INFO.
+    /// Writes what an earlier failure left, then `chunk`, to the open file, recording failures
+    /// for INFO and MISCONF. What does not get into the file is kept for the next attempt.
     fn write_chunk(&self, io: &mut Io, chunk: &[u8]) {
-        if chunk.is_empty() {
+        if chunk.is_empty() && io.retry.is_empty() {
             return;
         }
         let Some(f) = io.file.as_mut() else { return };
-        match f.write_all(chunk) {
-            Ok(()) => {
-                io.unsynced = true;
-                self.stats
-                    .current_size
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                if !self.stats.last_write_ok.swap(true, Ordering::Relaxed) {
-                    tracing::warn!("AOF write error looks solved, Redis can write again.");
-                }
+        let mut held = std::mem::take(&mut io.retry);
+        let data: &[u8] = if held.is_empty() {
+            chunk
+        } else {
+            held.extend_from_slice(chunk);
+            &held
+        };
+        let mut done = 0;
+        let failed = loop {
+            if done == data.len() {
+                break None;
             }
-            Err(e) => {
-                if self.fsync_policy() == Fsync::Always {
-                    // A reply may only follow a write that reached the file: stop, as Redis.
-                    tracing::warn!(
-                        "Can't recover from AOF write error when the AOF fsync policy is \
-                         'always': {e}. Exiting..."
-                    );
-                    std::process::exit(1);
-                }
-                if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
-                    tracing::warn!("Error writing to the AOF file: {e}");
-                }
+            match f.write(&data[done..]) {
+                Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
             }
+        };
+        let Some(e) = failed else {
+            io.unsynced = true;
+            self.stats.current_size.fetch_add(data.len() as u64, Ordering::Relaxed);
+            if !self.stats.last_write_ok.swap(true, Ordering::Relaxed) {
+                tracing::warn!("AOF write error looks solved, Redis can write again.");
+            }
+            return;
+        };
+        if self.fsync_policy() == Fsync::Always {
+            // A reply may only follow a write that reached the file: stop, as Redis.
+            tracing::warn!(
+                "Can't recover from AOF write error when the AOF fsync policy is 'always': \
+                 {e}. Exiting..."
+            );
+            std::process::exit(1);
         }
+        // A command cut in two would break the file: take the part written back out and
+        // retry it all; when the file cannot be cut, keep that part and retry the rest.
+        let mut kept = done;
+        if done > 0
+            && let Ok(meta) = f.metadata()
+            && f.set_len(meta.len().saturating_sub(done as u64)).is_ok()
+        {
+            kept = 0;
+        }
+        self.stats.current_size.fetch_add(kept as u64, Ordering::Relaxed);
+        if kept > 0 {
+            io.unsynced = true;
+        }
+        io.retry = data[kept..].to_vec();
+        *self.stats.last_write_error.lock() = strerror(&e);
+        if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
+            tracing::warn!("Error writing to the AOF file: {}", strerror(&e));
+        }
+    }
+
+    /// While the last write to the AOF failed: the MISCONF error that write commands get.
+    pub fn write_error(&self) -> Option<String> {
+        if !self.is_on() || self.stats.last_write_ok.load(Ordering::Relaxed) {
+            return None;
+        }
+        let why = self.stats.last_write_error.lock().clone();
+        Some(format!("MISCONF Errors writing to the AOF file: {why}"))
     }
 
     /// Writes out and fsyncs everything appended so far, on the calling thread (switching
@@ -495,6 +545,11 @@ impl Aof {
         let mut p = self.pending.lock();
         let mut io = self.io.lock();
         self.drain_locked(&mut p, &mut io);
+        // What the old file could not take is older than the switch: a rewrite's base (taken
+        // at this instant) has it, and at start-up nothing is pending. Written into the new
+        // file it would run twice. The new file has no failed write behind it.
+        io.retry = Vec::new();
+        self.stats.last_write_ok.store(true, Ordering::Relaxed);
         io.file = Some(file);
         io.unsynced = false;
         io.last_fsync = Instant::now();
@@ -509,10 +564,21 @@ impl Aof {
         let mut io = self.io.lock();
         self.drain_locked(&mut p, &mut io);
         io.file = None;
+        io.retry = Vec::new();
         p.selected_db = None;
         drop(io);
         drop(p);
         self.notify.notify_waiters();
+    }
+}
+
+/// The C library's text for an OS error (what Redis prints with strerror), without Rust's
+/// " (os error N)".
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 
@@ -1032,5 +1098,55 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         h.run(&["set", "k", "v", "ex", "10"]);
         assert!(h.server.aof.take_buffer().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_is_kept_and_written_first_once_the_disk_takes_it() {
+        use std::io::Read;
+        let aof = super::Aof::default();
+        aof.on.store(true, Ordering::Relaxed);
+        let mut io = aof.io.lock();
+        // /dev/full refuses every write with ENOSPC, as a full disk does.
+        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+        io.file = Some(full);
+        aof.write_chunk(&mut io, b"*1\r\n$5\r\nMULTI\r\n");
+        aof.write_chunk(&mut io, b"*1\r\n$4\r\nEXEC\r\n");
+        assert!(!aof.stats.last_write_ok.load(Ordering::Relaxed));
+        assert_eq!(
+            aof.write_error().as_deref(),
+            Some("MISCONF Errors writing to the AOF file: No space left on device")
+        );
+        assert_eq!(io.retry, b"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\n");
+        // The disk has room again: the retry (an empty chunk, as the writer's once-a-second
+        // pass) writes the kept bytes, in order, before anything newer.
+        let path = std::env::temp_dir().join(format!("rrs-aof-full-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        io.file = Some(super::open_append(&path).unwrap());
+        aof.write_chunk(&mut io, b"");
+        aof.write_chunk(&mut io, b"*1\r\n$4\r\nPING\r\n");
+        assert!(aof.write_error().is_none());
+        assert!(io.retry.is_empty());
+        drop(io);
+        let mut got = Vec::new();
+        std::fs::File::open(&path).unwrap().read_to_end(&mut got).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(got, b"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\n*1\r\n$4\r\nPING\r\n");
+    }
+
+    #[test]
+    fn writes_and_ping_are_refused_while_the_aof_cannot_be_written() {
+        let mut h = propagating();
+        h.server.aof.stats.last_write_ok.store(false, Ordering::Relaxed);
+        *h.server.aof.stats.last_write_error.lock() = "No space left on device".into();
+        let misconf = "MISCONF Errors writing to the AOF file: No space left on device";
+        assert_eq!(h.run(&["set", "k", "v"]), crate::protocol::reply::Value::Error(misconf.into()));
+        assert_eq!(h.run(&["ping"]), crate::protocol::reply::Value::Error(misconf.into()));
+        assert_eq!(h.run(&["get", "k"]), crate::protocol::reply::Value::Null);
+        // A retry that works lets writes through again; with the AOF off they never wait.
+        h.server.aof.stats.last_write_ok.store(true, Ordering::Relaxed);
+        assert_eq!(h.run(&["set", "k", "v"]), crate::protocol::reply::Value::Simple("OK".into()));
+        h.server.aof.stats.last_write_ok.store(false, Ordering::Relaxed);
+        h.server.aof.on.store(false, Ordering::Relaxed);
+        assert_eq!(h.run(&["set", "k", "w"]), crate::protocol::reply::Value::Simple("OK".into()));
     }
 }
