@@ -501,10 +501,11 @@ impl Aof {
             io.unsynced = true;
         }
         io.retry = data[kept..].to_vec();
-        *self.stats.last_write_error.lock() = strerror(&e);
+        let why = strerror(&e);
         if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
-            tracing::warn!("Error writing to the AOF file: {}", strerror(&e));
+            tracing::warn!("Error writing to the AOF file: {why}");
         }
+        *self.stats.last_write_error.lock() = why;
     }
 
     /// While the last write to the AOF failed: the MISCONF error that write commands get.
