@@ -534,8 +534,11 @@ pub fn finish_blocked(server: &Server, client: &mut Client, out: &mut Reply, gon
     server.store.remove_waiter(&b.waiter);
     match outcome {
         Outcome::Served(d) => {
-            // The pop reached the AOF buffer with the serving command (under the key's lock);
-            // the reply waits until the AOF has everything appended so far.
+            // The pop reached the AOF buffer with the serving command, before that command let
+            // go of the key's shard; the reply waits until the AOF has everything appended
+            // so far. `remove_waiter` above took the waiter's shards, so with `io-threads`
+            // above 1 the serving command has finished by now and the offset read here covers
+            // the pop (else an `always` reply could go out before its pop is on disk).
             if server.aof.is_on() {
                 client.aof_need = server.aof.appended();
             }
@@ -848,6 +851,35 @@ mod tests {
         assert_eq!(stats.failed_calls.load(Ordering::Relaxed), 1);
         // No longer blocked: CLIENT UNBLOCK finds nothing.
         assert_eq!(b.run(&["CLIENT", "UNBLOCK", &id]), R::Int(0));
+    }
+
+    #[test]
+    fn a_served_reply_waits_for_the_offset_of_its_pop() {
+        // As with `io-threads` above 1: the serving command serves the waiter, and the
+        // blocked client finishes on another thread before that command has fed the AOF.
+        let mut a = Harness::new();
+        crate::persistence::aof::tests::start_capture(&a);
+        a.run(&["BLPOP", "k", "0"]);
+        let server = a.server.clone();
+        let (served, wait_served) = std::sync::mpsc::channel();
+        let serving = std::thread::spawn(move || {
+            let mut ks = server.store.lock_keys(0, crate::util::now_ms(), [b"k".as_slice()]);
+            let mut list = List::new();
+            list.push(b"x", false);
+            ks.insert_in(0, b"k", Value::List(Box::new(list)), None);
+            serve_ready(&mut ks);
+            served.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            server.aof.feed(&mut ks.prop, false);
+            let fed = server.aof.appended();
+            drop(ks);
+            fed
+        });
+        wait_served.recv().unwrap();
+        finish(&mut a);
+        let fed = serving.join().unwrap();
+        assert!(fed > 0);
+        assert!(a.client.aof_need >= fed, "reply waits for {} < {fed}", a.client.aof_need);
     }
 
     #[test]
