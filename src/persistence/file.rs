@@ -94,6 +94,40 @@ impl KeyEncoder {
     }
 }
 
+/// Turns one key into bytes for a background save, under the key's shard lock: RDB records
+/// ([`KeyEncoder`]), or the commands that rebuild the key (an AOF rewrite's base with
+/// `aof-use-rdb-preamble no`). It knows the database of the previous key it encoded.
+pub trait Encode: Send {
+    fn key(&mut self, buf: &mut Vec<u8>, db: usize, e: &Entry);
+}
+
+impl Encode for KeyEncoder {
+    fn key(&mut self, buf: &mut Vec<u8>, db: usize, e: &Entry) {
+        KeyEncoder::key(self, buf, db, e)
+    }
+}
+
+/// Where a background save's buffers of encoded keys go, in order.
+pub trait RecordsOut {
+    /// Writes `records`, the encoding of `keys` keys.
+    fn records(&mut self, records: &[u8], keys: u64) -> io::Result<()>;
+}
+
+impl<W: Write> RecordsOut for RdbWriter<W> {
+    fn records(&mut self, records: &[u8], keys: u64) -> io::Result<()> {
+        self.raw(records, keys)
+    }
+}
+
+/// A plain writer as a [`RecordsOut`]: the bytes as they are, no framing or checksum.
+pub struct Plain<W: Write>(pub W);
+
+impl<W: Write> RecordsOut for Plain<W> {
+    fn records(&mut self, records: &[u8], _keys: u64) -> io::Result<()> {
+        self.0.write_all(records)
+    }
+}
+
 /// Writes an RDB stream, checksumming as it goes.
 pub struct RdbWriter<W: Write> {
     w: W,
@@ -327,7 +361,7 @@ struct Queued {
 /// The serializing side of a background save, under one short mutex: the encoder (which
 /// knows the database of the previous record) and the buffer being filled.
 struct SinkState {
-    enc: KeyEncoder,
+    enc: Box<dyn Encode>,
     buf: Vec<u8>,
     keys: u64,
 }
@@ -470,12 +504,24 @@ pub fn write_snapshot_with(
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
+    write_image(store, Box::new(KeyEncoder::new(opts.clone())), ctl, at_instant, w)
+}
+
+/// [`write_snapshot_with`] for any encoding of the keys: `enc` serializes each key of the
+/// image (under its shard lock) and `w` takes the buffers in order.
+pub fn write_image(
+    store: &Store,
+    enc: Box<dyn Encode>,
+    ctl: &Control<'_>,
+    at_instant: impl FnOnce() + Send,
+    w: &mut impl RecordsOut,
+) -> io::Result<()> {
     let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
     let queued = Queued::default();
     let failed = AtomicBool::new(false);
     let sink = SnapSink {
         state: Mutex::new(SinkState {
-            enc: KeyEncoder::new(opts.clone()),
+            enc,
             buf: Vec::with_capacity(SINK_BUF + SINK_BUF / 4),
             keys: 0,
         }),
@@ -502,7 +548,7 @@ pub fn write_snapshot_with(
         loop {
             match rx.recv_timeout(WATCH_EVERY) {
                 Ok((buf, keys)) => {
-                    let res = w.raw(&buf, keys);
+                    let res = w.records(&buf, keys);
                     drop(buf);
                     *queued.count.lock() -= 1;
                     queued.written.notify_one();

@@ -3,8 +3,8 @@
 //! With `aof-use-rdb-preamble yes` (the default) the new base is an RDB file written from a
 //! `Store::snapshot` whose instant is the switch to the new incremental file (taken with every
 //! shard held), so base + new incremental file are exactly the dataset, without stopping the
-//! world for the walk. With `no`, the base is commands serialized while every shard is held,
-//! the switch under those same locks.
+//! world for the walk. With `no`, the base is the commands that rebuild each key, from the
+//! same kind of snapshot.
 //!
 //! Either way the base goes through a save child (`persistence::child`): started before
 //! BGREWRITEAOF answers, it writes `temp-rewriteaof-bg-<pid>.aof`; once it exited 0 the
@@ -509,8 +509,29 @@ fn write_rdb_base(
     }
 }
 
-/// Writes the new base as commands (`aof-use-rdb-preamble no`) from an image serialized while
-/// every shard is held, switching to the new incremental file `incr` under the same locks.
+/// Turns keys into the commands that rebuild them, with a SELECT whenever the database
+/// changes: the walk hands keys over database by database, but a writer's copy-on-write can
+/// come in between with a key of any database. Keys expired at `now` (when the rewrite
+/// started) are left out, as Redis's rewrite leaves them out.
+struct CommandEncoder {
+    db: Option<usize>,
+    now: i64,
+}
+
+impl file::Encode for CommandEncoder {
+    fn key(&mut self, buf: &mut Vec<u8>, db: usize, e: &Entry) {
+        if self.db != Some(db) {
+            self.db = Some(db);
+            encode_command(buf, &[b"SELECT" as &[u8], itoa::Buffer::new().format(db).as_bytes()]);
+        }
+        dump_entry(buf, e, self.now);
+    }
+}
+
+/// Writes the new base as commands (`aof-use-rdb-preamble no`) from a store snapshot whose
+/// instant is the switch to the new incremental file `incr`, as [`write_rdb_base`] does: the
+/// clients go on during the walk (before, every shard was held while the whole image was
+/// serialized into memory: 260 ms without a reply for a million keys).
 fn write_command_base(
     server: &Server,
     s: &Settings,
@@ -518,37 +539,54 @@ fn write_command_base(
     dest: Dest,
 ) -> child::Exit {
     let aof = &server.aof;
-    let (image, keys) = {
-        // Every shard held: the image and the start of the new incremental file are one
-        // instant of the dataset.
-        let mut ks = server.store.lock_all(0, crate::util::now_ms());
-        let image = dump_commands(&mut ks, s.timestamps);
-        let keys: usize = (0..ks.store().databases()).map(|db| ks.db_len(db)).sum();
-        switch_at_instant(server, incr);
-        (image, keys)
-    };
-    let gone = |pid: u32| move || child::exited(pid);
+    let now = crate::util::now_ms();
+    // A base starts with its time when `aof-timestamp-enabled` (redis-check-aof's
+    // --truncate-to-timestamp reads it).
+    let head = if s.timestamps { format!("#TS:{}\r\n", now / 1000) } else { String::new() };
+    let enc = Box::new(CommandEncoder { db: None, now });
+    let at_instant = move || switch_at_instant(server, incr);
     match dest {
         Dest::Child(mut w) => {
-            let watch = gone(w.pid());
-            if key_save_delay(s, keys, &aof.cancel_rewrite, &watch) {
-                let sent = w.write_all(&image).and_then(|_| w.finish());
-                if let Err(e) = sent
-                    && e.kind() != std::io::ErrorKind::BrokenPipe
-                {
-                    tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
-                }
+            let pid = w.pid();
+            let ctl = file::Control {
+                cancel: &aof.cancel_rewrite,
+                // As read when the rewrite started (see `write_rdb_base`).
+                delay_us: s.key_save_delay_us,
+                progress: Some(&server.persist.progress),
+                gone: &move || child::exited(pid),
+            };
+            let streamed = (|| {
+                let mut out = file::Plain(&mut w);
+                out.0.write_all(head.as_bytes())?;
+                file::write_image(&server.store, enc, &ctl, at_instant, &mut out)?;
+                w.finish()
+            })();
+            if let Err(e) = &streamed
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+                && !aof.cancel_rewrite.load(Ordering::Relaxed)
+            {
+                tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
             }
             w.wait()
         }
         Dest::Here(path) => {
-            if !key_save_delay(s, keys, &aof.cancel_rewrite, &|| false) {
+            let ctl = file::Control {
+                cancel: &aof.cancel_rewrite,
+                delay_us: s.key_save_delay_us,
+                progress: Some(&server.persist.progress),
+                gone: &|| false,
+            };
+            let res = (|| {
+                let f = std::fs::File::create(&path)?;
+                let mut out = file::Plain(std::io::BufWriter::with_capacity(1 << 16, f));
+                out.0.write_all(head.as_bytes())?;
+                file::write_image(&server.store, enc, &ctl, at_instant, &mut out)?;
+                out.0.into_inner().map_err(|e| e.into_error())
+            })();
+            if aof.cancel_rewrite.load(Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&path);
                 return child::Exit::Signal(libc::SIGUSR1);
             }
-            let res = std::fs::File::create(&path).and_then(|mut f| {
-                f.write_all(&image)?;
-                Ok(f)
-            });
             finish_here(&path, res)
         }
     }
@@ -558,29 +596,6 @@ fn write_command_base(
 /// server exists (in-process tests).
 pub fn rewrite_here(server: &Server) -> Result<(), String> {
     rewrite_now(server, "")
-}
-
-/// Waits `rdb-key-save-delay` per key, outside every lock, in short slices so a stop request
-/// or the writer's exit is seen at once. Returns false when stopped.
-fn key_save_delay(
-    s: &Settings,
-    keys: usize,
-    cancel: &std::sync::atomic::AtomicBool,
-    gone: &dyn Fn() -> bool,
-) -> bool {
-    if s.key_save_delay_us <= 0 {
-        return !cancel.load(Ordering::Relaxed);
-    }
-    let total =
-        std::time::Duration::from_micros((s.key_save_delay_us as u64).saturating_mul(keys as u64));
-    let until = Instant::now() + total;
-    while Instant::now() < until {
-        if cancel.load(Ordering::Relaxed) || gone() {
-            return false;
-        }
-        std::thread::sleep((until - Instant::now()).min(std::time::Duration::from_millis(10)));
-    }
-    !cancel.load(Ordering::Relaxed)
 }
 
 /// Starts a rewrite whose base a save child writes, the walk on a thread of its own
@@ -673,5 +688,76 @@ pub fn check_auto(server: &Arc<Server>) {
     if growth >= s.auto_rewrite_percentage && !limited(server) {
         tracing::info!("Starting automatic rewriting of AOF on {growth}% growth");
         start_background(server);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn a_command_base_is_the_image_of_its_instant_while_writers_go_on() {
+        let store = crate::store::Store::new(2);
+        {
+            let mut ks = store.lock_all(0, crate::util::now_ms());
+            for i in 0..300 {
+                ks.set_with_expire(format!("k{i}").as_bytes(), Value::string(b"v"), None);
+            }
+            let mut l = crate::store::types::list::List::new();
+            l.push(b"a", false);
+            ks.insert_in(1, b"l", Value::List(Box::new(l)), Some(i64::MAX / 2));
+        }
+        let cancel = AtomicBool::new(false);
+        let progress = file::SaveProgress::default();
+        // Slow enough that the writer below reaches keys before the walk does.
+        let ctl = file::Control {
+            cancel: &cancel,
+            delay_us: 2000,
+            progress: Some(&progress),
+            gone: &|| false,
+        };
+        let mut out = file::Plain(Vec::new());
+        let enc = Box::new(CommandEncoder { db: None, now: crate::util::now_ms() });
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while progress.total.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                // After the instant: none of this may reach the base.
+                for i in (0..300).rev() {
+                    let mut ks = store.lock_all(0, crate::util::now_ms());
+                    ks.set_with_expire(format!("k{i}").as_bytes(), Value::string(b"ww"), None);
+                    if i == 150 {
+                        ks.remove_in(1, b"l");
+                        ks.set_with_expire(b"new", Value::string(b"x"), None);
+                    }
+                }
+            });
+            file::write_image(&store, enc, &ctl, || {}, &mut out).unwrap();
+        });
+        assert!(progress.cow.load(Ordering::Relaxed) > 0, "the writer got ahead of the walk");
+        // Replay: each key in the database its last SELECT named.
+        let mut db = None;
+        let mut seen = std::collections::BTreeMap::new();
+        for argv in super::super::load::parse_all(&out.0) {
+            let argv: Vec<String> =
+                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            match argv[0].as_str() {
+                "SELECT" => db = Some(argv[1].clone()),
+                _ => {
+                    let db = db.clone().expect("a command before any SELECT");
+                    seen.entry((db, argv[1].clone())).or_insert_with(Vec::new).push(argv.join(" "));
+                }
+            }
+        }
+        assert_eq!(seen.len(), 301, "{seen:?}");
+        for i in 0..300 {
+            let k = format!("k{i}");
+            assert_eq!(seen[&("0".to_string(), k.clone())], [format!("SET {k} v")]);
+        }
+        let l = &seen[&("1".to_string(), "l".to_string())];
+        assert_eq!(l[0], "RPUSH l a");
+        assert!(l[1].starts_with("PEXPIREAT l "), "{l:?}");
     }
 }
