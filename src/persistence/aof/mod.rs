@@ -22,6 +22,16 @@
 //! under `always`. So an acknowledged write survives `kill -9` in every mode and a machine
 //! crash under `always`.
 //!
+//! # Disk failures
+//!
+//! As Redis 7.0: a failed write keeps its bytes for a retry (at least once a second) and a
+//! failed `everysec` fsync is recorded; while either stands and the AOF is on, write commands
+//! and PING get `MISCONF Errors writing to the AOF file: <strerror>`, and INFO's
+//! `aof_last_write_status` is `err`. A write that works clears the first, an fsync that
+//! works the second; turning the AOF on again forgets both. Under `always` either failure
+//! stops the server, since replies promise the data is on disk. The dispatch gate reads one
+//! relaxed flag (`AofStats::writes_ok`), kept true while the AOF is off.
+//!
 //! # Rewrites
 //!
 //! `rewrite.rs` switches to a new incremental file at one instant of the dataset and writes a
@@ -1494,6 +1504,15 @@ pub(crate) mod tests {
         // A retry that works lets writes through again.
         h.server.aof.write_solved();
         assert_eq!(h.run(&["set", "k", "v"]), ok());
+        // A transaction queued before the failure is refused at EXEC.
+        h.run(&["multi"]);
+        assert_eq!(h.run(&["set", "k", "w"]), Value::Simple("QUEUED".into()));
+        h.server.aof.update_errors(|e| e.write = Some("No space left on device".into()));
+        assert_eq!(
+            h.run(&["exec"]),
+            Value::Error(format!("EXECABORT Transaction discarded because of: {misconf}"))
+        );
+        assert_eq!(h.run(&["get", "k"]), Value::Bulk(b"v".to_vec()));
     }
 
     #[test]
