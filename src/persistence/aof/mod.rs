@@ -663,9 +663,11 @@ impl Aof {
         let mut e = self.stats.errors.lock();
         f(&mut e);
         let failing = e.write.is_some() || e.fsync.is_some();
-        self.stats
-            .writes_ok
-            .store(!(failing && self.is_on()), Ordering::Relaxed);
+        let ok = !(failing && self.is_on());
+        // Stored only when it changes: every command reads this line.
+        if self.stats.writes_ok.load(Ordering::Relaxed) != ok {
+            self.stats.writes_ok.store(ok, Ordering::Relaxed);
+        }
     }
 
     /// Turns the AOF on or off, keeping the gate's flag right: off, the AOF refuses nothing.
