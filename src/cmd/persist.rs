@@ -322,15 +322,17 @@ pub fn cron(server: &Arc<Server>) {
 }
 
 /// Whether [`writes_refused`] may refuse: two relaxed loads, checked before every write
-/// command, true only after a failed background save or AOF write.
+/// command, true only after a failed background save, or while the AOF is on and its last
+/// write or fsync failed (`writes_ok` is kept true while the AOF is off).
 #[inline(always)]
 pub fn disk_failed(server: &Server) -> bool {
     !server.persist.last_bgsave_ok.load(Ordering::Relaxed)
-        || !server.aof.stats.last_write_ok.load(Ordering::Relaxed)
+        || !server.aof.stats.writes_ok.load(Ordering::Relaxed)
 }
 
 /// The MISCONF error writes (and PING) get while the disk fails us: the last background save
-/// failed (`stop-writes-on-bgsave-error` with save points), or the AOF's last write did.
+/// failed (`stop-writes-on-bgsave-error` with save points), or the AOF's last write or
+/// `everysec` fsync did (Redis's writeCommandsDeniedByDiskError).
 #[inline(never)]
 pub fn writes_refused(server: &Server) -> Option<std::borrow::Cow<'static, str>> {
     if !server.persist.last_bgsave_ok.load(Ordering::Relaxed)

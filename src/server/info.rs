@@ -688,7 +688,7 @@ fn section_persistence(server: &Server, out: &mut String) {
         "aof_last_bgrewrite_status" => ok(a.last_bgrewrite_ok.load(Ordering::Relaxed)),
         "aof_rewrites" => a.rewrites.load(Ordering::Relaxed),
         "aof_rewrites_consecutive_failures" => a.consecutive_failures.load(Ordering::Relaxed),
-        "aof_last_write_status" => ok(a.last_write_ok.load(Ordering::Relaxed)),
+        "aof_last_write_status" => ok(a.write_status_ok()),
         "aof_last_cow_size" => p.aof_last_cow.load(Ordering::Relaxed),
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,

@@ -22,6 +22,16 @@
 //! under `always`. So an acknowledged write survives `kill -9` in every mode and a machine
 //! crash under `always`.
 //!
+//! # Disk failures
+//!
+//! As Redis 7.0: a failed write keeps its bytes for a retry (at least once a second) and a
+//! failed `everysec` fsync is recorded; while either stands and the AOF is on, write commands
+//! and PING get `MISCONF Errors writing to the AOF file: <strerror>`, and INFO's
+//! `aof_last_write_status` is `err`. A write that works clears the first, an fsync that
+//! works the second; turning the AOF on again forgets both. Under `always` either failure
+//! stops the server, since replies promise the data is on disk. The dispatch gate reads one
+//! relaxed flag (`AofStats::writes_ok`), kept true while the AOF is off.
+//!
 //! # Rewrites
 //!
 //! `rewrite.rs` switches to a new incremental file at one instant of the dataset and writes a
@@ -138,11 +148,12 @@ pub struct AofStats {
     pub last_bgrewrite_ok: AtomicBool,
     pub rewrites: AtomicU64,
     pub consecutive_failures: AtomicU64,
-    /// The last write to the incremental file succeeded (`aof_last_write_status`). While it
-    /// did not, write commands are refused with MISCONF (see [`Aof::write_error`]).
-    pub last_write_ok: AtomicBool,
-    /// The OS error of the last failed write (strerror's text), for the MISCONF reply.
-    pub last_write_error: Mutex<String>,
+    /// False while the AOF is on and its last write or its last background fsync failed:
+    /// the one load the dispatch gate makes (`cmd::persist::disk_failed`), true again once
+    /// the failure is cleared or the AOF is off. Maintained by [`Aof::update_errors`].
+    pub writes_ok: AtomicBool,
+    /// The failures behind `writes_ok` and INFO's `aof_last_write_status`.
+    errors: Mutex<DiskErrors>,
     /// Bytes of the base and incremental files (`aof_current_size`).
     pub current_size: AtomicU64,
     /// Size after the last rewrite or start (`aof_base_size`).
@@ -167,8 +178,8 @@ impl Default for AofStats {
             last_bgrewrite_ok: AtomicBool::new(true),
             rewrites: AtomicU64::new(0),
             consecutive_failures: AtomicU64::new(0),
-            last_write_ok: AtomicBool::new(true),
-            last_write_error: Mutex::new(String::new()),
+            writes_ok: AtomicBool::new(true),
+            errors: Mutex::new(DiskErrors::default()),
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
             delayed_fsync: AtomicU64::new(0),
@@ -176,6 +187,26 @@ impl Default for AofStats {
             rewrite_started_ms: AtomicI64::new(0),
             wait_rewrite: AtomicBool::new(false),
         }
+    }
+}
+
+/// The AOF's disk failures, each with the OS error's text (strerror), as Redis keeps
+/// `aof_last_write_status` and `aof_bio_fsync_status` with their errnos. They outlive
+/// `appendonly no` (INFO still shows them) and are forgotten when the AOF is turned on again.
+#[derive(Debug, Default)]
+struct DiskErrors {
+    /// The last write (or retry) of the incremental file failed.
+    write: Option<String>,
+    /// The last `everysec` fsync failed (cleared by the next one that works).
+    fsync: Option<String>,
+}
+
+impl AofStats {
+    /// INFO's `aof_last_write_status`: neither the last write nor the last background fsync
+    /// failed (whether or not the AOF is on, as Redis).
+    pub fn write_status_ok(&self) -> bool {
+        let e = self.errors.lock();
+        e.write.is_none() && e.fsync.is_none()
     }
 }
 
@@ -201,6 +232,22 @@ struct Io {
     /// Bytes a failed write did not get into the file: written first on the next attempt
     /// (the writer retries at least once a second), so a full disk delays commands in the
     /// AOF but loses none, as Redis keeps its unwritten buffer.
+    retry: Vec<u8>,
+    /// Incremental files a rewrite switched away from while their `retry` bytes were still
+    /// unwritten: the bytes are retried into their own file (which a failed rewrite leaves in
+    /// the manifest, before the new one), until written or until a rewrite's base covers them.
+    stale: Vec<Stale>,
+    /// When a write failure was last logged (Redis logs one every 30 seconds at most).
+    last_error_log: Option<Instant>,
+    /// Test seam: the errno every fsync fails with (a failed fsync cannot be caused for real).
+    #[cfg(test)]
+    fsync_fault: Option<i32>,
+}
+
+/// An old incremental file and the bytes it still lacks (see `Io::stale`).
+#[derive(Debug)]
+struct Stale {
+    file: File,
     retry: Vec<u8>,
 }
 
@@ -234,6 +281,10 @@ impl Default for Aof {
                 unsynced: false,
                 last_fsync: Instant::now(),
                 retry: Vec::new(),
+                stale: Vec::new(),
+                last_error_log: None,
+                #[cfg(test)]
+                fsync_fault: None,
             }),
             wake: Condvar::new(),
             written: AtomicU64::new(0),
@@ -421,28 +472,40 @@ impl Aof {
                 // write (while it fails, write commands are refused: nothing else wakes us).
                 self.wake.wait_for(&mut p, Duration::from_millis(1000));
             }
-            let chunk = std::mem::take(&mut p.buf);
-            let upto = p.appended;
-            // Taking the file before letting commands append again keeps chunks in order.
-            let mut io = self.io.lock();
-            drop(p);
-            self.write_chunk(&mut io, &chunk);
-            let policy = self.fsync_policy();
-            if io.unsynced
-                && (policy == Fsync::Always
-                    || (policy == Fsync::Everysec
-                        && io.last_fsync.elapsed() >= Duration::from_secs(1)))
-            {
-                sync(&mut io, policy);
-            }
-            let durable = !io.unsynced;
-            drop(io);
-            self.written.fetch_max(upto, Ordering::AcqRel);
-            if durable {
-                self.synced.fetch_max(upto, Ordering::AcqRel);
-            }
-            self.notify.notify_waiters();
+            self.write_pass(p);
         }
+    }
+
+    /// One pass of the writer: takes the buffer, writes it (after what failed before), fsyncs
+    /// as the policy says, and publishes the offsets reached.
+    fn write_pass(&self, mut p: parking_lot::MutexGuard<'_, Pending>) {
+        let chunk = std::mem::take(&mut p.buf);
+        let upto = p.appended;
+        // Taking the file before letting commands append again keeps chunks in order.
+        let mut io = self.io.lock();
+        drop(p);
+        self.write_stale(&mut io);
+        self.write_chunk(&mut io, &chunk);
+        if io.unsynced {
+            match self.fsync_policy() {
+                Fsync::Always => fsync_always(&mut io),
+                Fsync::Everysec if io.last_fsync.elapsed() >= Duration::from_secs(1) => {
+                    self.fsync_background(&mut io)
+                }
+                _ => {}
+            }
+        }
+        // (A failed everysec fsync counts as done, as Redis: nobody waits for it, and a
+        // later switch to `always` fsyncs everything written with the next chunk.)
+        let durable = !io.unsynced;
+        drop(io);
+        // Published even when the write failed: the commands ran, and Redis replies to them
+        // too; the failure refuses the writes that come next.
+        self.written.fetch_max(upto, Ordering::AcqRel);
+        if durable {
+            self.synced.fetch_max(upto, Ordering::AcqRel);
+        }
+        self.notify.notify_waiters();
     }
 
     /// Writes what an earlier failure left, then `chunk`, to the open file, recording failures
@@ -459,71 +522,210 @@ impl Aof {
             held.extend_from_slice(chunk);
             &held
         };
-        let mut done = 0;
-        let failed = loop {
-            if done == data.len() {
-                break None;
+        match write_or_undo(f, data) {
+            Ok(()) => {
+                io.unsynced = true;
+                self.stats
+                    .current_size
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                if io.stale.is_empty() {
+                    self.write_solved();
+                }
             }
-            match f.write(&data[done..]) {
-                Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Some(e),
+            Err(failure) => {
+                self.stats
+                    .current_size
+                    .fetch_add(failure.kept as u64, Ordering::Relaxed);
+                if failure.kept > 0 {
+                    io.unsynced = true;
+                }
+                io.retry = data[failure.kept..].to_vec();
+                self.write_failed(io, &failure, data.len());
             }
-        };
-        let Some(e) = failed else {
-            io.unsynced = true;
-            self.stats.current_size.fetch_add(data.len() as u64, Ordering::Relaxed);
-            if !self.stats.last_write_ok.swap(true, Ordering::Relaxed) {
-                tracing::warn!("AOF write error looks solved, Redis can write again.");
-            }
+        }
+    }
+
+    /// Retries the bytes old incremental files lack (see `Io::stale`); each file completed is
+    /// fsynced and closed.
+    fn write_stale(&self, io: &mut Io) {
+        if io.stale.is_empty() {
             return;
+        }
+        let mut i = 0;
+        while i < io.stale.len() {
+            let s = &mut io.stale[i];
+            let len = s.retry.len();
+            match write_or_undo(&mut s.file, &s.retry) {
+                Ok(()) => {
+                    // As Redis closes a switched-from file: fsynced, its error only logged.
+                    if let Err(e) = s.file.sync_data() {
+                        tracing::warn!("Fail to fsync the AOF file: {}", strerror(&e));
+                    }
+                    self.stats.current_size.fetch_add(len as u64, Ordering::Relaxed);
+                    io.stale.remove(i);
+                }
+                Err(failure) => {
+                    s.retry.drain(..failure.kept);
+                    self.stats
+                        .current_size
+                        .fetch_add(failure.kept as u64, Ordering::Relaxed);
+                    self.write_failed(io, &failure, len);
+                    i += 1;
+                }
+            }
+        }
+        if io.stale.is_empty() && io.retry.is_empty() {
+            self.write_solved();
+        }
+    }
+
+    /// Records a write that did not get everything into the file, logging it as Redis does
+    /// (at most once every 30 seconds); fatal under `always`, where replies promise the file
+    /// has every acknowledged write.
+    fn write_failed(&self, io: &mut Io, failure: &WriteFailure, expected: usize) {
+        let can_log = io
+            .last_error_log
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(30));
+        if can_log {
+            io.last_error_log = Some(Instant::now());
+        }
+        let why = if failure.written == 0 {
+            let why = strerror(&failure.error);
+            if can_log {
+                tracing::warn!("Error writing to the AOF file: {why}");
+            }
+            why
+        } else {
+            // A short write: Redis reports it as a full disk, whatever the next write said.
+            if can_log {
+                tracing::warn!(
+                    "Short write while writing to the AOF file: (nwritten={}, expected={expected})",
+                    failure.written
+                );
+                if let Some(e) = &failure.truncate_error {
+                    tracing::warn!(
+                        "Could not remove short write from the append-only file.  Redis may \
+                         refuse to load the AOF the next time it starts.  ftruncate: {}",
+                        strerror(e)
+                    );
+                }
+            }
+            strerror(&std::io::Error::from_raw_os_error(libc::ENOSPC))
         };
         if self.fsync_policy() == Fsync::Always {
             // A reply may only follow a write that reached the file: stop, as Redis.
             tracing::warn!(
-                "Can't recover from AOF write error when the AOF fsync policy is 'always': \
-                 {e}. Exiting..."
+                "Can't recover from AOF write error when the AOF fsync policy is 'always'. \
+                 Exiting..."
             );
             std::process::exit(1);
         }
-        // A command cut in two would break the file: take the part written back out and
-        // retry it all; when the file cannot be cut, keep that part and retry the rest.
-        let mut kept = done;
-        if done > 0
-            && let Ok(meta) = f.metadata()
-            && f.set_len(meta.len().saturating_sub(done as u64)).is_ok()
-        {
-            kept = 0;
-        }
-        self.stats.current_size.fetch_add(kept as u64, Ordering::Relaxed);
-        if kept > 0 {
-            io.unsynced = true;
-        }
-        io.retry = data[kept..].to_vec();
-        let why = strerror(&e);
-        if self.stats.last_write_ok.swap(false, Ordering::Relaxed) {
-            tracing::warn!("Error writing to the AOF file: {why}");
-        }
-        *self.stats.last_write_error.lock() = why;
+        self.update_errors(|e| e.write = Some(why));
     }
 
-    /// While the last write to the AOF failed: the MISCONF error that write commands get.
+    /// A write got everything into the file: the write failure, if any, is over.
+    fn write_solved(&self) {
+        self.update_errors(|e| {
+            if e.write.take().is_some() {
+                tracing::warn!("AOF write error looks solved, Redis can write again.");
+            }
+        });
+    }
+
+    /// The `everysec` fsync (Redis's background fsync job): a failure is recorded and refuses
+    /// writes until an fsync works again (logged when it starts); EBADF and EINVAL count as
+    /// success, as Redis takes them for a descriptor closed meanwhile. As in Redis, it runs
+    /// again only once more was written: a retry on its own could report success for pages
+    /// the failed one dropped.
+    fn fsync_background(&self, io: &mut Io) {
+        let res = fdatasync(io);
+        io.unsynced = false;
+        io.last_fsync = Instant::now();
+        let failed = match res {
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::EBADF | libc::EINVAL)) => {
+                Some(strerror(&e))
+            }
+            _ => None,
+        };
+        self.update_errors(|errs| {
+            if let Some(why) = &failed
+                && errs.fsync.is_none()
+            {
+                tracing::warn!("Fail to fsync the AOF file: {why}");
+            }
+            errs.fsync = failed;
+        });
+    }
+
+    /// Changes the recorded failures and recomputes the dispatch gate's flag from them and
+    /// from whether the AOF is on, under one lock so concurrent changes cannot leave it stale.
+    fn update_errors(&self, f: impl FnOnce(&mut DiskErrors)) {
+        let mut e = self.stats.errors.lock();
+        f(&mut e);
+        let failing = e.write.is_some() || e.fsync.is_some();
+        let ok = !(failing && self.is_on());
+        // Stored only when it changes: every command reads this line.
+        if self.stats.writes_ok.load(Ordering::Relaxed) != ok {
+            self.stats.writes_ok.store(ok, Ordering::Relaxed);
+        }
+    }
+
+    /// Turns the AOF on or off, keeping the gate's flag right: off, the AOF refuses nothing.
+    fn set_on(&self, on: bool) {
+        self.update_errors(|_| self.on.store(on, Ordering::Relaxed));
+    }
+
+    /// Turning the AOF on again forgets the failures of its last run, as Redis does (with its
+    /// log lines).
+    fn forget_errors(&self) {
+        self.update_errors(|e| {
+            if e.fsync.take().is_some() {
+                tracing::warn!("AOF reopen, just ignore the AOF fsync error in bio job");
+            }
+            if e.write.take().is_some() {
+                tracing::warn!("AOF reopen, just ignore the last error.");
+            }
+        });
+    }
+
+    /// While the last write or `everysec` fsync of the AOF failed: the MISCONF error that
+    /// write commands get (the write's error first, as Redis).
     pub fn write_error(&self) -> Option<String> {
-        if !self.is_on() || self.stats.last_write_ok.load(Ordering::Relaxed) {
+        if !self.is_on() {
             return None;
         }
-        let why = self.stats.last_write_error.lock().clone();
+        let e = self.stats.errors.lock();
+        let why = e.write.as_ref().or(e.fsync.as_ref())?;
         Some(format!("MISCONF Errors writing to the AOF file: {why}"))
     }
 
     /// Writes out and fsyncs everything appended so far, on the calling thread (switching
     /// files, stopping, shutting down). The caller holds the pending lock.
-    fn drain_locked(&self, p: &mut Pending, io: &mut Io) {
+    fn drain_locked(&self, p: &mut Pending, io: &mut Io, why: Drain) {
         let chunk = std::mem::take(&mut p.buf);
+        self.write_stale(io);
         self.write_chunk(io, &chunk);
         if io.unsynced {
-            sync(io, self.fsync_policy());
+            if self.fsync_policy() == Fsync::Always {
+                fsync_always(io);
+            } else {
+                let res = fdatasync(io);
+                io.unsynced = false;
+                io.last_fsync = Instant::now();
+                // Redis logs a failure when stopping and exiting; the file it switches from
+                // is fsynced by a background close that ignores errors.
+                if let Err(e) = res {
+                    match why {
+                        Drain::Stop => {
+                            tracing::warn!("Fail to fsync the AOF file: {}", strerror(&e))
+                        }
+                        Drain::Shutdown => {
+                            tracing::warn!("Fail to fsync the AOF file: {}.", strerror(&e))
+                        }
+                        Drain::Switch => {}
+                    }
+                }
+            }
         }
         self.written.fetch_max(p.appended, Ordering::AcqRel);
         self.synced.fetch_max(p.appended, Ordering::AcqRel);
@@ -533,7 +735,7 @@ impl Aof {
     pub fn flush_all(&self) {
         let mut p = self.pending.lock();
         let mut io = self.io.lock();
-        self.drain_locked(&mut p, &mut io);
+        self.drain_locked(&mut p, &mut io, Drain::Shutdown);
         drop(io);
         drop(p);
         self.notify.notify_waiters();
@@ -545,12 +747,19 @@ impl Aof {
     fn switch_to(&self, file: File) {
         let mut p = self.pending.lock();
         let mut io = self.io.lock();
-        self.drain_locked(&mut p, &mut io);
-        // What the old file could not take is older than the switch: a rewrite's base (taken
-        // at this instant) has it, and at start-up nothing is pending. Written into the new
-        // file it would run twice. The new file has no failed write behind it.
+        self.drain_locked(&mut p, &mut io, Drain::Switch);
+        // What the old file could not take is older than the switch. Written into the new
+        // file it would run twice once the rewrite's base (taken at this instant) is in
+        // place; dropped, it would be lost if the rewrite fails (the old file stays in the
+        // manifest). So the old file keeps it, retried until written or covered by a base;
+        // until then the write failure stands. At start-up nothing is pending.
+        if !io.retry.is_empty()
+            && let Some(old) = io.file.take()
+        {
+            let retry = std::mem::take(&mut io.retry);
+            io.stale.push(Stale { file: old, retry });
+        }
         io.retry = Vec::new();
-        self.stats.last_write_ok.store(true, Ordering::Relaxed);
         io.file = Some(file);
         io.unsynced = false;
         io.last_fsync = Instant::now();
@@ -558,19 +767,90 @@ impl Aof {
         p.last_ts = 0;
     }
 
-    /// Closes the file after writing out what is pending; the AOF is off afterwards.
+    /// A rewrite installed its base: every incremental file before the current one is
+    /// retired, so the bytes they still lacked are in that base and need no retry.
+    pub(crate) fn old_files_retired(&self) {
+        let mut io = self.io.lock();
+        if io.stale.is_empty() {
+            return;
+        }
+        io.stale.clear();
+        if io.retry.is_empty() {
+            self.write_solved();
+        }
+    }
+
+    /// Closes the file after writing out what is pending; the AOF is off afterwards (and
+    /// refuses nothing: the failures stay recorded for INFO until it is turned on again).
     fn close(&self) {
-        self.on.store(false, Ordering::Relaxed);
+        self.set_on(false);
         let mut p = self.pending.lock();
         let mut io = self.io.lock();
-        self.drain_locked(&mut p, &mut io);
+        self.drain_locked(&mut p, &mut io, Drain::Stop);
+        // As Redis drops its AOF buffer: with the AOF off, what could not be written is
+        // no longer anyone's to keep.
         io.file = None;
         io.retry = Vec::new();
+        io.stale.clear();
         p.selected_db = None;
         drop(io);
         drop(p);
         self.notify.notify_waiters();
     }
+}
+
+/// Why the AOF is drained on the calling thread (what a failed fsync logs).
+#[derive(Clone, Copy)]
+enum Drain {
+    Switch,
+    Stop,
+    Shutdown,
+}
+
+/// A write that did not get all its bytes into the file.
+#[derive(Debug)]
+struct WriteFailure {
+    /// Bytes written before the failure (Redis's `nwritten` of a short write).
+    written: usize,
+    /// Bytes that stay in the file: the part written, when it could not be cut back out.
+    kept: usize,
+    error: std::io::Error,
+    /// Why the part written could not be cut back out.
+    truncate_error: Option<std::io::Error>,
+}
+
+/// Appends all of `data` to `f`. When only part of it gets in, cuts that part back out (a
+/// command cut in two would break the file) so the whole is retried; when the file cannot be
+/// cut, that part stays (`kept`) and only the rest is retried.
+fn write_or_undo(f: &mut File, data: &[u8]) -> Result<(), WriteFailure> {
+    let mut done = 0;
+    let error = loop {
+        if done == data.len() {
+            return Ok(());
+        }
+        match f.write(&data[done..]) {
+            Ok(0) => break std::io::Error::from(std::io::ErrorKind::WriteZero),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break e,
+        }
+    };
+    let mut failure = WriteFailure {
+        written: done,
+        kept: 0,
+        error,
+        truncate_error: None,
+    };
+    if done > 0 {
+        let cut = f
+            .metadata()
+            .and_then(|meta| f.set_len(meta.len().saturating_sub(done as u64)));
+        if let Err(e) = cut {
+            failure.kept = done;
+            failure.truncate_error = Some(e);
+        }
+    }
+    Err(failure)
 }
 
 /// The C library's text for an OS error (what Redis prints with strerror), without Rust's
@@ -583,20 +863,28 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// fsyncs the open file.
-fn sync(io: &mut Io, policy: Fsync) {
-    if let Some(f) = io.file.as_ref()
-        && let Err(e) = f.sync_data()
-    {
-        if policy == Fsync::Always {
-            // Replies promise durability under `always`: as Redis, stop rather than lie.
-            tracing::warn!(
-                "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. \
-                 Exiting..."
-            );
-            std::process::exit(1);
-        }
-        tracing::warn!("Can't fsync the AOF file: {e}");
+/// fdatasyncs the open file (Redis's `redis_fsync` on Linux). Tests can make it fail.
+fn fdatasync(io: &Io) -> std::io::Result<()> {
+    #[cfg(test)]
+    if let Some(errno) = io.fsync_fault {
+        return Err(std::io::Error::from_raw_os_error(errno));
+    }
+    match io.file.as_ref() {
+        Some(f) => f.sync_data(),
+        None => Ok(()),
+    }
+}
+
+/// The `always` fsync: replies promise durability, so a failure stops the server rather
+/// than lie, with Redis's message.
+fn fsync_always(io: &mut Io) {
+    if let Err(e) = fdatasync(io) {
+        tracing::warn!(
+            "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. \
+             Exiting...",
+            strerror(&e)
+        );
+        std::process::exit(1);
     }
     io.unsynced = false;
     io.last_fsync = Instant::now();
@@ -742,7 +1030,7 @@ pub fn start_at_boot(server: &Server) -> bool {
 
 /// Turns the AOF on: from now on commands are propagated and appended to the current file.
 pub fn turn_on(server: &Server) {
-    server.aof.on.store(true, Ordering::Relaxed);
+    server.aof.set_on(true);
     server.store.tunables.propagate.store(true, Ordering::Relaxed);
 }
 
@@ -764,10 +1052,18 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
             || server.persist.bgsave_in_progress.load(Ordering::Acquire)
         {
             aof.stats.rewrite_scheduled.store(true, Ordering::Relaxed);
-            tracing::info!(
-                "AOF was enabled but there is already another background operation. An AOF \
-                 background was scheduled to start when possible."
-            );
+            if in_exec && !server.persist.bgsave_in_progress.load(Ordering::Acquire) {
+                tracing::warn!(
+                    "AOF was enabled during a transaction. An AOF background was scheduled to \
+                     start when possible."
+                );
+            } else {
+                tracing::warn!(
+                    "AOF was enabled but there is already another background operation. An \
+                     AOF background was scheduled to start when possible."
+                );
+            }
+            aof.forget_errors();
             return Ok(());
         }
         let started = match shared {
@@ -782,6 +1078,7 @@ pub fn config_changed(server: &Server, in_exec: bool) -> Result<(), String> {
             );
             return Err("Failed to start AOF".into());
         }
+        aof.forget_errors();
     } else if !s.enabled && (aof.is_on() || waiting) {
         stop(server);
     }
@@ -855,7 +1152,7 @@ impl Aof {
     /// Turns the AOF on without a file: what commands feed stays in the buffer for
     /// [`Aof::take_buffer`].
     pub(crate) fn capture(&self) {
-        self.on.store(true, Ordering::Relaxed);
+        self.set_on(true);
     }
 
     /// Takes what was fed so far.
@@ -1101,18 +1398,73 @@ pub(crate) mod tests {
         assert!(h.server.aof.take_buffer().is_empty());
     }
 
+    use crate::protocol::reply::Value;
+
+    /// A path in the temp directory for test `tag`, removed first.
+    fn temp_path(tag: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("rrs-aof-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    fn read(path: &std::path::Path) -> Vec<u8> {
+        std::fs::read(path).unwrap_or_default()
+    }
+
+    /// /dev/full: refuses every write with ENOSPC, as a full disk does.
+    fn full_disk() -> std::fs::File {
+        std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap()
+    }
+
+    /// A propagating harness whose AOF appends to the file at `path` (`everysec`).
+    fn with_file(path: &std::path::Path) -> Harness {
+        let h = propagating();
+        h.server.aof.io.lock().file = Some(super::open_append(path).unwrap());
+        h
+    }
+
+    /// One pass of the writer thread, with the everysec fsync due.
+    fn writer_pass(h: &Harness) {
+        let aof = &h.server.aof;
+        {
+            let mut io = aof.io.lock();
+            let due = std::time::Instant::now().checked_sub(std::time::Duration::from_secs(2));
+            io.last_fsync = due.unwrap_or(io.last_fsync);
+        }
+        aof.write_pass(aof.pending.lock());
+    }
+
+    /// Makes every fsync of `h`'s AOF fail with `errno` (or work again with `None`).
+    fn fsync_fault(h: &Harness, errno: Option<i32>) {
+        h.server.aof.io.lock().fsync_fault = errno;
+    }
+
+    /// INFO persistence's `aof_last_write_status`.
+    fn write_status(h: &mut Harness) -> String {
+        let text = match h.run(&["info", "persistence"]) {
+            Value::Bulk(b) => String::from_utf8(b).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix("aof_last_write_status:"))
+            .unwrap()
+            .to_string()
+    }
+
+    fn ok() -> Value {
+        Value::Simple("OK".into())
+    }
+
     #[test]
     fn a_failed_write_is_kept_and_written_first_once_the_disk_takes_it() {
-        use std::io::Read;
         let aof = super::Aof::default();
-        aof.on.store(true, Ordering::Relaxed);
+        aof.set_on(true);
         let mut io = aof.io.lock();
-        // /dev/full refuses every write with ENOSPC, as a full disk does.
-        let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
-        io.file = Some(full);
+        io.file = Some(full_disk());
         aof.write_chunk(&mut io, b"*1\r\n$5\r\nMULTI\r\n");
         aof.write_chunk(&mut io, b"*1\r\n$4\r\nEXEC\r\n");
-        assert!(!aof.stats.last_write_ok.load(Ordering::Relaxed));
+        assert!(!aof.stats.writes_ok.load(Ordering::Relaxed));
+        assert!(!aof.stats.write_status_ok());
         assert_eq!(
             aof.write_error().as_deref(),
             Some("MISCONF Errors writing to the AOF file: No space left on device")
@@ -1120,16 +1472,16 @@ pub(crate) mod tests {
         assert_eq!(io.retry, b"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\n");
         // The disk has room again: the retry (an empty chunk, as the writer's once-a-second
         // pass) writes the kept bytes, in order, before anything newer.
-        let path = std::env::temp_dir().join(format!("rrs-aof-full-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        let path = temp_path("full");
         io.file = Some(super::open_append(&path).unwrap());
         aof.write_chunk(&mut io, b"");
         aof.write_chunk(&mut io, b"*1\r\n$4\r\nPING\r\n");
         assert!(aof.write_error().is_none());
+        assert!(aof.stats.writes_ok.load(Ordering::Relaxed));
+        assert!(aof.stats.write_status_ok());
         assert!(io.retry.is_empty());
         drop(io);
-        let mut got = Vec::new();
-        std::fs::File::open(&path).unwrap().read_to_end(&mut got).unwrap();
+        let got = read(&path);
         let _ = std::fs::remove_file(&path);
         assert_eq!(got, b"*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\n*1\r\n$4\r\nPING\r\n");
     }
@@ -1137,17 +1489,178 @@ pub(crate) mod tests {
     #[test]
     fn writes_and_ping_are_refused_while_the_aof_cannot_be_written() {
         let mut h = propagating();
-        h.server.aof.stats.last_write_ok.store(false, Ordering::Relaxed);
-        *h.server.aof.stats.last_write_error.lock() = "No space left on device".into();
+        let aof = &h.server.aof;
+        aof.update_errors(|e| e.write = Some("No space left on device".into()));
         let misconf = "MISCONF Errors writing to the AOF file: No space left on device";
-        assert_eq!(h.run(&["set", "k", "v"]), crate::protocol::reply::Value::Error(misconf.into()));
-        assert_eq!(h.run(&["ping"]), crate::protocol::reply::Value::Error(misconf.into()));
-        assert_eq!(h.run(&["get", "k"]), crate::protocol::reply::Value::Null);
-        // A retry that works lets writes through again; with the AOF off they never wait.
-        h.server.aof.stats.last_write_ok.store(true, Ordering::Relaxed);
-        assert_eq!(h.run(&["set", "k", "v"]), crate::protocol::reply::Value::Simple("OK".into()));
-        h.server.aof.stats.last_write_ok.store(false, Ordering::Relaxed);
-        h.server.aof.on.store(false, Ordering::Relaxed);
-        assert_eq!(h.run(&["set", "k", "w"]), crate::protocol::reply::Value::Simple("OK".into()));
+        assert_eq!(h.run(&["set", "k", "v"]), Value::Error(misconf.into()));
+        assert_eq!(h.run(&["ping"]), Value::Error(misconf.into()));
+        assert_eq!(h.run(&["get", "k"]), Value::Null);
+        // Queued, a write is refused as well, and the transaction with it (Redis rejects it
+        // before queueing).
+        h.run(&["multi"]);
+        assert_eq!(h.run(&["set", "k", "v"]), Value::Error(misconf.into()));
+        assert_eq!(
+            h.run(&["exec"]),
+            Value::Error("EXECABORT Transaction discarded because of previous errors.".into())
+        );
+        // A retry that works lets writes through again.
+        h.server.aof.write_solved();
+        assert_eq!(h.run(&["set", "k", "v"]), ok());
+        // A transaction queued before the failure is refused at EXEC.
+        h.run(&["multi"]);
+        assert_eq!(h.run(&["set", "k", "w"]), Value::Simple("QUEUED".into()));
+        h.server.aof.update_errors(|e| e.write = Some("No space left on device".into()));
+        assert_eq!(
+            h.run(&["exec"]),
+            Value::Error(format!("EXECABORT Transaction discarded because of: {misconf}"))
+        );
+        assert_eq!(h.run(&["get", "k"]), Value::Bulk(b"v".to_vec()));
+    }
+
+    #[test]
+    fn a_failed_everysec_fsync_refuses_writes_until_a_later_fsync_works() {
+        let path = temp_path("fsync");
+        let mut h = with_file(&path);
+        assert_eq!(h.run(&["set", "k", "v"]), ok());
+        fsync_fault(&h, Some(libc::EIO));
+        writer_pass(&h);
+        // The write itself reached the file; its fsync did not.
+        assert!(read(&path).ends_with(b"$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n"));
+        let misconf = "MISCONF Errors writing to the AOF file: Input/output error";
+        assert_eq!(h.run(&["set", "k", "w"]), Value::Error(misconf.into()));
+        assert_eq!(h.run(&["ping"]), Value::Error(misconf.into()));
+        assert_eq!(h.run(&["get", "k"]), Value::Bulk(b"v".to_vec()));
+        assert_eq!(write_status(&mut h), "err");
+        // As Redis, the fsync runs again only once something more was written: a pass with
+        // nothing new leaves the failure standing even though fsync would work now.
+        fsync_fault(&h, None);
+        writer_pass(&h);
+        assert_eq!(h.run(&["set", "k", "w"]), Value::Error(misconf.into()));
+        // Something still reaches the AOF while writes are refused (keys the active expiry
+        // deletes); its fsync works and clears the failure.
+        h.server.aof.feed_expired(0, &mut vec![b"gone".to_vec()], false);
+        writer_pass(&h);
+        assert_eq!(h.run(&["set", "k", "w"]), ok());
+        assert_eq!(h.run(&["ping"]), Value::Simple("PONG".into()));
+        assert_eq!(write_status(&mut h), "ok");
+        assert!(h.server.aof.stats.writes_ok.load(Ordering::Relaxed));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn fsync_errors_redis_takes_for_a_closed_descriptor_are_ignored() {
+        let path = temp_path("einval");
+        let mut h = with_file(&path);
+        for errno in [libc::EINVAL, libc::EBADF] {
+            h.run(&["set", "k", "v"]);
+            fsync_fault(&h, Some(errno));
+            writer_pass(&h);
+            assert_eq!(h.run(&["set", "k", "v"]), ok(), "errno {errno}");
+            assert_eq!(write_status(&mut h), "ok");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_write_error_wins_over_an_fsync_error_in_the_misconf_text() {
+        let mut h = propagating();
+        h.server.aof.update_errors(|e| e.fsync = Some("Input/output error".into()));
+        h.server.aof.update_errors(|e| e.write = Some("No space left on device".into()));
+        let want = "MISCONF Errors writing to the AOF file: No space left on device";
+        assert_eq!(h.run(&["set", "k", "v"]), Value::Error(want.into()));
+        h.server.aof.write_solved();
+        let want = "MISCONF Errors writing to the AOF file: Input/output error";
+        assert_eq!(h.run(&["set", "k", "v"]), Value::Error(want.into()));
+    }
+
+    #[test]
+    fn turning_the_aof_off_lets_writes_through_and_turning_it_on_forgets_the_failure() {
+        let path = temp_path("off");
+        let mut h = with_file(&path);
+        h.run(&["set", "k", "v"]);
+        fsync_fault(&h, Some(libc::EIO));
+        writer_pass(&h);
+        assert!(matches!(h.run(&["set", "k", "w"]), Value::Error(_)));
+        assert_eq!(h.run(&["config", "set", "appendonly", "no"]), ok());
+        // The gate's fast path is clean again (no slow-path call per write)...
+        assert!(!crate::cmd::persist::disk_failed(&h.server));
+        assert_eq!(h.run(&["set", "k", "w"]), ok());
+        assert_eq!(h.run(&["ping"]), Value::Simple("PONG".into()));
+        // ...but INFO still reports the failure until the AOF is turned on again, as Redis.
+        assert_eq!(write_status(&mut h), "err");
+        // Turned on inside a transaction, the AOF waits for a rewrite the cron starts (none
+        // here); the old failure is forgotten at once.
+        h.run(&["multi"]);
+        h.run(&["config", "set", "appendonly", "yes"]);
+        assert_eq!(h.run(&["exec"]), Value::Array(vec![ok()]));
+        assert_eq!(write_status(&mut h), "ok");
+        assert!(!crate::cmd::persist::disk_failed(&h.server));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_write_failure_stays_off_the_fast_path_while_the_aof_is_off() {
+        let h = propagating();
+        h.server.aof.set_on(false);
+        h.server.aof.update_errors(|e| e.write = Some("No space left on device".into()));
+        assert!(!crate::cmd::persist::disk_failed(&h.server));
+        assert!(h.server.aof.write_error().is_none());
+        h.server.aof.set_on(true);
+        assert!(crate::cmd::persist::disk_failed(&h.server));
+    }
+
+    #[test]
+    fn bytes_a_switched_from_file_lacks_go_to_that_file_not_the_new_one() {
+        let mut h = propagating();
+        let aof = &h.server.aof;
+        aof.io.lock().file = Some(full_disk());
+        h.run(&["set", "a", "1"]);
+        writer_pass(&h);
+        assert!(h.server.aof.write_error().is_some());
+        // A rewrite switches files at an instant while the old one still lacks bytes.
+        let new = temp_path("switch-new");
+        h.server.aof.switch_to(super::open_append(&new).unwrap());
+        {
+            let io = h.server.aof.io.lock();
+            assert_eq!(io.stale.len(), 1);
+            assert!(io.retry.is_empty());
+        }
+        // Writes stay refused while the old file lacks them (a failed rewrite keeps it).
+        assert!(matches!(h.run(&["set", "b", "2"]), Value::Error(_)));
+        // The old file takes them once the disk has room (here: the descriptor swapped for a
+        // real file), and nothing of them goes to the new file.
+        let old = temp_path("switch-old");
+        h.server.aof.io.lock().stale[0].file = super::open_append(&old).unwrap();
+        writer_pass(&h);
+        assert!(h.server.aof.io.lock().stale.is_empty());
+        assert_eq!(h.run(&["set", "b", "2"]), ok());
+        writer_pass(&h);
+        let parsed = |p: &std::path::Path| {
+            super::load::parse_all(&read(p))
+                .iter()
+                .map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(parsed(&old), ["SELECT 0", "set a 1"]);
+        assert_eq!(parsed(&new), ["SELECT 0", "set b 2"]);
+        let _ = std::fs::remove_file(&old);
+        let _ = std::fs::remove_file(&new);
+    }
+
+    #[test]
+    fn a_rewrite_that_installs_its_base_ends_the_old_files_retries() {
+        let h = propagating();
+        let aof = &h.server.aof;
+        aof.io.lock().file = Some(full_disk());
+        aof.feed_expired(0, &mut vec![b"x".to_vec()], false);
+        writer_pass(&h);
+        let new = temp_path("retired");
+        aof.switch_to(super::open_append(&new).unwrap());
+        assert!(aof.write_error().is_some());
+        aof.old_files_retired();
+        assert!(aof.io.lock().stale.is_empty());
+        assert!(aof.write_error().is_none());
+        assert!(!crate::cmd::persist::disk_failed(&h.server));
+        let _ = std::fs::remove_file(&new);
     }
 }

@@ -414,6 +414,8 @@ fn install_base(
         return Err(e.to_string());
     }
     *m = next;
+    // The retired files' unwritten bytes (a write failure at the switch) are in this base.
+    aof.old_files_retired();
     if waiting {
         // The AOF is on for good (it was since the rewrite's instant, provisionally).
         aof.stats.wait_rewrite.store(false, Ordering::Relaxed);
