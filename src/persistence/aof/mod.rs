@@ -35,9 +35,9 @@
 //! # Rewrites
 //!
 //! `rewrite.rs` switches to a new incremental file at one instant of the dataset and writes a
-//! new base of that instant: an RDB file from a `Store::snapshot` taken at the switch
-//! (`aof-use-rdb-preamble yes`, the default), or commands serialized while every shard is held
-//! (`no`). `load.rs` reads a base that starts with `REDIS` through the RDB loader.
+//! new base of that instant from a `Store::snapshot` taken at the switch: an RDB file
+//! (`aof-use-rdb-preamble yes`, the default), or the commands that rebuild each key (`no`).
+//! `load.rs` reads a base that starts with `REDIS` through the RDB loader.
 
 pub mod load;
 pub mod manifest;
