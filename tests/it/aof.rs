@@ -330,3 +330,33 @@ fn a_rewrite_keeps_the_key_save_delay_it_started_with() {
     assert_reaped(kids[0]);
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
 }
+
+/// Redis opens the rewrite's new incremental file and persists the manifest naming it before
+/// it forks, so a disk that cannot take them fails BGREWRITEAOF itself, not the rewrite later.
+#[test]
+fn bgrewriteaof_fails_at_once_when_the_manifest_cannot_be_written() {
+    let srv = Server::with_args(&["--appendonly", "yes"]);
+    let mut r = srv.raw();
+    r.send(&cmd(&["SET", "k", "v"]));
+    r.expect(b"+OK\r\n");
+    // A directory where the temporary manifest goes: creating that file fails (EISDIR), as
+    // writing it fails on a full disk.
+    let blocker = srv.dir().join("appendonlydir").join("temp-appendonly.aof.manifest");
+    std::fs::create_dir_all(&blocker).unwrap();
+    r.send(&cmd(&["BGREWRITEAOF"]));
+    r.expect(
+        b"-ERR Can't execute an AOF background rewriting. Please check the server logs for \
+          more information.\r\n",
+    );
+    let logged = "Can't open the AOF manifest file temp-appendonly.aof.manifest: Is a directory";
+    assert!(srv.wait_for_log(logged), "{}", srv.log_text());
+    let mut c = srv.client();
+    let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+    assert!(info.contains("aof_rewrite_in_progress:0\r\n"), "{info}");
+    assert!(info.contains("aof_last_bgrewrite_status:err\r\n"), "{info}");
+    // Once the manifest can be written again, so can a rewrite.
+    std::fs::remove_dir(&blocker).unwrap();
+    r.send(&cmd(&["BGREWRITEAOF"]));
+    r.expect(b"+Background append only file rewriting started\r\n");
+    srv.assert_alive();
+}

@@ -904,8 +904,35 @@ pub fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<
 }
 
 /// Writes the manifest into the AOF directory.
+///
+/// Each failing step logs Redis's line for it (with strerror's text), so callers add none.
 fn persist_manifest(s: &Settings, m: &Manifest) -> std::io::Result<()> {
-    write_atomically(&s.dir(), &s.manifest_name(), m.to_text().as_bytes())
+    let text = |e: &std::io::Error| match e.raw_os_error() {
+        Some(n) => crate::config::strerror(n),
+        None => e.to_string(),
+    };
+    let (dir, name) = (s.dir(), s.manifest_name());
+    let tmp_name = format!("temp-{name}");
+    let tmp = dir.join(&tmp_name);
+    let mut f = File::create(&tmp).inspect_err(|e| {
+        tracing::warn!("Can't open the AOF manifest file {tmp_name}: {}", text(e))
+    })?;
+    f.write_all(m.to_text().as_bytes()).inspect_err(|e| {
+        let e = text(e);
+        tracing::warn!("Error trying to write the temporary AOF manifest file {tmp_name}: {e}")
+    })?;
+    f.sync_all().inspect_err(|e| {
+        tracing::warn!("Fail to fsync the temp AOF file {tmp_name}: {}.", text(e))
+    })?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join(&name)).inspect_err(|e| {
+        tracing::warn!(
+            "Error trying to rename the temporary AOF manifest file {tmp_name} into {name}: {}",
+            text(e)
+        )
+    })?;
+    crate::util::sync_dir(&dir);
+    Ok(())
 }
 
 /// Opens (creating) an incremental file for appending.
@@ -946,9 +973,8 @@ fn delete_history(s: &Settings, m: &mut Manifest) {
             tracing::info!("Removing the history file {} in the background", f.name);
         }
     }
-    if let Err(e) = persist_manifest(s, m) {
-        tracing::warn!("Error trying to persist the AOF manifest file: {e}");
-    }
+    // A failure is logged by `persist_manifest`, as Redis logs it.
+    let _ = persist_manifest(s, m);
 }
 
 /// Start-up: loads the AOF when `appendonly yes` (it wins over the RDB) and opens it for
@@ -1010,8 +1036,7 @@ pub fn start_at_boot(server: &Server) -> bool {
             return false;
         }
     }
-    if let Err(e) = persist_manifest(&s, &m) {
-        tracing::warn!("Can't persist the AOF manifest file: {e}");
+    if persist_manifest(&s, &m).is_err() {
         return false;
     }
     if created {

@@ -172,28 +172,49 @@ fn child_failed_to_start(server: &Server, e: &std::io::Error) {
 /// occasion for the log ("on server start", or empty).
 pub fn rewrite_now(server: &Server, why: &str) -> Result<(), String> {
     server.aof.stats.rewrite_in_progress.store(true, Ordering::Relaxed);
-    let (dest, s) = begin(server).map_err(|e| e.to_string())?;
-    rewrite_with(server, why, dest, s)
+    let start = begin(server).map_err(|e| e.to_string())?;
+    rewrite_with(server, why, start)
 }
 
-/// The start of every rewrite, once it is marked in progress: its writer started (or the
-/// failure recorded) and what a forked child would have at its fork taken now, before any
+/// What [`begin`] prepared: the base's writer, the settings a forked child would have, the
+/// incremental file to switch to at the instant, and whether the rewrite turns the AOF on.
+struct Start {
+    dest: Dest,
+    s: Settings,
+    incr: Option<std::fs::File>,
+    waiting: bool,
+}
+
+/// The start of every rewrite, once it is marked in progress, in Redis's order: the AOF
+/// directory and the new incremental file (in the manifest) first, so a full disk fails
+/// BGREWRITEAOF itself, as Redis opens that file before it forks; then the writer (or the
+/// failure recorded), and what a forked child would have at its fork taken now, before any
 /// client sees the rewrite running (INFO's aof_rewrite_in_progress, total_forks): its
 /// settings, and the count. No longer scheduled, as Redis clears that once its child forked.
-fn begin(server: &Server) -> std::io::Result<(Dest, Settings)> {
+fn begin(server: &Server) -> std::io::Result<Start> {
     let aof = &server.aof;
     aof.stats
         .rewrite_started_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
+    let s = Settings::read(server);
+    // Started by `appendonly yes`: the AOF is not on until this rewrite succeeds (Redis's
+    // AOF_WAIT_REWRITE), so what is written meanwhile goes to a temporary incremental file.
+    let waiting = aof.stats.wait_rewrite.load(Ordering::Relaxed) && !aof.is_on();
+    let incr = open_incr(&s, &mut aof.manifest.lock(), aof.is_on(), waiting).map_err(|e| {
+        aof.stats.last_bgrewrite_ok.store(false, Ordering::Relaxed);
+        aof.stats.rewrite_in_progress.store(false, Ordering::Relaxed);
+        std::io::Error::other(e)
+    })?;
     let dest = start_dest(server).inspect_err(|e| child_failed_to_start(server, e))?;
     aof.stats.rewrite_scheduled.store(false, Ordering::Relaxed);
     aof.stats.forks.fetch_add(1, Ordering::Relaxed);
-    Ok((dest, Settings::read(server)))
+    Ok(Start { dest, s, incr, waiting })
 }
 
-/// A rewrite whose base goes to `dest`, with the settings `s` read when it started (and
-/// counted in `total_forks`; see [`begin`]); see [`rewrite_now`].
-fn rewrite_with(server: &Server, why: &str, dest: Dest, s: Settings) -> Result<(), String> {
+/// A rewrite as [`begin`] started it (its writer, the settings read then, counted in
+/// `total_forks`); see [`rewrite_now`].
+fn rewrite_with(server: &Server, why: &str, start: Start) -> Result<(), String> {
+    let Start { dest, s, incr, waiting } = start;
     let aof = &server.aof;
     let mut m = aof.manifest.lock();
     let started = Instant::now();
@@ -205,15 +226,12 @@ fn rewrite_with(server: &Server, why: &str, dest: Dest, s: Settings) -> Result<(
     if why.is_empty() {
         tracing::info!("Background append only file rewriting started by pid {pid}");
     }
-    // Started by `appendonly yes`: the AOF is not on until this rewrite succeeds (Redis's
-    // AOF_WAIT_REWRITE), so what is written meanwhile goes to a temporary incremental file.
-    let waiting = aof.stats.wait_rewrite.load(Ordering::Relaxed) && !aof.is_on();
     let temp = dest.temp();
     let exit = if aof.cancel_rewrite.load(Ordering::Relaxed) {
         drop(dest);
         child::Exit::Signal(libc::SIGUSR1)
     } else {
-        rewrite_locked(server, &s, &mut m, waiting, dest)
+        write_base(server, &s, incr, dest)
     };
     let cancelled = aof.cancel_rewrite.swap(false, Ordering::Relaxed);
     // Stopped on purpose (appendonly no, shutdown): however the child ended, not a failure.
@@ -285,7 +303,8 @@ fn rewrite_with(server: &Server, why: &str, dest: Dest, s: Settings) -> Result<(
 /// Opens the incremental file that starts at the rewrite's instant: a new one in the
 /// manifest (persisted at once, so it stays part of the AOF whatever happens to the
 /// rewrite) when the AOF is on, the temporary one when `waiting` for this rewrite to turn it
-/// on, none when the AOF is off.
+/// on, none when the AOF is off. Creates the AOF directory first in every case (the base is
+/// renamed into it).
 fn open_incr(
     s: &Settings,
     m: &mut super::Manifest,
@@ -293,12 +312,16 @@ fn open_incr(
     waiting: bool,
 ) -> Result<Option<std::fs::File>, String> {
     let dir = s.dir();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        tracing::warn!("Can't open or create append-only dir {}: {}", s.dirname, strerror(&e));
+        return Err(e.to_string());
+    }
     if on {
         let mut next = m.clone();
         let name = next.new_incr(&s.filename);
         let path = dir.join(&name);
         let f = open_truncated(&path).map_err(|e| {
-            tracing::warn!("Can't open the append-only file {name}: {e}");
+            tracing::warn!("Can't open the append-only file {name}: {}", strerror(&e));
             e.to_string()
         })?;
         persist_manifest(s, &next).map_err(|e| e.to_string())?;
@@ -308,7 +331,7 @@ fn open_incr(
     } else if waiting {
         let name = temp_incr_name(s);
         let f = open_truncated(&dir.join(&name)).map_err(|e| {
-            tracing::warn!("Can't open the append-only file {name}: {e}");
+            tracing::warn!("Can't open the append-only file {name}: {}", strerror(&e));
             e.to_string()
         })?;
         tracing::info!("Creating AOF incr file {name} on background rewrite");
@@ -324,35 +347,26 @@ fn open_truncated(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     open_append(path)
 }
 
-/// Switches to the new incremental file and has the new base written to `dest`. Returns how
-/// the writer ended (the child's exit).
-fn rewrite_locked(
+/// Has the new base written to `dest`, switching to `incr` at its instant. Returns how the
+/// writer ended (the child's exit).
+fn write_base(
     server: &Server,
     s: &Settings,
-    m: &mut super::Manifest,
-    waiting: bool,
+    incr: Option<std::fs::File>,
     dest: Dest,
 ) -> child::Exit {
-    let aof = &server.aof;
-    let failed = |dest: Dest, e: String| {
-        tracing::warn!("Background AOF rewrite failed: {e}");
-        if let Dest::Child(w) = dest {
-            return w.wait();
-        }
-        child::Exit::Error(1)
-    };
-    if let Err(e) = std::fs::create_dir_all(s.dir()) {
-        tracing::warn!("Can't open or create append-only dir {}: {e}", s.dirname);
-        return failed(dest, e.to_string());
-    }
-    let incr = match open_incr(s, m, aof.is_on(), waiting) {
-        Ok(f) => f,
-        Err(e) => return failed(dest, e),
-    };
     if s.rdb_preamble {
         write_rdb_base(server, s, incr, dest)
     } else {
         write_command_base(server, s, incr, dest)
+    }
+}
+
+/// The text Redis's `strerror` gives for an I/O error.
+fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::config::strerror(n),
+        None => e.to_string(),
     }
 }
 
@@ -409,7 +423,6 @@ fn install_base(
         next.retire_incr(next.incr.len());
     }
     if let Err(e) = persist_manifest(s, &next) {
-        tracing::warn!("Can't persist the AOF manifest file: {e}");
         let _ = std::fs::remove_file(&base_path);
         return Err(e.to_string());
     }
@@ -608,14 +621,14 @@ pub fn start_background(server: &Arc<Server>) -> bool {
     if aof.stats.rewrite_in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }
-    let Ok((dest, s)) = begin(server) else {
+    let Ok(start) = begin(server) else {
         return false;
     };
     let srv = server.clone();
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
-            let _ = rewrite_with(&srv, "", dest, s);
+            let _ = rewrite_with(&srv, "", start);
         });
     if spawned.is_err() {
         // The closure (and the child's pipe with it) is dropped: the child exits.
