@@ -398,8 +398,9 @@ pub fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     }
 }
 
-/// Reads the RDB file and loads it through `insert`, keeping INFO's loading fields and logging
-/// as Redis does. `Ok(false)` when there is no file; `Err` holds the lines to log.
+/// Reads the RDB file through a window (never whole: see [`file::Window`]) and loads it
+/// through `insert`, keeping INFO's loading fields and logging as Redis does. `Ok(false)` when
+/// there is no file; `Err` holds the lines to log.
 fn load_file_with(
     server: &Server,
     merge: bool,
@@ -407,14 +408,14 @@ fn load_file_with(
     insert: &mut dyn FnMut(usize, Entry) -> Result<(), file::LoadFail>,
 ) -> Result<bool, String> {
     let path = rdb_path(server);
-    let data = match file::read_file(&path) {
-        Ok(Some(d)) => d,
+    let mut window = match file::Window::open(&path) {
+        Ok(Some(w)) => w,
         Ok(None) => return Ok(false),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let p = &server.persist;
     p.loading_start.store(now_ms() / 1000, Ordering::Relaxed);
-    p.loading_total.store(data.len() as u64, Ordering::Relaxed);
+    p.loading_total.store(window.source_len().unwrap_or(0), Ordering::Relaxed);
     p.loading_loaded.store(0, Ordering::Relaxed);
     // Only the start-up load turns clients away: DEBUG RELOAD holds every shard instead, so
     // other clients wait for it as they wait for Redis's.
@@ -423,7 +424,8 @@ fn load_file_with(
     }
     let progress = |n: usize| p.loading_loaded.store(n as u64, Ordering::Relaxed);
     let opts = load_opts(server, merge);
-    let res = file::load(server.store.databases(), &data, &opts, insert, &progress);
+    let res = file::load(server.store.databases(), &mut window, &opts, insert, &progress);
+    drop(window);
     if startup {
         p.loading.store(false, Ordering::Release);
     }
@@ -1232,7 +1234,7 @@ mod snapshot_save_tests {
         let opts = load_opts(server, false);
         file::load(
             16,
-            data,
+            &mut file::Window::new(data),
             &opts,
             &mut |db, e| {
                 let len = e.value().str_len().unwrap_or(usize::MAX);

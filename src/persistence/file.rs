@@ -10,7 +10,8 @@
 //! the pipe of the save child that writes the file (`child.rs`).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::borrow::Cow;
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::store::entry::Entry;
 use crate::store::snapshot::SnapshotError;
+use crate::store::value::Value;
 use crate::store::{Keyspace, SHARDS, Store};
 
 use super::rdb::{self, Limits, LoadError, Reader, op, ty};
@@ -97,7 +99,7 @@ impl KeyEncoder {
 /// Writes an RDB stream, checksumming as it goes.
 pub struct RdbWriter<W: Write> {
     w: W,
-    digest: crc::Digest<'static, u64>,
+    digest: rdb::Crc64Digest,
     buf: Vec<u8>,
     enc: KeyEncoder,
     opts: SaveOpts,
@@ -626,6 +628,8 @@ pub enum LoadFail {
     TooManyDbs(usize),
     /// A key appears twice.
     Duplicate(Vec<u8>, usize),
+    /// Reading the file failed (an I/O error, not its end) at a byte offset.
+    Io { offset: usize, err: String },
 }
 
 impl std::fmt::Display for LoadFail {
@@ -647,6 +651,12 @@ impl std::fmt::Display for LoadFail {
                 f,
                 "FATAL: Data file was created with a Redis server configured to handle more \
                  than {n} databases. Exiting"
+            ),
+            LoadFail::Io { offset, err } => write!(
+                f,
+                "Short read or OOM loading DB. Unrecoverable error, aborting now.\n\
+                 Internal error in RDB reading offset {offset}, function at rdb.c:0 -> \
+                 Unexpected EOF reading RDB file ({err})"
             ),
             LoadFail::Duplicate(k, db) => {
                 write!(
@@ -688,21 +698,87 @@ fn key_delay(d: i64) {
     }
 }
 
-/// Loads an RDB image, handing each live key to `insert` (database, entry), and logging the
-/// aux fields as Redis does. `progress` is told how many bytes have been read.
-pub fn load(
+/// One record of an RDB file, as parsed from the window (borrowing it), before it is applied.
+enum Rec<'a> {
+    ExpireAt(i64),
+    Freq(u8),
+    Idle(u64),
+    Eof,
+    SelectDb(u64),
+    ResizeDb,
+    Aux(Cow<'a, [u8]>, Cow<'a, [u8]>),
+    ModuleAux,
+    Function,
+    /// A key and its value (`None`: an empty aggregate, which is skipped).
+    Key(Cow<'a, [u8]>, Option<Value>),
+}
+
+/// Parses the record at the start of `r`. Has no effect but on `r`, so a record cut by the
+/// window's end (a [`rdb::SHORT`] error) can be parsed again from its start once the window
+/// holds it whole.
+fn record<'a>(r: &mut Reader<'a>, lim: &Limits) -> Result<Rec<'a>, LoadError> {
+    let t = r.u8()?;
+    Ok(match t {
+        op::EXPIRETIME_MS => {
+            let b = r.bytes(8)?;
+            Rec::ExpireAt(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        }
+        op::EXPIRETIME => {
+            let b = r.bytes(4)?;
+            Rec::ExpireAt(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000)
+        }
+        op::FREQ => Rec::Freq(r.u8()?),
+        op::IDLE => Rec::Idle(r.length()?),
+        op::EOF => Rec::Eof,
+        op::SELECTDB => Rec::SelectDb(r.length()?),
+        op::RESIZEDB => {
+            r.length()?;
+            r.length()?;
+            Rec::ResizeDb
+        }
+        op::AUX => {
+            let k = r.string()?;
+            let v = r.string()?;
+            Rec::Aux(k, v)
+        }
+        op::MODULE_AUX => Rec::ModuleAux,
+        op::FUNCTION | op::FUNCTION2 => Rec::Function,
+        _ if ty::is_object(t) => {
+            let key = r.string()?;
+            match r.object(t, lim) {
+                Ok(v) => Rec::Key(key, Some(v)),
+                // Redis skips empty keys in a file rather than failing the load.
+                Err(LoadError::Empty) => Rec::Key(key, None),
+                Err(e) => return Err(e),
+            }
+        }
+        _ => return Err(LoadError::Corrupt("unknown RDB opcode")),
+    })
+}
+
+/// Loads an RDB image from the window's position, handing each live key to `insert`
+/// (database, entry), and logging the aux fields as Redis does. `progress` is told the offset
+/// reached in the file. Leaves the window just after the image (its checksum): an AOF with an
+/// RDB preamble goes on from there.
+pub fn load<R: Read>(
     dbs: usize,
-    data: &[u8],
+    w: &mut Window<R>,
     opts: &LoadOpts,
     insert: &mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
     progress: &dyn Fn(usize),
 ) -> Result<Loaded, LoadFail> {
-    if data.len() < 9 || &data[..5] != b"REDIS" {
+    let io_fail = |w: &Window<R>, e: io::Error| LoadFail::Io {
+        offset: w.offset() as usize,
+        err: e.to_string(),
+    };
+    w.fill(9).map_err(|e| io_fail(w, e))?;
+    let head = w.avail();
+    if head.len() < 9 || &head[..5] != b"REDIS" {
         return Err(LoadFail::Format(
             "Wrong signature trying to load DB from file".into(),
         ));
     }
-    let ver = std::str::from_utf8(&data[5..9])
+    let ver = std::str::from_utf8(&head[5..9])
         .ok()
         .and_then(|s| s.parse::<u32>().ok())
         .unwrap_or(0);
@@ -711,10 +787,12 @@ pub fn load(
             "Can't handle RDB format version {ver}"
         )));
     }
-    let mut r = Reader::new(data);
-    r.pos = 9;
-    let corrupt = |r: &Reader, e: LoadError| LoadFail::Corrupt {
-        offset: r.pos,
+    if opts.checksum && ver >= 5 {
+        w.start_digest();
+    }
+    w.consume(9);
+    let corrupt = |offset: u64, e: LoadError| LoadFail::Corrupt {
+        offset: offset as usize,
         reason: match e {
             LoadError::Corrupt(s) => s.to_string(),
             LoadError::Empty => "empty key".to_string(),
@@ -724,95 +802,95 @@ pub fn load(
     let mut db = 0usize;
     let (mut expire, mut idle, mut freq) = (None::<i64>, None::<u64>, None::<u8>);
     loop {
-        let t = r.u8().map_err(|e| corrupt(&r, e))?;
-        match t {
-            op::EXPIRETIME_MS => {
-                let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
-                expire = Some(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+        let mut r = Reader::new(w.avail());
+        let rec = match record(&mut r, &opts.lim) {
+            Ok(rec) => rec,
+            Err(e) => {
+                let (pos, want) = (r.pos, r.want);
+                // Cut by the window's end: parsed again once the window holds the record (it
+                // grows when the record alone is larger), unless the file ends first.
+                if e == rdb::SHORT && w.fill(want).map_err(|e| io_fail(w, e))? {
+                    continue;
+                }
+                return Err(corrupt(w.offset() + pos as u64, e));
             }
-            op::EXPIRETIME => {
-                let b = r.bytes(4).map_err(|e| corrupt(&r, e))?;
-                expire = Some(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000);
+        };
+        let used = r.pos;
+        let end = w.offset() + used as u64;
+        match rec {
+            Rec::ExpireAt(t) => expire = Some(t),
+            Rec::Freq(f) => freq = Some(f),
+            Rec::Idle(i) => idle = Some(i),
+            Rec::Eof => {
+                w.consume(used);
+                break;
             }
-            op::FREQ => freq = Some(r.u8().map_err(|e| corrupt(&r, e))?),
-            op::IDLE => idle = Some(r.length().map_err(|e| corrupt(&r, e))?),
-            op::EOF => break,
-            op::SELECTDB => {
-                let n = r.length().map_err(|e| corrupt(&r, e))?;
+            Rec::SelectDb(n) => {
                 if n >= dbs as u64 {
                     return Err(LoadFail::TooManyDbs(dbs));
                 }
                 db = n as usize;
             }
-            op::RESIZEDB => {
-                r.length().map_err(|e| corrupt(&r, e))?;
-                r.length().map_err(|e| corrupt(&r, e))?;
-            }
-            op::AUX => {
-                let k = r.string().map_err(|e| corrupt(&r, e))?;
-                let v = r.string().map_err(|e| corrupt(&r, e))?;
-                log_aux(&k, &v);
-            }
-            op::MODULE_AUX => {
+            Rec::ResizeDb => {}
+            Rec::Aux(k, v) => log_aux(&k, &v),
+            Rec::ModuleAux => {
                 return Err(LoadFail::Format(
                     "The RDB file contains AUX module data I can't load: no matching module".into(),
                 ));
             }
-            op::FUNCTION | op::FUNCTION2 => {
+            Rec::Function => {
                 return Err(LoadFail::Format(
                     "The RDB file contains functions, which this server cannot load".into(),
                 ));
             }
-            _ if ty::is_object(t) => {
-                let key = r.string().map_err(|e| corrupt(&r, e))?.into_owned();
-                let value = match r.object(t, &opts.lim) {
-                    Ok(v) => Some(v),
-                    // Redis skips empty keys in a file rather than failing the load.
-                    Err(LoadError::Empty) => {
-                        tracing::warn!(
-                            "rdbLoadObject skipping empty key: {}",
-                            String::from_utf8_lossy(&key)
-                        );
-                        out.empty += 1;
-                        None
-                    }
-                    Err(e) => return Err(corrupt(&r, e)),
-                };
+            Rec::Key(key, value) => {
+                if value.is_none() {
+                    tracing::warn!(
+                        "rdbLoadObject skipping empty key: {}",
+                        String::from_utf8_lossy(&key)
+                    );
+                    out.empty += 1;
+                }
                 let when = expire.take();
                 let (i, f) = (idle.take(), freq.take());
-                let Some(value) = value else { continue };
-                if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
-                    out.expired += 1;
-                    continue;
+                if let Some(value) = value {
+                    if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
+                        out.expired += 1;
+                    } else {
+                        let clock = match (opts.lfu, i, f) {
+                            (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
+                            (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
+                            (false, Some(i), _) => idle_clock(i),
+                            (false, None, _) => crate::store::lru_clock(),
+                        };
+                        insert(db, Entry::new(&key, value, when, clock))?;
+                        out.keys += 1;
+                        progress(end as usize);
+                        key_delay(opts.key_delay);
+                    }
                 }
-                let clock = match (opts.lfu, i, f) {
-                    (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
-                    (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
-                    (false, Some(i), _) => idle_clock(i),
-                    (false, None, _) => crate::store::lru_clock(),
-                };
-                insert(db, Entry::new(&key, value, when, clock))?;
-                out.keys += 1;
-                progress(r.pos);
-                key_delay(opts.key_delay);
-            }
-            _ => {
-                return Err(corrupt(&r, LoadError::Corrupt("unknown RDB opcode")));
             }
         }
+        w.consume(used);
     }
     if ver >= 5 {
-        let end = r.pos;
-        let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
-        let expected = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        if opts.checksum && expected != 0 {
-            let got = rdb::CRC64.checksum(&data[..end]);
-            if got != expected {
-                return Err(LoadFail::Checksum { expected, got });
-            }
+        // Covers every byte of the image before the checksum itself.
+        let got = w.take_digest();
+        w.fill(8).map_err(|e| io_fail(w, e))?;
+        let b = w.avail();
+        if b.len() < 8 {
+            return Err(corrupt(w.offset(), rdb::SHORT));
+        }
+        let expected = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        w.consume(8);
+        if let Some(got) = got
+            && expected != 0
+            && got != expected
+        {
+            return Err(LoadFail::Checksum { expected, got });
         }
     }
-    out.end = r.pos;
+    out.end = w.offset() as usize;
     Ok(out)
 }
 
@@ -844,12 +922,171 @@ fn log_aux(k: &[u8], v: &[u8]) {
     }
 }
 
-/// Reads `path`; `Ok(None)` when there is no such file.
-pub fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(d) => Ok(Some(d)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+// ---- reading a file through a window ----
+
+/// How many bytes of a file a load holds ahead of what it has parsed, usually.
+pub const WINDOW: usize = 1 << 20;
+
+/// A file read through a window that is refilled as a loader consumes it, so that loading
+/// holds the record being parsed and a little read-ahead instead of the whole file (a start's
+/// peak memory is then about the dataset, as Redis's, which reads through a small buffer).
+///
+/// A loader parses from [`Window::avail`] and [`Window::consume`]s whole records. A record cut
+/// by the window's end is parsed again from its start once [`Window::fill`] made it whole:
+/// the parser says how many bytes it needed, and the window then reads at least that much and
+/// at least twice what it held, so a record larger than the window (a big aggregate, a long
+/// string) costs at most about two parses of it, and one cut at the edge costs the parse of
+/// one record per refill. A window grown for a large record goes back to its usual size at a
+/// later refill.
+///
+/// Read, not mapped: a mapped file that another process truncates while we load it raises
+/// SIGBUS and kills the server, where a read ends early and the load reports a truncated
+/// file. A file is read up to the length it had when it was opened ([`Window::open`]), so a
+/// record claiming to end beyond it is known to be cut without reading the rest of the file.
+///
+/// It keeps the CRC-64 of the bytes consumed since [`Window::start_digest`], fed as they leave
+/// the window, so an RDB file's checksum covers the whole file without holding it.
+pub struct Window<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already consumed.
+    start: usize,
+    /// The offset in the source of `buf[0]`.
+    base: u64,
+    /// The source has no more bytes.
+    eof: bool,
+    /// The window's usual size.
+    size: usize,
+    /// What the source holds, when known: nothing is read beyond it.
+    len: Option<u64>,
+    /// The running checksum, and the index in `buf` up to which it has been fed.
+    digest: Option<(rdb::Crc64Digest, usize)>,
+}
+
+impl Window<io::Take<File>> {
+    /// Opens the file at `path` for a load, up to its current length; `Ok(None)` when there is
+    /// no such file.
+    pub fn open(path: &Path) -> io::Result<Option<Window<io::Take<File>>>> {
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            // Opening a directory succeeds where reading it fails: fail as a read would.
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        let len = meta.len();
+        let mut w = Window::new(f.take(len));
+        w.len = Some(len);
+        Ok(Some(w))
+    }
+}
+
+impl<R: Read> Window<R> {
+    /// Returns a window of the usual size over `src`.
+    pub fn new(src: R) -> Window<R> {
+        Window::with_size(src, WINDOW)
+    }
+
+    /// Returns a window of `size` bytes (at least 16) over `src`. Nothing is allocated before
+    /// the first [`Window::fill`].
+    pub fn with_size(src: R, size: usize) -> Window<R> {
+        Window {
+            src,
+            buf: Vec::new(),
+            start: 0,
+            base: 0,
+            eof: false,
+            size: size.max(16),
+            len: None,
+            digest: None,
+        }
+    }
+
+    /// Returns the source's length, when known (a file's).
+    pub fn source_len(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// Returns the bytes read and not consumed yet.
+    pub fn avail(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Returns the offset in the source of the first byte not consumed.
+    pub fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Consumes `n` bytes of [`Window::avail`].
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+    }
+
+    /// Starts checksumming the bytes consumed from here on.
+    pub fn start_digest(&mut self) {
+        self.digest = Some((rdb::CRC64.digest(), self.start));
+    }
+
+    /// Stops checksumming; returns the checksum of what was consumed since
+    /// [`Window::start_digest`] (`None` if it was not called).
+    pub fn take_digest(&mut self) -> Option<u64> {
+        let (mut d, from) = self.digest.take()?;
+        d.update(&self.buf[from..self.start]);
+        Some(d.finalize())
+    }
+
+    /// Makes [`Window::avail`] hold at least `want` bytes, reading more of the source (at
+    /// least twice what is held, at least the window's size). Returns false when the source
+    /// cannot give that many (it ends first, or its known length is shorter): a parse that
+    /// asked for them fails on what `avail` holds as it would on the whole source.
+    pub fn fill(&mut self, want: usize) -> io::Result<bool> {
+        let have = self.buf.len() - self.start;
+        if have >= want {
+            return Ok(true);
+        }
+        // `usize::MAX` is what the parser asks for a length no input can hold.
+        if self.eof || want > isize::MAX as usize {
+            return Ok(false);
+        }
+        let left = self.len.map(|l| l.saturating_sub(self.base + self.buf.len() as u64));
+        if let Some(left) = left
+            && (want - have) as u64 > left
+        {
+            // Reading the rest of the file would not make it whole.
+            return Ok(false);
+        }
+        // Drops what was consumed (fed to the checksum first), keeping the rest at the front.
+        if let Some((d, from)) = &mut self.digest {
+            d.update(&self.buf[*from..self.start]);
+            *from = 0;
+        }
+        if self.buf.capacity() > 2 * self.size && have <= self.size {
+            // Back to the usual size after a large record.
+            let mut small = Vec::with_capacity(self.size);
+            small.extend_from_slice(&self.buf[self.start..]);
+            self.buf = small;
+        } else {
+            self.buf.drain(..self.start);
+        }
+        self.base += self.start as u64;
+        self.start = 0;
+        let mut target = want.max(have.saturating_mul(2)).max(self.size);
+        if let Some(left) = left {
+            target = target.min(have.saturating_add(usize::try_from(left).unwrap_or(usize::MAX)));
+        }
+        let room = target - have;
+        // Of a source whose length is unknown, what is held again at most: reading grows the
+        // buffer further if the source really has that much.
+        let reserve = if left.is_some() { room } else { room.min(have.max(self.size)) };
+        self.buf.reserve_exact(reserve);
+        let got = (&mut self.src).take(room as u64).read_to_end(&mut self.buf)?;
+        if got < room {
+            self.eof = true;
+        }
+        Ok(self.buf.len() >= want)
     }
 }
 
@@ -891,7 +1128,7 @@ mod tests {
         let mut ks = store.lock_all(0, o.now);
         load(
             store.databases(),
-            data,
+            &mut Window::new(data),
             o,
             &mut |db, e| insert_loaded(&mut ks, o.merge, db, e),
             &|_| {},

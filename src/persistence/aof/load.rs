@@ -32,13 +32,14 @@ pub enum Loaded {
 pub struct Failed;
 
 /// One parse step over the bytes of a file.
-enum Step {
-    /// A command and the offset after it.
-    Command(Vec<Vec<u8>>, usize),
+enum Step<'a> {
+    /// A command (its arguments borrowed from the bytes) and the offset after it.
+    Command(Vec<&'a [u8]>, usize),
     /// An annotation line (`#TS:...`) and the offset after it.
     Skip(usize),
-    /// The bytes end inside a command.
-    ShortRead,
+    /// The bytes end inside a command: parsing it needs at least this many bytes from the
+    /// start of the data (`usize::MAX`: no more bytes would complete it, it is cut for good).
+    ShortRead(usize),
     /// Not the AOF's RESP.
     Format,
 }
@@ -69,9 +70,11 @@ fn number(b: &[u8]) -> i64 {
 }
 
 /// Parses the command at `pos`, as Redis's loader reads it (fgets lines, fread payloads).
-fn step(data: &[u8], pos: usize) -> Step {
+fn step(data: &[u8], pos: usize) -> Step<'_> {
+    // A line without its newline yet: more bytes may complete it (the window doubles).
+    let more = data.len() + 1;
     let Some((head, mut at)) = line(data, pos) else {
-        return Step::ShortRead;
+        return Step::ShortRead(more);
     };
     if head.first() == Some(&b'#') {
         return Step::Skip(at);
@@ -80,7 +83,7 @@ fn step(data: &[u8], pos: usize) -> Step {
         return Step::Format;
     }
     if head.len() == 1 {
-        return Step::ShortRead;
+        return Step::ShortRead(usize::MAX);
     }
     let argc = number(&head[1..]);
     if argc < 1 {
@@ -89,7 +92,7 @@ fn step(data: &[u8], pos: usize) -> Step {
     let mut argv = Vec::with_capacity(argc.min(1024) as usize);
     for _ in 0..argc {
         let Some((h, next)) = line(data, at) else {
-            return Step::ShortRead;
+            return Step::ShortRead(more);
         };
         if h.first() != Some(&b'$') {
             return Step::Format;
@@ -97,9 +100,9 @@ fn step(data: &[u8], pos: usize) -> Step {
         let len = number(&h[1..]).max(0) as usize;
         let end = next.saturating_add(len);
         if end.saturating_add(2) > data.len() {
-            return Step::ShortRead;
+            return Step::ShortRead(end.saturating_add(2));
         }
-        argv.push(data[next..end].to_vec());
+        argv.push(&data[next..end]);
         at = end + 2;
     }
     Step::Command(argv, at)
@@ -115,32 +118,38 @@ pub enum Item<'x> {
 pub type Runner<'a> = dyn FnMut(Item<'_>) -> Result<(), LoadFail> + 'a;
 
 /// Loads the RDB image a file starts with (a base written with `aof-use-rdb-preamble yes`, or
-/// an old single-file AOF with a preamble) through `run`. Returns where the image ends: an
-/// old-style file goes on with commands from there.
-fn load_preamble(
+/// an old single-file AOF with a preamble) through `run`, leaving the window after the image:
+/// an old-style file goes on with commands from there.
+fn load_preamble<R: std::io::Read>(
     server: &Server,
-    data: &[u8],
+    w: &mut file::Window<R>,
     name: &str,
     run: &mut Runner,
-) -> Result<usize, Failed> {
+) -> Result<(), Failed> {
     tracing::info!("Reading RDB base file on AOF loading...");
     let mut opts = crate::cmd::persist::load_opts(server, false);
     // Redis keeps a preamble's expired keys (the commands after it may refer to them).
     opts.drop_expired = false;
     let mut insert = |db: usize, e: Entry| run(Item::Key(db, e));
-    match file::load(server.store.databases(), data, &opts, &mut insert, &|_| {}) {
-        Ok(loaded) => {
-            if loaded.end < data.len() {
-                tracing::info!("Reading the remaining AOF tail...");
+    let res = file::load(server.store.databases(), w, &opts, &mut insert, &|_| {});
+    let fail = match res {
+        Ok(_) => match w.fill(1) {
+            Ok(tail) => {
+                if tail {
+                    tracing::info!("Reading the remaining AOF tail...");
+                }
+                return Ok(());
             }
-            Ok(loaded.end.min(data.len()))
-        }
-        Err(e) => {
-            tracing::warn!("{e}");
-            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
-            Err(Failed)
-        }
-    }
+            Err(e) => LoadFail::Io {
+                offset: w.offset() as usize,
+                err: e.to_string(),
+            },
+        },
+        Err(e) => e,
+    };
+    tracing::warn!("{fail}");
+    tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+    Err(Failed)
 }
 
 /// Replays the file at `path` (named `name` in logs) through `run`. `last` when it is the last
@@ -153,8 +162,13 @@ pub fn load_file(
     s: &Settings,
     run: &mut Runner,
 ) -> Result<Loaded, Failed> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
+    // Read through a window, never whole (see `file::Window`): the peak memory of a load is
+    // the dataset, not the dataset plus the file.
+    let opened = file::Window::open(path).and_then(|w| {
+        w.ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT))
+    });
+    let mut w = match opened {
+        Ok(w) => w,
         Err(e) => {
             tracing::warn!(
                 "Fatal error: can't open the append log file {name} for reading: {}",
@@ -163,23 +177,37 @@ pub fn load_file(
             return Err(Failed);
         }
     };
-    if data.is_empty() {
+    let read_failed = |e: std::io::Error| {
+        tracing::warn!(
+            "Unrecoverable error reading the append only file {name}: {}",
+            crate::config::strerror(e.raw_os_error().unwrap_or(0))
+        );
+        Failed
+    };
+    w.fill(5).map_err(read_failed)?;
+    if w.avail().is_empty() {
         return Ok(Loaded::Empty);
     }
-    let mut pos = 0usize;
-    if data.starts_with(b"REDIS") {
-        pos = load_preamble(server, &data, name, run)?;
+    if w.avail().starts_with(b"REDIS") {
+        load_preamble(server, &mut w, name, run)?;
     }
     let mut in_multi = false;
-    let mut valid_up_to = pos;
-    let mut before_multi = pos;
+    let mut valid_up_to = w.offset();
+    let mut before_multi = valid_up_to;
     let short = loop {
-        if pos >= data.len() {
+        if w.avail().is_empty() && !w.fill(1).map_err(read_failed)? {
             break false;
         }
-        match step(&data, pos) {
-            Step::Skip(next) => pos = next,
-            Step::ShortRead => break true,
+        match step(w.avail(), 0) {
+            Step::Skip(next) => w.consume(next),
+            Step::ShortRead(want) => {
+                // Cut by the window's end: parsed again once the window holds the command,
+                // unless the file ends first.
+                if w.fill(want).map_err(read_failed)? {
+                    continue;
+                }
+                break true;
+            }
             Step::Format => {
                 tracing::warn!(
                     "Bad file format reading the append only file {name}: make a backup of your \
@@ -188,10 +216,10 @@ pub fn load_file(
                 return Err(Failed);
             }
             Step::Command(argv, next) => {
-                if server.table.lookup(&argv[0]).is_none() {
+                if server.table.lookup(argv[0]).is_none() {
                     tracing::warn!(
                         "Unknown command '{}' reading the append only file {name}",
-                        String::from_utf8_lossy(&argv[0])
+                        String::from_utf8_lossy(argv[0])
                     );
                     return Err(Failed);
                 }
@@ -203,10 +231,9 @@ pub fn load_file(
                 {
                     in_multi = false;
                 }
-                let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                let _ = run(Item::Command(&args));
-                pos = next;
-                valid_up_to = pos;
+                let _ = run(Item::Command(&argv));
+                w.consume(next);
+                valid_up_to = w.offset();
             }
         }
     };
@@ -226,10 +253,11 @@ pub fn load_file(
         }
         tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
         tracing::warn!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!");
+        drop(w);
         let cut = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .and_then(|f| f.set_len(valid_up_to as u64));
+            .and_then(|f| f.set_len(valid_up_to));
         match cut {
             Ok(()) => {
                 tracing::warn!("AOF {name} loaded anyway because aof-load-truncated is enabled");
@@ -495,11 +523,11 @@ pub fn parse_all(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
     while pos < data.len() {
         match step(data, pos) {
             Step::Command(a, n) => {
-                all.push(a);
+                all.push(a.iter().map(|x| x.to_vec()).collect());
                 pos = n;
             }
             Step::Skip(n) => pos = n,
-            Step::ShortRead | Step::Format => break,
+            Step::ShortRead(_) | Step::Format => break,
         }
     }
     all
@@ -515,7 +543,7 @@ mod tests {
         while pos < data.len() {
             match step(data, pos) {
                 Step::Command(a, n) => {
-                    all.push(a);
+                    all.push(a.iter().map(|x| x.to_vec()).collect());
                     pos = n;
                 }
                 Step::Skip(n) => pos = n,
@@ -666,13 +694,16 @@ mod tests {
 
     #[test]
     fn short_reads_and_format_errors() {
+        // What each cut needs: the payload and its CRLF, one more byte for an unfinished line,
+        // nothing for a lone `*` (cut for good).
         assert!(matches!(
             step(b"*2\r\n$3\r\nGET\r\n$1\r\nk", 0),
-            Step::ShortRead
+            Step::ShortRead(20)
         ));
-        assert!(matches!(step(b"*2\r\n$3\r\nGET", 0), Step::ShortRead));
-        assert!(matches!(step(b"*", 0), Step::ShortRead));
-        assert!(matches!(step(b"*1\r\n", 0), Step::ShortRead));
+        assert!(matches!(step(b"*2\r\n$3\r\nGET", 0), Step::ShortRead(13)));
+        assert!(matches!(step(b"*", 0), Step::ShortRead(2)));
+        assert!(matches!(step(b"*\r\n", 0), Step::ShortRead(usize::MAX)));
+        assert!(matches!(step(b"*1\r\n", 0), Step::ShortRead(5)));
         assert!(matches!(step(b"!!!\r\n", 0), Step::Format));
         assert!(matches!(step(b"*0\r\n", 0), Step::Format));
         assert!(matches!(step(b"*1\r\nxx\r\n", 0), Step::Format));
