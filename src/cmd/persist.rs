@@ -415,7 +415,8 @@ fn load_file_with(
     };
     let p = &server.persist;
     p.loading_start.store(now_ms() / 1000, Ordering::Relaxed);
-    p.loading_total.store(window.source_len().unwrap_or(0), Ordering::Relaxed);
+    p.loading_total
+        .store(window.source_len().unwrap_or(0), Ordering::Relaxed);
     p.loading_loaded.store(0, Ordering::Relaxed);
     // Only the start-up load turns clients away: DEBUG RELOAD holds every shard instead, so
     // other clients wait for it as they wait for Redis's.
@@ -424,7 +425,13 @@ fn load_file_with(
     }
     let progress = |n: usize| p.loading_loaded.store(n as u64, Ordering::Relaxed);
     let opts = load_opts(server, merge);
-    let res = file::load(server.store.databases(), &mut window, &opts, insert, &progress);
+    let res = file::load(
+        server.store.databases(),
+        &mut window,
+        &opts,
+        insert,
+        &progress,
+    );
     drop(window);
     if startup {
         p.loading.store(false, Ordering::Release);

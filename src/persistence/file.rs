@@ -9,8 +9,8 @@
 //! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread, into
 //! the pipe of the save child that writes the file (`child.rs`).
 
-use std::fs::File;
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -419,7 +419,8 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
         if let Some(p) = self.ctl.progress {
             p.processed.fetch_add(1, Ordering::Relaxed);
             if !WALKER.with(|w| w.get()) {
-                p.cow.fetch_add((buf.len() - before) as u64, Ordering::Relaxed);
+                p.cow
+                    .fetch_add((buf.len() - before) as u64, Ordering::Relaxed);
             }
         }
         self.owed.fetch_add(1, Ordering::Relaxed);
@@ -458,7 +459,12 @@ pub fn write_snapshot(
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
-    let ctl = Control { cancel, delay_us: key_delay_us, progress: None, gone: &|| false };
+    let ctl = Control {
+        cancel,
+        delay_us: key_delay_us,
+        progress: None,
+        gone: &|| false,
+    };
     write_snapshot_with(store, opts, &ctl, at_instant, w)
 }
 
@@ -534,9 +540,7 @@ pub fn write_snapshot_with(
         }
         match res {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(SnapshotError::Aborted)) => {
-                Err(io::Error::other("background save cancelled"))
-            }
+            Ok(Err(SnapshotError::Aborted)) => Err(io::Error::other("background save cancelled")),
             Ok(Err(e)) => Err(io::Error::other(e.to_string())),
             Err(_) => Err(io::Error::other("background save walker panicked")),
         }
@@ -967,6 +971,11 @@ impl Window<io::Take<File>> {
     /// Opens the file at `path` for a load, up to its current length; `Ok(None)` when there is
     /// no such file.
     pub fn open(path: &Path) -> io::Result<Option<Window<io::Take<File>>>> {
+        Window::open_sized(path, WINDOW)
+    }
+
+    /// [`Window::open`] with a window of `size` bytes.
+    pub fn open_sized(path: &Path, size: usize) -> io::Result<Option<Window<io::Take<File>>>> {
         let f = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -978,7 +987,7 @@ impl Window<io::Take<File>> {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
         let len = meta.len();
-        let mut w = Window::new(f.take(len));
+        let mut w = Window::with_size(f.take(len), size);
         w.len = Some(len);
         Ok(Some(w))
     }
@@ -1051,7 +1060,9 @@ impl<R: Read> Window<R> {
         if self.eof || want > isize::MAX as usize {
             return Ok(false);
         }
-        let left = self.len.map(|l| l.saturating_sub(self.base + self.buf.len() as u64));
+        let left = self
+            .len
+            .map(|l| l.saturating_sub(self.base + self.buf.len() as u64));
         if let Some(left) = left
             && (want - have) as u64 > left
         {
@@ -1080,9 +1091,15 @@ impl<R: Read> Window<R> {
         let room = target - have;
         // Of a source whose length is unknown, what is held again at most: reading grows the
         // buffer further if the source really has that much.
-        let reserve = if left.is_some() { room } else { room.min(have.max(self.size)) };
+        let reserve = if left.is_some() {
+            room
+        } else {
+            room.min(have.max(self.size))
+        };
         self.buf.reserve_exact(reserve);
-        let got = (&mut self.src).take(room as u64).read_to_end(&mut self.buf)?;
+        let got = (&mut self.src)
+            .take(room as u64)
+            .read_to_end(&mut self.buf)?;
         if got < room {
             self.eof = true;
         }
@@ -1204,7 +1221,10 @@ mod tests {
     #[test]
     fn flipped_bytes_never_panic() {
         let data = image(&filled(), opts());
-        let lax = LoadOpts { checksum: false, ..load_opts() };
+        let lax = LoadOpts {
+            checksum: false,
+            ..load_opts()
+        };
         for i in 9..data.len() {
             for bit in [0, 3, 7] {
                 let mut c = data.clone();
@@ -1299,12 +1319,20 @@ mod tests {
             let res = write_snapshot_with(&store, &opts(), &ctl, || {}, &mut w);
             assert_eq!(res.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         });
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
         // The counters saw the image's size at its instant and the first chunk.
         assert_eq!(progress.total.load(Ordering::Relaxed), 1000);
         let done = progress.processed.load(Ordering::Relaxed);
         assert!(done > 0 && done < 1000, "{done}");
-        assert_eq!(progress.cow.load(Ordering::Relaxed), 0, "no writer touched anything");
+        assert_eq!(
+            progress.cow.load(Ordering::Relaxed),
+            0,
+            "no writer touched anything"
+        );
         // The marks were restored: the next snapshot is whole.
         let mut w = RdbWriter::new(Vec::new(), opts()).unwrap();
         write_snapshot(&store, &opts(), &cancel, 0, || {}, &mut w).unwrap();
@@ -1359,6 +1387,297 @@ mod tests {
         }
         drop(ks);
         let mut ks = store.lock_all(0, crate::util::now_ms());
-        assert_eq!(ks.get(b"k599").unwrap().str_len(), Some(2), "the writer's value stays");
+        assert_eq!(
+            ks.get(b"k599").unwrap().str_len(),
+            Some(2),
+            "the writer's value stays"
+        );
+    }
+
+    // ---- the window ----
+
+    /// A store holding every type in both of its encodings, big and small values, TTLs and
+    /// several databases: records of many lengths, one much larger than a small window.
+    fn varied(big: usize) -> crate::command::testing::Harness {
+        let mut h = crate::command::testing::Harness::new();
+        let long = "x".repeat(5000);
+        h.run(&["SET", "small", "v"]);
+        h.run(&["SET", "int", "12345"]);
+        h.run(&["SET", "long", &long]);
+        h.run(&["SET", "noisy", &noisy()]);
+        h.run(&["SET", "ttl", "t", "PX", "100000000"]);
+        h.run(&["RPUSH", "list", "a", "b", "c"]);
+        h.run(&["HSET", "hash", "f", "v", "g", "w"]);
+        h.run(&["SADD", "ints", "1", "2", "300000"]);
+        h.run(&["SADD", "strs", "a", "b"]);
+        h.run(&["ZADD", "z", "1", "a", "2.5", "b"]);
+        for i in 0..big {
+            let (m, f) = (format!("m{i}"), format!("f{i}"));
+            h.run(&["RPUSH", "biglist", &m]);
+            h.run(&["HSET", "bighash", &f, &m]);
+            h.run(&["SADD", "bigset", &m]);
+            h.run(&["ZADD", "bigz", &i.to_string(), &m]);
+        }
+        h.run(&["SELECT", "5"]);
+        h.run(&["SET", "other", "db"]);
+        h
+    }
+
+    /// Pseudo-random letters: a string value whose every byte is its own.
+    fn noisy() -> String {
+        let mut x = 1u32;
+        (0..3000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                char::from(b'a' + ((x >> 16) % 26) as u8)
+            })
+            .collect()
+    }
+
+    /// The keys a load hands over: (db, key, value payload, expire time), sorted.
+    type Keys = Vec<(usize, Vec<u8>, Vec<u8>, Option<i64>)>;
+
+    /// Loads `data` through a window of `size` bytes (`reads` bytes per read at most), and
+    /// returns the keys with the outcome.
+    fn load_windowed(data: &[u8], size: usize, reads: usize) -> (Result<Loaded, LoadFail>, Keys) {
+        let mut keys = Vec::new();
+        let mut w = Window::with_size(
+            Dribble {
+                data,
+                at: 0,
+                most: reads,
+                fail_at: None,
+            },
+            size,
+        );
+        let res = load(
+            16,
+            &mut w,
+            &load_opts(),
+            &mut |db, e| {
+                keys.push((
+                    db,
+                    e.key().to_vec(),
+                    rdb::dump_payload(e.value(), false),
+                    e.expire(),
+                ));
+                Ok(())
+            },
+            &|_| {},
+        );
+        keys.sort();
+        (res, keys)
+    }
+
+    /// A source handing out at most `most` bytes per read, and failing at `fail_at`.
+    struct Dribble<'a> {
+        data: &'a [u8],
+        at: usize,
+        most: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut end = (self.at + self.most.min(buf.len())).min(self.data.len());
+            if let Some(f) = self.fail_at {
+                if self.at >= f {
+                    return Err(io::Error::from_raw_os_error(libc::EIO));
+                }
+                end = end.min(f);
+            }
+            let n = end - self.at;
+            buf[..n].copy_from_slice(&self.data[self.at..end]);
+            self.at = end;
+            Ok(n)
+        }
+    }
+
+    /// The image of [`varied`]`(big)`.
+    fn varied_image(big: usize) -> Vec<u8> {
+        varied_image_with(big, opts())
+    }
+
+    fn varied_image_with(big: usize, o: SaveOpts) -> Vec<u8> {
+        let h = varied(big);
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        let mut w = RdbWriter::new(Vec::new(), o).unwrap();
+        write_keyspace(&mut ks, h.server.store.databases(), &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn records_spanning_the_window_edge_load_as_from_a_whole_file() {
+        let data = varied_image(300);
+        let (whole, want) = load_windowed(&data, data.len() + 1, usize::MAX);
+        let whole = whole.unwrap();
+        assert_eq!((whole.keys, whole.end), (15, data.len()));
+        // Every window size from tiny up puts the edge inside every kind of record (header,
+        // aux fields, SELECTDB, expire, key, value, checksum); reads of a few bytes at a time
+        // make every refill short too.
+        for size in (16..200).chain([255, 256, 1000, 4096]) {
+            for reads in [1, 3, usize::MAX] {
+                if reads == 1 && size > 64 {
+                    continue;
+                }
+                let (res, got) = load_windowed(&data, size, reads);
+                let l = res.unwrap_or_else(|e| panic!("window {size}/{reads}: {e}"));
+                assert_eq!(
+                    (l.keys, l.end),
+                    (whole.keys, whole.end),
+                    "window {size}/{reads}"
+                );
+                assert_eq!(got, want, "window {size}/{reads}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_larger_than_the_window_grows_it_and_it_shrinks_back() {
+        let mut w = Window::with_size(&[7u8; 10_000][..], 64);
+        assert!(w.fill(1).unwrap());
+        assert_eq!(w.avail().len(), 64, "one window's worth is read ahead");
+        w.consume(60);
+        // A record of 5000 bytes from here: the window grows to hold it whole.
+        assert!(w.fill(5000).unwrap());
+        assert!(w.avail().len() >= 5000);
+        assert_eq!(w.offset(), 60);
+        w.consume(5000);
+        // Then, once what is held fits the usual size, it goes back to it.
+        w.consume(w.avail().len() - 10);
+        assert!(w.fill(20).unwrap());
+        assert!(w.buf.capacity() <= 2 * 64, "{}", w.buf.capacity());
+        // What cannot come is refused: past the end, and past any input.
+        let left = 10_000 - w.offset() as usize;
+        assert!(!w.fill(left + 1).unwrap());
+        assert!(!w.fill(usize::MAX).unwrap());
+        assert!(w.fill(left).unwrap());
+        assert_eq!(w.avail().len(), left);
+    }
+
+    #[test]
+    fn a_file_is_read_up_to_its_length_and_a_length_beyond_it_is_not_read_for() {
+        let path = std::env::temp_dir().join(format!(
+            "rrs-window-{}-{}",
+            std::process::id(),
+            crate::util::mono_ns()
+        ));
+        std::fs::write(&path, vec![1u8; 3000]).unwrap();
+        let mut w = Window::open_sized(&path, 100).unwrap().unwrap();
+        assert_eq!(w.source_len(), Some(3000));
+        assert!(w.fill(10).unwrap());
+        assert_eq!(w.avail().len(), 100);
+        // Claims beyond the file are refused without reading what is left of it.
+        assert!(!w.fill(3001).unwrap());
+        assert_eq!(w.avail().len(), 100);
+        assert!(w.fill(3000).unwrap());
+        assert_eq!(w.avail().len(), 3000);
+        std::fs::remove_file(&path).unwrap();
+        assert!(Window::open(&path).unwrap().is_none());
+        // A directory fails as reading it would.
+        let e = Window::open(&std::env::temp_dir()).err().unwrap();
+        assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
+    }
+
+    #[test]
+    fn a_truncated_file_fails_the_same_through_any_window() {
+        // Every cut of a file with small aggregates, every 29th of one with big ones.
+        let small = varied_image(3);
+        let big = varied_image(300);
+        let cuts = (0..small.len())
+            .map(|n| &small[..n])
+            .chain((0..big.len()).step_by(29).map(|n| &big[..n]));
+        for cut in cuts {
+            let n = cut.len();
+            let (whole, _) = load_windowed(cut, n + 1, usize::MAX);
+            let whole = whole
+                .err()
+                .unwrap_or_else(|| panic!("cut at {n} loads"))
+                .to_string();
+            for size in [16, 61, 256] {
+                let (res, _) = load_windowed(cut, size, 7);
+                let e = res
+                    .err()
+                    .unwrap_or_else(|| panic!("cut at {n} loads ({size})"));
+                assert_eq!(e.to_string(), whole, "cut at {n}, window {size}");
+            }
+        }
+        // The cut before the EOF opcode reports the offset where it should be.
+        let cut = big.len() - 9;
+        let (res, _) = load_windowed(&big[..cut], 16, 5);
+        assert_eq!(
+            res.err().unwrap().to_string(),
+            format!(
+                "Internal error in RDB reading offset {cut}, function at rdb.c:0 -> \
+                 unexpected end of data"
+            )
+        );
+    }
+
+    #[test]
+    fn the_checksum_covers_the_whole_file_through_a_small_window() {
+        let data = varied_image(300);
+        for i in [10, data.len() / 2, data.len() - 10, data.len() - 1] {
+            let mut bad = data.clone();
+            bad[i] ^= 0x40;
+            let (res, _) = load_windowed(&bad, 32, 13);
+            if let Err(LoadFail::Checksum { expected, got }) = res {
+                let stored = u64::from_le_bytes(bad[bad.len() - 8..].try_into().unwrap());
+                assert_eq!(expected, stored);
+                assert_eq!(
+                    got,
+                    rdb::CRC64.checksum(&bad[..bad.len() - 8]),
+                    "flip at {i}"
+                );
+            } else {
+                // A flip may make the record itself malformed first; never a silent load.
+                assert!(
+                    matches!(res, Err(LoadFail::Corrupt { .. })),
+                    "flip at {i}: {res:?}"
+                );
+            }
+        }
+        // A flip inside a string value is caught by the checksum only.
+        let data = varied_image_with(
+            300,
+            SaveOpts {
+                compress: false,
+                ..opts()
+            },
+        );
+        let noisy = noisy();
+        let at = data
+            .windows(64)
+            .position(|w| w == &noisy.as_bytes()[..64])
+            .unwrap()
+            + 1000;
+        let mut bad = data.clone();
+        bad[at] = if bad[at] == b'a' { b'b' } else { b'a' };
+        assert!(matches!(
+            load_windowed(&bad, 32, 13).0,
+            Err(LoadFail::Checksum { .. })
+        ));
+    }
+
+    #[test]
+    fn a_read_error_is_not_taken_for_the_end_of_the_file() {
+        let data = varied_image(300);
+        let mut w = Window::with_size(
+            Dribble {
+                data: &data,
+                at: 0,
+                most: usize::MAX,
+                fail_at: Some(1000),
+            },
+            64,
+        );
+        let res = load(16, &mut w, &load_opts(), &mut |_, _| Ok(()), &|_| {});
+        let Err(LoadFail::Io { offset, err }) = res else {
+            panic!("{res:?}")
+        };
+        assert!(
+            offset <= 1000 && err.contains("Input/output error"),
+            "{offset} {err}"
+        );
     }
 }

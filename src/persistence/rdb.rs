@@ -404,7 +404,9 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self, n: u64) -> Res<&'a [u8]> {
         // A length past the address space saturates: no input holds it.
-        let end = self.pos.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+        let end = self
+            .pos
+            .saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
         match self.b.get(self.pos..end) {
             Some(s) => {
                 self.pos = end;
@@ -1008,7 +1010,9 @@ mod tests {
     fn lzf_expands_what_the_crate_compresses() {
         for input in [
             b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_vec(),
-            (0..5000u32).flat_map(|i| (i % 97).to_le_bytes()).collect::<Vec<u8>>(),
+            (0..5000u32)
+                .flat_map(|i| (i % 97).to_le_bytes())
+                .collect::<Vec<u8>>(),
             b"abcabcabcabcabcabcabcabcxyzxyzxyzxyz0123456789abcabcabc".repeat(40),
         ] {
             let c = lzf::compress(&input).unwrap();

@@ -162,11 +162,23 @@ pub fn load_file(
     s: &Settings,
     run: &mut Runner,
 ) -> Result<Loaded, Failed> {
+    load_file_sized(server, path, name, last, s, run, file::WINDOW)
+}
+
+/// [`load_file`] through a window of `window` bytes.
+fn load_file_sized(
+    server: &Server,
+    path: &Path,
+    name: &str,
+    last: bool,
+    s: &Settings,
+    run: &mut Runner,
+    window: usize,
+) -> Result<Loaded, Failed> {
     // Read through a window, never whole (see `file::Window`): the peak memory of a load is
     // the dataset, not the dataset plus the file.
-    let opened = file::Window::open(path).and_then(|w| {
-        w.ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT))
-    });
+    let opened = file::Window::open_sized(path, window)
+        .and_then(|w| w.ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT)));
     let mut w = match opened {
         Ok(w) => w,
         Err(e) => {
@@ -621,6 +633,19 @@ mod tests {
         crate::command::testing::Harness,
         u64,
     ) {
+        load_through(data, truncated_ok, file::WINDOW)
+    }
+
+    /// [`load`] through a window of `window` bytes.
+    fn load_through(
+        data: &[u8],
+        truncated_ok: bool,
+        window: usize,
+    ) -> (
+        Result<Loaded, Failed>,
+        crate::command::testing::Harness,
+        u64,
+    ) {
         let h = crate::command::testing::Harness::new();
         let path = std::env::temp_dir().join(format!(
             "rrs-load-{}-{}",
@@ -630,7 +655,7 @@ mod tests {
         std::fs::write(&path, data).unwrap();
         let s = settings(truncated_ok);
         let r = with_replay(&h.server, |run| {
-            load_file(&h.server, &path, "f", true, &s, run)
+            load_file_sized(&h.server, &path, "f", true, &s, run, window)
         });
         let len = std::fs::metadata(&path).unwrap().len();
         let _ = std::fs::remove_file(&path);
@@ -707,5 +732,98 @@ mod tests {
         assert!(matches!(step(b"!!!\r\n", 0), Step::Format));
         assert!(matches!(step(b"*0\r\n", 0), Step::Format));
         assert!(matches!(step(b"*1\r\nxx\r\n", 0), Step::Format));
+    }
+
+    /// Returns the AOF of commands `cmds`, as RESP.
+    fn aof_of(cmds: &[&[&str]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in cmds {
+            out.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+            for a in *c {
+                out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn commands_spanning_the_window_edge_and_larger_than_it_replay_whole() {
+        use crate::protocol::reply::Value as R;
+        let big = "v".repeat(3000);
+        let mut data = b"#TS:1\r\n".to_vec();
+        data.extend(aof_of(&[
+            &["SET", "a", "1"],
+            &["SET", "big", &big],
+            &["INCR", "a"],
+            &["RPUSH", "l", "x", "y", "z"],
+        ]));
+        for size in (16..120).chain([500, 4096]) {
+            let (r, mut h, _) = load_through(&data, false, size);
+            assert_eq!(r, Ok(Loaded::Ok), "window {size}");
+            assert_eq!(
+                h.run(&["GET", "a"]),
+                R::Bulk(b"2".to_vec()),
+                "window {size}"
+            );
+            assert_eq!(h.run(&["STRLEN", "big"]), R::Int(3000), "window {size}");
+            assert_eq!(h.run(&["LLEN", "l"]), R::Int(3), "window {size}");
+        }
+    }
+
+    #[test]
+    fn a_preamble_and_its_tail_load_through_a_small_window() {
+        use crate::protocol::reply::Value as R;
+        let mut data = preamble();
+        data.extend(aof_of(&[&["SELECT", "3"], &["RPUSH", "l", "c"]]));
+        for size in [16, 33, 64, 200] {
+            let (r, mut h, _) = load_through(&data, false, size);
+            assert_eq!(r, Ok(Loaded::Ok), "window {size}");
+            assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"v".to_vec()));
+            h.run(&["SELECT", "3"]);
+            assert_eq!(
+                h.run(&["LRANGE", "l", "0", "-1"]),
+                R::Array(vec![
+                    R::Bulk(b"a".to_vec()),
+                    R::Bulk(b"b".to_vec()),
+                    R::Bulk(b"c".to_vec()),
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_is_cut_back_to_the_same_command_through_any_window() {
+        use crate::protocol::reply::Value as R;
+        let data = aof_of(&[
+            &["SET", "a", "1"],
+            &["INCR", "a"],
+            &["MULTI"],
+            &["INCR", "a"],
+            &["EXEC"],
+            &["APPEND", "s", &"w".repeat(100)],
+            &["INCR", "a"],
+        ]);
+        for n in 1..data.len() {
+            let (r, mut h, len) = load_through(&data[..n], true, data.len() + 1);
+            let a = h.run(&["GET", "a"]);
+            for size in [16, 40] {
+                let (rs, mut hs, lens) = load_through(&data[..n], true, size);
+                assert_eq!((&rs, lens), (&r, len), "cut at {n}, window {size}");
+                assert_eq!(hs.run(&["GET", "a"]), a, "cut at {n}, window {size}");
+            }
+            // Without aof-load-truncated the cut is an error, whatever the window.
+            if r == Ok(Loaded::Truncated) {
+                assert_eq!(
+                    load_through(&data[..n], false, 16).0,
+                    Err(Failed),
+                    "cut at {n}"
+                );
+            }
+        }
+        // A cut inside the last INCR keeps everything before it.
+        let (r, mut h, _) = load_through(&data[..data.len() - 3], true, 16);
+        assert_eq!(r, Ok(Loaded::Truncated));
+        assert_eq!(h.run(&["GET", "a"]), R::Bulk(b"3".to_vec()));
+        assert_eq!(h.run(&["STRLEN", "s"]), R::Int(100));
     }
 }
