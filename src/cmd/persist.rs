@@ -405,7 +405,7 @@ fn load_file_with(
     server: &Server,
     merge: bool,
     startup: bool,
-    insert: &mut dyn FnMut(usize, Entry) -> Result<(), file::LoadFail>,
+    target: file::Target<'_>,
 ) -> Result<bool, String> {
     let path = rdb_path(server);
     let mut window = match file::Window::open(&path) {
@@ -425,11 +425,11 @@ fn load_file_with(
     }
     let progress = |n: usize| p.loading_loaded.store(n as u64, Ordering::Relaxed);
     let opts = load_opts(server, merge);
-    let res = file::load(
+    let res = file::load_into_target(
         server.store.databases(),
         &mut window,
         &opts,
-        insert,
+        target,
         &progress,
     );
     drop(window);
@@ -462,9 +462,13 @@ fn load_file_with(
 
 /// Loads the RDB file into a keyspace view holding every shard (DEBUG RELOAD).
 pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool, String> {
-    load_file_with(server, merge, false, &mut |db, e| {
-        file::insert_loaded(ks, merge, db, e)
-    })
+    // Both through the one view, which holds every shard.
+    let ks = std::cell::RefCell::new(ks);
+    let target = file::Target {
+        insert: &mut |db, e| file::insert_loaded(&mut ks.borrow_mut(), merge, db, e),
+        reserve: &mut |db, keys| ks.borrow_mut().reserve_in(db, keys),
+    };
+    load_file_with(server, merge, false, target)
 }
 
 /// Loads the RDB file at start-up, logging as Redis does. Clients may already be connected:
@@ -476,11 +480,15 @@ pub fn load_at_startup(server: &Server) -> bool {
     // Loaded values take the encodings the configured thresholds give them.
     crate::server::cron::sync_tunables(server);
     let store = &server.store;
-    let res = load_file_with(server, false, true, &mut |db, e| {
-        let mask = 1u32 << crate::store::shard_of_key(e.key());
-        let mut ks = store.lock_mask(db, now_ms(), mask);
-        file::insert_loaded(&mut ks, false, db, e)
-    });
+    let target = file::Target {
+        insert: &mut |db, e| {
+            let mask = 1u32 << crate::store::shard_of_key(e.key());
+            let mut ks = store.lock_mask(db, now_ms(), mask);
+            file::insert_loaded(&mut ks, false, db, e)
+        },
+        reserve: &mut |db, keys| store.lock_all(db, now_ms()).reserve_in(db, keys),
+    };
+    let res = load_file_with(server, false, true, target);
     server.persist.loading.store(false, Ordering::Release);
     match res {
         Ok(true) => {

@@ -709,7 +709,7 @@ enum Rec<'a> {
     Idle(u64),
     Eof,
     SelectDb(u64),
-    ResizeDb,
+    ResizeDb(u64),
     Aux(Cow<'a, [u8]>, Cow<'a, [u8]>),
     ModuleAux,
     Function,
@@ -736,9 +736,9 @@ fn record<'a>(r: &mut Reader<'a>, lim: &Limits) -> Result<Rec<'a>, LoadError> {
         op::EOF => Rec::Eof,
         op::SELECTDB => Rec::SelectDb(r.length()?),
         op::RESIZEDB => {
+            let keys = r.length()?;
             r.length()?;
-            r.length()?;
-            Rec::ResizeDb
+            Rec::ResizeDb(keys)
         }
         op::AUX => {
             let k = r.string()?;
@@ -760,6 +760,15 @@ fn record<'a>(r: &mut Reader<'a>, lim: &Limits) -> Result<Rec<'a>, LoadError> {
     })
 }
 
+/// What a load does with what it reads: files each key, and sizes a database's tables ahead.
+pub struct Target<'a> {
+    /// Files one live key (database, entry).
+    pub insert: &'a mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
+    /// Told the number of keys a database is about to receive (the file's RESIZEDB hint, when
+    /// the file can hold that many), so its tables are sized once rather than grown.
+    pub reserve: &'a mut dyn FnMut(usize, usize),
+}
+
 /// Loads an RDB image from the window's position, handing each live key to `insert`
 /// (database, entry), and logging the aux fields as Redis does. `progress` is told the offset
 /// reached in the file. Leaves the window just after the image (its checksum): an AOF with an
@@ -771,6 +780,22 @@ pub fn load<R: Read>(
     insert: &mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
     progress: &dyn Fn(usize),
 ) -> Result<Loaded, LoadFail> {
+    let target = Target {
+        insert,
+        reserve: &mut |_, _| {},
+    };
+    load_into_target(dbs, w, opts, target, progress)
+}
+
+/// [`load`] into a [`Target`] that also sizes tables ahead.
+pub fn load_into_target<R: Read>(
+    dbs: usize,
+    w: &mut Window<R>,
+    opts: &LoadOpts,
+    target: Target<'_>,
+    progress: &dyn Fn(usize),
+) -> Result<Loaded, LoadFail> {
+    let Target { insert, reserve } = target;
     let io_fail = |w: &Window<R>, e: io::Error| LoadFail::Io {
         offset: w.offset() as usize,
         err: e.to_string(),
@@ -835,7 +860,14 @@ pub fn load<R: Read>(
                 }
                 db = n as usize;
             }
-            Rec::ResizeDb => {}
+            Rec::ResizeDb(keys) => {
+                // A key record takes 3 bytes at least: a hint beyond what the file can hold
+                // is a lie, and sizes nothing.
+                let left = w.source_len().map_or(0, |l| l.saturating_sub(end) / 3);
+                if keys <= left {
+                    reserve(db, keys as usize);
+                }
+            }
             Rec::Aux(k, v) => log_aux(&k, &v),
             Rec::ModuleAux => {
                 return Err(LoadFail::Format(
@@ -1657,6 +1689,45 @@ mod tests {
             load_windowed(&bad, 32, 13).0,
             Err(LoadFail::Checksum { .. })
         ));
+    }
+
+    #[test]
+    fn the_size_hints_of_a_file_reach_the_target_unless_the_file_cannot_hold_them() {
+        let data = varied_image(3);
+        let path = std::env::temp_dir().join(format!(
+            "rrs-hints-{}-{}",
+            std::process::id(),
+            crate::util::mono_ns()
+        ));
+        let run = |data: &[u8]| {
+            std::fs::write(&path, data).unwrap();
+            let mut w = Window::open_sized(&path, 32).unwrap().unwrap();
+            let mut hints = Vec::new();
+            let mut keys = 0;
+            let target = Target {
+                insert: &mut |_, _| {
+                    keys += 1;
+                    Ok(())
+                },
+                reserve: &mut |db, n| hints.push((db, n)),
+            };
+            load_into_target(16, &mut w, &load_opts(), target, &|_| {}).unwrap();
+            (hints, keys)
+        };
+        // SAVE writes each database's key count (RESIZEDB) before its keys.
+        assert_eq!(run(&data), (vec![(0, 14), (5, 1)], 15));
+        // A hint of more keys than the file can hold sizes nothing (checksum off: edited file).
+        let mut lie = data.clone();
+        let at = lie
+            .windows(2)
+            .position(|w| w == [op::RESIZEDB, 14])
+            .unwrap();
+        lie[at + 1] = 0x80;
+        lie.splice(at + 2..at + 2, 1_000_000u32.to_be_bytes());
+        let n = lie.len();
+        lie[n - 8..].fill(0);
+        assert_eq!(run(&lie), (vec![(5, 1)], 15));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
