@@ -108,10 +108,12 @@ fn step(data: &[u8], pos: usize) -> Step<'_> {
     Step::Command(argv, at)
 }
 
-/// One thing to replay: a command, or a key of an RDB preamble (database, entry).
+/// One thing to replay: a command, or a key of an RDB preamble (database, entry), or the
+/// preamble's hint of how many keys a database is about to receive (database, keys).
 pub enum Item<'x> {
     Command(&'x [&'x [u8]]),
     Key(usize, Entry),
+    Reserve(usize, usize),
 }
 
 /// Replays one item; fails only for a key that cannot be filed (a duplicate).
@@ -130,8 +132,14 @@ fn load_preamble<R: std::io::Read>(
     let mut opts = crate::cmd::persist::load_opts(server, false);
     // Redis keeps a preamble's expired keys (the commands after it may refer to them).
     opts.drop_expired = false;
-    let mut insert = |db: usize, e: Entry| run(Item::Key(db, e));
-    let res = file::load(server.store.databases(), w, &opts, &mut insert, &|_| {});
+    let run = std::cell::RefCell::new(run);
+    let target = file::Target {
+        insert: &mut |db, e| (run.borrow_mut())(Item::Key(db, e)),
+        reserve: &mut |db, keys| {
+            let _ = (run.borrow_mut())(Item::Reserve(db, keys));
+        },
+    };
+    let res = file::load_into_target(server.store.databases(), w, &opts, target, &|_| {});
     let fail = match res {
         Ok(_) => match w.fill(1) {
             Ok(tail) => {
@@ -383,6 +391,11 @@ fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R)
             let argv = match item {
                 Item::Command(argv) => argv,
                 Item::Key(db, e) => return file::insert_loaded(&mut ctx.ks, false, db, e),
+                // The view holds every shard.
+                Item::Reserve(db, keys) => {
+                    ctx.ks.reserve_in(db, keys);
+                    return Ok(());
+                }
             };
             let name = argv[0];
             if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
@@ -788,6 +801,34 @@ mod tests {
                     R::Bulk(b"c".to_vec()),
                 ])
             );
+        }
+    }
+
+    #[test]
+    fn a_preamble_with_size_hints_sizes_the_tables_it_fills() {
+        use crate::protocol::reply::Value as R;
+        // SAVE's format, which has RESIZEDB records.
+        let mut src = crate::command::testing::Harness::new();
+        for i in 0..1280 {
+            src.run(&["SET", &format!("k{i}"), "v"]);
+        }
+        let opts = crate::cmd::persist::save_opts(&src.server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts).unwrap();
+        let mut ks = src.server.store.lock_all(0, crate::util::now_ms());
+        file::write_keyspace(&mut ks, 16, &mut w).unwrap();
+        drop(ks);
+        let mut data = w.finish().unwrap();
+        data.extend(aof_of(&[&["SET", "after", "1"]]));
+        let (r, mut h, _) = load_through(&data, false, 64);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["DBSIZE"]), R::Int(1281));
+        // Sized once for the hint (80 keys a shard: 128 buckets each). Grown instead, each
+        // table would still be moving its 64 buckets into 128, one per insert since the 65th.
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        for i in 0..crate::store::SHARDS {
+            let d = &ks.shard_mut(i).dbs[0].dict;
+            assert!(!d.is_rehashing(), "shard {i}: {} keys", d.len());
+            assert_eq!(d.buckets(), 128, "shard {i}: {} keys", d.len());
         }
     }
 
