@@ -2,6 +2,13 @@
 //! temporary file renamed into place once it is complete and synced, and loading one back
 //! into the keyspace.
 //!
+//! Loading never holds the whole file: it reads through a [`Window`] refilled as records are
+//! parsed (a record cut by the window's end is parsed again once whole; one larger than the
+//! window grows it for a while), with the CRC-64 fed as bytes leave it, so the peak memory of
+//! a start is the dataset plus about a megabyte, as Redis's is. The AOF loader reads its files
+//! through the same window. Each database's tables are sized from the file's RESIZEDB hint
+//! before its keys arrive, as Redis does, so they are not rehashed while they fill.
+//!
 //! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
 //! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
 //! (walking a keyspace whose every shard is held). BGSAVE serializes the keys a

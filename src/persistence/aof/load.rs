@@ -2,7 +2,9 @@
 //! LOADAOF. Each file of the manifest, base first, is replayed command by command through
 //! dispatch with a pseudo-client, with Redis's log lines and its handling of bad files: a
 //! truncated last file is cut at its last complete command under `aof-load-truncated yes`, an
-//! unfinished MULTI is reverted, anything else stops the server.
+//! unfinished MULTI is reverted, anything else stops the server. Files are read through a
+//! refilled window (`file::Window`), never whole: a command cut by the window's end is parsed
+//! again once the window holds it, and replayed with its arguments borrowed from the window.
 
 use std::path::Path;
 use std::sync::Arc;
