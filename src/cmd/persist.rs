@@ -400,23 +400,25 @@ pub fn load_opts(server: &Server, merge: bool) -> LoadOpts {
     }
 }
 
-/// Reads the RDB file and loads it through `insert`, keeping INFO's loading fields and logging
-/// as Redis does. `Ok(false)` when there is no file; `Err` holds the lines to log.
+/// Reads the RDB file through a window (never whole: see [`file::Window`]) and loads it
+/// through `insert`, keeping INFO's loading fields and logging as Redis does. `Ok(false)` when
+/// there is no file; `Err` holds the lines to log.
 fn load_file_with(
     server: &Server,
     merge: bool,
     startup: bool,
-    insert: &mut dyn FnMut(usize, Entry) -> Result<(), file::LoadFail>,
+    target: file::Target<'_>,
 ) -> Result<bool, String> {
     let path = rdb_path(server);
-    let data = match file::read_file(&path) {
-        Ok(Some(d)) => d,
+    let mut window = match file::Window::open(&path) {
+        Ok(Some(w)) => w,
         Ok(None) => return Ok(false),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let p = &server.persist;
     p.loading_start.store(now_ms() / 1000, Ordering::Relaxed);
-    p.loading_total.store(data.len() as u64, Ordering::Relaxed);
+    p.loading_total
+        .store(window.source_len().unwrap_or(0), Ordering::Relaxed);
     p.loading_loaded.store(0, Ordering::Relaxed);
     // Only the start-up load turns clients away: DEBUG RELOAD holds every shard instead, so
     // other clients wait for it as they wait for Redis's.
@@ -425,7 +427,14 @@ fn load_file_with(
     }
     let progress = |n: usize| p.loading_loaded.store(n as u64, Ordering::Relaxed);
     let opts = load_opts(server, merge);
-    let res = file::load(server.store.databases(), &data, &opts, insert, &progress);
+    let res = file::load_into_target(
+        server.store.databases(),
+        &mut window,
+        &opts,
+        target,
+        &progress,
+    );
+    drop(window);
     if startup {
         p.loading.store(false, Ordering::Release);
     }
@@ -455,9 +464,13 @@ fn load_file_with(
 
 /// Loads the RDB file into a keyspace view holding every shard (DEBUG RELOAD).
 pub fn load_into(server: &Server, ks: &mut Keyspace, merge: bool) -> Result<bool, String> {
-    load_file_with(server, merge, false, &mut |db, e| {
-        file::insert_loaded(ks, merge, db, e)
-    })
+    // Both through the one view, which holds every shard.
+    let ks = std::cell::RefCell::new(ks);
+    let target = file::Target {
+        insert: &mut |db, e| file::insert_loaded(&mut ks.borrow_mut(), merge, db, e),
+        reserve: &mut |db, keys| ks.borrow_mut().reserve_in(db, keys),
+    };
+    load_file_with(server, merge, false, target)
 }
 
 /// Loads the RDB file at start-up, logging as Redis does. Clients may already be connected:
@@ -469,11 +482,15 @@ pub fn load_at_startup(server: &Server) -> bool {
     // Loaded values take the encodings the configured thresholds give them.
     crate::server::cron::sync_tunables(server);
     let store = &server.store;
-    let res = load_file_with(server, false, true, &mut |db, e| {
-        let mask = 1u32 << crate::store::shard_of_key(e.key());
-        let mut ks = store.lock_mask(db, now_ms(), mask);
-        file::insert_loaded(&mut ks, false, db, e)
-    });
+    let target = file::Target {
+        insert: &mut |db, e| {
+            let mask = 1u32 << crate::store::shard_of_key(e.key());
+            let mut ks = store.lock_mask(db, now_ms(), mask);
+            file::insert_loaded(&mut ks, false, db, e)
+        },
+        reserve: &mut |db, keys| store.lock_all(db, now_ms()).reserve_in(db, keys),
+    };
+    let res = load_file_with(server, false, true, target);
     server.persist.loading.store(false, Ordering::Release);
     match res {
         Ok(true) => {
@@ -1234,7 +1251,7 @@ mod snapshot_save_tests {
         let opts = load_opts(server, false);
         file::load(
             16,
-            data,
+            &mut file::Window::new(data),
             &opts,
             &mut |db, e| {
                 let len = e.value().str_len().unwrap_or(usize::MAX);

@@ -2,6 +2,13 @@
 //! temporary file renamed into place once it is complete and synced, and loading one back
 //! into the keyspace.
 //!
+//! Loading never holds the whole file: it reads through a [`Window`] refilled as records are
+//! parsed (a record cut by the window's end is parsed again once whole; one larger than the
+//! window grows it for a while), with the CRC-64 fed as bytes leave it, so the peak memory of
+//! a start is the dataset plus about a megabyte, as Redis's is. The AOF loader reads its files
+//! through the same window. Each database's tables are sized from the file's RESIZEDB hint
+//! before its keys arrive, as Redis does, so they are not rehashed while they fill.
+//!
 //! The writer takes keys one at a time through [`RdbWriter::key`], in any order across
 //! databases (it emits SELECTDB whenever the database changes), so the same code serves SAVE
 //! (walking a keyspace whose every shard is held). BGSAVE serializes the keys a
@@ -9,8 +16,9 @@
 //! buffer) and appends the finished buffers with [`RdbWriter::raw`] on the saving thread, into
 //! the pipe of the save child that writes the file (`child.rs`).
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +27,7 @@ use parking_lot::Mutex;
 
 use crate::store::entry::Entry;
 use crate::store::snapshot::SnapshotError;
+use crate::store::value::Value;
 use crate::store::{Keyspace, SHARDS, Store};
 
 use super::rdb::{self, Limits, LoadError, Reader, op, ty};
@@ -131,7 +140,7 @@ impl<W: Write> RecordsOut for Plain<W> {
 /// Writes an RDB stream, checksumming as it goes.
 pub struct RdbWriter<W: Write> {
     w: W,
-    digest: crc::Digest<'static, u64>,
+    digest: rdb::Crc64Digest,
     buf: Vec<u8>,
     enc: KeyEncoder,
     opts: SaveOpts,
@@ -451,7 +460,8 @@ impl crate::store::snapshot::Sink for SnapSink<'_> {
         if let Some(p) = self.ctl.progress {
             p.processed.fetch_add(1, Ordering::Relaxed);
             if !WALKER.with(|w| w.get()) {
-                p.cow.fetch_add((buf.len() - before) as u64, Ordering::Relaxed);
+                p.cow
+                    .fetch_add((buf.len() - before) as u64, Ordering::Relaxed);
             }
         }
         self.owed.fetch_add(1, Ordering::Relaxed);
@@ -490,7 +500,12 @@ pub fn write_snapshot(
     at_instant: impl FnOnce() + Send,
     w: &mut RdbWriter<impl Write>,
 ) -> io::Result<()> {
-    let ctl = Control { cancel, delay_us: key_delay_us, progress: None, gone: &|| false };
+    let ctl = Control {
+        cancel,
+        delay_us: key_delay_us,
+        progress: None,
+        gone: &|| false,
+    };
     write_snapshot_with(store, opts, &ctl, at_instant, w)
 }
 
@@ -578,9 +593,7 @@ pub fn write_image(
         }
         match res {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(SnapshotError::Aborted)) => {
-                Err(io::Error::other("background save cancelled"))
-            }
+            Ok(Err(SnapshotError::Aborted)) => Err(io::Error::other("background save cancelled")),
             Ok(Err(e)) => Err(io::Error::other(e.to_string())),
             Err(_) => Err(io::Error::other("background save walker panicked")),
         }
@@ -672,6 +685,8 @@ pub enum LoadFail {
     TooManyDbs(usize),
     /// A key appears twice.
     Duplicate(Vec<u8>, usize),
+    /// Reading the file failed (an I/O error, not its end) at a byte offset.
+    Io { offset: usize, err: String },
 }
 
 impl std::fmt::Display for LoadFail {
@@ -693,6 +708,12 @@ impl std::fmt::Display for LoadFail {
                 f,
                 "FATAL: Data file was created with a Redis server configured to handle more \
                  than {n} databases. Exiting"
+            ),
+            LoadFail::Io { offset, err } => write!(
+                f,
+                "Short read or OOM loading DB. Unrecoverable error, aborting now.\n\
+                 Internal error in RDB reading offset {offset}, function at rdb.c:0 -> \
+                 Unexpected EOF reading RDB file ({err})"
             ),
             LoadFail::Duplicate(k, db) => {
                 write!(
@@ -734,21 +755,112 @@ fn key_delay(d: i64) {
     }
 }
 
-/// Loads an RDB image, handing each live key to `insert` (database, entry), and logging the
-/// aux fields as Redis does. `progress` is told how many bytes have been read.
-pub fn load(
+/// One record of an RDB file, as parsed from the window (borrowing it), before it is applied.
+enum Rec<'a> {
+    ExpireAt(i64),
+    Freq(u8),
+    Idle(u64),
+    Eof,
+    SelectDb(u64),
+    ResizeDb(u64),
+    Aux(Cow<'a, [u8]>, Cow<'a, [u8]>),
+    ModuleAux,
+    Function,
+    /// A key and its value (`None`: an empty aggregate, which is skipped).
+    Key(Cow<'a, [u8]>, Option<Value>),
+}
+
+/// Parses the record at the start of `r`. Has no effect but on `r`, so a record cut by the
+/// window's end (a [`rdb::SHORT`] error) can be parsed again from its start once the window
+/// holds it whole.
+fn record<'a>(r: &mut Reader<'a>, lim: &Limits) -> Result<Rec<'a>, LoadError> {
+    let t = r.u8()?;
+    Ok(match t {
+        op::EXPIRETIME_MS => {
+            let b = r.bytes(8)?;
+            Rec::ExpireAt(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        }
+        op::EXPIRETIME => {
+            let b = r.bytes(4)?;
+            Rec::ExpireAt(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000)
+        }
+        op::FREQ => Rec::Freq(r.u8()?),
+        op::IDLE => Rec::Idle(r.length()?),
+        op::EOF => Rec::Eof,
+        op::SELECTDB => Rec::SelectDb(r.length()?),
+        op::RESIZEDB => {
+            let keys = r.length()?;
+            r.length()?;
+            Rec::ResizeDb(keys)
+        }
+        op::AUX => {
+            let k = r.string()?;
+            let v = r.string()?;
+            Rec::Aux(k, v)
+        }
+        op::MODULE_AUX => Rec::ModuleAux,
+        op::FUNCTION | op::FUNCTION2 => Rec::Function,
+        _ if ty::is_object(t) => {
+            let key = r.string()?;
+            match r.object(t, lim) {
+                Ok(v) => Rec::Key(key, Some(v)),
+                // Redis skips empty keys in a file rather than failing the load.
+                Err(LoadError::Empty) => Rec::Key(key, None),
+                Err(e) => return Err(e),
+            }
+        }
+        _ => return Err(LoadError::Corrupt("unknown RDB opcode")),
+    })
+}
+
+/// What a load does with what it reads: files each key, and sizes a database's tables ahead.
+pub struct Target<'a> {
+    /// Files one live key (database, entry).
+    pub insert: &'a mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
+    /// Told the number of keys a database is about to receive (the file's RESIZEDB hint, when
+    /// the file can hold that many), so its tables are sized once rather than grown.
+    pub reserve: &'a mut dyn FnMut(usize, usize),
+}
+
+/// Loads an RDB image from the window's position, handing each live key to `insert`
+/// (database, entry), and logging the aux fields as Redis does. `progress` is told the offset
+/// reached in the file. Leaves the window just after the image (its checksum): an AOF with an
+/// RDB preamble goes on from there.
+pub fn load<R: Read>(
     dbs: usize,
-    data: &[u8],
+    w: &mut Window<R>,
     opts: &LoadOpts,
     insert: &mut dyn FnMut(usize, Entry) -> Result<(), LoadFail>,
     progress: &dyn Fn(usize),
 ) -> Result<Loaded, LoadFail> {
-    if data.len() < 9 || &data[..5] != b"REDIS" {
+    let target = Target {
+        insert,
+        reserve: &mut |_, _| {},
+    };
+    load_into_target(dbs, w, opts, target, progress)
+}
+
+/// [`load`] into a [`Target`] that also sizes tables ahead.
+pub fn load_into_target<R: Read>(
+    dbs: usize,
+    w: &mut Window<R>,
+    opts: &LoadOpts,
+    target: Target<'_>,
+    progress: &dyn Fn(usize),
+) -> Result<Loaded, LoadFail> {
+    let Target { insert, reserve } = target;
+    let io_fail = |w: &Window<R>, e: io::Error| LoadFail::Io {
+        offset: w.offset() as usize,
+        err: e.to_string(),
+    };
+    w.fill(9).map_err(|e| io_fail(w, e))?;
+    let head = w.avail();
+    if head.len() < 9 || &head[..5] != b"REDIS" {
         return Err(LoadFail::Format(
             "Wrong signature trying to load DB from file".into(),
         ));
     }
-    let ver = std::str::from_utf8(&data[5..9])
+    let ver = std::str::from_utf8(&head[5..9])
         .ok()
         .and_then(|s| s.parse::<u32>().ok())
         .unwrap_or(0);
@@ -757,10 +869,12 @@ pub fn load(
             "Can't handle RDB format version {ver}"
         )));
     }
-    let mut r = Reader::new(data);
-    r.pos = 9;
-    let corrupt = |r: &Reader, e: LoadError| LoadFail::Corrupt {
-        offset: r.pos,
+    if opts.checksum && ver >= 5 {
+        w.start_digest();
+    }
+    w.consume(9);
+    let corrupt = |offset: u64, e: LoadError| LoadFail::Corrupt {
+        offset: offset as usize,
         reason: match e {
             LoadError::Corrupt(s) => s.to_string(),
             LoadError::Empty => "empty key".to_string(),
@@ -770,95 +884,102 @@ pub fn load(
     let mut db = 0usize;
     let (mut expire, mut idle, mut freq) = (None::<i64>, None::<u64>, None::<u8>);
     loop {
-        let t = r.u8().map_err(|e| corrupt(&r, e))?;
-        match t {
-            op::EXPIRETIME_MS => {
-                let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
-                expire = Some(i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+        let mut r = Reader::new(w.avail());
+        let rec = match record(&mut r, &opts.lim) {
+            Ok(rec) => rec,
+            Err(e) => {
+                let (pos, want) = (r.pos, r.want);
+                // Cut by the window's end: parsed again once the window holds the record (it
+                // grows when the record alone is larger), unless the file ends first.
+                if e == rdb::SHORT && w.fill(want).map_err(|e| io_fail(w, e))? {
+                    continue;
+                }
+                return Err(corrupt(w.offset() + pos as u64, e));
             }
-            op::EXPIRETIME => {
-                let b = r.bytes(4).map_err(|e| corrupt(&r, e))?;
-                expire = Some(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64 * 1000);
+        };
+        let used = r.pos;
+        let end = w.offset() + used as u64;
+        match rec {
+            Rec::ExpireAt(t) => expire = Some(t),
+            Rec::Freq(f) => freq = Some(f),
+            Rec::Idle(i) => idle = Some(i),
+            Rec::Eof => {
+                w.consume(used);
+                break;
             }
-            op::FREQ => freq = Some(r.u8().map_err(|e| corrupt(&r, e))?),
-            op::IDLE => idle = Some(r.length().map_err(|e| corrupt(&r, e))?),
-            op::EOF => break,
-            op::SELECTDB => {
-                let n = r.length().map_err(|e| corrupt(&r, e))?;
+            Rec::SelectDb(n) => {
                 if n >= dbs as u64 {
                     return Err(LoadFail::TooManyDbs(dbs));
                 }
                 db = n as usize;
             }
-            op::RESIZEDB => {
-                r.length().map_err(|e| corrupt(&r, e))?;
-                r.length().map_err(|e| corrupt(&r, e))?;
+            Rec::ResizeDb(keys) => {
+                // A key record takes 3 bytes at least: a hint beyond what the file can hold
+                // is a lie, and sizes nothing.
+                let left = w.source_len().map_or(0, |l| l.saturating_sub(end) / 3);
+                if keys <= left {
+                    reserve(db, keys as usize);
+                }
             }
-            op::AUX => {
-                let k = r.string().map_err(|e| corrupt(&r, e))?;
-                let v = r.string().map_err(|e| corrupt(&r, e))?;
-                log_aux(&k, &v);
-            }
-            op::MODULE_AUX => {
+            Rec::Aux(k, v) => log_aux(&k, &v),
+            Rec::ModuleAux => {
                 return Err(LoadFail::Format(
                     "The RDB file contains AUX module data I can't load: no matching module".into(),
                 ));
             }
-            op::FUNCTION | op::FUNCTION2 => {
+            Rec::Function => {
                 return Err(LoadFail::Format(
                     "The RDB file contains functions, which this server cannot load".into(),
                 ));
             }
-            _ if ty::is_object(t) => {
-                let key = r.string().map_err(|e| corrupt(&r, e))?.into_owned();
-                let value = match r.object(t, &opts.lim) {
-                    Ok(v) => Some(v),
-                    // Redis skips empty keys in a file rather than failing the load.
-                    Err(LoadError::Empty) => {
-                        tracing::warn!(
-                            "rdbLoadObject skipping empty key: {}",
-                            String::from_utf8_lossy(&key)
-                        );
-                        out.empty += 1;
-                        None
-                    }
-                    Err(e) => return Err(corrupt(&r, e)),
-                };
+            Rec::Key(key, value) => {
+                if value.is_none() {
+                    tracing::warn!(
+                        "rdbLoadObject skipping empty key: {}",
+                        String::from_utf8_lossy(&key)
+                    );
+                    out.empty += 1;
+                }
                 let when = expire.take();
                 let (i, f) = (idle.take(), freq.take());
-                let Some(value) = value else { continue };
-                if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
-                    out.expired += 1;
-                    continue;
+                if let Some(value) = value {
+                    if opts.drop_expired && when.is_some_and(|w| w < opts.now) {
+                        out.expired += 1;
+                    } else {
+                        let clock = match (opts.lfu, i, f) {
+                            (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
+                            (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
+                            (false, Some(i), _) => idle_clock(i),
+                            (false, None, _) => crate::store::lru_clock(),
+                        };
+                        insert(db, Entry::new(&key, value, when, clock))?;
+                        out.keys += 1;
+                        progress(end as usize);
+                        key_delay(opts.key_delay);
+                    }
                 }
-                let clock = match (opts.lfu, i, f) {
-                    (true, _, Some(f)) => crate::store::lfu_clock(f as u32),
-                    (true, _, None) => crate::store::lfu_clock(crate::store::LFU_INIT_VAL),
-                    (false, Some(i), _) => idle_clock(i),
-                    (false, None, _) => crate::store::lru_clock(),
-                };
-                insert(db, Entry::new(&key, value, when, clock))?;
-                out.keys += 1;
-                progress(r.pos);
-                key_delay(opts.key_delay);
-            }
-            _ => {
-                return Err(corrupt(&r, LoadError::Corrupt("unknown RDB opcode")));
             }
         }
+        w.consume(used);
     }
     if ver >= 5 {
-        let end = r.pos;
-        let b = r.bytes(8).map_err(|e| corrupt(&r, e))?;
-        let expected = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        if opts.checksum && expected != 0 {
-            let got = rdb::CRC64.checksum(&data[..end]);
-            if got != expected {
-                return Err(LoadFail::Checksum { expected, got });
-            }
+        // Covers every byte of the image before the checksum itself.
+        let got = w.take_digest();
+        w.fill(8).map_err(|e| io_fail(w, e))?;
+        let b = w.avail();
+        if b.len() < 8 {
+            return Err(corrupt(w.offset(), rdb::SHORT));
+        }
+        let expected = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        w.consume(8);
+        if let Some(got) = got
+            && expected != 0
+            && got != expected
+        {
+            return Err(LoadFail::Checksum { expected, got });
         }
     }
-    out.end = r.pos;
+    out.end = w.offset() as usize;
     Ok(out)
 }
 
@@ -890,12 +1011,184 @@ fn log_aux(k: &[u8], v: &[u8]) {
     }
 }
 
-/// Reads `path`; `Ok(None)` when there is no such file.
-pub fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(d) => Ok(Some(d)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+// ---- reading a file through a window ----
+
+/// How many bytes of a file a load holds ahead of what it has parsed, usually.
+pub const WINDOW: usize = 1 << 20;
+
+/// A file read through a window that is refilled as a loader consumes it, so that loading
+/// holds the record being parsed and a little read-ahead instead of the whole file (a start's
+/// peak memory is then about the dataset, as Redis's, which reads through a small buffer).
+///
+/// A loader parses from [`Window::avail`] and [`Window::consume`]s whole records. A record cut
+/// by the window's end is parsed again from its start once [`Window::fill`] made it whole:
+/// the parser says how many bytes it needed, and the window then reads at least that much and
+/// at least twice what it held, so a record larger than the window (a big aggregate, a long
+/// string) costs at most about two parses of it, and one cut at the edge costs the parse of
+/// one record per refill. A window grown for a large record goes back to its usual size at a
+/// later refill.
+///
+/// Read, not mapped: a mapped file that another process truncates while we load it raises
+/// SIGBUS and kills the server, where a read ends early and the load reports a truncated
+/// file. A file is read up to the length it had when it was opened ([`Window::open`]), so a
+/// record claiming to end beyond it is known to be cut without reading the rest of the file.
+///
+/// It keeps the CRC-64 of the bytes consumed since [`Window::start_digest`], fed as they leave
+/// the window, so an RDB file's checksum covers the whole file without holding it.
+pub struct Window<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already consumed.
+    start: usize,
+    /// The offset in the source of `buf[0]`.
+    base: u64,
+    /// The source has no more bytes.
+    eof: bool,
+    /// The window's usual size.
+    size: usize,
+    /// What the source holds, when known: nothing is read beyond it.
+    len: Option<u64>,
+    /// The running checksum, and the index in `buf` up to which it has been fed.
+    digest: Option<(rdb::Crc64Digest, usize)>,
+}
+
+impl Window<io::Take<File>> {
+    /// Opens the file at `path` for a load, up to its current length; `Ok(None)` when there is
+    /// no such file.
+    pub fn open(path: &Path) -> io::Result<Option<Window<io::Take<File>>>> {
+        Window::open_sized(path, WINDOW)
+    }
+
+    /// [`Window::open`] with a window of `size` bytes.
+    pub fn open_sized(path: &Path, size: usize) -> io::Result<Option<Window<io::Take<File>>>> {
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            // Opening a directory succeeds where reading it fails: fail as a read would.
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        let len = meta.len();
+        let mut w = Window::with_size(f.take(len), size);
+        w.len = Some(len);
+        Ok(Some(w))
+    }
+}
+
+impl<R: Read> Window<R> {
+    /// Returns a window of the usual size over `src`.
+    pub fn new(src: R) -> Window<R> {
+        Window::with_size(src, WINDOW)
+    }
+
+    /// Returns a window of `size` bytes (at least 16) over `src`. Nothing is allocated before
+    /// the first [`Window::fill`].
+    pub fn with_size(src: R, size: usize) -> Window<R> {
+        Window {
+            src,
+            buf: Vec::new(),
+            start: 0,
+            base: 0,
+            eof: false,
+            size: size.max(16),
+            len: None,
+            digest: None,
+        }
+    }
+
+    /// Returns the source's length, when known (a file's).
+    pub fn source_len(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// Returns the bytes read and not consumed yet.
+    pub fn avail(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Returns the offset in the source of the first byte not consumed.
+    pub fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Consumes `n` bytes of [`Window::avail`].
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+    }
+
+    /// Starts checksumming the bytes consumed from here on.
+    pub fn start_digest(&mut self) {
+        self.digest = Some((rdb::CRC64.digest(), self.start));
+    }
+
+    /// Stops checksumming; returns the checksum of what was consumed since
+    /// [`Window::start_digest`] (`None` if it was not called).
+    pub fn take_digest(&mut self) -> Option<u64> {
+        let (mut d, from) = self.digest.take()?;
+        d.update(&self.buf[from..self.start]);
+        Some(d.finalize())
+    }
+
+    /// Makes [`Window::avail`] hold at least `want` bytes, reading more of the source (at
+    /// least twice what is held, at least the window's size). Returns false when the source
+    /// cannot give that many (it ends first, or its known length is shorter): a parse that
+    /// asked for them fails on what `avail` holds as it would on the whole source.
+    pub fn fill(&mut self, want: usize) -> io::Result<bool> {
+        let have = self.buf.len() - self.start;
+        if have >= want {
+            return Ok(true);
+        }
+        // `usize::MAX` is what the parser asks for a length no input can hold.
+        if self.eof || want > isize::MAX as usize {
+            return Ok(false);
+        }
+        let left = self
+            .len
+            .map(|l| l.saturating_sub(self.base + self.buf.len() as u64));
+        if let Some(left) = left
+            && (want - have) as u64 > left
+        {
+            // Reading the rest of the file would not make it whole.
+            return Ok(false);
+        }
+        // Drops what was consumed (fed to the checksum first), keeping the rest at the front.
+        if let Some((d, from)) = &mut self.digest {
+            d.update(&self.buf[*from..self.start]);
+            *from = 0;
+        }
+        if self.buf.capacity() > 2 * self.size && have <= self.size {
+            // Back to the usual size after a large record.
+            let mut small = Vec::with_capacity(self.size);
+            small.extend_from_slice(&self.buf[self.start..]);
+            self.buf = small;
+        } else {
+            self.buf.drain(..self.start);
+        }
+        self.base += self.start as u64;
+        self.start = 0;
+        let mut target = want.max(have.saturating_mul(2)).max(self.size);
+        if let Some(left) = left {
+            target = target.min(have.saturating_add(usize::try_from(left).unwrap_or(usize::MAX)));
+        }
+        let room = target - have;
+        // Of a source whose length is unknown, what is held again at most: reading grows the
+        // buffer further if the source really has that much.
+        let reserve = if left.is_some() {
+            room
+        } else {
+            room.min(have.max(self.size))
+        };
+        self.buf.reserve_exact(reserve);
+        let got = (&mut self.src)
+            .take(room as u64)
+            .read_to_end(&mut self.buf)?;
+        if got < room {
+            self.eof = true;
+        }
+        Ok(self.buf.len() >= want)
     }
 }
 
@@ -937,7 +1230,7 @@ mod tests {
         let mut ks = store.lock_all(0, o.now);
         load(
             store.databases(),
-            data,
+            &mut Window::new(data),
             o,
             &mut |db, e| insert_loaded(&mut ks, o.merge, db, e),
             &|_| {},
@@ -1013,7 +1306,10 @@ mod tests {
     #[test]
     fn flipped_bytes_never_panic() {
         let data = image(&filled(), opts());
-        let lax = LoadOpts { checksum: false, ..load_opts() };
+        let lax = LoadOpts {
+            checksum: false,
+            ..load_opts()
+        };
         for i in 9..data.len() {
             for bit in [0, 3, 7] {
                 let mut c = data.clone();
@@ -1108,12 +1404,20 @@ mod tests {
             let res = write_snapshot_with(&store, &opts(), &ctl, || {}, &mut w);
             assert_eq!(res.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         });
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
         // The counters saw the image's size at its instant and the first chunk.
         assert_eq!(progress.total.load(Ordering::Relaxed), 1000);
         let done = progress.processed.load(Ordering::Relaxed);
         assert!(done > 0 && done < 1000, "{done}");
-        assert_eq!(progress.cow.load(Ordering::Relaxed), 0, "no writer touched anything");
+        assert_eq!(
+            progress.cow.load(Ordering::Relaxed),
+            0,
+            "no writer touched anything"
+        );
         // The marks were restored: the next snapshot is whole.
         let mut w = RdbWriter::new(Vec::new(), opts()).unwrap();
         write_snapshot(&store, &opts(), &cancel, 0, || {}, &mut w).unwrap();
@@ -1168,6 +1472,336 @@ mod tests {
         }
         drop(ks);
         let mut ks = store.lock_all(0, crate::util::now_ms());
-        assert_eq!(ks.get(b"k599").unwrap().str_len(), Some(2), "the writer's value stays");
+        assert_eq!(
+            ks.get(b"k599").unwrap().str_len(),
+            Some(2),
+            "the writer's value stays"
+        );
+    }
+
+    // ---- the window ----
+
+    /// A store holding every type in both of its encodings, big and small values, TTLs and
+    /// several databases: records of many lengths, one much larger than a small window.
+    fn varied(big: usize) -> crate::command::testing::Harness {
+        let mut h = crate::command::testing::Harness::new();
+        let long = "x".repeat(5000);
+        h.run(&["SET", "small", "v"]);
+        h.run(&["SET", "int", "12345"]);
+        h.run(&["SET", "long", &long]);
+        h.run(&["SET", "noisy", &noisy()]);
+        h.run(&["SET", "ttl", "t", "PX", "100000000"]);
+        h.run(&["RPUSH", "list", "a", "b", "c"]);
+        h.run(&["HSET", "hash", "f", "v", "g", "w"]);
+        h.run(&["SADD", "ints", "1", "2", "300000"]);
+        h.run(&["SADD", "strs", "a", "b"]);
+        h.run(&["ZADD", "z", "1", "a", "2.5", "b"]);
+        for i in 0..big {
+            let (m, f) = (format!("m{i}"), format!("f{i}"));
+            h.run(&["RPUSH", "biglist", &m]);
+            h.run(&["HSET", "bighash", &f, &m]);
+            h.run(&["SADD", "bigset", &m]);
+            h.run(&["ZADD", "bigz", &i.to_string(), &m]);
+        }
+        h.run(&["SELECT", "5"]);
+        h.run(&["SET", "other", "db"]);
+        h
+    }
+
+    /// Pseudo-random letters: a string value whose every byte is its own.
+    fn noisy() -> String {
+        let mut x = 1u32;
+        (0..3000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                char::from(b'a' + ((x >> 16) % 26) as u8)
+            })
+            .collect()
+    }
+
+    /// The keys a load hands over: (db, key, value payload, expire time), sorted.
+    type Keys = Vec<(usize, Vec<u8>, Vec<u8>, Option<i64>)>;
+
+    /// Loads `data` through a window of `size` bytes (`reads` bytes per read at most), and
+    /// returns the keys with the outcome.
+    fn load_windowed(data: &[u8], size: usize, reads: usize) -> (Result<Loaded, LoadFail>, Keys) {
+        let mut keys = Vec::new();
+        let mut w = Window::with_size(
+            Dribble {
+                data,
+                at: 0,
+                most: reads,
+                fail_at: None,
+            },
+            size,
+        );
+        let res = load(
+            16,
+            &mut w,
+            &load_opts(),
+            &mut |db, e| {
+                keys.push((
+                    db,
+                    e.key().to_vec(),
+                    rdb::dump_payload(e.value(), false),
+                    e.expire(),
+                ));
+                Ok(())
+            },
+            &|_| {},
+        );
+        keys.sort();
+        (res, keys)
+    }
+
+    /// A source handing out at most `most` bytes per read, and failing at `fail_at`.
+    struct Dribble<'a> {
+        data: &'a [u8],
+        at: usize,
+        most: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut end = (self.at + self.most.min(buf.len())).min(self.data.len());
+            if let Some(f) = self.fail_at {
+                if self.at >= f {
+                    return Err(io::Error::from_raw_os_error(libc::EIO));
+                }
+                end = end.min(f);
+            }
+            let n = end - self.at;
+            buf[..n].copy_from_slice(&self.data[self.at..end]);
+            self.at = end;
+            Ok(n)
+        }
+    }
+
+    /// The image of [`varied`]`(big)`.
+    fn varied_image(big: usize) -> Vec<u8> {
+        varied_image_with(big, opts())
+    }
+
+    fn varied_image_with(big: usize, o: SaveOpts) -> Vec<u8> {
+        let h = varied(big);
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        let mut w = RdbWriter::new(Vec::new(), o).unwrap();
+        write_keyspace(&mut ks, h.server.store.databases(), &mut w).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn records_spanning_the_window_edge_load_as_from_a_whole_file() {
+        let data = varied_image(300);
+        let (whole, want) = load_windowed(&data, data.len() + 1, usize::MAX);
+        let whole = whole.unwrap();
+        assert_eq!((whole.keys, whole.end), (15, data.len()));
+        // Every window size from tiny up puts the edge inside every kind of record (header,
+        // aux fields, SELECTDB, expire, key, value, checksum); reads of a few bytes at a time
+        // make every refill short too.
+        for size in (16..200).chain([255, 256, 1000, 4096]) {
+            for reads in [1, 3, usize::MAX] {
+                if reads == 1 && size > 64 {
+                    continue;
+                }
+                let (res, got) = load_windowed(&data, size, reads);
+                let l = res.unwrap_or_else(|e| panic!("window {size}/{reads}: {e}"));
+                assert_eq!(
+                    (l.keys, l.end),
+                    (whole.keys, whole.end),
+                    "window {size}/{reads}"
+                );
+                assert_eq!(got, want, "window {size}/{reads}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_larger_than_the_window_grows_it_and_it_shrinks_back() {
+        let mut w = Window::with_size(&[7u8; 10_000][..], 64);
+        assert!(w.fill(1).unwrap());
+        assert_eq!(w.avail().len(), 64, "one window's worth is read ahead");
+        w.consume(60);
+        // A record of 5000 bytes from here: the window grows to hold it whole.
+        assert!(w.fill(5000).unwrap());
+        assert!(w.avail().len() >= 5000);
+        assert_eq!(w.offset(), 60);
+        w.consume(5000);
+        // Then, once what is held fits the usual size, it goes back to it.
+        w.consume(w.avail().len() - 10);
+        assert!(w.fill(20).unwrap());
+        assert!(w.buf.capacity() <= 2 * 64, "{}", w.buf.capacity());
+        // What cannot come is refused: past the end, and past any input.
+        let left = 10_000 - w.offset() as usize;
+        assert!(!w.fill(left + 1).unwrap());
+        assert!(!w.fill(usize::MAX).unwrap());
+        assert!(w.fill(left).unwrap());
+        assert_eq!(w.avail().len(), left);
+    }
+
+    #[test]
+    fn a_file_is_read_up_to_its_length_and_a_length_beyond_it_is_not_read_for() {
+        let path = std::env::temp_dir().join(format!(
+            "rrs-window-{}-{}",
+            std::process::id(),
+            crate::util::mono_ns()
+        ));
+        std::fs::write(&path, vec![1u8; 3000]).unwrap();
+        let mut w = Window::open_sized(&path, 100).unwrap().unwrap();
+        assert_eq!(w.source_len(), Some(3000));
+        assert!(w.fill(10).unwrap());
+        assert_eq!(w.avail().len(), 100);
+        // Claims beyond the file are refused without reading what is left of it.
+        assert!(!w.fill(3001).unwrap());
+        assert_eq!(w.avail().len(), 100);
+        assert!(w.fill(3000).unwrap());
+        assert_eq!(w.avail().len(), 3000);
+        std::fs::remove_file(&path).unwrap();
+        assert!(Window::open(&path).unwrap().is_none());
+        // A directory fails as reading it would.
+        let e = Window::open(&std::env::temp_dir()).err().unwrap();
+        assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
+    }
+
+    #[test]
+    fn a_truncated_file_fails_the_same_through_any_window() {
+        // Every cut of a file with small aggregates, every 29th of one with big ones.
+        let small = varied_image(3);
+        let big = varied_image(300);
+        let cuts = (0..small.len())
+            .map(|n| &small[..n])
+            .chain((0..big.len()).step_by(29).map(|n| &big[..n]));
+        for cut in cuts {
+            let n = cut.len();
+            let (whole, _) = load_windowed(cut, n + 1, usize::MAX);
+            let whole = whole
+                .err()
+                .unwrap_or_else(|| panic!("cut at {n} loads"))
+                .to_string();
+            for size in [16, 61, 256] {
+                let (res, _) = load_windowed(cut, size, 7);
+                let e = res
+                    .err()
+                    .unwrap_or_else(|| panic!("cut at {n} loads ({size})"));
+                assert_eq!(e.to_string(), whole, "cut at {n}, window {size}");
+            }
+        }
+        // The cut before the EOF opcode reports the offset where it should be.
+        let cut = big.len() - 9;
+        let (res, _) = load_windowed(&big[..cut], 16, 5);
+        assert_eq!(
+            res.err().unwrap().to_string(),
+            format!(
+                "Internal error in RDB reading offset {cut}, function at rdb.c:0 -> \
+                 unexpected end of data"
+            )
+        );
+    }
+
+    #[test]
+    fn the_checksum_covers_the_whole_file_through_a_small_window() {
+        let data = varied_image(300);
+        for i in [10, data.len() / 2, data.len() - 10, data.len() - 1] {
+            let mut bad = data.clone();
+            bad[i] ^= 0x40;
+            let (res, _) = load_windowed(&bad, 32, 13);
+            if let Err(LoadFail::Checksum { expected, got }) = res {
+                let stored = u64::from_le_bytes(bad[bad.len() - 8..].try_into().unwrap());
+                assert_eq!(expected, stored);
+                assert_eq!(
+                    got,
+                    rdb::CRC64.checksum(&bad[..bad.len() - 8]),
+                    "flip at {i}"
+                );
+            } else {
+                // A flip may make the record itself malformed first; never a silent load.
+                assert!(
+                    matches!(res, Err(LoadFail::Corrupt { .. })),
+                    "flip at {i}: {res:?}"
+                );
+            }
+        }
+        // A flip inside a string value is caught by the checksum only.
+        let data = varied_image_with(
+            300,
+            SaveOpts {
+                compress: false,
+                ..opts()
+            },
+        );
+        let noisy = noisy();
+        let at = data
+            .windows(64)
+            .position(|w| w == &noisy.as_bytes()[..64])
+            .unwrap()
+            + 1000;
+        let mut bad = data.clone();
+        bad[at] = if bad[at] == b'a' { b'b' } else { b'a' };
+        assert!(matches!(
+            load_windowed(&bad, 32, 13).0,
+            Err(LoadFail::Checksum { .. })
+        ));
+    }
+
+    #[test]
+    fn the_size_hints_of_a_file_reach_the_target_unless_the_file_cannot_hold_them() {
+        let data = varied_image(3);
+        let path = std::env::temp_dir().join(format!(
+            "rrs-hints-{}-{}",
+            std::process::id(),
+            crate::util::mono_ns()
+        ));
+        let run = |data: &[u8]| {
+            std::fs::write(&path, data).unwrap();
+            let mut w = Window::open_sized(&path, 32).unwrap().unwrap();
+            let mut hints = Vec::new();
+            let mut keys = 0;
+            let target = Target {
+                insert: &mut |_, _| {
+                    keys += 1;
+                    Ok(())
+                },
+                reserve: &mut |db, n| hints.push((db, n)),
+            };
+            load_into_target(16, &mut w, &load_opts(), target, &|_| {}).unwrap();
+            (hints, keys)
+        };
+        // SAVE writes each database's key count (RESIZEDB) before its keys.
+        assert_eq!(run(&data), (vec![(0, 14), (5, 1)], 15));
+        // A hint of more keys than the file can hold sizes nothing (checksum off: edited file).
+        let mut lie = data.clone();
+        let at = lie
+            .windows(2)
+            .position(|w| w == [op::RESIZEDB, 14])
+            .unwrap();
+        lie[at + 1] = 0x80;
+        lie.splice(at + 2..at + 2, 1_000_000u32.to_be_bytes());
+        let n = lie.len();
+        lie[n - 8..].fill(0);
+        assert_eq!(run(&lie), (vec![(5, 1)], 15));
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_read_error_is_not_taken_for_the_end_of_the_file() {
+        let data = varied_image(300);
+        let mut w = Window::with_size(
+            Dribble {
+                data: &data,
+                at: 0,
+                most: usize::MAX,
+                fail_at: Some(1000),
+            },
+            64,
+        );
+        let res = load(16, &mut w, &load_opts(), &mut |_, _| Ok(()), &|_| {});
+        let Err(LoadFail::Io { offset, err }) = res else {
+            panic!("{res:?}")
+        };
+        assert!(
+            offset <= 1000 && err.contains("Input/output error"),
+            "{offset} {err}"
+        );
     }
 }

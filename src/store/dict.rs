@@ -383,6 +383,15 @@ impl<N: Node> Dict<N> {
         }
     }
 
+    /// Sizes a table that has no buckets yet for `n` nodes at once (a load's RESIZEDB hint, as
+    /// Redis's `dictExpand`), sparing the rehashes its growth would cost: the size it would
+    /// have grown to. Does nothing to a table in use.
+    pub fn reserve(&mut self, n: usize) {
+        if n > 0 && self.t0.is_empty_table() && self.rehash_idx.is_none() {
+            self.start_resize(n);
+        }
+    }
+
     /// Starts shrinking the table when it is less than 10% full, as Redis's cron does. Returns
     /// true when a resize was started.
     pub fn shrink_if_needed(&mut self) -> bool {
@@ -878,6 +887,27 @@ mod tests {
             d.remove(hash_key(k.as_bytes()), k.as_bytes());
         }
         assert!(d.shrink_if_needed() || d.is_empty());
+    }
+
+    #[test]
+    fn a_reserved_table_takes_its_keys_without_growing() {
+        let mut d = Dict::new();
+        d.reserve(1000);
+        assert_eq!(d.buckets(), 1024);
+        for i in 0..1000 {
+            put(&mut d, &format!("k{i}"));
+            assert!(!d.is_rehashing(), "grew at {i}");
+        }
+        assert_eq!(d.buckets(), 1024);
+        // The size growth would have reached too, and nothing for a table in use.
+        let mut grown = Dict::new();
+        for i in 0..1000 {
+            put(&mut grown, &format!("k{i}"));
+        }
+        while grown.rehash(100) {}
+        assert_eq!(grown.buckets(), 1024);
+        d.reserve(100_000);
+        assert_eq!(d.buckets(), 1024);
     }
 
     #[test]

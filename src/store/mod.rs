@@ -1349,6 +1349,15 @@ impl<'a> Keyspace<'a> {
         self.dirty += 1;
     }
 
+    /// Sizes the still empty tables of database `db` for `keys` keys spread over the shards (a
+    /// load's RESIZEDB hint; added for loading). Takes a view that holds every shard.
+    pub fn reserve_in(&mut self, db: usize, keys: usize) {
+        let per = keys.div_ceil(SHARDS);
+        for i in 0..SHARDS {
+            self.shard_mut(i).dbs[db].dict.reserve(per);
+        }
+    }
+
     /// Inserts a key known to be absent from database `db`.
     pub fn insert_in(&mut self, db: usize, key: &[u8], value: Value, expire: Option<i64>) {
         let clock = self.store.tunables.fresh_clock();

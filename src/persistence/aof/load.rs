@@ -2,7 +2,9 @@
 //! LOADAOF. Each file of the manifest, base first, is replayed command by command through
 //! dispatch with a pseudo-client, with Redis's log lines and its handling of bad files: a
 //! truncated last file is cut at its last complete command under `aof-load-truncated yes`, an
-//! unfinished MULTI is reverted, anything else stops the server.
+//! unfinished MULTI is reverted, anything else stops the server. Files are read through a
+//! refilled window (`file::Window`), never whole: a command cut by the window's end is parsed
+//! again once the window holds it, and replayed with its arguments borrowed from the window.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,13 +34,14 @@ pub enum Loaded {
 pub struct Failed;
 
 /// One parse step over the bytes of a file.
-enum Step {
-    /// A command and the offset after it.
-    Command(Vec<Vec<u8>>, usize),
+enum Step<'a> {
+    /// A command (its arguments borrowed from the bytes) and the offset after it.
+    Command(Vec<&'a [u8]>, usize),
     /// An annotation line (`#TS:...`) and the offset after it.
     Skip(usize),
-    /// The bytes end inside a command.
-    ShortRead,
+    /// The bytes end inside a command: parsing it needs at least this many bytes from the
+    /// start of the data (`usize::MAX`: no more bytes would complete it, it is cut for good).
+    ShortRead(usize),
     /// Not the AOF's RESP.
     Format,
 }
@@ -69,9 +72,11 @@ fn number(b: &[u8]) -> i64 {
 }
 
 /// Parses the command at `pos`, as Redis's loader reads it (fgets lines, fread payloads).
-fn step(data: &[u8], pos: usize) -> Step {
+fn step(data: &[u8], pos: usize) -> Step<'_> {
+    // A line without its newline yet: more bytes may complete it (the window doubles).
+    let more = data.len() + 1;
     let Some((head, mut at)) = line(data, pos) else {
-        return Step::ShortRead;
+        return Step::ShortRead(more);
     };
     if head.first() == Some(&b'#') {
         return Step::Skip(at);
@@ -80,7 +85,7 @@ fn step(data: &[u8], pos: usize) -> Step {
         return Step::Format;
     }
     if head.len() == 1 {
-        return Step::ShortRead;
+        return Step::ShortRead(usize::MAX);
     }
     let argc = number(&head[1..]);
     if argc < 1 {
@@ -89,7 +94,7 @@ fn step(data: &[u8], pos: usize) -> Step {
     let mut argv = Vec::with_capacity(argc.min(1024) as usize);
     for _ in 0..argc {
         let Some((h, next)) = line(data, at) else {
-            return Step::ShortRead;
+            return Step::ShortRead(more);
         };
         if h.first() != Some(&b'$') {
             return Step::Format;
@@ -97,50 +102,64 @@ fn step(data: &[u8], pos: usize) -> Step {
         let len = number(&h[1..]).max(0) as usize;
         let end = next.saturating_add(len);
         if end.saturating_add(2) > data.len() {
-            return Step::ShortRead;
+            return Step::ShortRead(end.saturating_add(2));
         }
-        argv.push(data[next..end].to_vec());
+        argv.push(&data[next..end]);
         at = end + 2;
     }
     Step::Command(argv, at)
 }
 
-/// One thing to replay: a command, or a key of an RDB preamble (database, entry).
+/// One thing to replay: a command, or a key of an RDB preamble (database, entry), or the
+/// preamble's hint of how many keys a database is about to receive (database, keys).
 pub enum Item<'x> {
     Command(&'x [&'x [u8]]),
     Key(usize, Entry),
+    Reserve(usize, usize),
 }
 
 /// Replays one item; fails only for a key that cannot be filed (a duplicate).
 pub type Runner<'a> = dyn FnMut(Item<'_>) -> Result<(), LoadFail> + 'a;
 
 /// Loads the RDB image a file starts with (a base written with `aof-use-rdb-preamble yes`, or
-/// an old single-file AOF with a preamble) through `run`. Returns where the image ends: an
-/// old-style file goes on with commands from there.
-fn load_preamble(
+/// an old single-file AOF with a preamble) through `run`, leaving the window after the image:
+/// an old-style file goes on with commands from there.
+fn load_preamble<R: std::io::Read>(
     server: &Server,
-    data: &[u8],
+    w: &mut file::Window<R>,
     name: &str,
     run: &mut Runner,
-) -> Result<usize, Failed> {
+) -> Result<(), Failed> {
     tracing::info!("Reading RDB base file on AOF loading...");
     let mut opts = crate::cmd::persist::load_opts(server, false);
     // Redis keeps a preamble's expired keys (the commands after it may refer to them).
     opts.drop_expired = false;
-    let mut insert = |db: usize, e: Entry| run(Item::Key(db, e));
-    match file::load(server.store.databases(), data, &opts, &mut insert, &|_| {}) {
-        Ok(loaded) => {
-            if loaded.end < data.len() {
-                tracing::info!("Reading the remaining AOF tail...");
+    let run = std::cell::RefCell::new(run);
+    let target = file::Target {
+        insert: &mut |db, e| (run.borrow_mut())(Item::Key(db, e)),
+        reserve: &mut |db, keys| {
+            let _ = (run.borrow_mut())(Item::Reserve(db, keys));
+        },
+    };
+    let res = file::load_into_target(server.store.databases(), w, &opts, target, &|_| {});
+    let fail = match res {
+        Ok(_) => match w.fill(1) {
+            Ok(tail) => {
+                if tail {
+                    tracing::info!("Reading the remaining AOF tail...");
+                }
+                return Ok(());
             }
-            Ok(loaded.end.min(data.len()))
-        }
-        Err(e) => {
-            tracing::warn!("{e}");
-            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
-            Err(Failed)
-        }
-    }
+            Err(e) => LoadFail::Io {
+                offset: w.offset() as usize,
+                err: e.to_string(),
+            },
+        },
+        Err(e) => e,
+    };
+    tracing::warn!("{fail}");
+    tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
+    Err(Failed)
 }
 
 /// Replays the file at `path` (named `name` in logs) through `run`. `last` when it is the last
@@ -153,8 +172,25 @@ pub fn load_file(
     s: &Settings,
     run: &mut Runner,
 ) -> Result<Loaded, Failed> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
+    load_file_sized(server, path, name, last, s, run, file::WINDOW)
+}
+
+/// [`load_file`] through a window of `window` bytes.
+fn load_file_sized(
+    server: &Server,
+    path: &Path,
+    name: &str,
+    last: bool,
+    s: &Settings,
+    run: &mut Runner,
+    window: usize,
+) -> Result<Loaded, Failed> {
+    // Read through a window, never whole (see `file::Window`): the peak memory of a load is
+    // the dataset, not the dataset plus the file.
+    let opened = file::Window::open_sized(path, window)
+        .and_then(|w| w.ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT)));
+    let mut w = match opened {
+        Ok(w) => w,
         Err(e) => {
             tracing::warn!(
                 "Fatal error: can't open the append log file {name} for reading: {}",
@@ -163,23 +199,37 @@ pub fn load_file(
             return Err(Failed);
         }
     };
-    if data.is_empty() {
+    let read_failed = |e: std::io::Error| {
+        tracing::warn!(
+            "Unrecoverable error reading the append only file {name}: {}",
+            crate::config::strerror(e.raw_os_error().unwrap_or(0))
+        );
+        Failed
+    };
+    w.fill(5).map_err(read_failed)?;
+    if w.avail().is_empty() {
         return Ok(Loaded::Empty);
     }
-    let mut pos = 0usize;
-    if data.starts_with(b"REDIS") {
-        pos = load_preamble(server, &data, name, run)?;
+    if w.avail().starts_with(b"REDIS") {
+        load_preamble(server, &mut w, name, run)?;
     }
     let mut in_multi = false;
-    let mut valid_up_to = pos;
-    let mut before_multi = pos;
+    let mut valid_up_to = w.offset();
+    let mut before_multi = valid_up_to;
     let short = loop {
-        if pos >= data.len() {
+        if w.avail().is_empty() && !w.fill(1).map_err(read_failed)? {
             break false;
         }
-        match step(&data, pos) {
-            Step::Skip(next) => pos = next,
-            Step::ShortRead => break true,
+        match step(w.avail(), 0) {
+            Step::Skip(next) => w.consume(next),
+            Step::ShortRead(want) => {
+                // Cut by the window's end: parsed again once the window holds the command,
+                // unless the file ends first.
+                if w.fill(want).map_err(read_failed)? {
+                    continue;
+                }
+                break true;
+            }
             Step::Format => {
                 tracing::warn!(
                     "Bad file format reading the append only file {name}: make a backup of your \
@@ -188,10 +238,10 @@ pub fn load_file(
                 return Err(Failed);
             }
             Step::Command(argv, next) => {
-                if server.table.lookup(&argv[0]).is_none() {
+                if server.table.lookup(argv[0]).is_none() {
                     tracing::warn!(
                         "Unknown command '{}' reading the append only file {name}",
-                        String::from_utf8_lossy(&argv[0])
+                        String::from_utf8_lossy(argv[0])
                     );
                     return Err(Failed);
                 }
@@ -203,10 +253,9 @@ pub fn load_file(
                 {
                     in_multi = false;
                 }
-                let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                let _ = run(Item::Command(&args));
-                pos = next;
-                valid_up_to = pos;
+                let _ = run(Item::Command(&argv));
+                w.consume(next);
+                valid_up_to = w.offset();
             }
         }
     };
@@ -226,10 +275,11 @@ pub fn load_file(
         }
         tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
         tracing::warn!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!");
+        drop(w);
         let cut = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .and_then(|f| f.set_len(valid_up_to as u64));
+            .and_then(|f| f.set_len(valid_up_to));
         match cut {
             Ok(()) => {
                 tracing::warn!("AOF {name} loaded anyway because aof-load-truncated is enabled");
@@ -343,6 +393,11 @@ fn replay_in<R>(ctx: &mut crate::command::Ctx, f: impl FnOnce(&mut Runner) -> R)
             let argv = match item {
                 Item::Command(argv) => argv,
                 Item::Key(db, e) => return file::insert_loaded(&mut ctx.ks, false, db, e),
+                // The view holds every shard.
+                Item::Reserve(db, keys) => {
+                    ctx.ks.reserve_in(db, keys);
+                    return Ok(());
+                }
             };
             let name = argv[0];
             if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") {
@@ -495,11 +550,11 @@ pub fn parse_all(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
     while pos < data.len() {
         match step(data, pos) {
             Step::Command(a, n) => {
-                all.push(a);
+                all.push(a.iter().map(|x| x.to_vec()).collect());
                 pos = n;
             }
             Step::Skip(n) => pos = n,
-            Step::ShortRead | Step::Format => break,
+            Step::ShortRead(_) | Step::Format => break,
         }
     }
     all
@@ -515,7 +570,7 @@ mod tests {
         while pos < data.len() {
             match step(data, pos) {
                 Step::Command(a, n) => {
-                    all.push(a);
+                    all.push(a.iter().map(|x| x.to_vec()).collect());
                     pos = n;
                 }
                 Step::Skip(n) => pos = n,
@@ -593,6 +648,19 @@ mod tests {
         crate::command::testing::Harness,
         u64,
     ) {
+        load_through(data, truncated_ok, file::WINDOW)
+    }
+
+    /// [`load`] through a window of `window` bytes.
+    fn load_through(
+        data: &[u8],
+        truncated_ok: bool,
+        window: usize,
+    ) -> (
+        Result<Loaded, Failed>,
+        crate::command::testing::Harness,
+        u64,
+    ) {
         let h = crate::command::testing::Harness::new();
         let path = std::env::temp_dir().join(format!(
             "rrs-load-{}-{}",
@@ -602,7 +670,7 @@ mod tests {
         std::fs::write(&path, data).unwrap();
         let s = settings(truncated_ok);
         let r = with_replay(&h.server, |run| {
-            load_file(&h.server, &path, "f", true, &s, run)
+            load_file_sized(&h.server, &path, "f", true, &s, run, window)
         });
         let len = std::fs::metadata(&path).unwrap().len();
         let _ = std::fs::remove_file(&path);
@@ -666,15 +734,139 @@ mod tests {
 
     #[test]
     fn short_reads_and_format_errors() {
+        // What each cut needs: the payload and its CRLF, one more byte for an unfinished line,
+        // nothing for a lone `*` (cut for good).
         assert!(matches!(
             step(b"*2\r\n$3\r\nGET\r\n$1\r\nk", 0),
-            Step::ShortRead
+            Step::ShortRead(20)
         ));
-        assert!(matches!(step(b"*2\r\n$3\r\nGET", 0), Step::ShortRead));
-        assert!(matches!(step(b"*", 0), Step::ShortRead));
-        assert!(matches!(step(b"*1\r\n", 0), Step::ShortRead));
+        assert!(matches!(step(b"*2\r\n$3\r\nGET", 0), Step::ShortRead(13)));
+        assert!(matches!(step(b"*", 0), Step::ShortRead(2)));
+        assert!(matches!(step(b"*\r\n", 0), Step::ShortRead(usize::MAX)));
+        assert!(matches!(step(b"*1\r\n", 0), Step::ShortRead(5)));
         assert!(matches!(step(b"!!!\r\n", 0), Step::Format));
         assert!(matches!(step(b"*0\r\n", 0), Step::Format));
         assert!(matches!(step(b"*1\r\nxx\r\n", 0), Step::Format));
+    }
+
+    /// Returns the AOF of commands `cmds`, as RESP.
+    fn aof_of(cmds: &[&[&str]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in cmds {
+            out.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+            for a in *c {
+                out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn commands_spanning_the_window_edge_and_larger_than_it_replay_whole() {
+        use crate::protocol::reply::Value as R;
+        let big = "v".repeat(3000);
+        let mut data = b"#TS:1\r\n".to_vec();
+        data.extend(aof_of(&[
+            &["SET", "a", "1"],
+            &["SET", "big", &big],
+            &["INCR", "a"],
+            &["RPUSH", "l", "x", "y", "z"],
+        ]));
+        for size in (16..120).chain([500, 4096]) {
+            let (r, mut h, _) = load_through(&data, false, size);
+            assert_eq!(r, Ok(Loaded::Ok), "window {size}");
+            assert_eq!(
+                h.run(&["GET", "a"]),
+                R::Bulk(b"2".to_vec()),
+                "window {size}"
+            );
+            assert_eq!(h.run(&["STRLEN", "big"]), R::Int(3000), "window {size}");
+            assert_eq!(h.run(&["LLEN", "l"]), R::Int(3), "window {size}");
+        }
+    }
+
+    #[test]
+    fn a_preamble_and_its_tail_load_through_a_small_window() {
+        use crate::protocol::reply::Value as R;
+        let mut data = preamble();
+        data.extend(aof_of(&[&["SELECT", "3"], &["RPUSH", "l", "c"]]));
+        for size in [16, 33, 64, 200] {
+            let (r, mut h, _) = load_through(&data, false, size);
+            assert_eq!(r, Ok(Loaded::Ok), "window {size}");
+            assert_eq!(h.run(&["GET", "k"]), R::Bulk(b"v".to_vec()));
+            h.run(&["SELECT", "3"]);
+            assert_eq!(
+                h.run(&["LRANGE", "l", "0", "-1"]),
+                R::Array(vec![
+                    R::Bulk(b"a".to_vec()),
+                    R::Bulk(b"b".to_vec()),
+                    R::Bulk(b"c".to_vec()),
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn a_preamble_with_size_hints_sizes_the_tables_it_fills() {
+        use crate::protocol::reply::Value as R;
+        // SAVE's format, which has RESIZEDB records.
+        let mut src = crate::command::testing::Harness::new();
+        for i in 0..1280 {
+            src.run(&["SET", &format!("k{i}"), "v"]);
+        }
+        let opts = crate::cmd::persist::save_opts(&src.server);
+        let mut w = file::RdbWriter::new(Vec::new(), opts).unwrap();
+        let mut ks = src.server.store.lock_all(0, crate::util::now_ms());
+        file::write_keyspace(&mut ks, 16, &mut w).unwrap();
+        drop(ks);
+        let mut data = w.finish().unwrap();
+        data.extend(aof_of(&[&["SET", "after", "1"]]));
+        let (r, mut h, _) = load_through(&data, false, 64);
+        assert_eq!(r, Ok(Loaded::Ok));
+        assert_eq!(h.run(&["DBSIZE"]), R::Int(1281));
+        // Sized once for the hint (80 keys a shard: 128 buckets each). Grown instead, each
+        // table would still be moving its 64 buckets into 128, one per insert since the 65th.
+        let mut ks = h.server.store.lock_all(0, crate::util::now_ms());
+        for i in 0..crate::store::SHARDS {
+            let d = &ks.shard_mut(i).dbs[0].dict;
+            assert!(!d.is_rehashing(), "shard {i}: {} keys", d.len());
+            assert_eq!(d.buckets(), 128, "shard {i}: {} keys", d.len());
+        }
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_is_cut_back_to_the_same_command_through_any_window() {
+        use crate::protocol::reply::Value as R;
+        let data = aof_of(&[
+            &["SET", "a", "1"],
+            &["INCR", "a"],
+            &["MULTI"],
+            &["INCR", "a"],
+            &["EXEC"],
+            &["APPEND", "s", &"w".repeat(100)],
+            &["INCR", "a"],
+        ]);
+        for n in 1..data.len() {
+            let (r, mut h, len) = load_through(&data[..n], true, data.len() + 1);
+            let a = h.run(&["GET", "a"]);
+            for size in [16, 40] {
+                let (rs, mut hs, lens) = load_through(&data[..n], true, size);
+                assert_eq!((&rs, lens), (&r, len), "cut at {n}, window {size}");
+                assert_eq!(hs.run(&["GET", "a"]), a, "cut at {n}, window {size}");
+            }
+            // Without aof-load-truncated the cut is an error, whatever the window.
+            if r == Ok(Loaded::Truncated) {
+                assert_eq!(
+                    load_through(&data[..n], false, 16).0,
+                    Err(Failed),
+                    "cut at {n}"
+                );
+            }
+        }
+        // A cut inside the last INCR keeps everything before it.
+        let (r, mut h, _) = load_through(&data[..data.len() - 3], true, 16);
+        assert_eq!(r, Ok(Loaded::Truncated));
+        assert_eq!(h.run(&["GET", "a"]), R::Bulk(b"3".to_vec()));
+        assert_eq!(h.run(&["STRLEN", "s"]), R::Int(100));
     }
 }
