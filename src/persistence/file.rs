@@ -610,23 +610,37 @@ pub fn stream_to_child(
     cancel: &AtomicBool,
     progress: &SaveProgress,
     at_instant: impl FnOnce() + Send,
+    w: super::child::Writer,
+    what: &str,
+) -> super::child::Exit {
+    // Fixed when the save starts, as a forked child's copy of the config is.
+    let delay_us = opts.key_delay_us;
+    stream_to_child_with(cancel, progress, delay_us, w, what, |w, ctl| {
+        let mut rdb = RdbWriter::new(w, opts.clone())?;
+        write_snapshot_with(store, opts, ctl, at_instant, &mut rdb)?;
+        rdb.finish().map(|_| ())
+    })
+}
+
+/// [`stream_to_child`] for any image: `write` puts it whole on the child's pipe, its walk
+/// driven by the [`Control`] it is given (`cancel`, `delay_us` per key, `progress`, and the
+/// child's exit as the destination going away).
+pub fn stream_to_child_with(
+    cancel: &AtomicBool,
+    progress: &SaveProgress,
+    delay_us: i64,
     mut w: super::child::Writer,
     what: &str,
+    write: impl FnOnce(&mut super::child::Writer, &Control<'_>) -> io::Result<()>,
 ) -> super::child::Exit {
     let pid = w.pid();
     let ctl = Control {
         cancel,
-        // Fixed when the save starts, as a forked child's copy of the config is.
-        delay_us: opts.key_delay_us,
+        delay_us,
         progress: Some(progress),
         gone: &move || super::child::exited(pid),
     };
-    let streamed = (|| {
-        let mut rdb = RdbWriter::new(&mut w, opts.clone())?;
-        write_snapshot_with(store, opts, &ctl, at_instant, &mut rdb)?;
-        rdb.finish()?;
-        w.finish()
-    })();
+    let streamed = write(&mut w, &ctl).and_then(|()| w.finish());
     if let Err(e) = &streamed
         && e.kind() != io::ErrorKind::BrokenPipe
         && !cancel.load(Ordering::Relaxed)

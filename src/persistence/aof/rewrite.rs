@@ -478,6 +478,42 @@ fn finish_here(path: &std::path::Path, res: std::io::Result<std::fs::File>) -> c
     }
 }
 
+/// Writes a rewrite's new base to `dest` with `write`, which puts the whole image on the
+/// writer it is given, its walk driven by the given [`file::Control`]: streamed to the save
+/// child, or into the temporary file when this process writes it. `rdb-key-save-delay` is the
+/// value read when the rewrite started, as a forked child's copy of the config is: the suite
+/// sets it to 0 right after it sees the rewrite running, then kills the child, expecting the
+/// kill, not the new value, to end that rewrite.
+fn write_base_to(
+    server: &Server,
+    s: &Settings,
+    dest: Dest,
+    write: impl FnOnce(&mut dyn Write, &file::Control<'_>) -> std::io::Result<()>,
+) -> child::Exit {
+    let (cancel, progress) = (&server.aof.cancel_rewrite, &server.persist.progress);
+    let delay_us = s.key_save_delay_us;
+    match dest {
+        Dest::Child(w) => {
+            let what = "Background AOF rewrite";
+            file::stream_to_child_with(cancel, progress, delay_us, w, what, |w, ctl| write(w, ctl))
+        }
+        Dest::Here(path) => {
+            let ctl = file::Control { cancel, delay_us, progress: Some(progress), gone: &|| false };
+            let res = (|| {
+                let f = std::fs::File::create(&path)?;
+                let mut buffered = std::io::BufWriter::with_capacity(1 << 16, f);
+                write(&mut buffered, &ctl)?;
+                buffered.into_inner().map_err(|e| e.into_error())
+            })();
+            if cancel.load(Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&path);
+                return child::Exit::Signal(libc::SIGUSR1);
+            }
+            finish_here(&path, res)
+        }
+    }
+}
+
 /// Writes the new base as an RDB file (`aof-use-rdb-preamble yes`) from a store snapshot
 /// whose instant is the switch to the new incremental file `incr`: every write before the
 /// instant is in the image, every later one in `incr`.
@@ -487,41 +523,15 @@ fn write_rdb_base(
     incr: Option<std::fs::File>,
     dest: Dest,
 ) -> child::Exit {
-    let aof = &server.aof;
     let mut opts = crate::cmd::persist::save_opts(server);
     opts.aof_base = true;
-    // As read when the rewrite started, as a forked child's copy of the config is: the suite
-    // sets it to 0 right after it sees the rewrite running, then kills the child, expecting
-    // the kill, not the new value, to end that rewrite.
     opts.key_delay_us = s.key_save_delay_us;
     let at_instant = move || switch_at_instant(server, incr);
-    match dest {
-        Dest::Child(w) => {
-            let (cancel, progress) = (&aof.cancel_rewrite, &server.persist.progress);
-            let what = "Background AOF rewrite";
-            file::stream_to_child(&server.store, &opts, cancel, progress, at_instant, w, what)
-        }
-        Dest::Here(path) => {
-            let ctl = file::Control {
-                cancel: &aof.cancel_rewrite,
-                delay_us: opts.key_delay_us,
-                progress: Some(&server.persist.progress),
-                gone: &|| false,
-            };
-            let res = (|| {
-                let f = std::fs::File::create(&path)?;
-                let buffered = std::io::BufWriter::with_capacity(1 << 16, f);
-                let mut rdb = file::RdbWriter::new(buffered, opts.clone())?;
-                file::write_snapshot_with(&server.store, &opts, &ctl, at_instant, &mut rdb)?;
-                rdb.finish()?.into_inner().map_err(|e| e.into_error())
-            })();
-            if aof.cancel_rewrite.load(Ordering::Relaxed) {
-                let _ = std::fs::remove_file(&path);
-                return child::Exit::Signal(libc::SIGUSR1);
-            }
-            finish_here(&path, res)
-        }
-    }
+    write_base_to(server, s, dest, |w, ctl| {
+        let mut rdb = file::RdbWriter::new(w, opts.clone())?;
+        file::write_snapshot_with(&server.store, &opts, ctl, at_instant, &mut rdb)?;
+        rdb.finish().map(|_| ())
+    })
 }
 
 /// Turns keys into the commands that rebuild them, with a SELECT whenever the database
@@ -553,58 +563,17 @@ fn write_command_base(
     incr: Option<std::fs::File>,
     dest: Dest,
 ) -> child::Exit {
-    let aof = &server.aof;
     let now = crate::util::now_ms();
-    // A base starts with its time when `aof-timestamp-enabled` (redis-check-aof's
-    // --truncate-to-timestamp reads it).
-    let head = if s.timestamps { format!("#TS:{}\r\n", now / 1000) } else { String::new() };
-    let enc = Box::new(CommandEncoder { db: None, now });
     let at_instant = move || switch_at_instant(server, incr);
-    match dest {
-        Dest::Child(mut w) => {
-            let pid = w.pid();
-            let ctl = file::Control {
-                cancel: &aof.cancel_rewrite,
-                // As read when the rewrite started (see `write_rdb_base`).
-                delay_us: s.key_save_delay_us,
-                progress: Some(&server.persist.progress),
-                gone: &move || child::exited(pid),
-            };
-            let streamed = (|| {
-                let mut out = file::Plain(&mut w);
-                out.0.write_all(head.as_bytes())?;
-                file::write_image(&server.store, enc, &ctl, at_instant, &mut out)?;
-                w.finish()
-            })();
-            if let Err(e) = &streamed
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-                && !aof.cancel_rewrite.load(Ordering::Relaxed)
-            {
-                tracing::warn!("Background AOF rewrite stopped streaming to the child: {e}");
-            }
-            w.wait()
+    write_base_to(server, s, dest, |w, ctl| {
+        if s.timestamps {
+            // A base starts with its time when `aof-timestamp-enabled` (redis-check-aof's
+            // --truncate-to-timestamp reads it).
+            w.write_all(format!("#TS:{}\r\n", now / 1000).as_bytes())?;
         }
-        Dest::Here(path) => {
-            let ctl = file::Control {
-                cancel: &aof.cancel_rewrite,
-                delay_us: s.key_save_delay_us,
-                progress: Some(&server.persist.progress),
-                gone: &|| false,
-            };
-            let res = (|| {
-                let f = std::fs::File::create(&path)?;
-                let mut out = file::Plain(std::io::BufWriter::with_capacity(1 << 16, f));
-                out.0.write_all(head.as_bytes())?;
-                file::write_image(&server.store, enc, &ctl, at_instant, &mut out)?;
-                out.0.into_inner().map_err(|e| e.into_error())
-            })();
-            if aof.cancel_rewrite.load(Ordering::Relaxed) {
-                let _ = std::fs::remove_file(&path);
-                return child::Exit::Signal(libc::SIGUSR1);
-            }
-            finish_here(&path, res)
-        }
-    }
+        let enc = Box::new(CommandEncoder { db: None, now });
+        file::write_image(&server.store, enc, ctl, at_instant, &mut file::Plain(w))
+    })
 }
 
 /// Runs a rewrite on the calling thread, as BGREWRITEAOF does where no shared handle of the
