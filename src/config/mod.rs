@@ -588,7 +588,9 @@ pub fn strerror(errno: i32) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-fn io_strerror(e: &std::io::Error) -> String {
+/// The text Redis's `strerror` gives for an I/O error (without Rust's " (os error N)"); the
+/// error's own text when it carries no errno.
+pub fn io_strerror(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => strerror(n),
         None => e.to_string(),

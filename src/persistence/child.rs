@@ -30,6 +30,8 @@ use std::process::{ChildStdin, Command, Stdio};
 
 use parking_lot::Mutex;
 
+use crate::config::io_strerror as strerror;
+
 /// The first argument that makes the binary a save child. Not in `--help`: it is an internal
 /// interface between a server and the children it starts, not something to run by hand.
 pub const WRITER_FLAG: &str = "--internal-bgsave-writer";
@@ -316,14 +318,6 @@ pub fn copy_stream(input: &mut impl Read, out: &mut impl Write) -> io::Result<u6
             left -= n as u64;
         }
         total += len;
-    }
-}
-
-/// The text of an I/O error as C's `strerror` gives it (what Redis logs).
-fn strerror(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => crate::config::strerror(n),
-        None => e.to_string(),
     }
 }
 

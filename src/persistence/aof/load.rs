@@ -194,7 +194,7 @@ fn load_file_sized(
         Err(e) => {
             tracing::warn!(
                 "Fatal error: can't open the append log file {name} for reading: {}",
-                crate::config::strerror(e.raw_os_error().unwrap_or(0))
+                crate::config::io_strerror(&e)
             );
             return Err(Failed);
         }
@@ -202,7 +202,7 @@ fn load_file_sized(
     let read_failed = |e: std::io::Error| {
         tracing::warn!(
             "Unrecoverable error reading the append only file {name}: {}",
-            crate::config::strerror(e.raw_os_error().unwrap_or(0))
+            crate::config::io_strerror(&e)
         );
         Failed
     };
@@ -454,7 +454,7 @@ pub fn load_files(server: &Server, s: &Settings, m: &Manifest, run: &mut Runner)
             tracing::warn!(
                 "Unable to obtain the AOF file {} length. stat: {}",
                 f.name,
-                crate::config::strerror(e.raw_os_error().unwrap_or(0))
+                crate::config::io_strerror(&e)
             );
             return false;
         }

@@ -39,6 +39,8 @@
 //! (`aof-use-rdb-preamble yes`, the default), or the commands that rebuild each key (`no`).
 //! `load.rs` reads a base that starts with `REDIS` through the RDB loader.
 
+use crate::config::io_strerror as strerror;
+
 pub mod load;
 pub mod manifest;
 pub mod rewrite;
@@ -853,16 +855,6 @@ fn write_or_undo(f: &mut File, data: &[u8]) -> Result<(), WriteFailure> {
     Err(failure)
 }
 
-/// The C library's text for an OS error (what Redis prints with strerror), without Rust's
-/// " (os error N)".
-fn strerror(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 /// fdatasyncs the open file (Redis's `redis_fsync` on Linux). Tests can make it fail.
 fn fdatasync(io: &Io) -> std::io::Result<()> {
     #[cfg(test)]
@@ -907,28 +899,24 @@ pub fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<
 ///
 /// Each failing step logs Redis's line for it (with strerror's text), so callers add none.
 fn persist_manifest(s: &Settings, m: &Manifest) -> std::io::Result<()> {
-    let text = |e: &std::io::Error| match e.raw_os_error() {
-        Some(n) => crate::config::strerror(n),
-        None => e.to_string(),
-    };
     let (dir, name) = (s.dir(), s.manifest_name());
     let tmp_name = format!("temp-{name}");
     let tmp = dir.join(&tmp_name);
     let mut f = File::create(&tmp).inspect_err(|e| {
-        tracing::warn!("Can't open the AOF manifest file {tmp_name}: {}", text(e))
+        tracing::warn!("Can't open the AOF manifest file {tmp_name}: {}", strerror(e))
     })?;
     f.write_all(m.to_text().as_bytes()).inspect_err(|e| {
-        let e = text(e);
+        let e = strerror(e);
         tracing::warn!("Error trying to write the temporary AOF manifest file {tmp_name}: {e}")
     })?;
     f.sync_all().inspect_err(|e| {
-        tracing::warn!("Fail to fsync the temp AOF file {tmp_name}: {}.", text(e))
+        tracing::warn!("Fail to fsync the temp AOF file {tmp_name}: {}.", strerror(e))
     })?;
     drop(f);
     std::fs::rename(&tmp, dir.join(&name)).inspect_err(|e| {
         tracing::warn!(
             "Error trying to rename the temporary AOF manifest file {tmp_name} into {name}: {}",
-            text(e)
+            strerror(e)
         )
     })?;
     crate::util::sync_dir(&dir);

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use std::io::Write;
 
-use super::{Settings, encode_command, files_size, open_append, persist_manifest};
+use super::{Settings, encode_command, files_size, open_append, persist_manifest, strerror};
 use crate::persistence::child::{self, Job};
 use crate::persistence::file;
 use crate::server::Server;
@@ -359,14 +359,6 @@ fn write_base(
         write_rdb_base(server, s, incr, dest)
     } else {
         write_command_base(server, s, incr, dest)
-    }
-}
-
-/// The text Redis's `strerror` gives for an I/O error.
-fn strerror(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => crate::config::strerror(n),
-        None => e.to_string(),
     }
 }
 
